@@ -1,0 +1,257 @@
+#include "cli.hpp"
+
+#include <csignal>
+#include <iostream>
+#include <map>
+#include <optional>
+
+#include "http/http_server.hpp"
+#include "http/system_routes.hpp"
+#include "mx/plugin.hpp"
+#include "runtime/deployment.hpp"
+#include "runtime/health_monitor.hpp"
+
+namespace mx::host {
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+
+constexpr const char* kUsage = R"(marketerx — the MarketerX backend host
+
+Usage:
+  marketerx serve --config FILE [--host HOST] [--port PORT]
+      Load the plugins and components FILE declares and serve the HTTP API.
+      Stops gracefully on SIGTERM or SIGINT.
+  marketerx check-config --config FILE
+      Load and validate everything FILE declares (plugins, component configs)
+      without starting anything; print what would run. Exits 2 on any error.
+  marketerx plugins --config FILE [--json]
+      List the plugins FILE loads and the components each registers.
+  marketerx --help | --version
+
+Config values may use ${VAR} and ${VAR:-default} from the environment.
+Exit codes: 0 ok, 1 runtime failure, 2 bad usage or configuration.
+)";
+
+struct Arguments {
+  std::string command;
+  std::map<std::string, std::string> options;
+  std::vector<std::string> flags;
+};
+
+std::optional<Arguments> parse(const std::vector<std::string>& args, std::ostream& err) {
+  Arguments parsed;
+  static const std::vector<std::string> valued = {"--config", "--host", "--port"};
+  static const std::vector<std::string> boolean = {"--json", "--help", "--version"};
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (std::find(valued.begin(), valued.end(), arg) != valued.end()) {
+      if (i + 1 >= args.size()) {
+        err << "marketerx: " << arg << " needs a value\n";
+        return std::nullopt;
+      }
+      parsed.options[arg] = args[++i];
+    } else if (std::find(boolean.begin(), boolean.end(), arg) != boolean.end()) {
+      parsed.flags.push_back(arg);
+    } else if (arg.rfind("-", 0) == 0 || !parsed.command.empty()) {
+      err << "marketerx: unexpected argument \"" << arg << "\" (see marketerx --help)\n";
+      return std::nullopt;
+    } else {
+      parsed.command = arg;
+    }
+  }
+  return parsed;
+}
+
+bool hasFlag(const Arguments& a, const std::string& flag) {
+  return std::find(a.flags.begin(), a.flags.end(), flag) != a.flags.end();
+}
+
+std::unique_ptr<Deployment> loadOrReport(const Arguments& arguments, std::ostream& err) {
+  auto config = arguments.options.find("--config");
+  if (config == arguments.options.end()) {
+    err << "marketerx: " << arguments.command << " needs --config FILE\n";
+    return nullptr;
+  }
+  std::vector<std::string> errors;
+  auto deployment = Deployment::load(config->second, processEnvironment(), errors);
+  for (const auto& error : errors) {
+    err << error << "\n";
+  }
+  if (!deployment) {
+    err << "marketerx: " << config->second << ": " << errors.size()
+        << (errors.size() == 1 ? " error" : " errors") << ", nothing started\n";
+  }
+  return deployment;
+}
+
+void printPlugins(const Deployment& deployment, std::ostream& out) {
+  const auto plugins = deployment.describePlugins()["plugins"];
+  out << "plugins (" << plugins.size() << "):\n";
+  for (const auto& plugin : plugins) {
+    out << "  " << plugin["name"].get<std::string>() << " " << plugin["version"].get<std::string>()
+        << "  " << plugin["path"].get<std::string>() << "\n";
+    if (!plugin["description"].get<std::string>().empty()) {
+      out << "      " << plugin["description"].get<std::string>() << "\n";
+    }
+    for (const auto& component : plugin["components"]) {
+      out << "      " << component["kind"].get<std::string>() << " \""
+          << component["factory"].get<std::string>() << "\"\n";
+    }
+  }
+}
+
+int checkConfig(const Arguments& arguments, std::ostream& out, std::ostream& err) {
+  auto deployment = loadOrReport(arguments, err);
+  if (!deployment) {
+    return kExitUsage;
+  }
+  const Json& server = deployment->config().server;
+  out << "config: " << deployment->config().file << "\n"
+      << "server: " << server["host"].get<std::string>() << ":" << server["port"].get<int64_t>()
+      << ", " << server["threads"].get<int64_t>() << " reactor threads, data_dir "
+      << server["data_dir"].get<std::string>() << "\n";
+  printPlugins(*deployment, out);
+  Json components = deployment->describeComponents();
+  out << "components (" << components.size() << "):\n";
+  size_t enabled = 0;
+  for (const auto& c : components) {
+    enabled += c["enabled"].get<bool>() ? 1 : 0;
+    out << "  [" << c["section"].get<std::string>() << "." << c["instance"].get<std::string>() << "] "
+        << c["kind"].get<std::string>() << " \"" << c["factory"].get<std::string>() << "\" from "
+        << c["plugin"].get<std::string>() << (c["enabled"].get<bool>() ? "" : " (disabled)") << "\n"
+        << "      " << c["config"].dump() << "\n";
+  }
+  out << "OK: would start " << enabled << " component(s) on " << server["host"].get<std::string>()
+      << ":" << server["port"].get<int64_t>() << "\n";
+  return kExitOk;
+}
+
+int listPlugins(const Arguments& arguments, std::ostream& out, std::ostream& err) {
+  auto deployment = loadOrReport(arguments, err);
+  if (!deployment) {
+    return kExitUsage;
+  }
+  if (hasFlag(arguments, "--json")) {
+    out << deployment->describePlugins().dump(2) << "\n";
+  } else {
+    printPlugins(*deployment, out);
+  }
+  return kExitOk;
+}
+
+Result<http::HttpServer::Options> serverOptions(const Json& server, const Arguments& arguments) {
+  http::HttpServer::Options options;
+  options.host = server.value("host", "127.0.0.1");
+  int64_t port = server.value("port", 8080);
+  if (auto it = arguments.options.find("--host"); it != arguments.options.end()) {
+    options.host = it->second;
+  }
+  if (auto it = arguments.options.find("--port"); it != arguments.options.end()) {
+    try {
+      port = std::stoll(it->second);
+    } catch (const std::exception&) {
+      return invalidArgumentError("--port must be a number, got \"" + it->second + "\"");
+    }
+  }
+  if (port < 0 || port > 65535) {
+    return invalidArgumentError("port must be between 0 and 65535, got " + std::to_string(port));
+  }
+  options.port = static_cast<uint16_t>(port);
+  options.threads = static_cast<int>(std::max<int64_t>(1, server.value("threads", 2)));
+  options.maxRequestBytes = static_cast<size_t>(server.value("max_request_bytes", 1048576));
+  options.streamTimeout = std::chrono::seconds(server.value("stream_timeout_seconds", 3600));
+  options.keepaliveTimeout = std::chrono::seconds(server.value("keepalive_timeout_seconds", 75));
+  return options;
+}
+
+int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
+  // Signals are taken synchronously by this thread; every thread started from
+  // here on inherits the mask, so SIGTERM never lands in a reactor.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto deployment = loadOrReport(arguments, err);
+  if (!deployment) {
+    return kExitUsage;
+  }
+  auto options = serverOptions(deployment->config().server, arguments);
+  if (!options) {
+    err << "marketerx: " << options.status().message() << "\n";
+    return kExitUsage;
+  }
+  auto log = deployment->logger("server");
+  Status created = deployment->instantiate();
+  if (!created.isOk()) {
+    err << created.message() << "\n";
+    deployment->shutdown();
+    return kExitRuntime;
+  }
+  HealthMonitor health(deployment->components(), deployment->logger("health"),
+                       std::chrono::milliseconds(deployment->config().server.value("health_interval_ms", 5000)));
+  health.start();
+
+  http::HttpServer server(*options, log);
+  http::addSystemRoutes(server, *deployment, health);
+  Status started = server.start();
+  if (!started.isOk()) {
+    err << "marketerx: " << started.message() << "\n";
+    health.stop();
+    deployment->shutdown();
+    return kExitRuntime;
+  }
+  out << "marketerx: listening on http://" << options->host << ":" << server.port() << std::endl;
+  log->info("listening on " + options->host + ":" + std::to_string(server.port()) + " with " +
+            std::to_string(deployment->registry().plugins().size()) + " plugin(s)");
+
+  int received = 0;
+  sigwait(&signals, &received);
+  log->info(std::string("received ") + (received == SIGTERM ? "SIGTERM" : "SIGINT") + ", shutting down");
+  server.stop();
+  health.stop();
+  deployment->shutdown();
+  log->info("stopped");
+  return kExitOk;
+}
+
+}  // namespace
+
+int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  auto arguments = parse(args, err);
+  if (!arguments) {
+    return kExitUsage;
+  }
+  if (hasFlag(*arguments, "--help") || arguments->command == "help") {
+    out << kUsage;
+    return kExitOk;
+  }
+  if (hasFlag(*arguments, "--version")) {
+    out << "marketerx " << MARKETERX_VERSION << " (sdk-abi " << MX_ABI_MAJOR << "." << MX_ABI_MINOR
+        << ", " << MX_TOOLCHAIN_TAG << ")\n";
+    return kExitOk;
+  }
+  if (arguments->command == "serve") {
+    return serve(*arguments, out, err);
+  }
+  if (arguments->command == "check-config") {
+    return checkConfig(*arguments, out, err);
+  }
+  if (arguments->command == "plugins") {
+    return listPlugins(*arguments, out, err);
+  }
+  if (arguments->command.empty()) {
+    err << kUsage;
+  } else {
+    err << "marketerx: unknown command \"" << arguments->command << "\" (see marketerx --help)\n";
+  }
+  return kExitUsage;
+}
+
+}  // namespace mx::host

@@ -1,0 +1,37 @@
+// Where in a config file something was written: "file:line:column".
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <toml++/toml.h>
+
+namespace mx::host {
+
+struct SourceLocation {
+  std::string file;
+  uint32_t line = 0;
+  uint32_t column = 0;
+
+  std::string str() const {
+    if (line == 0) {
+      return file;
+    }
+    return file + ":" + std::to_string(line) + ":" + std::to_string(column);
+  }
+};
+
+inline SourceLocation locationOf(const toml::node& node, const std::string& file) {
+  const auto& source = node.source();
+  return {file, source.begin.line, source.begin.column};
+}
+
+// A diagnostic anchored in a file: printed as "file:line:col: message".
+struct ConfigError {
+  SourceLocation where;
+  std::string message;
+
+  std::string str() const { return where.str() + ": " + message; }
+};
+
+}  // namespace mx::host

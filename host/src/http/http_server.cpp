@@ -1,0 +1,158 @@
+#include "http/http_server.hpp"
+
+#include <random>
+
+namespace mx::host::http {
+
+using Pistache::Http::Code;
+using Pistache::Http::ResponseWriter;
+using Pistache::Rest::Request;
+
+NamedHeader::NamedHeader(std::string name, std::string value)
+    : name_(std::move(name)),
+      value_(std::move(value)),
+      hash_(Pistache::Http::Header::detail::hash(name_.c_str())) {}
+
+void addHeader(ResponseWriter& response, std::string name, std::string value) {
+  response.headers().add(std::make_shared<NamedHeader>(std::move(name), std::move(value)));
+}
+
+void sendJson(ResponseWriter& response, Code code, const Json& body) {
+  response.headers().add<Pistache::Http::Header::ContentType>(MIME(Application, Json));
+  response.send(code, body.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
+void sendError(ResponseWriter& response, Code code, std::string_view errorCode,
+               std::string_view message, const RequestContext& context) {
+  sendJson(response, code,
+           Json{{"error", {{"code", errorCode}, {"message", message}, {"requestId", context.requestId}}}});
+}
+
+Code httpCodeFor(mx::Code code) {
+  switch (code) {
+    case mx::Code::Ok: return Code::Ok;
+    case mx::Code::InvalidArgument:
+    case mx::Code::OutOfRange: return Code::Bad_Request;
+    case mx::Code::Unauthenticated: return Code::Unauthorized;
+    case mx::Code::PermissionDenied: return Code::Forbidden;
+    case mx::Code::NotFound: return Code::Not_Found;
+    case mx::Code::AlreadyExists:
+    case mx::Code::Aborted: return Code::Conflict;
+    case mx::Code::FailedPrecondition: return Code::Precondition_Failed;
+    case mx::Code::ResourceExhausted: return Code::Too_Many_Requests;
+    case mx::Code::Cancelled: return Code::Request_Timeout;
+    case mx::Code::DeadlineExceeded: return Code::Gateway_Timeout;
+    case mx::Code::Unimplemented: return Code::Not_Implemented;
+    case mx::Code::Unavailable: return Code::Service_Unavailable;
+    default: return Code::Internal_Server_Error;
+  }
+}
+
+void sendStatusError(ResponseWriter& response, const Status& status, const RequestContext& context) {
+  sendError(response, httpCodeFor(status.code()), codeName(status.code()), status.message(), context);
+}
+
+std::string newRequestId() {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "req_";
+  uint64_t bits = generator();
+  for (int i = 0; i < 16; ++i) {
+    id.push_back(kHex[(bits >> (i * 4)) & 0xF]);
+  }
+  return id;
+}
+
+namespace {
+
+bool isSaneRequestId(const std::string& id) {
+  if (id.empty() || id.size() > 128) {
+    return false;
+  }
+  for (unsigned char c : id) {
+    if (c < 0x21 || c > 0x7E) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string requestIdOf(const Request& request) {
+  auto raw = request.headers().tryGetRaw("X-Request-Id");
+  if (raw && isSaneRequestId(raw->value())) {
+    return raw->value();
+  }
+  return newRequestId();
+}
+
+}  // namespace
+
+HttpServer::HttpServer(Options options, std::shared_ptr<Logger> logger)
+    : options_(std::move(options)), logger_(std::move(logger)) {
+  router_.addNotFoundHandler(wrap([](const Request& request, ResponseWriter& response, RequestContext& context) {
+    sendError(response, Code::Not_Found, "not_found",
+              "no route for " + std::string(Pistache::Http::methodString(request.method())) + " " +
+                  request.resource(),
+              context);
+  }));
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+Pistache::Rest::Route::Handler HttpServer::wrap(Handler handler) {
+  auto logger = logger_;
+  return [handler = std::move(handler), logger](const Request& request, ResponseWriter response) {
+    RequestContext context{requestIdOf(request)};
+    addHeader(response, "X-Request-Id", context.requestId);
+    try {
+      handler(request, response, context);
+    } catch (const std::exception& e) {
+      logger->error("request " + context.requestId + " " + request.resource() + " failed: " + e.what());
+      sendError(response, Code::Internal_Server_Error, "internal", "internal error", context);
+    } catch (...) {
+      logger->error("request " + context.requestId + " " + request.resource() + " failed");
+      sendError(response, Code::Internal_Server_Error, "internal", "internal error", context);
+    }
+    return Pistache::Rest::Route::Result::Ok;
+  };
+}
+
+void HttpServer::route(Pistache::Http::Method method, const std::string& path, Handler handler) {
+  router_.addRoute(method, path, wrap(std::move(handler)));
+}
+
+Status HttpServer::start() {
+  try {
+    Pistache::Address address(options_.host, Pistache::Port(options_.port));
+    endpoint_ = std::make_unique<Pistache::Http::Endpoint>(address);
+    Pistache::Flags<Pistache::Tcp::Options> flags(Pistache::Tcp::Options::ReuseAddr |
+                                                  Pistache::Tcp::Options::NoDelay);
+    auto opts = Pistache::Http::Endpoint::options()
+                    .threads(options_.threads)
+                    .flags(flags)
+                    .maxRequestSize(options_.maxRequestBytes)
+                    .headerTimeout(options_.streamTimeout)
+                    .bodyTimeout(options_.streamTimeout)
+                    .keepaliveTimeout(options_.keepaliveTimeout);
+    endpoint_->init(opts);
+    // Options::backlog is ignored by Pistache 0.0.5; the listener takes it here.
+    endpoint_->initArgs(options_.threads, flags, std::string("mx-http"), options_.backlog);
+    endpoint_->setHandler(router_.handler());
+    endpoint_->serveThreaded();
+    port_ = static_cast<uint16_t>(endpoint_->getPort());
+    running_ = true;
+  } catch (const std::exception& e) {
+    endpoint_.reset();
+    return unavailableError("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+                            ": " + e.what());
+  }
+  return Status::ok();
+}
+
+void HttpServer::stop() {
+  if (running_.exchange(false) && endpoint_) {
+    endpoint_->shutdown();
+  }
+}
+
+}  // namespace mx::host::http

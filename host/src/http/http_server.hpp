@@ -1,0 +1,95 @@
+// The HTTP front end on Pistache 0.0.5.
+//
+// Every route goes through one wrapper that assigns the request id (taken from
+// an incoming X-Request-Id when it is sane, else generated), echoes it in the
+// response, catches any exception and answers with the one JSON error shape:
+//   {"error":{"code":"...","message":"...","requestId":"..."}}
+// Pistache traps handled here (see docs/operations.md): idle timers raised so
+// long streams are not cut, the listen backlog passed through initArgs (the
+// Options::backlog setting is ignored by 0.0.5), custom response headers as
+// Header subclasses (raw headers are never written).
+// Thread-safety: routes are added before start(); handlers run on the reactor
+// threads concurrently. start()/stop() from one control thread.
+// Blocking: handlers must not block; long work goes elsewhere.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <pistache/endpoint.h>
+#include <pistache/http.h>
+#include <pistache/router.h>
+
+#include "mx/json.hpp"
+#include "mx/log.hpp"
+#include "mx/status.hpp"
+
+namespace mx::host::http {
+
+struct RequestContext {
+  std::string requestId;
+};
+
+using Handler = std::function<void(const Pistache::Rest::Request&, Pistache::Http::ResponseWriter&,
+                                   RequestContext&)>;
+
+// A response header with a name chosen at run time (X-Request-Id, X-Run-Id, ...).
+class NamedHeader final : public Pistache::Http::Header::Header {
+ public:
+  NamedHeader(std::string name, std::string value);
+  const char* name() const override { return name_.c_str(); }
+  uint64_t hash() const override { return hash_; }
+  void write(std::ostream& stream) const override { stream << value_; }
+
+ private:
+  std::string name_;
+  std::string value_;
+  uint64_t hash_;
+};
+
+void addHeader(Pistache::Http::ResponseWriter& response, std::string name, std::string value);
+
+void sendJson(Pistache::Http::ResponseWriter& response, Pistache::Http::Code code, const Json& body);
+void sendError(Pistache::Http::ResponseWriter& response, Pistache::Http::Code code,
+               std::string_view errorCode, std::string_view message, const RequestContext& context);
+void sendStatusError(Pistache::Http::ResponseWriter& response, const Status& status,
+                     const RequestContext& context);
+Pistache::Http::Code httpCodeFor(Code code);
+
+std::string newRequestId();
+
+class HttpServer {
+ public:
+  struct Options {
+    std::string host = "127.0.0.1";
+    uint16_t port = 8080;
+    int threads = 2;
+    size_t maxRequestBytes = 1 << 20;
+    std::chrono::seconds streamTimeout{3600};
+    std::chrono::seconds keepaliveTimeout{75};
+    int backlog = 4096;
+  };
+
+  HttpServer(Options options, std::shared_ptr<Logger> logger);
+  ~HttpServer();
+
+  void route(Pistache::Http::Method method, const std::string& path, Handler handler);
+  Status start();
+  uint16_t port() const { return port_; }
+  void stop();
+
+ private:
+  Pistache::Rest::Route::Handler wrap(Handler handler);
+
+  Options options_;
+  std::shared_ptr<Logger> logger_;
+  Pistache::Rest::Router router_;
+  std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
+  uint16_t port_ = 0;
+  std::atomic<bool> running_{false};
+};
+
+}  // namespace mx::host::http

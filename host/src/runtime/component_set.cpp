@@ -1,0 +1,163 @@
+#include "runtime/component_set.hpp"
+
+#include <algorithm>
+
+#include "config/schema_validation.hpp"
+#include "config/suggest.hpp"
+#include "runtime/guards.hpp"
+
+namespace mx::host {
+
+class ComponentSet::Context final : public ComponentContext {
+ public:
+  Context(ComponentSet& set, ComponentInstance& instance)
+      : set_(set), instance_(instance),
+        logger_(std::make_shared<SourceLogger>(set.log_, instance.declaration->label())) {}
+
+  std::string_view instanceName() const override { return instance_.declaration->instance; }
+  const Json& config() const override { return instance_.config; }
+  Logger& logger() override { return *logger_; }
+  std::string dataDir() const override { return set_.config_.server.value("data_dir", "data"); }
+
+  Result<std::shared_ptr<ModelProvider>> modelProvider(std::string_view n) override { return set_.get<ModelProvider>(n); }
+  Result<std::shared_ptr<Tool>> tool(std::string_view n) override { return set_.get<Tool>(n); }
+  Result<std::shared_ptr<CacheBackend>> cacheBackend(std::string_view n) override { return set_.get<CacheBackend>(n); }
+  Result<std::shared_ptr<Store>> store(std::string_view n) override { return set_.get<Store>(n); }
+  Result<std::shared_ptr<Embedder>> embedder(std::string_view n) override { return set_.get<Embedder>(n); }
+  Result<std::shared_ptr<Tracer>> tracer(std::string_view n) override { return set_.get<Tracer>(n); }
+
+  std::shared_ptr<SourceLogger> sharedLogger() const { return logger_; }
+
+ private:
+  ComponentSet& set_;
+  ComponentInstance& instance_;
+  std::shared_ptr<SourceLogger> logger_;
+};
+
+ComponentSet::ComponentSet(const DeploymentConfig& config, const Registry& registry,
+                           std::shared_ptr<LogOutput> log, EnvLookup env)
+    : config_(config), registry_(registry), log_(std::move(log)), env_(std::move(env)) {
+  for (const auto& declaration : config_.components) {
+    auto instance = std::make_unique<ComponentInstance>();
+    instance->declaration = &declaration;
+    instances_.push_back(std::move(instance));
+  }
+}
+
+ComponentSet::~ComponentSet() { shutdown(); }
+
+ComponentInstance* ComponentSet::find(ComponentKind kind, std::string_view name) {
+  for (auto& instance : instances_) {
+    if (instance->declaration->kind == kind && instance->declaration->instance == name) {
+      return instance.get();
+    }
+  }
+  return nullptr;
+}
+
+void ComponentSet::validate(std::vector<ConfigError>& errors) {
+  for (auto& instance : instances_) {
+    const ComponentDeclaration& declaration = *instance->declaration;
+    withKindType(declaration.kind, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      const auto* entry = registry_.find<T>(declaration.factory);
+      const auto* factoryNode = declaration.table->get("factory");
+      if (entry == nullptr) {
+        auto known = registry_.names<T>();
+        std::string list;
+        for (const auto& name : known) {
+          list += (list.empty() ? "" : ", ") + name;
+        }
+        errors.push_back({locationOf(*factoryNode, config_.file),
+                          declaration.label() + " unknown " + kindInfo(declaration.kind).noun +
+                              " factory \"" + declaration.factory + "\"" +
+                              didYouMean(declaration.factory, known) +
+                              (list.empty() ? "; no loaded plugin provides one"
+                                            : "; loaded plugins provide: " + list)});
+        return;
+      }
+      instance->plugin = entry->plugin;
+      size_t before = errors.size();
+      TableContext context{config_.file, declaration.label(), {"factory", "enabled"}};
+      instance->config = validateTable(*declaration.table, entry->factory.schema, context, env_, errors);
+      if (errors.size() != before || !entry->factory.validate) {
+        return;
+      }
+      Status status = guardedCall("factory \"" + declaration.factory + "\"",
+                                  [&] { return entry->factory.validate(instance->config); });
+      if (!status.isOk()) {
+        errors.push_back({declaration.where, declaration.label() + " " + status.message()});
+      }
+    });
+  }
+}
+
+Status ComponentSet::instantiate() {
+  for (auto& instance : instances_) {
+    if (instance->declaration->enabled && !instance->object) {
+      MX_RETURN_IF_ERROR(create(*instance));
+    }
+  }
+  return Status::ok();
+}
+
+Status ComponentSet::create(ComponentInstance& instance) {
+  const auto& declaration = *instance.declaration;
+  if (instance.creating) {
+    return failedPreconditionError(declaration.where.str() + ": " + declaration.label() +
+                                   " depends on itself (a cycle of component references)");
+  }
+  instance.creating = true;
+  Status status = withKindType(declaration.kind, [&](auto tag) {
+    return createTyped<typename decltype(tag)::type>(instance);
+  });
+  instance.creating = false;
+  return status;
+}
+
+template <class T>
+Status ComponentSet::createTyped(ComponentInstance& instance) {
+  const auto& declaration = *instance.declaration;
+  const auto* entry = registry_.find<T>(declaration.factory);
+  if (entry == nullptr) {
+    return failedPreconditionError(declaration.where.str() + ": " + declaration.label() +
+                                   " has not been validated");
+  }
+  Context context(*this, instance);
+  std::string label = declaration.label();
+  std::string who = label + " (factory \"" + declaration.factory + "\" of plugin \"" +
+                    entry->plugin->name + "\")";
+  std::unique_ptr<T> created;
+  Status status = guardedCall(who, [&]() -> Status {
+    auto result = entry->factory.create(context);
+    if (!result) {
+      return result.status();
+    }
+    created = std::move(result).value();
+    return created ? Status::ok() : internalError("factory returned no object");
+  });
+  if (!status.isOk()) {
+    return Status(status.code(), declaration.where.str() + ": " + who + " failed: " + status.message());
+  }
+  // The deleter keeps the plugin (and so its code) loaded until the object is gone.
+  std::shared_ptr<const LoadedPlugin> plugin = entry->plugin;
+  std::shared_ptr<T> owned(created.release(), [plugin](T* object) { delete object; });
+  std::shared_ptr<T> guarded = guard(std::move(owned), label);
+  instance.object = guarded;
+  instance.typed = guarded;
+  creationOrder_.push_back(&instance);
+  return Status::ok();
+}
+
+void ComponentSet::shutdown() {
+  for (auto it = creationOrder_.rbegin(); it != creationOrder_.rend(); ++it) {
+    (*it)->object->shutdown();
+  }
+  for (auto it = creationOrder_.rbegin(); it != creationOrder_.rend(); ++it) {
+    (*it)->typed.reset();
+    (*it)->object.reset();
+  }
+  creationOrder_.clear();
+}
+
+}  // namespace mx::host

@@ -1,0 +1,54 @@
+// A deployment: its config file, the plugins it loads and its components.
+//
+// `load` runs every start-up check that needs no backend (config syntax and
+// schema, plugin front doors and registration, each component table against
+// its factory's schema) and reports every problem as one line, "file:line:col:
+// message" or "file: message". Nothing is created until `instantiate`.
+// Thread-safety: load/instantiate from one thread; the describe* methods are
+// safe concurrently afterwards.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/deployment_config.hpp"
+#include "plugins/plugin_loader.hpp"
+#include "plugins/registry.hpp"
+#include "runtime/component_set.hpp"
+#include "runtime/logging.hpp"
+
+namespace mx::host {
+
+class Deployment {
+ public:
+  static std::unique_ptr<Deployment> load(const std::string& configFile, EnvLookup env,
+                                          std::vector<std::string>& errors);
+  ~Deployment();
+
+  Status instantiate() { return components_->instantiate(); }
+  void shutdown() { components_->shutdown(); }
+
+  const DeploymentConfig& config() const { return config_; }
+  const Registry& registry() const { return registry_; }
+  ComponentSet& components() { return *components_; }
+  std::shared_ptr<LogOutput> logOutput() const { return logOutput_; }
+  std::shared_ptr<Logger> logger(const std::string& source) const {
+    return std::make_shared<SourceLogger>(logOutput_, source);
+  }
+
+  // {"plugins":[{name, version, description, path, components:[{kind, factory}]}]}
+  Json describePlugins() const;
+  // [{instance, kind, factory, plugin, enabled, config (secrets masked)}]
+  Json describeComponents() const;
+
+ private:
+  Deployment() = default;
+
+  DeploymentConfig config_;
+  Registry registry_;
+  std::shared_ptr<LogOutput> logOutput_;
+  std::unique_ptr<ComponentSet> components_;
+};
+
+}  // namespace mx::host

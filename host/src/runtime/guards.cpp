@@ -1,0 +1,193 @@
+#include "runtime/guards.hpp"
+
+#include <atomic>
+
+namespace mx::host {
+
+namespace {
+
+template <class T>
+class GuardBase : public T {
+ public:
+  GuardBase(std::shared_ptr<T> inner, std::string label)
+      : inner_(std::move(inner)), label_(std::move(label)) {}
+  Status health() override {
+    return guardedCall(label_, [&] { return inner_->health(); });
+  }
+  void shutdown() override {
+    (void)guardedCall(label_, [&] {
+      inner_->shutdown();
+      return Status::ok();
+    });
+  }
+
+ protected:
+  std::shared_ptr<T> inner_;
+  std::string label_;
+};
+
+// Makes sure a completion callback runs exactly once, even if the plugin
+// throws after (or instead of) calling it.
+template <class Callback>
+class Once {
+ public:
+  explicit Once(Callback callback) : state_(std::make_shared<State>(std::move(callback))) {}
+  template <class... Args>
+  void operator()(Args&&... args) const {
+    if (!state_->called.exchange(true)) {
+      state_->callback(std::forward<Args>(args)...);
+    }
+  }
+  bool called() const { return state_->called.load(); }
+
+ private:
+  struct State {
+    explicit State(Callback c) : callback(std::move(c)) {}
+    Callback callback;
+    std::atomic<bool> called{false};
+  };
+  std::shared_ptr<State> state_;
+};
+
+class GuardedModelProvider final : public GuardBase<ModelProvider> {
+ public:
+  using GuardBase::GuardBase;
+  std::string providerName() const override {
+    try {
+      return inner_->providerName();
+    } catch (...) {
+      return "unknown";
+    }
+  }
+  void chat(ChatRequest request, std::shared_ptr<ChatObserver> observer,
+            CancellationToken cancel) override {
+    try {
+      inner_->chat(std::move(request), observer, std::move(cancel));
+    } catch (const std::exception& e) {
+      observer->onComplete(internalError(label_ + " threw: " + e.what()), {});
+    } catch (...) {
+      observer->onComplete(internalError(label_ + " threw a non-standard exception"), {});
+    }
+  }
+};
+
+class GuardedTool final : public GuardBase<Tool> {
+ public:
+  using GuardBase::GuardBase;
+  ToolDefinition definition() const override { return inner_->definition(); }
+  bool blocking() const override { return inner_->blocking(); }
+  void invoke(Json arguments, std::shared_ptr<ToolContext> context, ToolDone done) override {
+    Once<ToolDone> once(std::move(done));
+    try {
+      inner_->invoke(std::move(arguments), std::move(context), [once](Result<Json> r) { once(std::move(r)); });
+    } catch (const std::exception& e) {
+      once(Result<Json>(internalError(label_ + " threw: " + e.what())));
+    } catch (...) {
+      once(Result<Json>(internalError(label_ + " threw a non-standard exception")));
+    }
+  }
+};
+
+class GuardedCacheBackend final : public GuardBase<CacheBackend> {
+ public:
+  using GuardBase::GuardBase;
+  Result<std::optional<std::string>> get(std::string_view key) override {
+    return guardedCall(label_, [&] { return inner_->get(key); });
+  }
+  Status set(std::string_view key, std::string_view value, std::chrono::milliseconds ttl) override {
+    return guardedCall(label_, [&] { return inner_->set(key, value, ttl); });
+  }
+  Status erase(std::string_view key) override {
+    return guardedCall(label_, [&] { return inner_->erase(key); });
+  }
+  Status erasePrefix(std::string_view prefix) override {
+    return guardedCall(label_, [&] { return inner_->erasePrefix(prefix); });
+  }
+};
+
+class GuardedStore final : public GuardBase<Store> {
+ public:
+  using GuardBase::GuardBase;
+  std::string backendName() const override { return inner_->backendName(); }
+};
+
+class GuardedEmbedder final : public GuardBase<Embedder> {
+ public:
+  using GuardBase::GuardBase;
+  std::string modelName() const override { return inner_->modelName(); }
+  int dimensions() const override { return inner_->dimensions(); }
+  Result<std::vector<std::vector<float>>> embed(const std::vector<std::string>& texts,
+                                                CancellationToken cancel) override {
+    return guardedCall(label_, [&] { return inner_->embed(texts, std::move(cancel)); });
+  }
+};
+
+class GuardedTracer final : public GuardBase<Tracer> {
+ public:
+  using GuardBase::GuardBase;
+  std::string startSpan(const SpanStart& span) override {
+    try {
+      return inner_->startSpan(span);
+    } catch (...) {
+      return {};
+    }
+  }
+  void endSpan(std::string_view spanId, const Json& outputs, const Status& status) override {
+    try {
+      inner_->endSpan(spanId, outputs, status);
+    } catch (...) {  // tracing must never break a run
+    }
+  }
+};
+
+class GuardedNode final : public GuardBase<Node> {
+ public:
+  using GuardBase::GuardBase;
+  void run(std::shared_ptr<NodeContext> context, NodeDone done) override {
+    Once<NodeDone> once(std::move(done));
+    try {
+      inner_->run(std::move(context), [once](Result<Json> r) { once(std::move(r)); });
+    } catch (const std::exception& e) {
+      once(Result<Json>(internalError(label_ + " threw: " + e.what())));
+    } catch (...) {
+      once(Result<Json>(internalError(label_ + " threw a non-standard exception")));
+    }
+  }
+};
+
+class GuardedRouter final : public GuardBase<Router> {
+ public:
+  using GuardBase::GuardBase;
+  Result<std::vector<std::string>> route(const Json& state) override {
+    return guardedCall(label_, [&] { return inner_->route(state); });
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<ModelProvider> guard(std::shared_ptr<ModelProvider> o, std::string l) {
+  return std::make_shared<GuardedModelProvider>(std::move(o), std::move(l));
+}
+std::shared_ptr<Tool> guard(std::shared_ptr<Tool> o, std::string l) {
+  return std::make_shared<GuardedTool>(std::move(o), std::move(l));
+}
+std::shared_ptr<CacheBackend> guard(std::shared_ptr<CacheBackend> o, std::string l) {
+  return std::make_shared<GuardedCacheBackend>(std::move(o), std::move(l));
+}
+std::shared_ptr<Store> guard(std::shared_ptr<Store> o, std::string l) {
+  return std::make_shared<GuardedStore>(std::move(o), std::move(l));
+}
+std::shared_ptr<Embedder> guard(std::shared_ptr<Embedder> o, std::string l) {
+  return std::make_shared<GuardedEmbedder>(std::move(o), std::move(l));
+}
+std::shared_ptr<Tracer> guard(std::shared_ptr<Tracer> o, std::string l) {
+  return std::make_shared<GuardedTracer>(std::move(o), std::move(l));
+}
+std::shared_ptr<Node> guard(std::shared_ptr<Node> o, std::string l) {
+  return std::make_shared<GuardedNode>(std::move(o), std::move(l));
+}
+std::shared_ptr<Router> guard(std::shared_ptr<Router> o, std::string l) {
+  return std::make_shared<GuardedRouter>(std::move(o), std::move(l));
+}
+
+}  // namespace mx::host

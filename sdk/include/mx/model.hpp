@@ -1,0 +1,141 @@
+// mx/model.hpp — the model-provider interface (Tier 1 orchestrator and Tier 2 writer).
+//
+// What: one streaming chat call with system blocks, messages made of content
+// blocks (text, tool_use, tool_result, thinking), tool definitions, max tokens,
+// temperature, stop sequences, prompt-caching hints and optional extended
+// thinking. Deltas are reported to a `ChatObserver` as they arrive; the call ends
+// with exactly one `onComplete`, carrying the final (or, on failure, partial)
+// message and the usage counted so far.
+// Thread-safety: `chat` may be called concurrently from any thread. Observer
+// callbacks for one call are serialised (never concurrent with each other) but
+// may run on a provider-owned I/O thread.
+// Ownership: the provider keeps the observer alive (shared_ptr) until
+// onComplete has returned. Strings passed to delta callbacks are valid only
+// during the callback.
+// Blocking: `chat` returns at once; no thread is held while the model streams.
+// Observer callbacks must not block (they run on the provider's I/O loop).
+// Cancellation: cancelling the token aborts the HTTP transfer promptly and ends
+// the call with Code::Cancelled and the partial response.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mx/cancel.hpp"
+#include "mx/component.hpp"
+#include "mx/json.hpp"
+#include "mx/status.hpp"
+
+namespace mx {
+
+enum class Role { User, Assistant };
+
+enum class BlockType { Text, ToolUse, ToolResult, Thinking };
+
+struct ContentBlock {
+  BlockType type = BlockType::Text;
+  std::string text;       // Text; Thinking (the thinking text); ToolResult (its content)
+  std::string id;         // ToolUse: the call id; ToolResult: the tool_use_id it answers
+  std::string name;       // ToolUse: the tool name
+  Json input;             // ToolUse: the arguments (an object)
+  bool isError = false;   // ToolResult: the tool failed
+  std::string signature;  // Thinking: the provider's signature, sent back unchanged
+  bool cacheBreakpoint = false;  // request a prompt-cache breakpoint after this block
+
+  static ContentBlock makeText(std::string text) {
+    ContentBlock b;
+    b.text = std::move(text);
+    return b;
+  }
+  static ContentBlock makeToolUse(std::string id, std::string name, Json input) {
+    ContentBlock b;
+    b.type = BlockType::ToolUse;
+    b.id = std::move(id);
+    b.name = std::move(name);
+    b.input = std::move(input);
+    return b;
+  }
+  static ContentBlock makeToolResult(std::string toolUseId, std::string content, bool isError) {
+    ContentBlock b;
+    b.type = BlockType::ToolResult;
+    b.id = std::move(toolUseId);
+    b.text = std::move(content);
+    b.isError = isError;
+    return b;
+  }
+};
+
+struct Message {
+  Role role = Role::User;
+  std::vector<ContentBlock> content;
+};
+
+struct ToolDefinition {
+  std::string name;
+  std::string description;
+  Json inputSchema;  // JSON Schema of the arguments object
+};
+
+enum class CacheTtl { FiveMinutes, OneHour };
+
+struct ChatRequest {
+  std::string model;                  // the provider's model id
+  std::vector<ContentBlock> system;   // text blocks
+  std::vector<Message> messages;
+  std::vector<ToolDefinition> tools;
+  int maxTokens = 1024;
+  std::optional<double> temperature;
+  std::vector<std::string> stopSequences;
+  std::optional<int> thinkingBudgetTokens;  // extended thinking when set
+  bool cacheSystemAndTools = true;          // prompt caching of the stable prefix
+  CacheTtl cacheTtl = CacheTtl::FiveMinutes;
+  std::string userId;                       // for provider-side abuse tracking
+};
+
+struct Usage {
+  int64_t inputTokens = 0;
+  int64_t outputTokens = 0;
+  int64_t cacheWrite5mTokens = 0;
+  int64_t cacheWrite1hTokens = 0;
+  int64_t cacheReadTokens = 0;
+
+  int64_t cacheWriteTokens() const { return cacheWrite5mTokens + cacheWrite1hTokens; }
+};
+
+enum class StopReason { None, EndTurn, MaxTokens, StopSequence, ToolUse, Refusal, PauseTurn, Other };
+
+struct ChatResponse {
+  std::string id;
+  std::string model;         // as reported by the provider ("offline" for the offline provider)
+  Message message;           // role Assistant; partial when the call failed
+  StopReason stopReason = StopReason::None;
+  std::string stopSequence;
+  Usage usage;               // counted so far, also on failure
+  int64_t streamedChars = 0; // text streamed before completion or failure
+};
+
+class ChatObserver {
+ public:
+  virtual ~ChatObserver() = default;
+  virtual void onTextDelta(std::string_view /*text*/) {}
+  virtual void onThinkingDelta(std::string_view /*text*/) {}
+  virtual void onToolCallStart(int /*index*/, std::string_view /*id*/, std::string_view /*name*/) {}
+  virtual void onToolCallDelta(int /*index*/, std::string_view /*partialJson*/) {}
+  // Exactly once per call. `status` is OK on success; otherwise `response`
+  // holds what was received before the failure.
+  virtual void onComplete(const Status& status, ChatResponse response) = 0;
+};
+
+class ModelProvider : public Component {
+ public:
+  // A short identifier of the provider kind ("anthropic", "openai", "offline").
+  virtual std::string providerName() const = 0;
+  virtual void chat(ChatRequest request, std::shared_ptr<ChatObserver> observer,
+                    CancellationToken cancel) = 0;
+};
+
+}  // namespace mx
