@@ -105,6 +105,22 @@ void loadPlugins(const toml::node& node, DeploymentConfig& config, const EnvLook
   }
 }
 
+// `enabled` may be a boolean or a string from the environment ("${WEB_SEARCH:-false}").
+bool readEnabled(const toml::node& node, const std::string& label, const std::string& file,
+                 const EnvLookup& env, std::vector<ConfigError>& errors) {
+  if (const auto* flag = node.as_boolean()) {
+    return flag->get();
+  }
+  if (node.is_string()) {
+    auto text = expandEnvironment(node.as_string()->get(), env);
+    if (text && (*text == "true" || *text == "false")) {
+      return *text == "true";
+    }
+  }
+  errors.push_back({locationOf(node, file), label + " key \"enabled\" must be a boolean"});
+  return false;
+}
+
 void loadSection(const KindInfo& kind, const toml::node& node, DeploymentConfig& config,
                  const EnvLookup& env, std::vector<ConfigError>& errors) {
   const auto* section = node.as_table();
@@ -133,16 +149,7 @@ void loadSection(const KindInfo& kind, const toml::node& node, DeploymentConfig&
     }
     declaration.factory = factory->as_string()->get();
     if (const auto* enabled = table->get("enabled")) {
-      std::vector<ConfigError> local;
-      ConfigSchema schema = ConfigSchema().optional("enabled", ConfigType::Boolean, true, "");
-      toml::table only;
-      only.insert("enabled", *enabled);
-      Json parsed = validateTable(only, schema, {config.file, declaration.label(), {}}, env, local);
-      for (auto& e : local) {
-        e.where = locationOf(*enabled, config.file);
-        errors.push_back(std::move(e));
-      }
-      declaration.enabled = local.empty() && parsed.value("enabled", true);
+      declaration.enabled = readEnabled(*enabled, declaration.label(), config.file, env, errors);
     }
     config.components.push_back(std::move(declaration));
   }
@@ -195,6 +202,11 @@ DeploymentConfig loadDeploymentConfig(const std::string& file, const EnvLookup& 
       loadSection(kind, *section, config, env, errors);
     }
   }
+  std::stable_sort(config.components.begin(), config.components.end(),
+                   [](const ComponentDeclaration& a, const ComponentDeclaration& b) {
+                     return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
+                   });
+  sortByLocation(errors);
   return config;
 }
 

@@ -214,6 +214,7 @@ Json validateTable(const toml::table& table, const ConfigSchema& schema,
                    const TableContext& context, const EnvLookup& env,
                    std::vector<ConfigError>& errors) {
   Json out = Json::object();
+  size_t firstError = errors.size();
   std::vector<std::string> known;
   for (const auto& field : schema.fields()) {
     known.push_back(field.name);
@@ -248,6 +249,9 @@ Json validateTable(const toml::table& table, const ConfigSchema& schema,
       out[field.name] = field.defaultValue;
     }
   }
+  std::vector<ConfigError> mine(errors.begin() + static_cast<std::ptrdiff_t>(firstError), errors.end());
+  sortByLocation(mine);
+  std::copy(mine.begin(), mine.end(), errors.begin() + static_cast<std::ptrdiff_t>(firstError));
   return out;
 }
 

@@ -1,8 +1,11 @@
 // Where in a config file something was written: "file:line:column".
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include <toml++/toml.h>
 
@@ -33,5 +36,13 @@ struct ConfigError {
 
   std::string str() const { return where.str() + ": " + message; }
 };
+
+// TOML tables iterate in key order; report problems in file order instead.
+inline void sortByLocation(std::vector<ConfigError>& errors) {
+  std::stable_sort(errors.begin(), errors.end(), [](const ConfigError& a, const ConfigError& b) {
+    return std::tie(a.where.file, a.where.line, a.where.column) <
+           std::tie(b.where.file, b.where.line, b.where.column);
+  });
+}
 
 }  // namespace mx::host

@@ -34,8 +34,10 @@ struct LoadedPlugin {
 
 template <class T>
 struct RegisteredFactory {
-  Factory<T> factory;
+  // Declared first so it is destroyed last: `factory` holds std::functions
+  // whose code lives in the plugin's library.
   std::shared_ptr<const LoadedPlugin> plugin;
+  Factory<T> factory;
 };
 
 template <class T> struct KindOf;
@@ -90,7 +92,7 @@ class Registry {
     }
     plugin->factories.emplace_back(KindOf<T>::value, factory.name);
     std::string name = factory.name;
-    map.emplace(std::move(name), RegisteredFactory<T>{std::move(factory), plugin});
+    map.emplace(std::move(name), RegisteredFactory<T>{plugin, std::move(factory)});
     return Status::ok();
   }
 

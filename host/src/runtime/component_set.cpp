@@ -128,7 +128,7 @@ Status ComponentSet::createTyped(ComponentInstance& instance) {
   std::string who = label + " (factory \"" + declaration.factory + "\" of plugin \"" +
                     entry->plugin->name + "\")";
   std::unique_ptr<T> created;
-  Status status = guardedCall(who, [&]() -> Status {
+  Status status = guardedCall("factory", [&]() -> Status {
     auto result = entry->factory.create(context);
     if (!result) {
       return result.status();
@@ -137,7 +137,7 @@ Status ComponentSet::createTyped(ComponentInstance& instance) {
     return created ? Status::ok() : internalError("factory returned no object");
   });
   if (!status.isOk()) {
-    return Status(status.code(), declaration.where.str() + ": " + who + " failed: " + status.message());
+    return Status(status.code(), declaration.where.str() + ": " + who + " failed: " + status.toString());
   }
   // The deleter keeps the plugin (and so its code) loaded until the object is gone.
   std::shared_ptr<const LoadedPlugin> plugin = entry->plugin;

@@ -22,6 +22,7 @@ std::unique_ptr<Deployment> Deployment::load(const std::string& configFile, EnvL
   std::vector<ConfigError> configErrors;
   deployment->config_ = loadDeploymentConfig(configFile, env, configErrors);
   auto flush = [&] {
+    sortByLocation(configErrors);
     for (const auto& e : configErrors) {
       errors.push_back(e.str());
     }

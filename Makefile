@@ -1,0 +1,28 @@
+# The README's commands. Everything goes through scripts/install-deps.sh first,
+# so a fresh Debian 12 machine needs nothing else.
+BUILD_DIR ?= build
+CONFIG ?= config/default.toml
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: deps build run test clean
+
+deps:
+	bash scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake --build $(BUILD_DIR) -j$(JOBS)
+
+# Builds and starts the server on the embedded default (Ctrl-C stops it).
+run: build
+	$(BUILD_DIR)/bin/marketerx serve --config $(CONFIG)
+
+# Builds with warnings as errors and runs every test (ctest prints the summary).
+test: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMX_WERROR=ON $(CMAKE_FLAGS)
+	cmake --build $(BUILD_DIR) -j$(JOBS)
+	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600
+
+clean:
+	rm -rf $(BUILD_DIR)

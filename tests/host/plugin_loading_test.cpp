@@ -1,0 +1,138 @@
+// In-process: plugins loaded from TOML, components created through factories,
+// the lifetime rule (the library outlives every object it created), the
+// boundary guards, references between components.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "process.hpp"
+#include "runtime/deployment.hpp"
+
+namespace mx::host {
+namespace {
+
+std::string deploymentToml(const std::string& components) {
+  return std::string("[server]\nport = 0\nlog_level = \"error\"\n") +
+         "[[plugins]]\npath = \"" MX_TEST_PLUGIN_DIR "/good_plugin.so\"\n" +
+         "[[plugins]]\npath = \"" MX_PLUGIN_DIR "/cache_memory.so\"\n" + components;
+}
+
+std::unique_ptr<Deployment> load(const mx::test::TempDir& dir, const std::string& components,
+                                 std::vector<std::string>& errors) {
+  std::string file = dir.write("deploy.toml", deploymentToml(components));
+  return Deployment::load(file, processEnvironment(), errors);
+}
+
+bool libraryMapped(const std::string& fileName) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.find(fileName) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+TEST(PluginLoading, CreatesComponentsFromTheirFactories) {
+  mx::test::TempDir dir;
+  std::vector<std::string> errors;
+  auto deployment = load(dir, "[tools.hello]\nfactory = 'echo'\ngreeting = 'hi'\n[caches.main]\nfactory = 'memory'\n", errors);
+  ASSERT_TRUE(deployment) << errors[0];
+  ASSERT_TRUE(deployment->instantiate().isOk());
+  auto tool = deployment->components().get<Tool>("hello");
+  ASSERT_TRUE(tool.isOk());
+  Json answer;
+  (*tool)->invoke({{"q", 1}}, std::make_shared<ToolContext>(), [&](Result<Json> r) { answer = *r; });
+  EXPECT_EQ(answer["greeting"], "hi");
+  auto cache = deployment->components().get<CacheBackend>("main");
+  ASSERT_TRUE(cache.isOk());
+  ASSERT_TRUE((*cache)->set("k", "v", std::chrono::seconds(1)).isOk());
+  EXPECT_EQ(*(*cache)->get("k").value(), "v");
+}
+
+TEST(PluginLoading, ObjectsKeepTheirLibraryLoadedAfterTheHostLetsGo) {
+  mx::test::TempDir dir;
+  std::vector<std::string> errors;
+  auto deployment = load(dir, "[tools.hello]\nfactory = 'echo'\ngreeting = 'still here'\n", errors);
+  ASSERT_TRUE(deployment) << errors[0];
+  ASSERT_TRUE(deployment->instantiate().isOk());
+  std::shared_ptr<Tool> tool = *deployment->components().get<Tool>("hello");
+  deployment.reset();  // registry, plugin records and component set are gone
+  EXPECT_TRUE(libraryMapped("good_plugin.so"));
+  EXPECT_EQ(tool->definition().name, "echo");  // code in the plugin still runs
+  Json answer;
+  tool->invoke({}, std::make_shared<ToolContext>(), [&](Result<Json> r) { answer = *r; });
+  EXPECT_EQ(answer["greeting"], "still here");
+}
+
+TEST(PluginLoading, ExceptionsFromComponentsBecomeStatusesNamingTheComponent) {
+  mx::test::TempDir dir;
+  std::vector<std::string> errors;
+  auto deployment = load(dir, "[caches.flaky]\nfactory = 'switch'\n", errors);
+  ASSERT_TRUE(deployment) << errors[0];
+  ASSERT_TRUE(deployment->instantiate().isOk());
+  auto cache = *deployment->components().get<CacheBackend>("flaky");
+  auto result = cache->get("x");
+  ASSERT_FALSE(result.isOk());
+  EXPECT_EQ(result.status().code(), Code::Internal);
+  EXPECT_EQ(result.status().message(), "[caches.flaky] threw: get exploded");
+}
+
+TEST(PluginLoading, FactoryExceptionsAreReportedWithLocationAndPlugin) {
+  mx::test::TempDir dir;
+  std::vector<std::string> errors;
+  auto deployment = load(dir, "[stores.db]\nfactory = 'exploding'\n", errors);
+  ASSERT_TRUE(deployment) << errors[0];
+  Status status = deployment->instantiate();
+  ASSERT_FALSE(status.isOk());
+  EXPECT_NE(status.message().find("deploy.toml:"), std::string::npos);
+  EXPECT_NE(status.message().find("[stores.db] (factory \"exploding\" of plugin \"test_good\") failed"),
+            std::string::npos);
+  EXPECT_NE(status.message().find("database on fire"), std::string::npos);
+}
+
+TEST(PluginLoading, ComponentsCanReferToEachOtherInAnyOrder) {
+  mx::test::TempDir dir;
+  std::vector<std::string> errors;
+  auto deployment = load(dir, "[caches.front]\nfactory = 'switch'\nuses = 'back'\n[caches.back]\nfactory = 'memory'\n", errors);
+  ASSERT_TRUE(deployment) << errors[0];
+  EXPECT_TRUE(deployment->instantiate().isOk());
+}
+
+TEST(PluginLoading, ReferenceCyclesAndUnknownReferencesAreErrors) {
+  mx::test::TempDir dir;
+  std::vector<std::string> errors;
+  auto cyclic = load(dir, "[caches.a]\nfactory = 'switch'\nuses = 'b'\n[caches.b]\nfactory = 'switch'\nuses = 'a'\n", errors);
+  ASSERT_TRUE(cyclic);
+  Status status = cyclic->instantiate();
+  EXPECT_NE(status.message().find("depends on itself"), std::string::npos) << status.message();
+
+  auto dangling = load(dir, "[caches.a]\nfactory = 'switch'\nuses = 'nobody'\n", errors);
+  ASSERT_TRUE(dangling);
+  status = dangling->instantiate();
+  EXPECT_NE(status.message().find("no cache backend named \"nobody\" is configured"), std::string::npos)
+      << status.message();
+}
+
+TEST(PluginLoading, DisabledComponentsAreNotCreated) {
+  mx::test::TempDir dir;
+  std::vector<std::string> errors;
+  auto deployment = load(dir, "[stores.db]\nfactory = 'exploding'\nenabled = false\n", errors);
+  ASSERT_TRUE(deployment);
+  EXPECT_TRUE(deployment->instantiate().isOk());
+  EXPECT_EQ(deployment->components().get<Store>("db").status().code(), Code::FailedPrecondition);
+}
+
+TEST(PluginLoading, DescribeMasksSecrets) {
+  mx::test::TempDir dir;
+  std::vector<std::string> errors;
+  auto deployment = load(dir, "[tools.t]\nfactory = 'echo'\ngreeting = 'x'\napi_key = 'sk-live-123'\n", errors);
+  ASSERT_TRUE(deployment);
+  std::string described = deployment->describeComponents().dump();
+  EXPECT_EQ(described.find("sk-live-123"), std::string::npos);
+  EXPECT_NE(described.find("\"api_key\":\"***\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mx::host
