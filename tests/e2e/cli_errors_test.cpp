@@ -253,7 +253,7 @@ TEST(Cli, UsageErrors) {
 }
 
 TEST(Cli, ShippedConfigsPassCheckConfig) {
-  for (const char* config : {"/config/default.toml"}) {
+  for (const char* config : {"/config/default.toml", "/config/production.toml"}) {
     auto result = runProcess({MX_BINARY, "check-config", "--config", std::string(MX_SOURCE_DIR) + config},
                              {{"MX_PLUGIN_DIR", kPlugins}});
     EXPECT_EQ(result.exitCode, 0) << config << "\n" << result.err;
