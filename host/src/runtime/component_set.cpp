@@ -18,6 +18,7 @@ class ComponentSet::Context final : public ComponentContext {
   const Json& config() const override { return instance_.config; }
   Logger& logger() override { return *logger_; }
   std::string dataDir() const override { return set_.config_.server.value("data_dir", "data"); }
+  std::shared_ptr<HttpClient> httpClient() override { return set_.httpClient(); }
 
   Result<std::shared_ptr<ModelProvider>> modelProvider(std::string_view n) override { return set_.get<ModelProvider>(n); }
   Result<std::shared_ptr<Tool>> tool(std::string_view n) override { return set_.get<Tool>(n); }
@@ -141,7 +142,8 @@ Status ComponentSet::createTyped(ComponentInstance& instance) {
   }
   // The deleter keeps the plugin (and so its code) loaded until the object is gone.
   std::shared_ptr<const LoadedPlugin> plugin = entry->plugin;
-  std::shared_ptr<T> owned(created.release(), [plugin](T* object) { delete object; });
+  std::shared_ptr<SourceLogger> logger = context.sharedLogger();  // the component may keep Logger&
+  std::shared_ptr<T> owned(created.release(), [plugin, logger](T* object) { delete object; });
   std::shared_ptr<T> guarded = guard(std::move(owned), label);
   instance.object = guarded;
   instance.typed = guarded;
@@ -149,9 +151,22 @@ Status ComponentSet::createTyped(ComponentInstance& instance) {
   return Status::ok();
 }
 
+std::shared_ptr<CurlHttpClient> ComponentSet::httpClient() {
+  if (!httpClient_) {
+    httpClient_ = std::make_shared<CurlHttpClient>(std::make_shared<SourceLogger>(log_, "http-client"),
+                                                   CurlHttpClient::Options{});
+  }
+  return httpClient_;
+}
+
 void ComponentSet::shutdown() {
   for (auto it = creationOrder_.rbegin(); it != creationOrder_.rend(); ++it) {
     (*it)->object->shutdown();
+  }
+  // In-flight requests complete (Cancelled) and their handlers — plugin
+  // objects — are destroyed while every plugin is still loaded.
+  if (httpClient_) {
+    httpClient_->shutdown();
   }
   for (auto it = creationOrder_.rbegin(); it != creationOrder_.rend(); ++it) {
     (*it)->typed.reset();

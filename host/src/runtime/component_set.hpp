@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "config/deployment_config.hpp"
+#include "net/curl_http_client.hpp"
 #include "plugins/registry.hpp"
 #include "runtime/logging.hpp"
 
@@ -51,6 +52,9 @@ class ComponentSet {
 
   const std::vector<std::unique_ptr<ComponentInstance>>& instances() const { return instances_; }
 
+  // The shared HTTP client, created on first use (one I/O thread).
+  std::shared_ptr<CurlHttpClient> httpClient();
+
  private:
   class Context;
   ComponentInstance* find(ComponentKind kind, std::string_view name);
@@ -64,6 +68,7 @@ class ComponentSet {
   EnvLookup env_;
   std::vector<std::unique_ptr<ComponentInstance>> instances_;
   std::vector<ComponentInstance*> creationOrder_;
+  std::shared_ptr<CurlHttpClient> httpClient_;
 };
 
 template <class T>

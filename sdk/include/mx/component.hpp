@@ -4,7 +4,8 @@
 // provider, tool, cache backend, store, embedder, graph node, router, tracer).
 // `ComponentContext` is what the host hands a factory: the validated config, the
 // instance name, a logger, and lookups of other configured components (created
-// on demand; a cycle is reported as an error).
+// on demand; a cycle is reported as an error), and host services (the HTTP
+// client).
 // Thread-safety: a Component's methods may be called from any thread unless its
 // interface says otherwise. ComponentContext is only valid during the factory
 // call; the Logger it returns lives as long as the component.
@@ -30,6 +31,7 @@ class CacheBackend;
 class Store;
 class Embedder;
 class Tracer;
+class HttpClient;
 
 class Component {
  public:
@@ -52,6 +54,9 @@ class ComponentContext {
   virtual Logger& logger() = 0;
   // A writable directory for this deployment's data (from [server] data_dir).
   virtual std::string dataDir() const = 0;
+  // The host's shared asynchronous HTTP client (see mx/http.hpp); lives as long
+  // as any component.
+  virtual std::shared_ptr<HttpClient> httpClient() = 0;
 
   // Other components of this deployment, by their configured instance name.
   virtual Result<std::shared_ptr<ModelProvider>> modelProvider(std::string_view name) = 0;

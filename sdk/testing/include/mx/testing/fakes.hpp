@@ -28,6 +28,7 @@
 #include "mx/tool.hpp"
 #include "mx/tracer.hpp"
 #include "mx/embedder.hpp"
+#include "mx/http.hpp"
 
 namespace mx::testing {
 
@@ -87,6 +88,7 @@ class FakeComponentContext final : public ComponentContext {
   const Json& config() const override { return config_; }
   Logger& logger() override { return logger_; }
   std::string dataDir() const override { return dataDir_; }
+  std::shared_ptr<HttpClient> httpClient() override { return http; }
 
   Result<std::shared_ptr<ModelProvider>> modelProvider(std::string_view n) override { return lookup(providers, n); }
   Result<std::shared_ptr<Tool>> tool(std::string_view n) override { return lookup(tools, n); }
@@ -104,6 +106,7 @@ class FakeComponentContext final : public ComponentContext {
   std::map<std::string, std::shared_ptr<Store>, std::less<>> stores;
   std::map<std::string, std::shared_ptr<Embedder>, std::less<>> embedders;
   std::map<std::string, std::shared_ptr<Tracer>, std::less<>> tracers;
+  std::shared_ptr<HttpClient> http;  // set it to a fake or a real client
 
  private:
   template <class Map>

@@ -1,0 +1,400 @@
+#include "net/curl_http_client.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <mutex>
+#include <queue>
+#include <thread>
+#include <unordered_map>
+
+#include "net/sse_decoder.hpp"
+
+namespace mx::host {
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+constexpr auto kIdleScanInterval = std::chrono::milliseconds(20);
+
+void globalInit() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+bool isEventStream(std::string_view contentType) {
+  return contentType.substr(0, 17) == "text/event-stream";
+}
+
+std::string lowerCase(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' || text.back() == '\n'))
+    text.remove_suffix(1);
+  return text;
+}
+
+}  // namespace
+
+struct Transfer {
+  uint64_t id = 0;
+  CURL* easy = nullptr;
+  curl_slist* headerList = nullptr;
+  HttpRequest request;
+  std::shared_ptr<HttpStreamHandler> handler;
+  Subscription cancelSubscription;
+  SseDecoder decoder;
+  HttpHeaders responseHeaders;
+  bool responseStarted = false;
+  bool eventStream = false;
+  SteadyClock::time_point lastActivity;
+  Status abortReason;          // set when we abort from a callback
+  std::atomic<bool> cancelRequested{false};
+  char errorBuffer[CURL_ERROR_SIZE] = {0};
+
+  ~Transfer() {
+    cancelSubscription.reset();  // first: no cancel callback may run past this point
+    if (headerList != nullptr) curl_slist_free_all(headerList);
+    if (easy != nullptr) curl_easy_cleanup(easy);
+  }
+};
+
+class CurlHttpClient::Loop {
+ public:
+  Loop(std::shared_ptr<Logger> logger, Options options) : logger_(std::move(logger)) {
+    globalInit();
+    multi_ = curl_multi_init();
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, options.maxConnections);
+    curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, options.maxConnectionsPerHost);
+    thread_ = std::thread([this] { run(); });
+  }
+
+  ~Loop() {
+    shutdown();
+    curl_multi_cleanup(multi_);
+  }
+
+  void start(HttpRequest request, std::shared_ptr<HttpStreamHandler> handler, CancellationToken cancel) {
+    auto transfer = std::make_unique<Transfer>();
+    transfer->request = std::move(request);
+    transfer->handler = std::move(handler);
+    Transfer* raw = transfer.get();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      raw->id = ++nextId_;
+    }
+    // Safe to capture `raw`: the subscription dies with the transfer, and its
+    // destructor waits for a callback that is running.
+    raw->cancelSubscription = cancel.onCancel([this, raw] {
+      raw->cancelRequested.store(true);
+      requestCancel(raw->id);
+    });
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (stopping_) {
+        lock.unlock();
+        failUnstarted(std::move(transfer), cancelledError("HTTP client is shutting down"));
+        return;
+      }
+      incoming_.push_back(std::move(transfer));
+    }
+    curl_multi_wakeup(multi_);
+  }
+
+  void runAfter(std::chrono::milliseconds delay, std::function<void()> task) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopping_) return;
+      timers_.push({SteadyClock::now() + delay, ++timerSequence_, std::move(task)});
+    }
+    curl_multi_wakeup(multi_);
+  }
+
+  void shutdown() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    curl_multi_wakeup(multi_);
+    if (thread_.joinable()) thread_.join();
+  }
+
+  size_t active() const { return activeCount_.load(); }
+
+ private:
+  struct Timer {
+    SteadyClock::time_point due;
+    uint64_t sequence;
+    std::function<void()> task;
+    bool operator>(const Timer& other) const {
+      return std::tie(due, sequence) > std::tie(other.due, other.sequence);
+    }
+  };
+
+  void requestCancel(uint64_t id) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      cancels_.push_back(id);
+    }
+    curl_multi_wakeup(multi_);
+  }
+
+  // Only for transfers that never reached the loop.
+  void failUnstarted(std::unique_ptr<Transfer> transfer, const Status& status) {
+    auto handler = transfer->handler;
+    transfer.reset();
+    handler->onComplete(status);
+  }
+
+  static size_t onHeader(char* data, size_t size, size_t count, void* user) {
+    auto* transfer = static_cast<Transfer*>(user);
+    std::string_view line(data, size * count);
+    transfer->lastActivity = SteadyClock::now();
+    if (line.rfind("HTTP/", 0) == 0) {
+      transfer->responseHeaders.entries.clear();  // a new response (after 100 or a redirect)
+      return size * count;
+    }
+    std::string_view trimmed = trim(line);
+    if (trimmed.empty()) {
+      long status = 0;
+      curl_easy_getinfo(transfer->easy, CURLINFO_RESPONSE_CODE, &status);
+      if (status >= 200 && !transfer->responseStarted) {
+        transfer->responseStarted = true;
+        auto contentType = transfer->responseHeaders.find("content-type").value_or("");
+        transfer->eventStream = transfer->request.decodeEventStream && status < 300 && isEventStream(contentType);
+        transfer->handler->onResponseStart(static_cast<int>(status), transfer->responseHeaders);
+      }
+      return size * count;
+    }
+    auto colon = trimmed.find(':');
+    if (colon != std::string_view::npos) {
+      transfer->responseHeaders.entries.emplace_back(lowerCase(trimmed.substr(0, colon)),
+                                                     std::string(trim(trimmed.substr(colon + 1))));
+    }
+    return size * count;
+  }
+
+  static size_t onBody(char* data, size_t size, size_t count, void* user) {
+    auto* transfer = static_cast<Transfer*>(user);
+    std::string_view chunk(data, size * count);
+    transfer->lastActivity = SteadyClock::now();
+    if (!transfer->abortReason.isOk()) {
+      return 0;  // aborting: make curl fail the transfer
+    }
+    if (transfer->eventStream) {
+      transfer->decoder.feed(chunk, [&](const SseEvent& event) { transfer->handler->onEvent(event); });
+    } else {
+      transfer->handler->onBodyData(chunk);
+    }
+    return size * count;
+  }
+
+  void addTransfer(std::unique_ptr<Transfer> transfer) {
+    CURL* easy = curl_easy_init();
+    transfer->easy = easy;
+    const HttpRequest& request = transfer->request;
+    for (const auto& [name, value] : request.headers) {
+      transfer->headerList = curl_slist_append(transfer->headerList, (name + ": " + value).c_str());
+    }
+    transfer->headerList = curl_slist_append(transfer->headerList, "Expect:");
+    curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    if (request.method != "GET" && request.method != "HEAD") {
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.data());
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    }
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, transfer->headerList);
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Loop::onHeader);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, transfer.get());
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Loop::onBody);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer.get());
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, transfer.get());
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer->errorBuffer);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connectTimeout.count()));
+    if (request.totalTimeout.count() > 0) {
+      curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(request.totalTimeout.count()));
+    }
+    curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");  // advertise what libcurl can decode
+    transfer->lastActivity = SteadyClock::now();
+    curl_multi_add_handle(multi_, easy);
+    uint64_t id = transfer->id;
+    bool cancelledEarly = transfer->cancelRequested.load();
+    active_.emplace(id, std::move(transfer));
+    activeCount_ = active_.size();
+    if (cancelledEarly) {  // its cancel may have been drained before it arrived
+      Status cancelled = cancelledError("request cancelled");
+      finish(id, &cancelled, CURLE_OK);
+    }
+  }
+
+  Status statusFor(Transfer& transfer, CURLcode code) {
+    if (code == CURLE_OK) {
+      return Status::ok();
+    }
+    if (!transfer.abortReason.isOk()) {
+      return transfer.abortReason;
+    }
+    std::string detail = transfer.errorBuffer[0] != '\0' ? transfer.errorBuffer : curl_easy_strerror(code);
+    std::string message = transfer.request.method + " " + transfer.request.url + ": " + detail;
+    if (code == CURLE_OPERATION_TIMEDOUT) {
+      return deadlineExceededError(message);
+    }
+    return unavailableError(message);
+  }
+
+  void finish(uint64_t id, const Status* forced, CURLcode code) {
+    auto it = active_.find(id);
+    if (it == active_.end()) return;
+    std::unique_ptr<Transfer> transfer = std::move(it->second);
+    active_.erase(it);
+    activeCount_ = active_.size();
+    curl_multi_remove_handle(multi_, transfer->easy);
+    Status status = forced != nullptr ? *forced : statusFor(*transfer, code);
+    if (!transfer->responseStarted && status.isOk()) {
+      long httpStatus = 0;
+      curl_easy_getinfo(transfer->easy, CURLINFO_RESPONSE_CODE, &httpStatus);
+      transfer->responseStarted = true;
+      transfer->handler->onResponseStart(static_cast<int>(httpStatus), transfer->responseHeaders);
+    }
+    auto handler = std::move(transfer->handler);
+    transfer.reset();  // frees the easy handle (and the cancel subscription) first
+    handler->onComplete(status);
+  }
+
+  void drainQueues() {
+    std::vector<std::unique_ptr<Transfer>> incoming;
+    std::vector<uint64_t> cancels;
+    std::vector<std::function<void()>> dueTimers;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      incoming.swap(incoming_);
+      cancels.swap(cancels_);
+      auto now = SteadyClock::now();
+      while (!timers_.empty() && timers_.top().due <= now) {
+        dueTimers.push_back(std::move(const_cast<Timer&>(timers_.top()).task));
+        timers_.pop();
+      }
+    }
+    for (auto& transfer : incoming) {
+      addTransfer(std::move(transfer));
+    }
+    for (uint64_t id : cancels) {
+      Status cancelled = cancelledError("request cancelled");
+      finish(id, &cancelled, CURLE_OK);
+    }
+    for (auto& task : dueTimers) {
+      task();
+    }
+  }
+
+  void scanIdle() {
+    auto now = SteadyClock::now();
+    if (now < nextIdleScan_) return;
+    nextIdleScan_ = now + kIdleScanInterval;
+    std::vector<uint64_t> stalled;
+    for (auto& [id, transfer] : active_) {
+      auto idle = transfer->request.idleTimeout;
+      if (idle.count() > 0 && now - transfer->lastActivity > idle) {
+        stalled.push_back(id);
+      }
+    }
+    for (uint64_t id : stalled) {
+      auto& transfer = *active_[id];
+      Status timeout = deadlineExceededError(transfer.request.method + " " + transfer.request.url + ": no data for " +
+                                             std::to_string(transfer.request.idleTimeout.count()) + " ms (idle timeout)");
+      finish(id, &timeout, CURLE_OK);
+    }
+  }
+
+  int pollTimeoutMs() {
+    long timeout = 1000;
+    if (!active_.empty()) timeout = kIdleScanInterval.count();
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!timers_.empty()) {
+      auto until = std::chrono::duration_cast<std::chrono::milliseconds>(timers_.top().due - SteadyClock::now()).count();
+      timeout = std::max<long>(0, std::min<long>(timeout, until));
+    }
+    return static_cast<int>(timeout);
+  }
+
+  void run() {
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (stopping_) break;
+      }
+      drainQueues();
+      int running = 0;
+      curl_multi_perform(multi_, &running);
+      int queued = 0;
+      while (CURLMsg* message = curl_multi_info_read(multi_, &queued)) {
+        if (message->msg == CURLMSG_DONE) {
+          Transfer* transfer = nullptr;
+          curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &transfer);
+          finish(transfer->id, nullptr, message->data.result);
+        }
+      }
+      scanIdle();
+      curl_multi_poll(multi_, nullptr, 0, pollTimeoutMs(), nullptr);
+    }
+    stopAll();
+  }
+
+  void stopAll() {
+    std::vector<std::unique_ptr<Transfer>> incoming;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      incoming.swap(incoming_);
+      while (!timers_.empty()) timers_.pop();
+    }
+    Status shuttingDown = cancelledError("HTTP client is shutting down");
+    std::vector<uint64_t> ids;
+    for (auto& [id, transfer] : active_) ids.push_back(id);
+    for (uint64_t id : ids) finish(id, &shuttingDown, CURLE_OK);
+    for (auto& transfer : incoming) failUnstarted(std::move(transfer), shuttingDown);
+  }
+
+  std::shared_ptr<Logger> logger_;
+  CURLM* multi_ = nullptr;
+  std::thread thread_;
+  mutable std::mutex mutex_;
+  bool stopping_ = false;
+  uint64_t nextId_ = 0;
+  uint64_t timerSequence_ = 0;
+  std::vector<std::unique_ptr<Transfer>> incoming_;
+  std::vector<uint64_t> cancels_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+  std::unordered_map<uint64_t, std::unique_ptr<Transfer>> active_;  // I/O thread only
+  std::atomic<size_t> activeCount_{0};
+  SteadyClock::time_point nextIdleScan_{};
+};
+
+CurlHttpClient::CurlHttpClient(std::shared_ptr<Logger> logger, Options options)
+    : loop_(std::make_unique<Loop>(std::move(logger), options)) {}
+
+CurlHttpClient::~CurlHttpClient() = default;
+
+void CurlHttpClient::start(HttpRequest request, std::shared_ptr<HttpStreamHandler> handler, CancellationToken cancel) {
+  loop_->start(std::move(request), std::move(handler), std::move(cancel));
+}
+
+void CurlHttpClient::runAfter(std::chrono::milliseconds delay, std::function<void()> task) {
+  loop_->runAfter(delay, std::move(task));
+}
+
+void CurlHttpClient::shutdown() { loop_->shutdown(); }
+
+size_t CurlHttpClient::activeTransfers() const { return loop_->active(); }
+
+}  // namespace mx::host

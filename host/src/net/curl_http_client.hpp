@@ -1,0 +1,43 @@
+// The host's HttpClient (mx/http.hpp) on one libcurl multi handle.
+//
+// One I/O thread runs curl_multi_poll over every transfer of every plugin,
+// delivers response data to handlers (decoding SSE when asked), runs timers,
+// and enforces idle timeouts. New requests, cancellations and timers reach the
+// thread through a locked queue plus curl_multi_wakeup. Connections are kept
+// alive and reused across requests to the same host.
+// Thread-safety: start/runAfter/shutdown from any thread.
+// Blocking: start/runAfter never block; shutdown joins the I/O thread.
+#pragma once
+
+#include <memory>
+
+#include "mx/http.hpp"
+#include "mx/log.hpp"
+
+namespace mx::host {
+
+class CurlHttpClient final : public HttpClient {
+ public:
+  struct Options {
+    long maxConnections = 4096;        // connection cache size of the multi handle
+    long maxConnectionsPerHost = 0;    // 0 = unlimited
+  };
+
+  CurlHttpClient(std::shared_ptr<Logger> logger, Options options);
+  ~CurlHttpClient() override;
+
+  void start(HttpRequest request, std::shared_ptr<HttpStreamHandler> handler, CancellationToken cancel) override;
+  void runAfter(std::chrono::milliseconds delay, std::function<void()> task) override;
+
+  // Completes every pending and running transfer with Cancelled, drops pending
+  // timers and stops the I/O thread. Idempotent.
+  void shutdown();
+
+  size_t activeTransfers() const;
+
+ private:
+  class Loop;
+  std::unique_ptr<Loop> loop_;
+};
+
+}  // namespace mx::host

@@ -1,0 +1,142 @@
+// Incremental Server-Sent Events decoder (WHATWG HTML §9.2.6).
+//
+// Feed it the bytes of a stream in chunks split anywhere (even inside a CRLF or
+// a UTF-8 character); it calls back once per dispatched event. Lines end with
+// CRLF, LF or CR; a leading BOM is stripped; comment lines are skipped; an
+// event is dispatched on a blank line if it has data; what is pending at the
+// end of the stream is discarded (`hasPendingEvent` tells whether something
+// was). Not thread-safe: one decoder per stream. Never blocks.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "mx/http.hpp"
+
+namespace mx::host {
+
+class SseDecoder {
+ public:
+  template <class OnEvent>
+  void feed(std::string_view chunk, OnEvent&& onEvent) {
+    forEachLine(chunk, [&](std::string_view line) { processLine(line, onEvent); });
+  }
+
+  // True if the stream stopped in the middle of an event (it will not be dispatched).
+  bool hasPendingEvent() const { return !pendingLine_.empty() || dataSeen_ || !eventType_.empty(); }
+  const std::string& lastEventId() const { return lastEventId_; }
+
+ private:
+  template <class OnLine>
+  void forEachLine(std::string_view chunk, OnLine&& onLine);
+
+  template <class OnEvent>
+  void processLine(std::string_view line, OnEvent& onEvent) {
+    if (line.empty()) {
+      dispatch(onEvent);
+      return;
+    }
+    if (line.front() == ':') {
+      return;
+    }
+    auto colon = line.find(':');
+    std::string_view field = line.substr(0, colon);
+    std::string_view value;
+    if (colon != std::string_view::npos) {
+      value = line.substr(colon + 1);
+      if (!value.empty() && value.front() == ' ') {
+        value.remove_prefix(1);
+      }
+    }
+    if (field == "data") {
+      data_.append(value);
+      data_.push_back('\n');
+      dataSeen_ = true;
+    } else if (field == "event") {
+      eventType_.assign(value);
+    } else if (field == "id") {
+      if (value.find('\0') == std::string_view::npos) {
+        lastEventId_.assign(value);
+      }
+    }
+    // "retry" and unknown fields are ignored.
+  }
+
+  template <class OnEvent>
+  void dispatch(OnEvent& onEvent) {
+    if (dataSeen_) {
+      std::string_view data(data_);
+      if (!data.empty() && data.back() == '\n') {
+        data.remove_suffix(1);
+      }
+      SseEvent event{eventType_.empty() ? std::string_view("message") : std::string_view(eventType_),
+                     data, lastEventId_};
+      onEvent(event);
+    }
+    data_.clear();
+    eventType_.clear();
+    dataSeen_ = false;
+  }
+
+  std::string pendingLine_;
+  bool lastChunkEndedWithCr_ = false;
+  bool bomChecked_ = false;
+  std::string data_;
+  std::string eventType_;
+  std::string lastEventId_;
+  bool dataSeen_ = false;
+};
+
+template <class OnLine>
+void SseDecoder::forEachLine(std::string_view chunk, OnLine&& onLine) {
+  if (!bomChecked_) {
+    // The BOM may itself be split across chunks: wait for three bytes.
+    pendingLine_.append(chunk);
+    if (pendingLine_.size() < 3 && std::string_view("\xEF\xBB\xBF").substr(0, pendingLine_.size()) == pendingLine_) {
+      return;
+    }
+    bomChecked_ = true;
+    std::string buffered = std::move(pendingLine_);
+    pendingLine_.clear();
+    std::string_view rest(buffered);
+    if (rest.substr(0, 3) == "\xEF\xBB\xBF") {
+      rest.remove_prefix(3);
+    }
+    forEachLine(rest, onLine);
+    return;
+  }
+  size_t start = 0;
+  if (lastChunkEndedWithCr_ && !chunk.empty() && chunk.front() == '\n') {
+    start = 1;  // the LF of a CRLF split across chunks
+  }
+  lastChunkEndedWithCr_ = false;
+  while (start < chunk.size()) {
+    size_t end = chunk.find_first_of("\r\n", start);
+    if (end == std::string_view::npos) {
+      pendingLine_.append(chunk.substr(start));
+      return;
+    }
+    std::string_view piece = chunk.substr(start, end - start);
+    if (pendingLine_.empty()) {
+      onLine(piece);
+    } else {
+      pendingLine_.append(piece);
+      std::string line = std::move(pendingLine_);
+      pendingLine_.clear();
+      onLine(std::string_view(line));
+    }
+    if (chunk[end] == '\r') {
+      if (end + 1 < chunk.size()) {
+        start = chunk[end + 1] == '\n' ? end + 2 : end + 1;
+      } else {
+        lastChunkEndedWithCr_ = true;
+        start = end + 1;
+      }
+    } else {
+      start = end + 1;
+    }
+  }
+}
+
+}  // namespace mx::host

@@ -1,0 +1,214 @@
+#include "anthropic_stream.hpp"
+
+namespace mx::anthropic {
+
+Code codeForErrorType(const std::string& type) {
+  if (type == "invalid_request_error" || type == "request_too_large") return Code::InvalidArgument;
+  if (type == "authentication_error") return Code::Unauthenticated;
+  if (type == "permission_error") return Code::PermissionDenied;
+  if (type == "not_found_error") return Code::NotFound;
+  if (type == "rate_limit_error") return Code::ResourceExhausted;
+  if (type == "overloaded_error" || type == "api_error") return Code::Unavailable;
+  if (type == "timeout_error") return Code::DeadlineExceeded;
+  return Code::Unavailable;
+}
+
+namespace {
+
+StopReason stopReasonFrom(const std::string& text) {
+  if (text == "end_turn") return StopReason::EndTurn;
+  if (text == "max_tokens") return StopReason::MaxTokens;
+  if (text == "stop_sequence") return StopReason::StopSequence;
+  if (text == "tool_use") return StopReason::ToolUse;
+  if (text == "refusal") return StopReason::Refusal;
+  if (text == "pause_turn") return StopReason::PauseTurn;
+  return StopReason::Other;
+}
+
+int64_t count(const Json& usage, const char* field, int64_t fallback) {
+  auto it = usage.find(field);
+  return it != usage.end() && it->is_number_integer() ? it->get<int64_t>() : fallback;
+}
+
+}  // namespace
+
+void StreamAccumulator::onEvent(const SseEvent& event) {
+  if (finished_ || !failure_.isOk()) {
+    return;
+  }
+  try {
+    dispatch(event);
+  } catch (const std::exception& e) {  // a field of an unexpected JSON type
+    failure_ = unavailableError("malformed stream event \"" + std::string(event.event) + "\": " + e.what());
+  }
+}
+
+void StreamAccumulator::dispatch(const SseEvent& event) {
+  if (event.event == "ping") {
+    return;
+  }
+  Json data = Json::parse(event.data, nullptr, false);
+  if (data.is_discarded() || !data.is_object()) {
+    failure_ = unavailableError("malformed stream event \"" + std::string(event.event) + "\": not a JSON object");
+    return;
+  }
+  std::string type = event.event != "message" ? std::string(event.event) : data.value("type", "");
+  if (type == "message_start") {
+    onMessageStart(data);
+  } else if (type == "content_block_start") {
+    onBlockStart(data);
+  } else if (type == "content_block_delta") {
+    onBlockDelta(data);
+  } else if (type == "content_block_stop") {
+    auto it = blocks_.find(data.value("index", -1));
+    if (it != blocks_.end()) it->second.closed = true;
+  } else if (type == "message_delta") {
+    onMessageDelta(data);
+  } else if (type == "message_stop") {
+    finished_ = true;
+  } else if (type == "error") {
+    onError(data);
+  }
+  // Anything else is a newer event type: ignored, as the API's versioning policy asks.
+}
+
+void StreamAccumulator::onMessageStart(const Json& data) {
+  const Json& message = data.contains("message") ? data["message"] : Json::object();
+  response_.id = message.value("id", "");
+  response_.model = message.value("model", "");
+  response_.message.role = Role::Assistant;
+  if (message.contains("usage")) {
+    applyUsage(message["usage"]);
+  }
+}
+
+void StreamAccumulator::onBlockStart(const Json& data) {
+  int index = data.value("index", -1);
+  const Json& block = data.contains("content_block") ? data["content_block"] : Json::object();
+  std::string type = block.value("type", "");
+  BlockBuilder builder;
+  if (type == "text") {
+    builder.type = BlockType::Text;
+    builder.text = block.value("text", "");
+  } else if (type == "tool_use") {
+    builder.type = BlockType::ToolUse;
+    builder.id = block.value("id", "");
+    builder.name = block.value("name", "");
+    observer_->onToolCallStart(index, builder.id, builder.name);
+    emitted_ = true;
+  } else if (type == "thinking") {
+    builder.type = BlockType::Thinking;
+    builder.text = block.value("thinking", "");
+    builder.signature = block.value("signature", "");
+  } else {
+    builder.known = false;  // redacted_thinking, server tools, ...: not ours to interpret
+  }
+  blocks_[index] = std::move(builder);
+}
+
+void StreamAccumulator::onBlockDelta(const Json& data) {
+  auto it = blocks_.find(data.value("index", -1));
+  if (it == blocks_.end() || !it->second.known || !data.contains("delta")) {
+    return;
+  }
+  BlockBuilder& block = it->second;
+  const Json& delta = data["delta"];
+  std::string type = delta.value("type", "");
+  if (type == "text_delta") {
+    const auto& text = delta["text"].get_ref<const std::string&>();
+    block.text += text;
+    response_.streamedChars += static_cast<int64_t>(text.size());
+    observer_->onTextDelta(text);
+    emitted_ = true;
+  } else if (type == "input_json_delta") {
+    const auto& partial = delta["partial_json"].get_ref<const std::string&>();
+    block.partialJson += partial;
+    if (!partial.empty()) {
+      observer_->onToolCallDelta(it->first, partial);
+    }
+  } else if (type == "thinking_delta") {
+    const auto& thinking = delta["thinking"].get_ref<const std::string&>();
+    block.text += thinking;
+    observer_->onThinkingDelta(thinking);
+    emitted_ = true;
+  } else if (type == "signature_delta") {
+    block.signature += delta.value("signature", "");
+  }
+}
+
+void StreamAccumulator::onMessageDelta(const Json& data) {
+  if (data.contains("delta")) {
+    const Json& delta = data["delta"];
+    if (delta.contains("stop_reason") && delta["stop_reason"].is_string()) {
+      response_.stopReason = stopReasonFrom(delta["stop_reason"]);
+    }
+    if (delta.contains("stop_sequence") && delta["stop_sequence"].is_string()) {
+      response_.stopSequence = delta["stop_sequence"];
+    }
+  }
+  if (data.contains("usage")) {
+    applyUsage(data["usage"]);
+  }
+}
+
+void StreamAccumulator::onError(const Json& data) {
+  const Json& error = data.contains("error") ? data["error"] : Json::object();
+  std::string type = error.value("type", "error");
+  std::string message = error.value("message", "");
+  std::string requestId = data.value("request_id", "");
+  failure_ = Status(codeForErrorType(type), "anthropic stream error " + type + ": " + message +
+                                                (requestId.empty() ? "" : " (request-id " + requestId + ")"));
+}
+
+// message_delta usage is cumulative: the last value of each field wins.
+void StreamAccumulator::applyUsage(const Json& usage) {
+  if (!usage.is_object()) return;
+  Usage& u = response_.usage;
+  u.inputTokens = count(usage, "input_tokens", u.inputTokens);
+  u.outputTokens = count(usage, "output_tokens", u.outputTokens);
+  u.cacheReadTokens = count(usage, "cache_read_input_tokens", u.cacheReadTokens);
+  if (usage.contains("cache_creation") && usage["cache_creation"].is_object()) {
+    u.cacheWrite5mTokens = count(usage["cache_creation"], "ephemeral_5m_input_tokens", u.cacheWrite5mTokens);
+    u.cacheWrite1hTokens = count(usage["cache_creation"], "ephemeral_1h_input_tokens", u.cacheWrite1hTokens);
+  } else if (usage.contains("cache_creation_input_tokens")) {
+    // Older responses give only the total: it was written with the TTL we asked for.
+    int64_t total = count(usage, "cache_creation_input_tokens", 0);
+    if (requestedTtl_ == CacheTtl::OneHour) {
+      u.cacheWrite1hTokens = total;
+      u.cacheWrite5mTokens = 0;
+    } else {
+      u.cacheWrite5mTokens = total;
+      u.cacheWrite1hTokens = 0;
+    }
+  }
+}
+
+ContentBlock StreamAccumulator::finishBlock(const BlockBuilder& builder) const {
+  ContentBlock block;
+  block.type = builder.type;
+  block.text = builder.text;
+  block.id = builder.id;
+  block.name = builder.name;
+  block.signature = builder.signature;
+  if (builder.type == BlockType::ToolUse) {
+    Json input = builder.partialJson.empty() ? Json::object() : Json::parse(builder.partialJson, nullptr, false);
+    // Cut by max_tokens mid-call: the arguments never completed. Keep them as
+    // text so the caller can see what arrived; the stop reason says why.
+    block.input = input.is_object() ? input : Json{{"_incomplete_json", builder.partialJson}};
+  }
+  return block;
+}
+
+ChatResponse StreamAccumulator::takeResponse() {
+  response_.message.role = Role::Assistant;
+  response_.message.content.clear();
+  for (const auto& [index, builder] : blocks_) {
+    if (!builder.known || (builder.type == BlockType::Text && builder.text.empty())) {
+      continue;
+    }
+    response_.message.content.push_back(finishBlock(builder));
+  }
+  return std::move(response_);
+}
+
+}  // namespace mx::anthropic

@@ -1,0 +1,65 @@
+// Turns the Messages API's streamed events into deltas for a ChatObserver and
+// an accumulated ChatResponse: text, tool_use (input_json_delta concatenated and
+// parsed at content_block_stop), thinking (+ signature), cumulative usage with
+// the 5-minute / 1-hour cache-write split, stop reason. `ping` and unknown
+// event, block and delta types are ignored; `event: error` (also after a 200)
+// becomes a failure with the canonical code of its error type.
+// Not thread-safe: one accumulator per stream attempt. Never blocks.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "mx/http.hpp"
+#include "mx/model.hpp"
+
+namespace mx::anthropic {
+
+class StreamAccumulator {
+ public:
+  StreamAccumulator(ChatObserver* observer, CacheTtl requestedTtl)
+      : observer_(observer), requestedTtl_(requestedTtl) {}
+
+  void onEvent(const SseEvent& event);
+
+  bool finished() const { return finished_; }          // message_stop seen
+  const Status& failure() const { return failure_; }    // an error event or malformed data
+  bool emittedDeltas() const { return emitted_; }       // something reached the observer
+  const ChatResponse& response() const { return response_; }
+  // The final (or partial) response, tool inputs parsed.
+  ChatResponse takeResponse();
+
+ private:
+  struct BlockBuilder {
+    BlockType type = BlockType::Text;
+    bool known = true;
+    bool closed = false;
+    std::string text;
+    std::string partialJson;
+    std::string id;
+    std::string name;
+    std::string signature;
+  };
+
+  void dispatch(const SseEvent& event);
+  void onMessageStart(const Json& data);
+  void onBlockStart(const Json& data);
+  void onBlockDelta(const Json& data);
+  void onMessageDelta(const Json& data);
+  void onError(const Json& data);
+  void applyUsage(const Json& usage);
+  ContentBlock finishBlock(const BlockBuilder& builder) const;
+
+  ChatObserver* observer_;
+  CacheTtl requestedTtl_;
+  ChatResponse response_;
+  std::map<int, BlockBuilder> blocks_;
+  bool finished_ = false;
+  bool emitted_ = false;
+  Status failure_;
+};
+
+// Canonical code for an Anthropic error type ("overloaded_error", ...).
+Code codeForErrorType(const std::string& type);
+
+}  // namespace mx::anthropic

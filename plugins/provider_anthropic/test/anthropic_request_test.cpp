@@ -1,0 +1,101 @@
+#include "anthropic_request.hpp"
+
+#include <gtest/gtest.h>
+
+namespace mx::anthropic {
+namespace {
+
+ChatRequest sampleRequest() {
+  ChatRequest request;
+  request.model = "claude-sonnet-4-5-20250929";
+  request.maxTokens = 2048;
+  request.system = {ContentBlock::makeText("You are MarketerX."), ContentBlock::makeText("Canon: ...")};
+  request.tools = {{"fetch-canon", "Load canon", {{"type", "object"}}},
+                   {"knowledge-search", "Search", {{"type", "object"}}}};
+  request.messages = {
+      {Role::User, {ContentBlock::makeText("Create an email")}},
+      {Role::Assistant,
+       {ContentBlock::makeText("Loading canon."), ContentBlock::makeToolUse("toolu_1", "fetch-canon", {{"category", "all"}})}},
+      {Role::User, {ContentBlock::makeToolResult("toolu_1", "{\"templates\":[]}", false)}},
+  };
+  return request;
+}
+
+TEST(AnthropicRequest, StreamsWithSystemToolsAndMessages) {
+  Json body = buildRequestBody(sampleRequest(), {});
+  EXPECT_EQ(body["model"], "claude-sonnet-4-5-20250929");
+  EXPECT_EQ(body["max_tokens"], 2048);
+  EXPECT_EQ(body["stream"], true);
+  ASSERT_EQ(body["system"].size(), 2u);
+  EXPECT_EQ(body["system"][0], Json({{"type", "text"}, {"text", "You are MarketerX."}}));
+  ASSERT_EQ(body["tools"].size(), 2u);
+  EXPECT_EQ(body["tools"][0]["input_schema"], Json({{"type", "object"}}));
+  ASSERT_EQ(body["messages"].size(), 3u);
+  EXPECT_EQ(body["messages"][1]["content"][1],
+            Json({{"type", "tool_use"}, {"id", "toolu_1"}, {"name", "fetch-canon"}, {"input", {{"category", "all"}}}}));
+  EXPECT_EQ(body["messages"][2]["content"][0]["type"], "tool_result");
+  EXPECT_EQ(body["messages"][2]["content"][0]["tool_use_id"], "toolu_1");
+  EXPECT_FALSE(body.contains("temperature"));
+  EXPECT_FALSE(body.contains("thinking"));
+}
+
+TEST(AnthropicRequest, CacheBreakpointsOnSystemToolsAndLastUserTurn) {
+  Json body = buildRequestBody(sampleRequest(), {});
+  Json ephemeral = {{"type", "ephemeral"}};
+  EXPECT_FALSE(body["system"][0].contains("cache_control"));
+  EXPECT_EQ(body["system"][1]["cache_control"], ephemeral);
+  EXPECT_FALSE(body["tools"][0].contains("cache_control"));
+  EXPECT_EQ(body["tools"][1]["cache_control"], ephemeral);
+  EXPECT_EQ(body["messages"][2]["content"][0]["cache_control"], ephemeral);
+  EXPECT_FALSE(body["messages"][0]["content"][0].contains("cache_control"));
+}
+
+TEST(AnthropicRequest, OneHourTtlAndNoConversationBreakpoint) {
+  ChatRequest request = sampleRequest();
+  request.cacheTtl = CacheTtl::OneHour;
+  Json body = buildRequestBody(request, {ConversationBreakpoint::None});
+  EXPECT_EQ(body["system"][1]["cache_control"], Json({{"type", "ephemeral"}, {"ttl", "1h"}}));
+  EXPECT_FALSE(body["messages"][2]["content"][0].contains("cache_control"));
+}
+
+TEST(AnthropicRequest, CachingCanBeTurnedOff) {
+  ChatRequest request = sampleRequest();
+  request.cacheSystemAndTools = false;
+  std::string dumped = buildRequestBody(request, {}).dump();
+  EXPECT_EQ(dumped.find("cache_control"), std::string::npos);
+}
+
+TEST(AnthropicRequest, OptionalFieldsAndEmptyTextBlocks) {
+  ChatRequest request;
+  request.model = "m";
+  request.temperature = 0.3;
+  request.stopSequences = {"###"};
+  request.thinkingBudgetTokens = 1024;
+  request.userId = "user-7";
+  request.messages = {{Role::User, {ContentBlock::makeText(""), ContentBlock::makeText("hi")}}};
+  Json body = buildRequestBody(request, {});
+  EXPECT_DOUBLE_EQ(body["temperature"].get<double>(), 0.3);
+  EXPECT_EQ(body["stop_sequences"], Json::array({"###"}));
+  EXPECT_EQ(body["thinking"], Json({{"type", "enabled"}, {"budget_tokens", 1024}}));
+  EXPECT_EQ(body["metadata"]["user_id"], "user-7");
+  ASSERT_EQ(body["messages"][0]["content"].size(), 1u);
+  EXPECT_FALSE(body.contains("system"));
+  EXPECT_FALSE(body.contains("tools"));
+}
+
+TEST(AnthropicRequest, ToolErrorsAndThinkingBlocksRoundTrip) {
+  ChatRequest request;
+  request.model = "m";
+  ContentBlock thinking;
+  thinking.type = BlockType::Thinking;
+  thinking.text = "hmm";
+  thinking.signature = "sig";
+  request.messages = {{Role::Assistant, {thinking}},
+                      {Role::User, {ContentBlock::makeToolResult("t1", "bad arguments", true)}}};
+  Json body = buildRequestBody(request, {});
+  EXPECT_EQ(body["messages"][0]["content"][0], Json({{"type", "thinking"}, {"thinking", "hmm"}, {"signature", "sig"}}));
+  EXPECT_EQ(body["messages"][1]["content"][0]["is_error"], true);
+}
+
+}  // namespace
+}  // namespace mx::anthropic

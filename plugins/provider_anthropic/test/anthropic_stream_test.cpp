@@ -1,0 +1,135 @@
+#include "anthropic_stream.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace mx::anthropic {
+namespace {
+
+struct RecordingObserver : ChatObserver {
+  std::string text;
+  std::string thinking;
+  std::vector<std::string> toolStarts;
+  std::string toolJson;
+  void onTextDelta(std::string_view t) override { text += t; }
+  void onThinkingDelta(std::string_view t) override { thinking += t; }
+  void onToolCallStart(int index, std::string_view id, std::string_view name) override {
+    toolStarts.push_back(std::to_string(index) + ":" + std::string(id) + ":" + std::string(name));
+  }
+  void onToolCallDelta(int, std::string_view partial) override { toolJson += partial; }
+  void onComplete(const Status&, ChatResponse) override {}
+};
+
+void feed(StreamAccumulator& acc, const std::string& event, const std::string& data) {
+  acc.onEvent(SseEvent{event, data, ""});
+}
+
+TEST(AnthropicStream, AccumulatesTextToolUseAndUsage) {
+  RecordingObserver observer;
+  StreamAccumulator acc(&observer, CacheTtl::FiveMinutes);
+  feed(acc, "message_start", R"({"type":"message_start","message":{"id":"msg_1","model":"claude-sonnet-4-5","content":[],"usage":{"input_tokens":377,"cache_creation_input_tokens":100,"cache_read_input_tokens":20,"output_tokens":1}}}   )");
+  feed(acc, "content_block_start", R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})");
+  feed(acc, "ping", R"({"type": "ping"})");
+  feed(acc, "content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"I'll check"}}        )");
+  feed(acc, "content_block_stop", R"({"type":"content_block_stop","index":0})");
+  feed(acc, "content_block_start", R"({"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}})");
+  for (const char* part : {"", "{\\\"locati", "on\\\": \\\"P", "ar", "is\\\"}"}) {
+    feed(acc, "content_block_delta",
+         std::string(R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":")") + part + "\"}}");
+  }
+  feed(acc, "content_block_stop", R"({"type":"content_block_stop","index":1})");
+  feed(acc, "future_event", R"({"type":"future_event","whatever":1})");
+  feed(acc, "message_delta", R"({"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":65}})");
+  EXPECT_FALSE(acc.finished());
+  feed(acc, "message_stop", R"({"type":"message_stop"              })");
+  ASSERT_TRUE(acc.finished());
+  EXPECT_TRUE(acc.failure().isOk());
+  EXPECT_EQ(observer.text, "I'll check");
+  EXPECT_EQ(observer.toolStarts, std::vector<std::string>{"1:toolu_1:get_weather"});
+  EXPECT_EQ(observer.toolJson, "{\"location\": \"Paris\"}");
+  ChatResponse response = acc.takeResponse();
+  EXPECT_EQ(response.id, "msg_1");
+  EXPECT_EQ(response.stopReason, StopReason::ToolUse);
+  ASSERT_EQ(response.message.content.size(), 2u);
+  EXPECT_EQ(response.message.content[1].input, Json({{"location", "Paris"}}));
+  EXPECT_EQ(response.usage.inputTokens, 377);
+  EXPECT_EQ(response.usage.outputTokens, 65);
+  EXPECT_EQ(response.usage.cacheWrite5mTokens, 100);
+  EXPECT_EQ(response.usage.cacheReadTokens, 20);
+  EXPECT_EQ(response.streamedChars, 10);
+}
+
+TEST(AnthropicStream, CacheCreationSplitAndRequestedTtl) {
+  RecordingObserver observer;
+  StreamAccumulator split(&observer, CacheTtl::FiveMinutes);
+  feed(split, "message_start", R"({"type":"message_start","message":{"usage":{"input_tokens":17,"cache_creation_input_tokens":2056,"cache_creation":{"ephemeral_5m_input_tokens":56,"ephemeral_1h_input_tokens":2000},"output_tokens":1}}})");
+  EXPECT_EQ(split.response().usage.cacheWrite5mTokens, 56);
+  EXPECT_EQ(split.response().usage.cacheWrite1hTokens, 2000);
+  StreamAccumulator oneHour(&observer, CacheTtl::OneHour);
+  feed(oneHour, "message_start", R"({"type":"message_start","message":{"usage":{"input_tokens":17,"cache_creation_input_tokens":900,"output_tokens":1}}})");
+  EXPECT_EQ(oneHour.response().usage.cacheWrite1hTokens, 900);
+  EXPECT_EQ(oneHour.response().usage.cacheWrite5mTokens, 0);
+}
+
+TEST(AnthropicStream, ErrorEventAfterA200IsAFailureWithItsCode) {
+  RecordingObserver observer;
+  StreamAccumulator acc(&observer, CacheTtl::FiveMinutes);
+  feed(acc, "message_start", R"({"type":"message_start","message":{"usage":{"input_tokens":5,"output_tokens":1}}})");
+  feed(acc, "error", R"({"type":"error","error":{"details":null,"type":"overloaded_error","message":"Overloaded"},"request_id":"req_1"} )");
+  EXPECT_FALSE(acc.finished());
+  EXPECT_EQ(acc.failure().code(), Code::Unavailable);
+  EXPECT_EQ(acc.failure().message(), "anthropic stream error overloaded_error: Overloaded (request-id req_1)");
+  EXPECT_FALSE(acc.emittedDeltas());
+}
+
+TEST(AnthropicStream, MalformedEventsFailInsteadOfThrowing) {
+  RecordingObserver observer;
+  StreamAccumulator notJson(&observer, CacheTtl::FiveMinutes);
+  feed(notJson, "content_block_delta", "{not json");
+  EXPECT_EQ(notJson.failure().code(), Code::Unavailable);
+  StreamAccumulator wrongType(&observer, CacheTtl::FiveMinutes);
+  feed(wrongType, "content_block_start", R"({"index":0,"content_block":{"type":"text","text":""}})");
+  feed(wrongType, "content_block_delta", R"({"index":0,"delta":{"type":"text_delta","text":42}})");
+  EXPECT_EQ(wrongType.failure().code(), Code::Unavailable);
+}
+
+TEST(AnthropicStream, ThinkingAndSignature) {
+  RecordingObserver observer;
+  StreamAccumulator acc(&observer, CacheTtl::FiveMinutes);
+  feed(acc, "content_block_start", R"({"index":0,"content_block":{"type":"thinking","thinking":"","signature":""}})");
+  feed(acc, "content_block_delta", R"({"index":0,"delta":{"type":"thinking_delta","thinking":"Let me"}})");
+  feed(acc, "content_block_delta", R"({"index":0,"delta":{"type":"signature_delta","signature":"EvMC"}})");
+  feed(acc, "content_block_stop", R"({"index":0})");
+  feed(acc, "message_stop", R"({})");
+  ChatResponse response = acc.takeResponse();
+  ASSERT_EQ(response.message.content.size(), 1u);
+  EXPECT_EQ(response.message.content[0].type, BlockType::Thinking);
+  EXPECT_EQ(response.message.content[0].text, "Let me");
+  EXPECT_EQ(response.message.content[0].signature, "EvMC");
+  EXPECT_EQ(observer.thinking, "Let me");
+}
+
+TEST(AnthropicStream, ToolInputCutByMaxTokensIsKeptAsIncomplete) {
+  RecordingObserver observer;
+  StreamAccumulator acc(&observer, CacheTtl::FiveMinutes);
+  feed(acc, "content_block_start", R"({"index":0,"content_block":{"type":"tool_use","id":"t","name":"n","input":{}}})");
+  feed(acc, "content_block_delta", R"({"index":0,"delta":{"type":"input_json_delta","partial_json":"{\"a\": \"unfinis"}})");
+  feed(acc, "message_delta", R"({"delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":9}})");
+  feed(acc, "message_stop", R"({})");
+  ChatResponse response = acc.takeResponse();
+  EXPECT_EQ(response.stopReason, StopReason::MaxTokens);
+  EXPECT_EQ(response.message.content[0].input["_incomplete_json"], "{\"a\": \"unfinis");
+}
+
+TEST(AnthropicStream, ErrorTypesMapToCanonicalCodes) {
+  EXPECT_EQ(codeForErrorType("rate_limit_error"), Code::ResourceExhausted);
+  EXPECT_EQ(codeForErrorType("authentication_error"), Code::Unauthenticated);
+  EXPECT_EQ(codeForErrorType("invalid_request_error"), Code::InvalidArgument);
+  EXPECT_EQ(codeForErrorType("not_found_error"), Code::NotFound);
+  EXPECT_EQ(codeForErrorType("api_error"), Code::Unavailable);
+}
+
+}  // namespace
+}  // namespace mx::anthropic

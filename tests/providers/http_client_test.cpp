@@ -1,0 +1,241 @@
+// The host's libcurl-multi HTTP client against a local server: bodies, SSE,
+// keep-alive, timeouts, resets, cancellation, timers, many concurrent streams.
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "mock_http_server.hpp"
+#include "net/curl_http_client.hpp"
+#include "runtime/logging.hpp"
+
+namespace mx::host {
+namespace {
+
+using namespace std::chrono_literals;
+using mx::test::MockHttpServer;
+using mx::test::MockRequest;
+using mx::test::MockResponse;
+
+struct Collector final : HttpStreamHandler {
+  int status = 0;
+  HttpHeaders headers;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> events;
+  std::promise<Status> done;
+  std::chrono::steady_clock::time_point completedAt;
+  void onResponseStart(int s, const HttpHeaders& h) override { status = s; headers = h; }
+  void onBodyData(std::string_view chunk) override { body.append(chunk); }
+  void onEvent(const SseEvent& e) override { events.emplace_back(std::string(e.event), std::string(e.data)); }
+  void onComplete(const Status& s) override {
+    completedAt = std::chrono::steady_clock::now();
+    done.set_value(s);
+  }
+};
+
+std::shared_ptr<CurlHttpClient> makeClient() {
+  return std::make_shared<CurlHttpClient>(std::make_shared<SourceLogger>(std::make_shared<LogOutput>(LogLevel::Error, false), "test"),
+                                          CurlHttpClient::Options{});
+}
+
+HttpRequest post(const std::string& url, bool sse = false) {
+  HttpRequest request;
+  request.url = url;
+  request.body = "{\"q\":1}";
+  request.headers = {{"content-type", "application/json"}, {"x-api-key", "k"}};
+  request.decodeEventStream = sse;
+  request.idleTimeout = 2000ms;
+  return request;
+}
+
+Status wait(const std::shared_ptr<Collector>& c) {
+  auto future = c->done.get_future();
+  EXPECT_EQ(future.wait_for(10s), std::future_status::ready);
+  return future.get();
+}
+
+TEST(HttpClient, DeliversStatusHeadersAndBodyAndSendsTheRequest) {
+  MockHttpServer server([](const MockRequest&, MockResponse& r) {
+    r.send(201, {{"Content-Type", "application/json"}, {"request-id", "req_9"}}, "{\"ok\":true}");
+  });
+  auto client = makeClient();
+  auto collector = std::make_shared<Collector>();
+  client->start(post(server.baseUrl() + "/v1/things?beta=true"), collector, {});
+  ASSERT_TRUE(wait(collector).isOk());
+  EXPECT_EQ(collector->status, 201);
+  EXPECT_EQ(collector->headers.find("request-id").value_or(""), "req_9");
+  EXPECT_EQ(collector->body, "{\"ok\":true}");
+  auto request = server.requests().at(0);
+  EXPECT_EQ(request.method, "POST");
+  EXPECT_EQ(request.path, "/v1/things");
+  EXPECT_EQ(request.query, "beta=true");
+  EXPECT_EQ(request.header("x-api-key"), "k");
+  EXPECT_EQ(request.body, "{\"q\":1}");
+}
+
+TEST(HttpClient, DecodesEventStreamsAcrossChunksButNotErrorBodies) {
+  MockHttpServer server([](const MockRequest& request, MockResponse& r) {
+    if (request.path == "/error") {
+      r.send(400, {{"Content-Type", "text/event-stream"}}, "data: not decoded\n\n");
+      return;
+    }
+    r.begin(200, {{"Content-Type", "text/event-stream; charset=utf-8"}});
+    r.chunk("event: a\nda");
+    r.chunk("ta: 1\n\nevent: b\r");
+    r.chunk("\ndata: 2\r\n\r\n");
+    r.end();
+  });
+  auto client = makeClient();
+  auto collector = std::make_shared<Collector>();
+  client->start(post(server.baseUrl() + "/stream", true), collector, {});
+  ASSERT_TRUE(wait(collector).isOk());
+  ASSERT_EQ(collector->events.size(), 2u);
+  EXPECT_EQ(collector->events[0], std::make_pair(std::string("a"), std::string("1")));
+  EXPECT_EQ(collector->events[1], std::make_pair(std::string("b"), std::string("2")));
+  auto error = std::make_shared<Collector>();
+  client->start(post(server.baseUrl() + "/error", true), error, {});
+  ASSERT_TRUE(wait(error).isOk());
+  EXPECT_EQ(error->status, 400);
+  EXPECT_TRUE(error->events.empty());
+  EXPECT_EQ(error->body, "data: not decoded\n\n");
+}
+
+TEST(HttpClient, ReusesConnections) {
+  MockHttpServer server([](const MockRequest&, MockResponse& r) { r.send(200, {}, "x"); });
+  auto client = makeClient();
+  for (int i = 0; i < 5; ++i) {
+    auto c = std::make_shared<Collector>();
+    client->start(post(server.baseUrl() + "/"), c, {});
+    ASSERT_TRUE(wait(c).isOk());
+  }
+  EXPECT_EQ(server.requestCount(), 5u);
+  EXPECT_EQ(server.connectionCount(), 1u);
+}
+
+TEST(HttpClient, ConnectionRefusedIsUnavailable) {
+  int port;
+  { MockHttpServer server([](const MockRequest&, MockResponse&) {}); port = server.port(); }
+  auto client = makeClient();
+  auto c = std::make_shared<Collector>();
+  client->start(post("http://127.0.0.1:" + std::to_string(port) + "/"), c, {});
+  Status status = wait(c);
+  EXPECT_EQ(status.code(), Code::Unavailable) << status.toString();
+}
+
+TEST(HttpClient, ResetMidStreamIsUnavailable) {
+  MockHttpServer server([](const MockRequest&, MockResponse& r) {
+    r.begin(200, {{"Content-Type", "text/event-stream"}});
+    r.chunk("data: 1\n\n");
+    r.sleep(50ms);
+    r.reset();
+  });
+  auto client = makeClient();
+  auto c = std::make_shared<Collector>();
+  client->start(post(server.baseUrl() + "/", true), c, {});
+  Status status = wait(c);
+  EXPECT_EQ(status.code(), Code::Unavailable) << status.toString();
+  EXPECT_EQ(c->events.size(), 1u);
+}
+
+TEST(HttpClient, StalledStreamHitsTheIdleTimeout) {
+  MockHttpServer server([](const MockRequest&, MockResponse& r) {
+    r.begin(200, {{"Content-Type", "text/event-stream"}});
+    r.chunk("data: 1\n\n");
+    r.sleep(1500ms);
+  });
+  auto client = makeClient();
+  auto c = std::make_shared<Collector>();
+  auto request = post(server.baseUrl() + "/", true);
+  request.idleTimeout = 300ms;
+  auto started = std::chrono::steady_clock::now();
+  client->start(request, c, {});
+  Status status = wait(c);
+  EXPECT_EQ(status.code(), Code::DeadlineExceeded) << status.toString();
+  EXPECT_NE(status.message().find("idle timeout"), std::string::npos);
+  auto took = c->completedAt - started;
+  EXPECT_GE(took, 300ms);
+  EXPECT_LT(took, 1000ms);
+}
+
+TEST(HttpClient, CancellationAbortsTheTransferAtOnce) {
+  MockHttpServer server([](const MockRequest&, MockResponse& r) {
+    r.begin(200, {{"Content-Type", "text/event-stream"}});
+    for (int i = 0; i < 100 && !r.failed(); ++i) {
+      r.chunk("data: tick\n\n");
+      r.sleep(20ms);
+    }
+  });
+  auto client = makeClient();
+  auto c = std::make_shared<Collector>();
+  CancellationSource source;
+  client->start(post(server.baseUrl() + "/", true), c, source.token());
+  std::this_thread::sleep_for(100ms);
+  auto cancelledAt = std::chrono::steady_clock::now();
+  source.cancel();
+  Status status = wait(c);
+  EXPECT_EQ(status.code(), Code::Cancelled);
+  EXPECT_LT(c->completedAt - cancelledAt, 50ms);
+}
+
+TEST(HttpClient, AlreadyCancelledTokenNeverStarts) {
+  MockHttpServer server([](const MockRequest&, MockResponse& r) { r.send(200, {}, "x"); });
+  auto client = makeClient();
+  CancellationSource source;
+  source.cancel();
+  auto c = std::make_shared<Collector>();
+  client->start(post(server.baseUrl() + "/"), c, source.token());
+  EXPECT_EQ(wait(c).code(), Code::Cancelled);
+}
+
+TEST(HttpClient, TimersRunOnTheLoopInOrder) {
+  auto client = makeClient();
+  std::promise<std::vector<int>> done;
+  auto order = std::make_shared<std::vector<int>>();
+  auto started = std::chrono::steady_clock::now();
+  client->runAfter(60ms, [order, &done] { order->push_back(2); done.set_value(*order); });
+  client->runAfter(10ms, [order] { order->push_back(1); });
+  auto future = done.get_future();
+  ASSERT_EQ(future.wait_for(2s), std::future_status::ready);
+  EXPECT_EQ(future.get(), (std::vector<int>{1, 2}));
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 60ms);
+}
+
+TEST(HttpClient, ShutdownCompletesInFlightTransfers) {
+  MockHttpServer server([](const MockRequest&, MockResponse& r) {
+    r.begin(200, {});
+    r.sleep(2000ms);
+  });
+  auto client = makeClient();
+  auto c = std::make_shared<Collector>();
+  client->start(post(server.baseUrl() + "/"), c, {});
+  std::this_thread::sleep_for(100ms);
+  client->shutdown();
+  EXPECT_EQ(wait(c).code(), Code::Cancelled);
+  auto late = std::make_shared<Collector>();
+  client->start(post(server.baseUrl() + "/"), late, {});
+  EXPECT_EQ(wait(late).code(), Code::Cancelled);
+}
+
+TEST(HttpClient, ManyConcurrentStreamsOnOneThread) {
+  MockHttpServer server([](const MockRequest&, MockResponse& r) {
+    r.begin(200, {{"Content-Type", "text/event-stream"}});
+    for (int i = 0; i < 20; ++i) {
+      r.chunk("data: " + std::to_string(i) + "\n\n");
+      r.sleep(5ms);
+    }
+    r.end();
+  });
+  auto client = makeClient();
+  std::vector<std::shared_ptr<Collector>> collectors;
+  for (int i = 0; i < 200; ++i) {
+    collectors.push_back(std::make_shared<Collector>());
+    client->start(post(server.baseUrl() + "/", true), collectors.back(), {});
+  }
+  for (auto& c : collectors) {
+    ASSERT_TRUE(wait(c).isOk());
+    ASSERT_EQ(c->events.size(), 20u);
+    EXPECT_EQ(c->events[19].second, "19");
+  }
+}
+
+}  // namespace
+}  // namespace mx::host
