@@ -39,10 +39,22 @@ void sendRecordedError(MockResponse& response, const std::string& fixtureName,
         lower == "connection") {
       continue;
     }
-    headers.emplace_back(name, value.get<std::string>());
+    if (value.is_array()) {
+      for (const auto& each : value) headers.emplace_back(name, each.get<std::string>());
+    } else {
+      headers.emplace_back(name, value.get<std::string>());
+    }
   }
   for (auto& header : extraHeaders) headers.push_back(std::move(header));
-  response.send(record["status"].get<int>(), headers, record["body"].dump());
+  // Some records keep the body verbatim ("body_raw") and one lacks its status,
+  // which its file name gives ("...-401.json").
+  int status = record["status"].is_number() ? record["status"].get<int>() : 0;
+  if (status == 0) {
+    auto dash = fixtureName.rfind('-');
+    status = std::stoi(fixtureName.substr(dash + 1, 3));
+  }
+  std::string body = record.contains("body_raw") ? record["body_raw"].get<std::string>() : record["body"].dump();
+  response.send(status, headers, body);
 }
 
 MockHttpServer::Handler sequence(std::vector<MockHttpServer::Handler> handlers) {

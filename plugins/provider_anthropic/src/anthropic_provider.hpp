@@ -19,7 +19,7 @@
 #include "mx/http.hpp"
 #include "mx/log.hpp"
 #include "mx/model.hpp"
-#include "mx/retry.hpp"
+#include "mx_common/retry.hpp"
 
 namespace mx::anthropic {
 

@@ -1,4 +1,4 @@
-// mx/retry.hpp — retry rules for HTTP APIs (value types and pure functions).
+// mx_common/retry.hpp — retry rules for HTTP APIs (value types and pure functions).
 //
 // What: the rules the official Anthropic and OpenAI SDKs follow, for provider
 // plugins to share: which HTTP statuses are retried (408, 409, 429, 5xx, 529;

@@ -1,0 +1,130 @@
+#include "mx_common/streaming_call.hpp"
+
+#include <random>
+
+namespace mx::common {
+
+namespace {
+
+constexpr size_t kMaxErrorBody = 64 * 1024;
+
+double unitRandom() {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(generator);
+}
+
+}  // namespace
+
+StreamingCall::StreamingCall(std::shared_ptr<HttpClient> http, Logger& logger, std::string label, RetryPolicy policy,
+                             HttpRequest request, CancellationToken cancel)
+    : http_(std::move(http)), logger_(logger), label_(std::move(label)), policy_(policy),
+      request_(std::move(request)), cancel_(std::move(cancel)) {}
+
+void StreamingCall::begin() {
+  auto self = shared_from_this();
+  // Cancellation while waiting for a retry must not wait for the timer; the
+  // callback only posts, so all state stays on the I/O thread.
+  cancelSubscription_ = cancel_.onCancel([self] {
+    self->http_->runAfter(std::chrono::milliseconds(0), [self] {
+      if (self->waitingForRetry_) self->complete(cancelledError("cancelled while waiting to retry"));
+    });
+  });
+  attempt();
+}
+
+bool StreamingCall::shouldRetryResponse(int status, const HttpHeaders& headers, const std::string&) const {
+  return shouldRetryStatus(status, headers);
+}
+
+void StreamingCall::onResponseStart(int status, const HttpHeaders& headers) {
+  status_ = status;
+  headers_ = headers;
+}
+
+void StreamingCall::onBodyData(std::string_view chunk) {
+  if (errorBody_.size() < kMaxErrorBody) errorBody_.append(chunk.substr(0, kMaxErrorBody - errorBody_.size()));
+}
+
+void StreamingCall::onEvent(const SseEvent& event) {
+  if (!completed_) onStreamEvent(event);
+}
+
+void StreamingCall::onComplete(const Status& transport) {
+  if (completed_) return;
+  if (transport.code() == Code::Cancelled) {
+    complete(cancelledError("cancelled after " + std::to_string(streamedChars()) + " characters were streamed"));
+  } else if (transport.isOk() && status_ == 200) {
+    finishStream(Status::ok());
+  } else if (transport.isOk()) {
+    Status error = errorFromResponse(status_, headers_, errorBody_);
+    if (shouldRetryResponse(status_, headers_, errorBody_) && canRetry()) {
+      retry(error, retryAfter(headers_, policy_));
+    } else {
+      complete(error);
+    }
+  } else if (status_ == 200) {
+    finishStream(transport);
+  } else if (isRetryable(transport.code()) && canRetry()) {
+    retry(transport, std::nullopt);
+  } else {
+    complete(transport);
+  }
+}
+
+void StreamingCall::attempt() {
+  status_ = 0;
+  headers_ = {};
+  errorBody_.clear();
+  startAttempt();
+  http_->start(request_, shared_from_this(), cancel_);
+}
+
+void StreamingCall::finishStream(const Status& transport) {
+  if (streamFinished()) {
+    complete(Status::ok());
+    return;
+  }
+  Status failure = streamFailure();
+  if (failure.isOk()) {
+    failure = transport.isOk() ? unavailableError(label_ + " stream ended before " + endMarker()) : transport;
+  }
+  if (!deliveredAnything() && isRetryable(failure.code()) && canRetry()) {
+    retry(failure, std::nullopt);
+    return;
+  }
+  std::string streamed = deliveredAnything() ? " (after " + std::to_string(streamedChars()) +
+                                                   " characters were streamed; not retried)"
+                                             : "";
+  complete(Status(failure.code(), failure.message() + streamed));
+}
+
+bool StreamingCall::canRetry() const { return retriesDone_ < policy_.maxRetries && !cancel_.isCancelled(); }
+
+void StreamingCall::retry(const Status& why, std::optional<std::chrono::milliseconds> serverDelay) {
+  auto delay = serverDelay.value_or(backoffDelay(retriesDone_, policy_, unitRandom()));
+  ++retriesDone_;
+  rememberFailedAttempt();
+  logger_.warn(label_ + " " + why.toString() + "; retry " + std::to_string(retriesDone_) + "/" +
+               std::to_string(policy_.maxRetries) + " in " + std::to_string(delay.count()) + " ms");
+  waitingForRetry_ = true;
+  auto self = shared_from_this();
+  http_->runAfter(delay, [self] {
+    if (!self->waitingForRetry_ || self->completed_) return;
+    self->waitingForRetry_ = false;
+    if (self->cancel_.isCancelled()) {
+      self->complete(cancelledError("cancelled while waiting to retry"));
+      return;
+    }
+    self->attempt();
+  });
+}
+
+void StreamingCall::complete(const Status& status) {
+  if (completed_) return;
+  completed_ = true;
+  waitingForRetry_ = false;
+  deliver(status);
+  cancelSubscription_.reset();
+}
+
+}  // namespace mx::common

@@ -1,0 +1,75 @@
+// StreamingCall — one streaming API call with retries, shared by the model
+// providers.
+//
+// A subclass supplies the protocol (how a stream's events accumulate, how an
+// error body reads); this class runs the attempts through the host's
+// HttpClient: it retries transport failures, retryable HTTP statuses (with
+// the server's retry-after) and stream failures, but only while nothing has
+// reached the observer; it completes exactly once, with a message that says
+// how much was streamed when a stream fails midway; cancellation during a
+// backoff completes at once.
+// Thread-safety: every method runs on the HTTP I/O thread, except begin()
+// (any thread) and the cancel callback (which only posts to the I/O thread).
+// Blocking: never.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "mx/http.hpp"
+#include "mx/log.hpp"
+#include "mx_common/retry.hpp"
+
+namespace mx::common {
+
+class StreamingCall : public HttpStreamHandler, public std::enable_shared_from_this<StreamingCall> {
+ public:
+  StreamingCall(std::shared_ptr<HttpClient> http, Logger& logger, std::string label, RetryPolicy policy,
+                HttpRequest request, CancellationToken cancel);
+
+  // Starts the first attempt.
+  void begin();
+
+  void onResponseStart(int status, const HttpHeaders& headers) final;
+  void onBodyData(std::string_view chunk) final;
+  void onEvent(const SseEvent& event) final;
+  void onComplete(const Status& transport) final;
+
+ protected:
+  // Protocol hooks.
+  virtual void startAttempt() = 0;                           // fresh per-attempt state
+  virtual void onStreamEvent(const SseEvent& event) = 0;
+  virtual bool streamFinished() const = 0;                   // the protocol's end marker was seen
+  virtual Status streamFailure() const = 0;                  // an error reported inside the stream
+  virtual bool deliveredAnything() const = 0;                // something reached the observer
+  virtual int64_t streamedChars() const = 0;
+  virtual std::string endMarker() const = 0;                 // "message_stop", "[DONE]"
+  virtual Status errorFromResponse(int status, const HttpHeaders& headers, const std::string& body) const = 0;
+  virtual bool shouldRetryResponse(int status, const HttpHeaders& headers, const std::string& body) const;
+  virtual void rememberFailedAttempt() = 0;                  // e.g. add its usage to the total
+  virtual void deliver(const Status& status) = 0;            // exactly once
+
+ private:
+  void attempt();
+  void finishStream(const Status& transport);
+  bool canRetry() const;
+  void retry(const Status& why, std::optional<std::chrono::milliseconds> serverDelay);
+  void complete(const Status& status);
+
+  std::shared_ptr<HttpClient> http_;
+  Logger& logger_;
+  std::string label_;
+  RetryPolicy policy_;
+  HttpRequest request_;
+  CancellationToken cancel_;
+  Subscription cancelSubscription_;
+  int status_ = 0;
+  HttpHeaders headers_;
+  std::string errorBody_;
+  int retriesDone_ = 0;
+  bool waitingForRetry_ = false;
+  bool completed_ = false;
+};
+
+}  // namespace mx::common

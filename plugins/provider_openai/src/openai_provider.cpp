@@ -1,0 +1,95 @@
+#include "openai_provider.hpp"
+
+#include "mx_common/streaming_call.hpp"
+#include "openai_stream.hpp"
+
+namespace mx::openai {
+
+std::vector<std::pair<std::string, std::string>> ConnectionConfig::headers() const {
+  std::vector<std::pair<std::string, std::string>> out = {{"content-type", "application/json"}};
+  if (!apiKey.empty()) out.emplace_back("authorization", "Bearer " + apiKey);
+  if (!organization.empty()) out.emplace_back("openai-organization", organization);
+  if (!project.empty()) out.emplace_back("openai-project", project);
+  return out;
+}
+
+Status errorFromResponse(int status, const HttpHeaders& headers, const std::string& body) {
+  Json parsed = Json::parse(body, nullptr, false);
+  Json error = parsed.is_object() && parsed.contains("error") ? parsed["error"] : Json();
+  std::string code = error.is_object() && error.contains("code") && error["code"].is_string() ? error["code"].get<std::string>()
+                     : error.is_object() ? error.value("type", "http_error")
+                                         : "http_error";
+  std::string message = error.is_object() ? error.value("message", "") : body.substr(0, 500);
+  std::string requestId(headers.find("x-request-id").value_or(""));
+  return Status(codeForError(status, error), "openai " + std::to_string(status) + " " + code + ": " + message +
+                                                 (requestId.empty() ? "" : " (request-id " + requestId + ")"));
+}
+
+namespace {
+
+void addUsage(Usage& total, const Usage& more) {
+  total.inputTokens += more.inputTokens;
+  total.outputTokens += more.outputTokens;
+  total.cacheReadTokens += more.cacheReadTokens;
+}
+
+class Call final : public common::StreamingCall {
+ public:
+  Call(std::shared_ptr<const ProviderConfig> config, std::shared_ptr<HttpClient> http, Logger& logger,
+       HttpRequest request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel)
+      : StreamingCall(std::move(http), logger, config->connection.label, config->connection.retry, std::move(request),
+                      std::move(cancel)),
+        config_(std::move(config)), observer_(std::move(observer)) {}
+
+ protected:
+  void startAttempt() override { accumulator_ = std::make_unique<ChatStreamAccumulator>(observer_.get()); }
+  void onStreamEvent(const SseEvent& event) override { accumulator_->onEvent(event); }
+  bool streamFinished() const override { return accumulator_->finished(); }
+  Status streamFailure() const override { return accumulator_->failure(); }
+  bool deliveredAnything() const override { return accumulator_->emittedDeltas(); }
+  int64_t streamedChars() const override { return accumulator_->response().streamedChars; }
+  std::string endMarker() const override { return "[DONE]"; }
+  Status errorFromResponse(int status, const HttpHeaders& headers, const std::string& body) const override {
+    return openai::errorFromResponse(status, headers, body);
+  }
+  bool shouldRetryResponse(int status, const HttpHeaders& headers, const std::string& body) const override {
+    return body.find("insufficient_quota") == std::string::npos && StreamingCall::shouldRetryResponse(status, headers, body);
+  }
+  void rememberFailedAttempt() override { addUsage(usageOfFailedAttempts_, accumulator_->response().usage); }
+  void deliver(const Status& status) override {
+    ChatResponse response = accumulator_->takeResponse();
+    addUsage(response.usage, usageOfFailedAttempts_);
+    auto observer = std::move(observer_);
+    observer->onComplete(status, std::move(response));
+  }
+
+ private:
+  std::shared_ptr<const ProviderConfig> config_;
+  std::shared_ptr<ChatObserver> observer_;
+  std::unique_ptr<ChatStreamAccumulator> accumulator_;
+  Usage usageOfFailedAttempts_;
+};
+
+}  // namespace
+
+OpenAIProvider::OpenAIProvider(ProviderConfig config, std::shared_ptr<HttpClient> http, Logger& logger)
+    : http_(std::move(http)), logger_(logger) {
+  while (!config.connection.baseUrl.empty() && config.connection.baseUrl.back() == '/') config.connection.baseUrl.pop_back();
+  config_ = std::make_shared<const ProviderConfig>(std::move(config));
+}
+
+void OpenAIProvider::chat(ChatRequest request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) {
+  const ConnectionConfig& connection = config_->connection;
+  HttpRequest http;
+  http.url = connection.baseUrl + "/chat/completions";
+  http.headers = connection.headers();
+  http.headers.emplace_back("accept", "text/event-stream");
+  http.body = buildChatBody(request, config_->chat).dump();
+  http.decodeEventStream = true;
+  http.connectTimeout = connection.connectTimeout;
+  http.idleTimeout = connection.idleTimeout;
+  auto call = std::make_shared<Call>(config_, http_, logger_, std::move(http), std::move(observer), std::move(cancel));
+  call->begin();
+}
+
+}  // namespace mx::openai
