@@ -125,6 +125,13 @@ int checkConfig(const Arguments& arguments, std::ostream& out, std::ostream& err
         << c["plugin"].get<std::string>() << (c["enabled"].get<bool>() ? "" : " (disabled)") << "\n"
         << "      " << c["config"].dump() << "\n";
   }
+  Json models = deployment->models()->describe();
+  out << "models (" << models["models"].size() << "):\n";
+  for (const auto& m : models["models"]) {
+    out << "  " << m["id"].get<std::string>() << " (" << m["provider"].get<std::string>() << ") tiers "
+        << m["tiers"].dump() << (m["defaultFor"].empty() ? "" : ", default for " + m["defaultFor"].dump())
+        << (m["fallback"].is_null() ? "" : ", fallback " + m["fallback"].get<std::string>()) << "\n";
+  }
   out << "OK: would start " << enabled << " component(s) on " << server["host"].get<std::string>()
       << ":" << server["port"].get<int64_t>() << "\n";
   return kExitOk;

@@ -69,7 +69,7 @@ const ConfigSchema& pluginEntrySchema() {
 }
 
 std::vector<std::string> topLevelKeys() {
-  std::vector<std::string> keys = {"server", "plugins"};
+  std::vector<std::string> keys = {"server", "plugins", "models"};
   for (const auto& kind : componentKinds()) {
     if (*kind.section != '\0') {
       keys.emplace_back(kind.section);

@@ -27,6 +27,12 @@ void addSystemRoutes(HttpServer& server, const Deployment& deployment, const Hea
   for (auto& component : plugins["components"]) {
     component.erase("config");  // config stays with operators (check-config), not the API
   }
+  server.route(Method::Get, "/api/v1/models",
+               [body = deployment.models()->describe().dump()](const Request&, ResponseWriter& response, RequestContext&) {
+                 response.headers().add<Pistache::Http::Header::ContentType>(MIME(Application, Json));
+                 response.send(Code::Ok, body);
+               });
+
   server.route(Method::Get, "/api/v1/plugins",
                [body = plugins.dump()](const Request&, ResponseWriter& response, RequestContext&) {
                  response.headers().add<Pistache::Http::Header::ContentType>(MIME(Application, Json));

@@ -19,6 +19,7 @@ class ComponentSet::Context final : public ComponentContext {
   Logger& logger() override { return *logger_; }
   std::string dataDir() const override { return set_.config_.server.value("data_dir", "data"); }
   std::shared_ptr<HttpClient> httpClient() override { return set_.httpClient(); }
+  std::shared_ptr<ModelCatalogue> models() override { return set_.models_; }
 
   Result<std::shared_ptr<ModelProvider>> modelProvider(std::string_view n) override { return set_.get<ModelProvider>(n); }
   Result<std::shared_ptr<Tool>> tool(std::string_view n) override { return set_.get<Tool>(n); }

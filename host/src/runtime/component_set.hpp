@@ -54,6 +54,7 @@ class ComponentSet {
 
   // The shared HTTP client, created on first use (one I/O thread).
   std::shared_ptr<CurlHttpClient> httpClient();
+  void setModelCatalogue(std::shared_ptr<ModelCatalogue> catalogue) { models_ = std::move(catalogue); }
 
  private:
   class Context;
@@ -69,6 +70,7 @@ class ComponentSet {
   std::vector<std::unique_ptr<ComponentInstance>> instances_;
   std::vector<ComponentInstance*> creationOrder_;
   std::shared_ptr<CurlHttpClient> httpClient_;
+  std::shared_ptr<ModelCatalogue> models_;
 };
 
 template <class T>

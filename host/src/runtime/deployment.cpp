@@ -51,10 +51,16 @@ std::unique_ptr<Deployment> Deployment::load(const std::string& configFile, EnvL
   deployment->components_ = std::make_unique<ComponentSet>(deployment->config_, deployment->registry_,
                                                            deployment->logOutput_, env);
   deployment->components_->validate(configErrors);
+  deployment->models_ = HostModelCatalogue::load(deployment->config_, env, configErrors);
   if (!configErrors.empty()) {
     flush();
     return nullptr;
   }
+  ComponentSet* components = deployment->components_.get();
+  deployment->models_->setProviderLookup(
+      [components](std::string_view name) { return components->get<ModelProvider>(name); });
+  deployment->models_->setLogger(deployment->logger("models"));
+  components->setModelCatalogue(deployment->models_);
   return deployment;
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/deployment_config.hpp"
+#include "models/model_catalogue.hpp"
 #include "plugins/plugin_loader.hpp"
 #include "plugins/registry.hpp"
 #include "runtime/component_set.hpp"
@@ -33,6 +34,7 @@ class Deployment {
   const Registry& registry() const { return registry_; }
   ComponentSet& components() { return *components_; }
   std::shared_ptr<LogOutput> logOutput() const { return logOutput_; }
+  std::shared_ptr<HostModelCatalogue> models() const { return models_; }
   std::shared_ptr<Logger> logger(const std::string& source) const {
     return std::make_shared<SourceLogger>(logOutput_, source);
   }
@@ -49,6 +51,7 @@ class Deployment {
   Registry registry_;
   std::shared_ptr<LogOutput> logOutput_;
   std::unique_ptr<ComponentSet> components_;
+  std::shared_ptr<HostModelCatalogue> models_;
 };
 
 }  // namespace mx::host

@@ -32,6 +32,7 @@ class Store;
 class Embedder;
 class Tracer;
 class HttpClient;
+class ModelCatalogue;
 
 class Component {
  public:
@@ -57,6 +58,9 @@ class ComponentContext {
   // The host's shared asynchronous HTTP client (see mx/http.hpp); lives as long
   // as any component.
   virtual std::shared_ptr<HttpClient> httpClient() = 0;
+  // The deployment's model catalogue ([models.*]); calls go through it so that
+  // fallbacks and prices apply.
+  virtual std::shared_ptr<ModelCatalogue> models() = 0;
 
   // Other components of this deployment, by their configured instance name.
   virtual Result<std::shared_ptr<ModelProvider>> modelProvider(std::string_view name) = 0;

@@ -116,6 +116,7 @@ struct ChatResponse {
   std::string stopSequence;
   Usage usage;               // counted so far, also on failure
   int64_t streamedChars = 0; // text streamed before completion or failure
+  double costUsd = 0;        // set by the model catalogue: this call, fallbacks included
 };
 
 class ChatObserver {
@@ -135,6 +136,46 @@ class ModelProvider : public Component {
   // A short identifier of the provider kind ("anthropic", "openai", "offline").
   virtual std::string providerName() const = 0;
   virtual void chat(ChatRequest request, std::shared_ptr<ChatObserver> observer,
+                    CancellationToken cancel) = 0;
+};
+
+// Prices in USD per million tokens.
+struct ModelPrices {
+  double input = 0;
+  double output = 0;
+  double cacheWrite5m = 0;
+  double cacheWrite1h = 0;
+  double cacheRead = 0;
+};
+
+// One entry of the deployment's model catalogue ([models.<id>] in TOML).
+struct ModelInfo {
+  std::string id;             // what clients choose ("claude-sonnet-4-5")
+  std::string displayName;
+  std::string provider;       // the [providers.<name>] instance that serves it
+  std::string providerKind;   // "anthropic", "openai", "offline"
+  std::string providerModel;  // the id sent to the provider
+  std::vector<int> tiers;     // 1 = orchestrator, 2 = writer
+  int64_t contextWindow = 0;
+  int64_t maxOutputTokens = 0;
+  ModelPrices prices;
+  std::string fallback;       // another catalogue id tried when this one fails before streaming
+  std::vector<int> defaultFor;  // tiers this model is the default of
+};
+
+// The deployment's model catalogue: lookup, cost, and calls by catalogue id
+// (the request's `model` is replaced by the provider's id; on a failure before
+// anything was streamed, the entry's fallback model is tried).
+// Thread-safety: every method may be called concurrently.
+// Blocking: never; `chat` has ModelProvider::chat's contract.
+class ModelCatalogue {
+ public:
+  virtual ~ModelCatalogue() = default;
+  virtual std::vector<ModelInfo> list() const = 0;
+  virtual const ModelInfo* find(std::string_view id) const = 0;
+  virtual const ModelInfo* defaultFor(int tier) const = 0;
+  virtual double costUsd(const ModelInfo& model, const Usage& usage) const = 0;
+  virtual void chat(std::string_view modelId, ChatRequest request, std::shared_ptr<ChatObserver> observer,
                     CancellationToken cancel) = 0;
 };
 

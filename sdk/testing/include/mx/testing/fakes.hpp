@@ -89,6 +89,7 @@ class FakeComponentContext final : public ComponentContext {
   Logger& logger() override { return logger_; }
   std::string dataDir() const override { return dataDir_; }
   std::shared_ptr<HttpClient> httpClient() override { return http; }
+  std::shared_ptr<ModelCatalogue> models() override { return catalogue; }
 
   Result<std::shared_ptr<ModelProvider>> modelProvider(std::string_view n) override { return lookup(providers, n); }
   Result<std::shared_ptr<Tool>> tool(std::string_view n) override { return lookup(tools, n); }
@@ -107,6 +108,7 @@ class FakeComponentContext final : public ComponentContext {
   std::map<std::string, std::shared_ptr<Embedder>, std::less<>> embedders;
   std::map<std::string, std::shared_ptr<Tracer>, std::less<>> tracers;
   std::shared_ptr<HttpClient> http;  // set it to a fake or a real client
+  std::shared_ptr<ModelCatalogue> catalogue;
 
  private:
   template <class Map>
