@@ -238,6 +238,14 @@ TEST(Cli, PluginsListsEachPluginsComponents) {
   EXPECT_EQ(parsed["plugins"][0]["components"].size(), 3u);
 }
 
+TEST(Cli, ProductionConfigNeedsItsApiKeys) {
+  auto result = runProcess({MX_BINARY, "check-config", "--config", std::string(MX_SOURCE_DIR) + "/config/production.toml"},
+                           {{"MX_PLUGIN_DIR", kPlugins}, {"OPENAI_API_KEY", "sk-x"}});
+  EXPECT_EQ(result.exitCode, 2);
+  EXPECT_NE(result.err.find("environment variable ANTHROPIC_API_KEY is not set and has no default"), std::string::npos)
+      << result.err;
+}
+
 TEST(Cli, UsageErrors) {
   EXPECT_EQ(runProcess({MX_BINARY, "--help"}).exitCode, 0);
   EXPECT_NE(runProcess({MX_BINARY, "--help"}).out.find("marketerx serve --config FILE"), std::string::npos);
@@ -255,7 +263,7 @@ TEST(Cli, UsageErrors) {
 TEST(Cli, ShippedConfigsPassCheckConfig) {
   for (const char* config : {"/config/default.toml", "/config/production.toml"}) {
     auto result = runProcess({MX_BINARY, "check-config", "--config", std::string(MX_SOURCE_DIR) + config},
-                             {{"MX_PLUGIN_DIR", kPlugins}});
+                             {{"MX_PLUGIN_DIR", kPlugins}, {"ANTHROPIC_API_KEY", "sk-ant-x"}, {"OPENAI_API_KEY", "sk-x"}});
     EXPECT_EQ(result.exitCode, 0) << config << "\n" << result.err;
   }
 }

@@ -125,11 +125,30 @@ TEST(Server, TwoServersCannotShareAPort) {
       << second.err;
 }
 
-TEST(Server, ShippedDefaultConfigServesHealthz) {
+TEST(Server, ShippedDefaultConfigServesHealthzAndTheOfflineModel) {
   ServerProcess server({MX_BINARY, "serve", "--config", MX_SOURCE_DIR "/config/default.toml", "--port", "0"},
                        {{"MX_PLUGIN_DIR", MX_PLUGIN_DIR}});
   ASSERT_TRUE(server.started()) << server.stderrText();
   EXPECT_EQ(httpGet(server.baseUrl() + "/healthz").body, "{\"status\":\"ok\"}");
+  EXPECT_EQ(httpGet(server.baseUrl() + "/readyz").status, 200);
+  auto models = Json::parse(httpGet(server.baseUrl() + "/api/v1/models").body);
+  ASSERT_EQ(models["models"].size(), 1u);
+  EXPECT_EQ(models["models"][0]["id"], "offline");
+  EXPECT_EQ(models["models"][0]["offline"], true);
+  EXPECT_EQ(models["models"][0]["provider"], "offline");
+  EXPECT_EQ(models["defaults"], Json({{"tier1", "offline"}, {"tier2", "offline"}}));
+}
+
+TEST(Server, ProductionModelCatalogueIsServed) {
+  ServerProcess server({MX_BINARY, "serve", "--config", MX_SOURCE_DIR "/config/production.toml", "--port", "0", "--host", "127.0.0.1"},
+                       {{"MX_PLUGIN_DIR", MX_PLUGIN_DIR}, {"ANTHROPIC_API_KEY", "sk-ant-test"}, {"OPENAI_API_KEY", "sk-test"},
+                        {"MX_DATA_DIR", "/tmp"}});
+  ASSERT_TRUE(server.started()) << server.stderrText();
+  auto models = Json::parse(httpGet(server.baseUrl() + "/api/v1/models").body);
+  ASSERT_EQ(models["models"].size(), 3u);
+  EXPECT_EQ(models["defaults"], Json({{"tier1", "claude-sonnet-4-5"}, {"tier2", "claude-haiku-4-5"}}));
+  EXPECT_EQ(models["models"][0]["pricing"]["input"], 3.0);
+  EXPECT_EQ(models["models"][0]["fallback"], "claude-haiku-4-5");
 }
 
 }  // namespace

@@ -109,6 +109,18 @@ std::shared_ptr<HostModelCatalogue> HostModelCatalogue::load(const DeploymentCon
     catalogue->models_.push_back(std::move(info));
     locations.push_back(where);
   }
+  // File order, not the TOML table's key order: the first entry is listed first.
+  std::vector<size_t> order(catalogue->models_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return locations[a].line < locations[b].line; });
+  std::vector<ModelInfo> sorted;
+  std::vector<SourceLocation> sortedLocations;
+  for (size_t i : order) {
+    sorted.push_back(std::move(catalogue->models_[i]));
+    sortedLocations.push_back(locations[i]);
+  }
+  catalogue->models_ = std::move(sorted);
+  locations = std::move(sortedLocations);
   std::vector<std::string> ids;
   for (const auto& model : catalogue->models_) ids.push_back(model.id);
   for (int tier : {1, 2}) {
