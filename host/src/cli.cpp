@@ -1,6 +1,8 @@
 #include "cli.hpp"
 
 #include <csignal>
+#include <future>
+#include <mutex>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -30,6 +32,11 @@ Usage:
       without starting anything; print what would run. Exits 2 on any error.
   marketerx plugins --config FILE [--json]
       List the plugins FILE loads and the components each registers.
+  marketerx run-graph --config FILE --graph NAME --thread ID [--run ID]
+                      [--input JSON] [--resume]
+      Run a graph of the deployment once (or resume a run from its newest
+      checkpoint), printing its events as "event: data" lines and, last, a
+      JSON line with the outcome. Exits 0 if the run completed or paused.
   marketerx --help | --version
 
 Config values may use ${VAR} and ${VAR:-default} from the environment.
@@ -44,8 +51,8 @@ struct Arguments {
 
 std::optional<Arguments> parse(const std::vector<std::string>& args, std::ostream& err) {
   Arguments parsed;
-  static const std::vector<std::string> valued = {"--config", "--host", "--port"};
-  static const std::vector<std::string> boolean = {"--json", "--help", "--version"};
+  static const std::vector<std::string> valued = {"--config", "--host", "--port", "--graph", "--thread", "--run", "--input"};
+  static const std::vector<std::string> boolean = {"--json", "--help", "--version", "--resume"};
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (std::find(valued.begin(), valued.end(), arg) != valued.end()) {
@@ -228,6 +235,77 @@ int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
   return kExitOk;
 }
 
+class PrintingSink final : public EventSink {
+ public:
+  explicit PrintingSink(std::ostream& out) : out_(out) {}
+  void emit(std::string_view event, std::string data) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    out_ << event << ": " << data << std::endl;
+  }
+
+ private:
+  std::ostream& out_;
+  std::mutex mutex_;
+};
+
+int runGraph(const Arguments& arguments, std::ostream& out, std::ostream& err) {
+  auto option = [&](const char* name) {
+    auto it = arguments.options.find(name);
+    return it == arguments.options.end() ? std::string() : it->second;
+  };
+  if (option("--graph").empty() || option("--thread").empty()) {
+    err << "marketerx: run-graph needs --graph NAME and --thread ID\n";
+    return kExitUsage;
+  }
+  Json input = option("--input").empty() ? Json::object() : Json::parse(option("--input"), nullptr, false);
+  if (input.is_discarded() || !input.is_object()) {
+    err << "marketerx: --input must be a JSON object\n";
+    return kExitUsage;
+  }
+  auto deployment = loadOrReport(arguments, err);
+  if (!deployment) return kExitUsage;
+  auto graph = deployment->graph(option("--graph"));
+  if (!graph) {
+    err << "marketerx: no graph named \"" << option("--graph") << "\" in " << option("--config") << "\n";
+    return kExitUsage;
+  }
+  Status created = deployment->instantiate();
+  if (!created.isOk()) {
+    err << created.message() << "\n";
+    return kExitRuntime;
+  }
+  PrintingSink sink(out);
+  RunRequest request;
+  request.threadId = option("--thread");
+  request.runId = option("--run").empty() ? "run-" + option("--thread") : option("--run");
+  request.input = input;
+  request.events = &sink;
+  std::promise<RunOutcome> finished;
+  auto done = [&finished](RunOutcome outcome) { finished.set_value(std::move(outcome)); };
+  if (hasFlag(arguments, "--resume")) {
+    deployment->runtime().resume(graph, request, done);
+  } else {
+    deployment->runtime().start(graph, request, done);
+  }
+  RunOutcome outcome = finished.get_future().get();
+  Json timings = Json::array();
+  for (const auto& t : outcome.timings) {
+    timings.push_back({{"node", t.node}, {"step", t.step}, {"ms", t.durationMs}, {"status", t.status}});
+  }
+  out << Json{{"status", runStatusName(outcome.status)},
+              {"error", outcome.error.isOk() ? Json(nullptr) : Json(outcome.error.toString())},
+              {"steps", outcome.steps},
+              {"next", outcome.next},
+              {"interruptedAt", outcome.interruptedAt},
+              {"timings", timings},
+              {"state", outcome.state}}
+             .dump()
+      << std::endl;
+  deployment->shutdown();
+  bool ok = outcome.status == RunStatus::Completed || outcome.status == RunStatus::Interrupted;
+  return ok ? kExitOk : kExitRuntime;
+}
+
 }  // namespace
 
 int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -252,6 +330,9 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   }
   if (arguments->command == "plugins") {
     return listPlugins(*arguments, out, err);
+  }
+  if (arguments->command == "run-graph") {
+    return runGraph(*arguments, out, err);
   }
   if (arguments->command.empty()) {
     err << kUsage;

@@ -189,6 +189,25 @@ std::string ServerProcess::stderrText() const {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
+BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
+  int devnull = open("/dev/null", O_WRONLY);
+  pid_ = spawn(argv, env, devnull, devnull);
+  close(devnull);
+}
+
+BackgroundProcess::~BackgroundProcess() {
+  if (pid_ > 0) stop(SIGKILL);
+}
+
+int BackgroundProcess::stop(int signal) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, signal);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return decodeStatus(status);
+}
+
 TempDir::TempDir() {
   char pattern[] = "/tmp/mx-test-XXXXXX";
   char* made = mkdtemp(pattern);

@@ -48,6 +48,18 @@ class ServerProcess {
   bool stopped_ = false;
 };
 
+// A process running in the background (output discarded), to be killed.
+class BackgroundProcess {
+ public:
+  explicit BackgroundProcess(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {});
+  ~BackgroundProcess();
+  // Sends `signal` and waits; returns the exit code (-signal if killed).
+  int stop(int signal);
+
+ private:
+  pid_t pid_ = -1;
+};
+
 // A fresh temporary directory, removed (recursively) by the destructor.
 class TempDir {
  public:

@@ -40,6 +40,7 @@ const ConfigSchema& serverSchema() {
           .optional("host", ConfigType::String, "127.0.0.1", "address to listen on")
           .optional("port", ConfigType::Integer, 8080, "TCP port; 0 picks a free one")
           .optional("threads", ConfigType::Integer, 2, "HTTP reactor threads")
+          .optional("workers", ConfigType::Integer, 0, "graph worker threads (0: one per core)")
           .optional("data_dir", ConfigType::String, "data", "writable data directory")
           .optional("plugin_dir", ConfigType::String, "",
                     "where [[plugins]] names are resolved (default: next to the executable)")
@@ -69,7 +70,7 @@ const ConfigSchema& pluginEntrySchema() {
 }
 
 std::vector<std::string> topLevelKeys() {
-  std::vector<std::string> keys = {"server", "plugins", "models"};
+  std::vector<std::string> keys = {"server", "plugins", "models", "graphs", "checkpoints"};
   for (const auto& kind : componentKinds()) {
     if (*kind.section != '\0') {
       keys.emplace_back(kind.section);

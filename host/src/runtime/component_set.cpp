@@ -10,12 +10,12 @@ namespace mx::host {
 
 class ComponentSet::Context final : public ComponentContext {
  public:
-  Context(ComponentSet& set, ComponentInstance& instance)
-      : set_(set), instance_(instance),
-        logger_(std::make_shared<SourceLogger>(set.log_, instance.declaration->label())) {}
+  Context(ComponentSet& set, std::string label, std::string instanceName, const Json& config)
+      : set_(set), instanceName_(std::move(instanceName)), config_(config),
+        logger_(std::make_shared<SourceLogger>(set.log_, std::move(label))) {}
 
-  std::string_view instanceName() const override { return instance_.declaration->instance; }
-  const Json& config() const override { return instance_.config; }
+  std::string_view instanceName() const override { return instanceName_; }
+  const Json& config() const override { return config_; }
   Logger& logger() override { return *logger_; }
   std::string dataDir() const override { return set_.config_.server.value("data_dir", "data"); }
   std::shared_ptr<HttpClient> httpClient() override { return set_.httpClient(); }
@@ -32,7 +32,8 @@ class ComponentSet::Context final : public ComponentContext {
 
  private:
   ComponentSet& set_;
-  ComponentInstance& instance_;
+  std::string instanceName_;
+  const Json& config_;
   std::shared_ptr<SourceLogger> logger_;
 };
 
@@ -118,20 +119,14 @@ Status ComponentSet::create(ComponentInstance& instance) {
 }
 
 template <class T>
-Status ComponentSet::createTyped(ComponentInstance& instance) {
-  const auto& declaration = *instance.declaration;
-  const auto* entry = registry_.find<T>(declaration.factory);
-  if (entry == nullptr) {
-    return failedPreconditionError(declaration.where.str() + ": " + declaration.label() +
-                                   " has not been validated");
-  }
-  Context context(*this, instance);
-  std::string label = declaration.label();
-  std::string who = label + " (factory \"" + declaration.factory + "\" of plugin \"" +
-                    entry->plugin->name + "\")";
+Result<std::shared_ptr<T>> ComponentSet::createDetached(const RegisteredFactory<T>& entry, const std::string& label,
+                                                        const std::string& instanceName, const Json& config,
+                                                        const SourceLocation& where) {
+  Context context(*this, label, instanceName, config);
+  std::string who = label + " (factory \"" + entry.factory.name + "\" of plugin \"" + entry.plugin->name + "\")";
   std::unique_ptr<T> created;
   Status status = guardedCall("factory", [&]() -> Status {
-    auto result = entry->factory.create(context);
+    auto result = entry.factory.create(context);
     if (!result) {
       return result.status();
     }
@@ -139,15 +134,37 @@ Status ComponentSet::createTyped(ComponentInstance& instance) {
     return created ? Status::ok() : internalError("factory returned no object");
   });
   if (!status.isOk()) {
-    return Status(status.code(), declaration.where.str() + ": " + who + " failed: " + status.toString());
+    return Status(status.code(), where.str() + ": " + who + " failed: " + status.toString());
   }
-  // The deleter keeps the plugin (and so its code) loaded until the object is gone.
-  std::shared_ptr<const LoadedPlugin> plugin = entry->plugin;
-  std::shared_ptr<SourceLogger> logger = context.sharedLogger();  // the component may keep Logger&
+  // The deleter keeps the plugin (and so its code) loaded until the object is
+  // gone, and the logger the component may hold by reference alive.
+  std::shared_ptr<const LoadedPlugin> plugin = entry.plugin;
+  std::shared_ptr<SourceLogger> logger = context.sharedLogger();
   std::shared_ptr<T> owned(created.release(), [plugin, logger](T* object) { delete object; });
   std::shared_ptr<T> guarded = guard(std::move(owned), label);
-  instance.object = guarded;
-  instance.typed = guarded;
+  std::lock_guard<std::mutex> lock(detachedMutex_);
+  detached_.push_back(guarded);
+  return guarded;
+}
+
+template Result<std::shared_ptr<Node>> ComponentSet::createDetached(const RegisteredFactory<Node>&, const std::string&,
+                                                                     const std::string&, const Json&, const SourceLocation&);
+template Result<std::shared_ptr<Router>> ComponentSet::createDetached(const RegisteredFactory<Router>&, const std::string&,
+                                                                       const std::string&, const Json&, const SourceLocation&);
+
+template <class T>
+Status ComponentSet::createTyped(ComponentInstance& instance) {
+  const auto& declaration = *instance.declaration;
+  const auto* entry = registry_.find<T>(declaration.factory);
+  if (entry == nullptr) {
+    return failedPreconditionError(declaration.where.str() + ": " + declaration.label() + " has not been validated");
+  }
+  auto created = createDetached<T>(*entry, declaration.label(), declaration.instance, instance.config, declaration.where);
+  if (!created) {
+    return created.status();
+  }
+  instance.object = *created;
+  instance.typed = *created;
   creationOrder_.push_back(&instance);
   return Status::ok();
 }
@@ -164,6 +181,10 @@ void ComponentSet::shutdown() {
   for (auto it = creationOrder_.rbegin(); it != creationOrder_.rend(); ++it) {
     (*it)->object->shutdown();
   }
+  {
+    std::lock_guard<std::mutex> lock(detachedMutex_);
+    for (const auto& component : detached_) component->shutdown();
+  }
   // In-flight requests complete (Cancelled) and their handlers — plugin
   // objects — are destroyed while every plugin is still loaded.
   if (httpClient_) {
@@ -174,6 +195,8 @@ void ComponentSet::shutdown() {
     (*it)->object.reset();
   }
   creationOrder_.clear();
+  std::lock_guard<std::mutex> lock(detachedMutex_);
+  detached_.clear();
 }
 
 }  // namespace mx::host

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,6 +51,13 @@ class ComponentSet {
   template <class T>
   Result<std::shared_ptr<T>> get(std::string_view instance);
 
+  // Creates an object that is not a configured component (a graph's node or
+  // router) with the same guards and lifetime rules; released at shutdown().
+  template <class T>
+  Result<std::shared_ptr<T>> createDetached(const RegisteredFactory<T>& entry, const std::string& label,
+                                            const std::string& instanceName, const Json& config,
+                                            const SourceLocation& where);
+
   const std::vector<std::unique_ptr<ComponentInstance>>& instances() const { return instances_; }
 
   // The shared HTTP client, created on first use (one I/O thread).
@@ -71,6 +79,8 @@ class ComponentSet {
   std::vector<ComponentInstance*> creationOrder_;
   std::shared_ptr<CurlHttpClient> httpClient_;
   std::shared_ptr<ModelCatalogue> models_;
+  std::mutex detachedMutex_;
+  std::vector<std::shared_ptr<Component>> detached_;
 };
 
 template <class T>

@@ -1,8 +1,52 @@
 #include "runtime/deployment.hpp"
 
+#include <filesystem>
+#include <thread>
+
+#include "config/schema_validation.hpp"
+#include "graph/checkpointers.hpp"
+
 namespace mx::host {
 
 namespace {
+
+const ConfigSchema& graphEntrySchema() {
+  static const ConfigSchema schema =
+      ConfigSchema().required("file", ConfigType::String, "the graph's TOML file, relative to this config file");
+  return schema;
+}
+
+const ConfigSchema& checkpointSchema() {
+  static const ConfigSchema schema =
+      ConfigSchema()
+          .optional("backend", ConfigType::String, "memory", "memory or file (<data_dir>/checkpoints)")
+          .optional("retention", ConfigType::Integer, 20, "checkpoints kept per thread");
+  return schema;
+}
+
+void loadGraphs(const DeploymentConfig& config, const Registry& registry, const EnvLookup& env,
+                std::map<std::string, std::shared_ptr<GraphDefinition>, std::less<>>& graphs,
+                std::vector<ConfigError>& errors) {
+  const auto* section = config.document->get("graphs");
+  if (section == nullptr) return;
+  if (!section->is_table()) {
+    errors.push_back({locationOf(*section, config.file), "\"graphs\" must be a table: write [graphs.<name>]"});
+    return;
+  }
+  for (const auto& [key, node] : *section->as_table()) {
+    std::string name(key.str());
+    if (!node.is_table()) {
+      errors.push_back({locationOf(node, config.file), "[graphs." + name + "] must be a table"});
+      continue;
+    }
+    size_t before = errors.size();
+    Json entry = validateTable(*node.as_table(), graphEntrySchema(), {config.file, "[graphs." + name + "]", {}}, env, errors);
+    if (errors.size() != before) continue;
+    std::filesystem::path file(entry["file"].get<std::string>());
+    if (file.is_relative()) file = std::filesystem::path(config.directory) / file;
+    graphs[name] = loadGraph(file.lexically_normal().string(), name, registry, env, errors);
+  }
+}
 
 void maskSecrets(const ConfigSchema& schema, Json& config) {
   for (const auto& field : schema.fields()) {
@@ -52,6 +96,18 @@ std::unique_ptr<Deployment> Deployment::load(const std::string& configFile, EnvL
                                                            deployment->logOutput_, env);
   deployment->components_->validate(configErrors);
   deployment->models_ = HostModelCatalogue::load(deployment->config_, env, configErrors);
+  loadGraphs(deployment->config_, deployment->registry_, env, deployment->graphs_, configErrors);
+  if (const auto* checkpoints = deployment->config_.document->get("checkpoints"); checkpoints && checkpoints->is_table()) {
+    deployment->checkpointSettings_ =
+        validateTable(*checkpoints->as_table(), checkpointSchema(), {configFile, "[checkpoints]", {}}, env, configErrors);
+    std::string backend = deployment->checkpointSettings_.value("backend", "memory");
+    if (backend != "memory" && backend != "file") {
+      configErrors.push_back({locationOf(*checkpoints, configFile),
+                              "[checkpoints] backend must be \"memory\" or \"file\", got \"" + backend + "\""});
+    }
+  } else {
+    deployment->checkpointSettings_ = validateTable(toml::table{}, checkpointSchema(), {configFile, "[checkpoints]", {}}, env, configErrors);
+  }
   if (!configErrors.empty()) {
     flush();
     return nullptr;
@@ -65,8 +121,51 @@ std::unique_ptr<Deployment> Deployment::load(const std::string& configFile, EnvL
 }
 
 Deployment::~Deployment() {
+  shutdown();
   // Components die before the registry that holds their plugins' factories.
   components_.reset();
+}
+
+Status Deployment::instantiate() {
+  MX_RETURN_IF_ERROR(components_->instantiate());
+  for (auto& [name, graph] : graphs_) {
+    for (auto& node : graph->nodes) {
+      const auto* entry = registry_.find<Node>(node.kind);
+      auto created = components_->createDetached<Node>(*entry, "[" + name + ".nodes." + node.name + "]",
+                                                       name + "." + node.name, node.config, node.where);
+      if (!created) return created.status();
+      node.instance = *created;
+    }
+    for (auto& edge : graph->edges) {
+      if (edge.router.empty()) continue;
+      const auto* entry = registry_.find<Router>(edge.router);
+      auto created = components_->createDetached<Router>(*entry, "[" + name + ".router " + edge.router + "]", edge.router,
+                                                         edge.routerConfig, edge.where);
+      if (!created) return created.status();
+      edge.routerInstance = *created;
+    }
+  }
+  int64_t workers = config_.server.value("workers", int64_t{0});
+  workers_ = std::make_unique<WorkerPool>(workers > 0 ? static_cast<size_t>(workers)
+                                                      : std::max(2u, std::thread::hardware_concurrency()));
+  size_t retention = static_cast<size_t>(std::max<int64_t>(1, checkpointSettings_.value("retention", int64_t{20})));
+  if (checkpointSettings_.value("backend", "memory") == "file") {
+    checkpointer_ = std::make_shared<FileCheckpointer>(config_.server.value("data_dir", "data") + "/checkpoints", retention);
+  } else {
+    checkpointer_ = std::make_shared<MemoryCheckpointer>(retention);
+  }
+  runtime_ = std::make_unique<GraphRuntime>(*workers_, checkpointer_, logger("graph"));
+  return Status::ok();
+}
+
+void Deployment::shutdown() {
+  if (components_) components_->shutdown();  // completes in-flight model calls (cancelled)
+  if (workers_) workers_->stop();
+}
+
+std::shared_ptr<const GraphDefinition> Deployment::graph(std::string_view name) const {
+  auto it = graphs_.find(name);
+  return it == graphs_.end() ? nullptr : it->second;
 }
 
 Json Deployment::describePlugins() const {

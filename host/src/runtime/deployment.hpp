@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "config/deployment_config.hpp"
+#include "graph/graph_definition.hpp"
+#include "graph/graph_runtime.hpp"
 #include "models/model_catalogue.hpp"
 #include "plugins/plugin_loader.hpp"
 #include "plugins/registry.hpp"
@@ -27,14 +29,20 @@ class Deployment {
                                           std::vector<std::string>& errors);
   ~Deployment();
 
-  Status instantiate() { return components_->instantiate(); }
-  void shutdown() { components_->shutdown(); }
+  // Creates the components, the graphs' nodes and routers, the workers, the
+  // checkpointer and the graph runtime.
+  Status instantiate();
+  void shutdown();
 
   const DeploymentConfig& config() const { return config_; }
   const Registry& registry() const { return registry_; }
   ComponentSet& components() { return *components_; }
   std::shared_ptr<LogOutput> logOutput() const { return logOutput_; }
   std::shared_ptr<HostModelCatalogue> models() const { return models_; }
+  std::shared_ptr<const GraphDefinition> graph(std::string_view name) const;
+  const std::map<std::string, std::shared_ptr<GraphDefinition>, std::less<>>& graphs() const { return graphs_; }
+  GraphRuntime& runtime() { return *runtime_; }
+  std::shared_ptr<Checkpointer> checkpointer() const { return checkpointer_; }
   std::shared_ptr<Logger> logger(const std::string& source) const {
     return std::make_shared<SourceLogger>(logOutput_, source);
   }
@@ -52,6 +60,11 @@ class Deployment {
   std::shared_ptr<LogOutput> logOutput_;
   std::unique_ptr<ComponentSet> components_;
   std::shared_ptr<HostModelCatalogue> models_;
+  std::map<std::string, std::shared_ptr<GraphDefinition>, std::less<>> graphs_;
+  Json checkpointSettings_;
+  std::unique_ptr<WorkerPool> workers_;
+  std::shared_ptr<Checkpointer> checkpointer_;
+  std::unique_ptr<GraphRuntime> runtime_;
 };
 
 }  // namespace mx::host

@@ -13,9 +13,11 @@
 // `done` from its completion. `route` is a pure function of the state.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mx/cancel.hpp"
@@ -48,6 +50,48 @@ class Router : public Component {
  public:
   // The names of the next nodes ("__end__" ends the run).
   virtual Result<std::vector<std::string>> route(const Json& state) = 0;
+};
+
+// A saved point of a run: the state after a super-step and what runs next.
+struct Checkpoint {
+  std::string threadId;      // the conversation
+  std::string runId;
+  int64_t step = 0;          // super-steps completed
+  std::string status;        // "running", "interrupted", "completed", "failed", "cancelled"
+  Json state;                // every channel
+  std::vector<std::string> next;  // nodes of the next super-step
+  Json joins;                // progress of join edges: {"target": ["source", ...]}
+  std::string error;         // for "failed"
+  std::string interruptedAt; // "before:<node>" / "after:<node>" for "interrupted"
+  int64_t createdAtMs = 0;
+};
+
+// A node's finished update inside a super-step that has not been checkpointed
+// yet: on resume after a crash, the node is not run again.
+struct PendingWrite {
+  std::string threadId;
+  std::string runId;
+  int64_t step = 0;
+  std::string node;
+  Json update;
+};
+
+// Durable history of runs (memory, file, SQLite, PostgreSQL).
+// Thread-safety: every method may be called concurrently.
+// Blocking: may block on I/O; the runtime calls it from its worker threads.
+class Checkpointer {
+ public:
+  virtual ~Checkpointer() = default;
+  // Saves a checkpoint and clears the run's pending writes of that step.
+  virtual Status save(const Checkpoint& checkpoint) = 0;
+  virtual Status saveWrite(const PendingWrite& write) = 0;
+  // The run's newest checkpoint (NotFound if none).
+  virtual Result<Checkpoint> latest(std::string_view threadId, std::string_view runId) = 0;
+  virtual Result<std::vector<PendingWrite>> pendingWrites(std::string_view threadId, std::string_view runId,
+                                                          int64_t step) = 0;
+  // Every checkpoint of a thread, oldest first (bounded by retention).
+  virtual Result<std::vector<Checkpoint>> history(std::string_view threadId) = 0;
+  virtual Status deleteThread(std::string_view threadId) = 0;
 };
 
 }  // namespace mx

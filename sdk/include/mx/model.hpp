@@ -74,6 +74,59 @@ struct Message {
   std::vector<ContentBlock> content;
 };
 
+// Messages as JSON (the shape graph state and stores keep them in, close to
+// the Anthropic format): {"role":"user"|"assistant","content":[{"type":"text",
+// "text"},{"type":"tool_use","id","name","input"},{"type":"tool_result",
+// "tool_use_id","content","is_error"},{"type":"thinking","thinking","signature"}]}.
+inline Json toJson(const ContentBlock& block) {
+  switch (block.type) {
+    case BlockType::Text: return {{"type", "text"}, {"text", block.text}};
+    case BlockType::ToolUse: return {{"type", "tool_use"}, {"id", block.id}, {"name", block.name}, {"input", block.input}};
+    case BlockType::ToolResult:
+      return {{"type", "tool_result"}, {"tool_use_id", block.id}, {"content", block.text}, {"is_error", block.isError}};
+    case BlockType::Thinking: return {{"type", "thinking"}, {"thinking", block.text}, {"signature", block.signature}};
+  }
+  return Json::object();
+}
+
+inline Json toJson(const Message& message) {
+  Json content = Json::array();
+  for (const auto& block : message.content) content.push_back(toJson(block));
+  return {{"role", message.role == Role::User ? "user" : "assistant"}, {"content", std::move(content)}};
+}
+
+// Lenient: unknown block types are skipped; a string content is one text block.
+inline Message messageFromJson(const Json& json) {
+  Message message;
+  message.role = json.value("role", "user") == "assistant" ? Role::Assistant : Role::User;
+  const Json& content = json.contains("content") ? json["content"] : Json();
+  if (content.is_string()) {
+    message.content.push_back(ContentBlock::makeText(content.get<std::string>()));
+    return message;
+  }
+  if (!content.is_array()) return message;
+  for (const auto& b : content) {
+    std::string type = b.value("type", "");
+    if (type == "text") {
+      message.content.push_back(ContentBlock::makeText(b.value("text", "")));
+    } else if (type == "tool_use") {
+      message.content.push_back(ContentBlock::makeToolUse(b.value("id", ""), b.value("name", ""),
+                                                          b.contains("input") ? b["input"] : Json::object()));
+    } else if (type == "tool_result") {
+      std::string text = b.contains("content") && b["content"].is_string() ? b["content"].get<std::string>()
+                                                                             : (b.contains("content") ? b["content"].dump() : "");
+      message.content.push_back(ContentBlock::makeToolResult(b.value("tool_use_id", ""), text, b.value("is_error", false)));
+    } else if (type == "thinking") {
+      ContentBlock thinking;
+      thinking.type = BlockType::Thinking;
+      thinking.text = b.value("thinking", "");
+      thinking.signature = b.value("signature", "");
+      message.content.push_back(std::move(thinking));
+    }
+  }
+  return message;
+}
+
 struct ToolDefinition {
   std::string name;
   std::string description;

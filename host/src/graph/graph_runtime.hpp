@@ -1,0 +1,84 @@
+// The graph runtime: runs a GraphDefinition in super-steps.
+//
+// A step runs every node of the current set in parallel on the worker pool
+// (a node that waits on a model or a tool holds no worker: it calls back when
+// done). When all have finished, their updates are applied through the
+// channels' reducers in node order, the next set is computed from the edges
+// (static, conditional, routers, joins), and a checkpoint is saved. Each
+// finished node's update is also saved as a pending write, so a run resumed
+// after a crash does not run a completed node again. interrupt_before /
+// interrupt_after pause the run with its state saved; resume() continues it
+// with new input. Cancellation (the request's token) stops the run: no new
+// node starts, running nodes are told through their context's token, and the
+// state up to that point is saved with status "cancelled".
+// Thread-safety: start/resume from any thread; `done` is called once, on a
+// worker thread.
+// Blocking: never on the calling thread; checkpoint I/O runs on workers.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "graph/graph_definition.hpp"
+#include "mx/events.hpp"
+#include "mx/log.hpp"
+#include "mx/tracer.hpp"
+#include "runtime/worker_pool.hpp"
+
+namespace mx::host {
+
+struct RunRequest {
+  std::string threadId;
+  std::string runId;
+  std::string userId;
+  Json input = Json::object();        // an update applied through the reducers before the first step
+  std::optional<Json> initialState;   // start from this state instead of the channels' defaults
+  EventSink* events = nullptr;        // must outlive the run
+  CancellationToken cancel;
+  std::shared_ptr<Tracer> tracer;
+};
+
+enum class RunStatus { Completed, Interrupted, Cancelled, Failed };
+const char* runStatusName(RunStatus status);
+
+struct NodeTiming {
+  std::string node;
+  int64_t step = 0;
+  double startMs = 0;      // since the run started
+  double durationMs = 0;
+  std::string status;      // "ok" or the error code
+};
+
+struct RunOutcome {
+  RunStatus status = RunStatus::Completed;
+  Status error;
+  Json state;
+  std::vector<std::string> next;
+  int64_t steps = 0;
+  std::string interruptedAt;
+  std::vector<NodeTiming> timings;
+};
+
+using RunDone = std::function<void(RunOutcome)>;
+
+class GraphRuntime {
+ public:
+  GraphRuntime(WorkerPool& workers, std::shared_ptr<Checkpointer> checkpointer, std::shared_ptr<Logger> logger);
+
+  void start(std::shared_ptr<const GraphDefinition> graph, RunRequest request, RunDone done);
+  // Continues (thread, run) from its newest checkpoint: after an interrupt (the
+  // input is applied first) or after a crash.
+  void resume(std::shared_ptr<const GraphDefinition> graph, RunRequest request, RunDone done);
+
+  Checkpointer& checkpointer() { return *checkpointer_; }
+
+ private:
+  WorkerPool& workers_;
+  std::shared_ptr<Checkpointer> checkpointer_;
+  std::shared_ptr<Logger> logger_;
+};
+
+}  // namespace mx::host

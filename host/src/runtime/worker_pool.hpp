@@ -1,0 +1,36 @@
+// A fixed pool of worker threads for graph steps, checkpoint writes and
+// blocking tools. Tasks run in FIFO order; none may block for long on the
+// network (model streams and HTTP tools are asynchronous and hold no worker).
+// Thread-safety: post() from any thread. stop() joins after draining.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace mx::host {
+
+class WorkerPool {
+ public:
+  explicit WorkerPool(size_t threads);
+  ~WorkerPool();
+
+  void post(std::function<void()> task);
+  // Finishes queued tasks, then joins. Tasks posted afterwards are dropped.
+  void stop();
+  size_t size() const { return threads_.size(); }
+
+ private:
+  void loop();
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> tasks_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace mx::host

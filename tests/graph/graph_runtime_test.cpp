@@ -1,0 +1,375 @@
+// Graph semantics with fake nodes: reducers, routing, fan-out/fan-in, the
+// recursion limit, interrupts and resume, cancellation, failures, checkpoints.
+#include <gtest/gtest.h>
+
+#include "graph/checkpointers.hpp"
+#include "graph/predicate.hpp"
+#include "graph/reducers.hpp"
+#include "graph_support.hpp"
+
+namespace mx::host {
+namespace {
+
+using mx::test::loadGraphDeployment;
+using mx::test::request;
+using mx::test::runGraph;
+using mx::test::TempDir;
+
+TEST(Reducers, ReplaceAppendMergeAndMergeByKey) {
+  Json value = 1;
+  ASSERT_TRUE(applyReducer(Reducer::Replace, "", value, "x").isOk());
+  EXPECT_EQ(value, "x");
+  Json list = Json::array({1});
+  ASSERT_TRUE(applyReducer(Reducer::Append, "", list, Json::array({2, 3})).isOk());
+  ASSERT_TRUE(applyReducer(Reducer::Append, "", list, 4).isOk());
+  EXPECT_EQ(list, Json::array({1, 2, 3, 4}));
+  Json object = {{"a", 1}, {"nested", {{"x", 1}}}};
+  ASSERT_TRUE(applyReducer(Reducer::Merge, "", object, {{"b", 2}, {"nested", {{"y", 2}}}, {"a", nullptr}}).isOk());
+  EXPECT_EQ(object, Json({{"b", 2}, {"nested", {{"x", 1}, {"y", 2}}}}));
+  EXPECT_FALSE(applyReducer(Reducer::Merge, "", object, 5).isOk());
+  Json artifacts = Json::array({{{"id", "a1"}, {"v", 1}}});
+  ASSERT_TRUE(applyReducer(Reducer::MergeByKey, "id", artifacts, Json::array({{{"id", "a1"}, {"v", 2}}, {{"id", "a2"}}})).isOk());
+  EXPECT_EQ(artifacts, Json::array({{{"id", "a1"}, {"v", 2}}, {{"id", "a2"}}}));
+  EXPECT_FALSE(applyReducer(Reducer::MergeByKey, "id", artifacts, Json{{"no_id", 1}}).isOk());
+}
+
+TEST(Predicates, ParseAndEvaluate) {
+  Json state = {{"messages", Json::array({{{"role", "assistant"}, {"content", {{{"type", "tool_use"}, {"id", "t"}}}}}})},
+                {"intent", {{"contentType", "email"}, {"count", 0}}},
+                {"flags", Json::array({true, false})}};
+  auto check = [&](const std::string& text) {
+    auto p = Predicate::parse(text);
+    EXPECT_TRUE(p.isOk()) << text << ": " << p.status().toString();
+    return p.isOk() && p->evaluate(state);
+  };
+  EXPECT_TRUE(check("has_tool_calls(messages)"));
+  EXPECT_FALSE(check("not has_tool_calls(messages)"));
+  EXPECT_TRUE(check("intent.contentType == \"email\""));
+  EXPECT_TRUE(check("intent.contentType != \"ad\""));
+  EXPECT_FALSE(check("intent.count"));
+  EXPECT_TRUE(check("intent.count exists"));
+  EXPECT_TRUE(check("flags[0]"));
+  EXPECT_FALSE(check("flags[-1]"));
+  EXPECT_FALSE(check("missing.path"));
+  EXPECT_TRUE(check("missing == null"));
+  EXPECT_FALSE(Predicate::parse("intent.x == not-json").isOk());
+  EXPECT_FALSE(Predicate::parse("").isOk());
+  EXPECT_FALSE(Predicate::parse("a..b").isOk());
+}
+
+const std::string kChannels = R"(
+[channels.log]
+reducer = "append"
+default = []
+[channels.route]
+[channels.count]
+default = 0
+[channels.approved]
+)";
+
+TEST(GraphRuntime, RunsALinearGraphAndCheckpointsEveryStep) {
+  TempDir dir;
+  auto g = loadGraphDeployment(dir, "[graph]\nentry = \"a\"\n" + kChannels + R"(
+[nodes.a]
+kind = "test.write"
+update = { log = ["a"] }
+event = "thinking"
+[nodes.b]
+kind = "test.write"
+update = { log = ["b"] }
+[[edges]]
+from = "a"
+to = "b"
+[[edges]]
+from = "b"
+to = "__end__"
+)");
+  ASSERT_TRUE(g.deployment) << g.errors[0];
+  testing::RecordingEventSink sink;
+  auto outcome = runGraph(*g.deployment, request("t1", "r1", &sink));
+  EXPECT_EQ(outcome.status, RunStatus::Completed) << outcome.error.toString();
+  EXPECT_EQ(outcome.state["log"], Json::array({"a", "b"}));
+  EXPECT_EQ(outcome.steps, 2);
+  ASSERT_EQ(outcome.timings.size(), 2u);
+  EXPECT_EQ(outcome.timings[0].node, "a");
+  ASSERT_EQ(sink.events().size(), 1u);
+  EXPECT_EQ(sink.events()[0].event, "thinking");
+  auto history = g.deployment->checkpointer()->history("t1");
+  ASSERT_TRUE(history.isOk());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].status, "running");
+  EXPECT_EQ((*history)[0].next, std::vector<std::string>{"b"});
+  EXPECT_EQ((*history)[1].status, "completed");
+}
+
+TEST(GraphRuntime, ConditionalEdgesAndRouters) {
+  TempDir dir;
+  auto g = loadGraphDeployment(dir, "[graph]\nentry = \"start\"\n" + kChannels + R"(
+[nodes.start]
+kind = "test.write"
+[nodes.left]
+kind = "test.write"
+update = { log = ["left"] }
+[nodes.right]
+kind = "test.write"
+update = { log = ["right"] }
+[nodes.pick]
+kind = "test.write"
+[[edges]]
+from = "start"
+to = "left"
+when = "route == \"left\""
+[[edges]]
+from = "start"
+to = "pick"
+when = "not route == \"left\""
+[[edges]]
+from = "pick"
+router = "test.by_field"
+targets = ["right", "__end__"]
+config = { field = "route" }
+[[edges]]
+from = "left"
+to = "__end__"
+[[edges]]
+from = "right"
+to = "__end__"
+)");
+  ASSERT_TRUE(g.deployment) << g.errors[0];
+  auto left = runGraph(*g.deployment, request("t", "left", nullptr, {{"route", "left"}}));
+  EXPECT_EQ(left.state["log"], Json::array({"left"}));
+  auto right = runGraph(*g.deployment, request("t", "right", nullptr, {{"route", "right"}}));
+  EXPECT_EQ(right.state["log"], Json::array({"right"}));
+  auto end = runGraph(*g.deployment, request("t", "end", nullptr, {{"route", "__end__"}}));
+  EXPECT_EQ(end.status, RunStatus::Completed);
+  EXPECT_EQ(end.state["log"], Json::array());
+  auto bad = runGraph(*g.deployment, request("t", "bad", nullptr, {{"route", "start"}}));
+  EXPECT_EQ(bad.status, RunStatus::Failed);
+  EXPECT_NE(bad.error.message().find("router \"test.by_field\" returned \"start\", not one of its targets"), std::string::npos);
+}
+
+TEST(GraphRuntime, FanOutRunsBranchesInParallelAndJoinsOnce) {
+  TempDir dir;
+  auto g = loadGraphDeployment(dir, "[graph]\nentry = \"a\"\n" + kChannels + R"(
+[nodes.a]
+kind = "test.write"
+[nodes.slow]
+kind = "test.write"
+delay_ms = 150
+update = { log = ["slow"] }
+[nodes.fast]
+kind = "test.write"
+delay_ms = 150
+update = { log = ["fast"] }
+[nodes.fast2]
+kind = "test.write"
+update = { log = ["fast2"] }
+[nodes.join]
+kind = "test.write"
+update = { log = ["join"] }
+[[edges]]
+from = "a"
+to = "slow"
+[[edges]]
+from = "a"
+to = "fast"
+[[edges]]
+from = "fast"
+to = "fast2"
+[[edges]]
+from = ["slow", "fast2"]
+to = "join"
+[[edges]]
+from = "join"
+to = "__end__"
+)");
+  ASSERT_TRUE(g.deployment) << g.errors[0];
+  auto started = std::chrono::steady_clock::now();
+  auto outcome = runGraph(*g.deployment, request("t", "r", nullptr));
+  auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_EQ(outcome.status, RunStatus::Completed) << outcome.error.toString();
+  EXPECT_LT(took, std::chrono::milliseconds(290));  // the two 150 ms branches overlapped
+  Json log = outcome.state["log"];
+  EXPECT_EQ(std::count(log.begin(), log.end(), Json("join")), 1);
+  EXPECT_EQ(log.back(), "join");
+  EXPECT_EQ(log.size(), 4u);
+}
+
+TEST(GraphRuntime, RecursionLimitEndsARunawayLoop) {
+  TempDir dir;
+  auto g = loadGraphDeployment(dir, "[graph]\nentry = \"loop\"\nrecursion_limit = 5\n" + kChannels + R"(
+[nodes.loop]
+kind = "test.counter"
+[[edges]]
+from = "loop"
+to = "loop"
+when = "count != 1000"
+[[edges]]
+from = "loop"
+to = "__end__"
+when = "count == 1000"
+)");
+  ASSERT_TRUE(g.deployment) << g.errors[0];
+  auto outcome = runGraph(*g.deployment, request("t", "r", nullptr));
+  EXPECT_EQ(outcome.status, RunStatus::Failed);
+  EXPECT_EQ(outcome.error.message(), "recursion limit of 5 steps reached in graph \"g\" (next: loop)");
+  EXPECT_EQ(outcome.state["count"], 5);
+}
+
+TEST(GraphRuntime, InterruptBeforeAndAfterThenResumeWithInput) {
+  TempDir dir;
+  auto g = loadGraphDeployment(dir, "[graph]\nentry = \"brief\"\ninterrupt_after = [\"brief\"]\ninterrupt_before = [\"publish\"]\n" + kChannels + R"(
+[nodes.brief]
+kind = "test.write"
+update = { log = ["brief"] }
+[nodes.write]
+kind = "test.write"
+update = { log = ["write"] }
+[nodes.publish]
+kind = "test.write"
+update = { log = ["publish"] }
+[[edges]]
+from = "brief"
+to = "write"
+[[edges]]
+from = "write"
+to = "publish"
+[[edges]]
+from = "publish"
+to = "__end__"
+)");
+  ASSERT_TRUE(g.deployment) << g.errors[0];
+  auto first = runGraph(*g.deployment, request("t", "r", nullptr));
+  EXPECT_EQ(first.status, RunStatus::Interrupted);
+  EXPECT_EQ(first.interruptedAt, "after:brief");
+  EXPECT_EQ(first.next, std::vector<std::string>{"write"});
+  auto second = runGraph(*g.deployment, request("t", "r", nullptr, {{"approved", true}}), true);
+  EXPECT_EQ(second.status, RunStatus::Interrupted);
+  EXPECT_EQ(second.interruptedAt, "before:publish");
+  EXPECT_EQ(second.state["approved"], true);
+  auto third = runGraph(*g.deployment, request("t", "r", nullptr), true);
+  EXPECT_EQ(third.status, RunStatus::Completed) << third.error.toString();
+  EXPECT_EQ(third.state["log"], Json::array({"brief", "write", "publish"}));
+  auto again = runGraph(*g.deployment, request("t", "r", nullptr), true);
+  EXPECT_EQ(again.status, RunStatus::Failed);
+  EXPECT_NE(again.error.message().find("already completed"), std::string::npos);
+}
+
+TEST(GraphRuntime, CancellationMidNodeStopsWithinMillisecondsAndSavesState) {
+  TempDir dir;
+  auto g = loadGraphDeployment(dir, "[graph]\nentry = \"first\"\n" + kChannels + R"(
+[nodes.first]
+kind = "test.write"
+update = { log = ["first"] }
+[nodes.wait]
+kind = "test.wait"
+[nodes.never]
+kind = "test.write"
+update = { log = ["never"] }
+[[edges]]
+from = "first"
+to = "wait"
+[[edges]]
+from = "wait"
+to = "never"
+[[edges]]
+from = "never"
+to = "__end__"
+)");
+  ASSERT_TRUE(g.deployment) << g.errors[0];
+  CancellationSource source;
+  auto r = request("t", "r", nullptr);
+  r.cancel = source.token();
+  auto before = std::chrono::steady_clock::now();
+  auto outcome = runGraph(*g.deployment, r, false, &source, std::chrono::milliseconds(100));
+  auto took = std::chrono::steady_clock::now() - before;
+  EXPECT_EQ(outcome.status, RunStatus::Cancelled);
+  EXPECT_LT(took, std::chrono::milliseconds(150));
+  EXPECT_EQ(outcome.state["log"], Json::array({"first"}));
+  EXPECT_EQ(outcome.next, std::vector<std::string>{"wait"});
+  auto saved = g.deployment->checkpointer()->latest("t", "r");
+  ASSERT_TRUE(saved.isOk());
+  EXPECT_EQ(saved->status, "cancelled");
+  EXPECT_EQ(saved->state["log"], Json::array({"first"}));
+}
+
+TEST(GraphRuntime, NodeFailuresAndUndeclaredChannelsFailTheRun) {
+  TempDir dir;
+  auto g = loadGraphDeployment(dir, "[graph]\nentry = \"a\"\n" + kChannels + R"(
+[nodes.a]
+kind = "test.fail"
+message = "upstream down"
+[[edges]]
+from = "a"
+to = "__end__"
+)");
+  ASSERT_TRUE(g.deployment);
+  auto failed = runGraph(*g.deployment, request("t", "r", nullptr));
+  EXPECT_EQ(failed.status, RunStatus::Failed);
+  EXPECT_EQ(failed.error.toString(), "unavailable: node \"a\" failed: upstream down");
+  TempDir dir2;
+  auto g2 = loadGraphDeployment(dir2, "[graph]\nentry = \"a\"\n" + kChannels + R"(
+[nodes.a]
+kind = "test.write"
+update = { nope = 1 }
+[[edges]]
+from = "a"
+to = "__end__"
+)");
+  auto undeclared = runGraph(*g2.deployment, request("t", "r", nullptr));
+  EXPECT_EQ(undeclared.status, RunStatus::Failed);
+  EXPECT_NE(undeclared.error.message().find("node \"a\" wrote undeclared channel \"nope\""), std::string::npos);
+}
+
+TEST(GraphRuntime, InitialStateCarriesAConversationAcrossRuns) {
+  TempDir dir;
+  auto g = loadGraphDeployment(dir, "[graph]\nentry = \"a\"\n" + kChannels + R"(
+[nodes.a]
+kind = "test.write"
+update = { log = ["turn"] }
+[[edges]]
+from = "a"
+to = "__end__"
+)");
+  auto first = runGraph(*g.deployment, request("conv", "run1", nullptr));
+  auto r = request("conv", "run2", nullptr);
+  r.initialState = first.state;
+  auto second = runGraph(*g.deployment, r);
+  EXPECT_EQ(second.state["log"], Json::array({"turn", "turn"}));
+}
+
+void checkRetentionAndDelete(Checkpointer& checkpointer) {
+  for (int i = 0; i < 30; ++i) {
+    Checkpoint c;
+    c.threadId = "thread/with spaces";
+    c.runId = "r";
+    c.step = i;
+    c.status = "running";
+    c.state = {{"i", i}};
+    ASSERT_TRUE(checkpointer.save(c).isOk());
+  }
+  auto history = checkpointer.history("thread/with spaces");
+  ASSERT_TRUE(history.isOk());
+  EXPECT_EQ(history->size(), 5u);
+  EXPECT_EQ(history->back().state["i"], 29);
+  EXPECT_EQ(checkpointer.latest("thread/with spaces", "r")->step, 29);
+  ASSERT_TRUE(checkpointer.saveWrite({"thread/with spaces", "r", 30, "n", {{"x", 1}}}).isOk());
+  EXPECT_EQ(checkpointer.pendingWrites("thread/with spaces", "r", 30)->size(), 1u);
+  ASSERT_TRUE(checkpointer.deleteThread("thread/with spaces").isOk());
+  EXPECT_TRUE(checkpointer.history("thread/with spaces")->empty());
+  EXPECT_EQ(checkpointer.latest("thread/with spaces", "r").status().code(), Code::NotFound);
+}
+
+TEST(Checkpointers, MemoryKeepsTheLastNAndDeletesThreads) {
+  MemoryCheckpointer memory(5);
+  checkRetentionAndDelete(memory);
+}
+
+TEST(Checkpointers, FileKeepsTheLastNAndDeletesThreads) {
+  TempDir dir;
+  FileCheckpointer file(dir.path() + "/cp", 5);
+  checkRetentionAndDelete(file);
+}
+
+}  // namespace
+}  // namespace mx::host

@@ -1,0 +1,129 @@
+// Node kinds and a router for graph-runtime tests:
+//   test.write    returns its configured `update` (after `delay_ms`, on its own
+//                 thread, like a node waiting on I/O); can emit an event and
+//                 append its name to a file when it completes (crash tests)
+//   test.counter  increments the `count` channel
+//   test.fail     fails with the configured message
+//   test.wait     waits until the run is cancelled
+//   test.by_field (router) routes to the node named by a state field
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "mx/plugin.hpp"
+
+namespace {
+
+class WriteNode final : public mx::Node {
+ public:
+  explicit WriteNode(mx::Json config) : config_(std::move(config)) {}
+  void run(std::shared_ptr<mx::NodeContext> context, mx::NodeDone done) override {
+    int delay = config_["delay_ms"];
+    std::thread([config = config_, context, done = std::move(done), delay] {
+      if (delay > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+      if (context->cancel.isCancelled()) {
+        done(mx::cancelledError("cancelled"));
+        return;
+      }
+      if (!config["event"].get<std::string>().empty() && context->events) {
+        context->events->emitJson(config["event"].get<std::string>(), {{"node", context->nodeName}});
+      }
+      std::string record = config["record_to"];
+      if (!record.empty()) std::ofstream(record, std::ios::app) << context->nodeName << "\n";
+      done(config["update"]);
+    }).detach();
+  }
+
+ private:
+  mx::Json config_;
+};
+
+class CounterNode final : public mx::Node {
+ public:
+  void run(std::shared_ptr<mx::NodeContext> context, mx::NodeDone done) override {
+    int64_t count = context->state->value("count", int64_t{0});
+    done(mx::Json{{"count", count + 1}});
+  }
+};
+
+class FailNode final : public mx::Node {
+ public:
+  explicit FailNode(std::string message) : message_(std::move(message)) {}
+  void run(std::shared_ptr<mx::NodeContext>, mx::NodeDone done) override { done(mx::unavailableError(message_)); }
+
+ private:
+  std::string message_;
+};
+
+class WaitNode final : public mx::Node {
+ public:
+  void run(std::shared_ptr<mx::NodeContext> context, mx::NodeDone done) override {
+    auto fired = std::make_shared<std::atomic<bool>>(false);
+    auto shared = std::make_shared<mx::NodeDone>(std::move(done));
+    // Keep the subscription alive with the context until the run is cancelled.
+    auto holder = std::make_shared<mx::Subscription>();
+    *holder = context->cancel.onCancel([fired, shared] {
+      if (!fired->exchange(true)) (*shared)(mx::cancelledError("stopped waiting: run cancelled"));
+    });
+    std::thread([holder, context] {
+      while (!context->cancel.isCancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }).detach();
+  }
+};
+
+class ByFieldRouter final : public mx::Router {
+ public:
+  explicit ByFieldRouter(std::string field) : field_(std::move(field)) {}
+  mx::Result<std::vector<std::string>> route(const mx::Json& state) override {
+    if (!state.contains(field_) || !state[field_].is_string()) {
+      return mx::invalidArgumentError("state has no string \"" + field_ + "\"");
+    }
+    return std::vector<std::string>{state[field_].get<std::string>()};
+  }
+
+ private:
+  std::string field_;
+};
+
+template <class T>
+mx::Result<std::unique_ptr<mx::Node>> make(std::unique_ptr<T> node) {
+  return std::unique_ptr<mx::Node>(std::move(node));
+}
+
+}  // namespace
+
+MX_PLUGIN("test_graph", "0.1.0", "Node kinds for graph-runtime tests") {
+  mx::Factory<mx::Node> write;
+  write.name = "test.write";
+  write.schema = mx::ConfigSchema()
+                     .optional("update", mx::ConfigType::Table, mx::Json::object(), "the update to return")
+                     .optional("delay_ms", mx::ConfigType::Integer, 0, "wait before returning")
+                     .optional("event", mx::ConfigType::String, "", "event to emit")
+                     .optional("record_to", mx::ConfigType::String, "", "append the node name to this file");
+  write.create = [](mx::ComponentContext& c) { return make(std::make_unique<WriteNode>(c.config())); };
+  MX_RETURN_IF_ERROR(registrar.addNodeKind(std::move(write)));
+
+  mx::Factory<mx::Node> counter;
+  counter.name = "test.counter";
+  counter.create = [](mx::ComponentContext&) { return make(std::make_unique<CounterNode>()); };
+  MX_RETURN_IF_ERROR(registrar.addNodeKind(std::move(counter)));
+
+  mx::Factory<mx::Node> fail;
+  fail.name = "test.fail";
+  fail.schema = mx::ConfigSchema().optional("message", mx::ConfigType::String, "boom", "error message");
+  fail.create = [](mx::ComponentContext& c) { return make(std::make_unique<FailNode>(c.config()["message"])); };
+  MX_RETURN_IF_ERROR(registrar.addNodeKind(std::move(fail)));
+
+  mx::Factory<mx::Node> wait;
+  wait.name = "test.wait";
+  wait.create = [](mx::ComponentContext&) { return make(std::make_unique<WaitNode>()); };
+  MX_RETURN_IF_ERROR(registrar.addNodeKind(std::move(wait)));
+
+  mx::Factory<mx::Router> byField;
+  byField.name = "test.by_field";
+  byField.schema = mx::ConfigSchema().optional("field", mx::ConfigType::String, "route", "state field with the target");
+  byField.create = [](mx::ComponentContext& c) -> mx::Result<std::unique_ptr<mx::Router>> {
+    return std::unique_ptr<mx::Router>(std::make_unique<ByFieldRouter>(c.config()["field"]));
+  };
+  return registrar.addRouter(std::move(byField));
+}
