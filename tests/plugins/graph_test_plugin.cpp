@@ -85,6 +85,26 @@ class ByFieldRouter final : public mx::Router {
   std::string field_;
 };
 
+// A tool with a real schema ({"q": string, required}) that answers on its own thread.
+class LookupTool final : public mx::Tool {
+ public:
+  LookupTool(std::string name, int delayMs) : name_(std::move(name)), delayMs_(delayMs) {}
+  mx::ToolDefinition definition() const override {
+    return {name_, "Looks something up",
+            mx::Json::parse(R"({"type":"object","properties":{"q":{"type":"string"}},"required":["q"]})")};
+  }
+  void invoke(mx::Json arguments, std::shared_ptr<mx::ToolContext>, mx::ToolDone done) override {
+    std::thread([arguments, done = std::move(done), delay = delayMs_] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+      done(mx::Json{{"found", "result for " + arguments["q"].get<std::string>()}});
+    }).detach();
+  }
+
+ private:
+  std::string name_;
+  int delayMs_;
+};
+
 template <class T>
 mx::Result<std::unique_ptr<mx::Node>> make(std::unique_ptr<T> node) {
   return std::unique_ptr<mx::Node>(std::move(node));
@@ -118,6 +138,16 @@ MX_PLUGIN("test_graph", "0.1.0", "Node kinds for graph-runtime tests") {
   wait.name = "test.wait";
   wait.create = [](mx::ComponentContext&) { return make(std::make_unique<WaitNode>()); };
   MX_RETURN_IF_ERROR(registrar.addNodeKind(std::move(wait)));
+
+  mx::Factory<mx::Tool> lookup;
+  lookup.name = "test.lookup";
+  lookup.schema = mx::ConfigSchema()
+                      .optional("name", mx::ConfigType::String, "lookup", "the name the model sees")
+                      .optional("delay_ms", mx::ConfigType::Integer, 100, "time to answer");
+  lookup.create = [](mx::ComponentContext& c) -> mx::Result<std::unique_ptr<mx::Tool>> {
+    return std::unique_ptr<mx::Tool>(std::make_unique<LookupTool>(c.config()["name"], c.config()["delay_ms"]));
+  };
+  MX_RETURN_IF_ERROR(registrar.addTool(std::move(lookup)));
 
   mx::Factory<mx::Router> byField;
   byField.name = "test.by_field";

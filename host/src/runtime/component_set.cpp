@@ -1,6 +1,7 @@
 #include "runtime/component_set.hpp"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "config/schema_validation.hpp"
 #include "config/suggest.hpp"
@@ -10,14 +11,15 @@ namespace mx::host {
 
 class ComponentSet::Context final : public ComponentContext {
  public:
-  Context(ComponentSet& set, std::string label, std::string instanceName, const Json& config)
-      : set_(set), instanceName_(std::move(instanceName)), config_(config),
+  Context(ComponentSet& set, std::string label, std::string instanceName, const Json& config, std::string directory)
+      : set_(set), instanceName_(std::move(instanceName)), config_(config), directory_(std::move(directory)),
         logger_(std::make_shared<SourceLogger>(set.log_, std::move(label))) {}
 
   std::string_view instanceName() const override { return instanceName_; }
   const Json& config() const override { return config_; }
   Logger& logger() override { return *logger_; }
   std::string dataDir() const override { return set_.config_.server.value("data_dir", "data"); }
+  std::string configDirectory() const override { return directory_; }
   std::shared_ptr<HttpClient> httpClient() override { return set_.httpClient(); }
   std::shared_ptr<ModelCatalogue> models() override { return set_.models_; }
 
@@ -34,6 +36,7 @@ class ComponentSet::Context final : public ComponentContext {
   ComponentSet& set_;
   std::string instanceName_;
   const Json& config_;
+  std::string directory_;
   std::shared_ptr<SourceLogger> logger_;
 };
 
@@ -122,7 +125,8 @@ template <class T>
 Result<std::shared_ptr<T>> ComponentSet::createDetached(const RegisteredFactory<T>& entry, const std::string& label,
                                                         const std::string& instanceName, const Json& config,
                                                         const SourceLocation& where) {
-  Context context(*this, label, instanceName, config);
+  std::string directory = std::filesystem::path(where.file).parent_path().string();
+  Context context(*this, label, instanceName, config, directory.empty() ? "." : directory);
   std::string who = label + " (factory \"" + entry.factory.name + "\" of plugin \"" + entry.plugin->name + "\")";
   std::unique_ptr<T> created;
   Status status = guardedCall("factory", [&]() -> Status {

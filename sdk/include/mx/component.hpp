@@ -55,6 +55,10 @@ class ComponentContext {
   virtual Logger& logger() = 0;
   // A writable directory for this deployment's data (from [server] data_dir).
   virtual std::string dataDir() const = 0;
+  // The directory of the file that declared this component (the config file,
+  // or the graph file for a graph's nodes): relative paths in the config are
+  // relative to it.
+  virtual std::string configDirectory() const = 0;
   // The host's shared asynchronous HTTP client (see mx/http.hpp); lives as long
   // as any component.
   virtual std::shared_ptr<HttpClient> httpClient() = 0;

@@ -88,6 +88,8 @@ class FakeComponentContext final : public ComponentContext {
   const Json& config() const override { return config_; }
   Logger& logger() override { return logger_; }
   std::string dataDir() const override { return dataDir_; }
+  std::string configDirectory() const override { return configDirectory_; }
+  void setConfigDirectory(std::string dir) { configDirectory_ = std::move(dir); }
   std::shared_ptr<HttpClient> httpClient() override { return http; }
   std::shared_ptr<ModelCatalogue> models() override { return catalogue; }
 
@@ -123,6 +125,7 @@ class FakeComponentContext final : public ComponentContext {
   Json config_;
   std::string name_;
   std::string dataDir_ = ".";
+  std::string configDirectory_ = ".";
   RecordingLogger logger_;
 };
 

@@ -1,0 +1,79 @@
+// The generic tool-calling loop of graph_agent, as two node kinds:
+//
+// agent.model  calls a model of the catalogue with the conversation in the
+//   messages channel and the schemas of its tools; streams the model's text as
+//   `thinking` events (type agent_reasoning); appends the assistant message and
+//   adds the call's tokens and cost to the usage channel.
+// agent.tools  runs the tool calls of the last assistant message (in parallel
+//   when there are several), each with a timeout, after validating its
+//   arguments against the tool's JSON Schema (invalid arguments go back to
+//   the model as a tool error, not a crash); emits `thinking` events of type
+//   tool_status; appends one user message with every tool_result in call order.
+//
+// Thread-safety: one node instance serves every run; per-run data lives in
+// the state. Blocking: never (model calls and tools complete asynchronously).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mx/component.hpp"
+#include "mx/graph.hpp"
+#include "mx/http.hpp"
+#include "mx/model.hpp"
+#include "mx/tool.hpp"
+
+namespace mx::agent {
+
+struct ModelNodeConfig {
+  std::string model;            // catalogue id; empty: the tier's default
+  int tier = 1;
+  std::string systemPrompt;
+  int maxTokens = 4096;
+  std::optional<double> temperature;
+  std::string messagesChannel = "messages";
+  std::string usageChannel = "usage";
+  std::string preferenceChannel = "modelPreference";
+  bool emitReasoning = true;
+  CacheTtl cacheTtl = CacheTtl::FiveMinutes;
+};
+
+class ModelNode final : public Node {
+ public:
+  ModelNode(ModelNodeConfig config, std::shared_ptr<ModelCatalogue> models, std::vector<std::shared_ptr<Tool>> tools);
+  void run(std::shared_ptr<NodeContext> context, NodeDone done) override;
+
+  // The catalogue id this run uses: the state's preference, else the config, else the tier default.
+  std::string modelFor(const Json& state) const;
+
+ private:
+  ModelNodeConfig config_;
+  std::shared_ptr<ModelCatalogue> models_;
+  std::vector<ToolDefinition> toolDefinitions_;
+};
+
+struct ToolsNodeConfig {
+  std::chrono::milliseconds timeout{30000};
+  std::string messagesChannel = "messages";
+  bool emitStatus = true;
+};
+
+using Timer = std::function<void(std::chrono::milliseconds, std::function<void()>)>;
+
+class ToolsNode final : public Node {
+ public:
+  ToolsNode(ToolsNodeConfig config, std::vector<std::shared_ptr<Tool>> tools, Timer timer);
+  void run(std::shared_ptr<NodeContext> context, NodeDone done) override;
+
+ private:
+  ToolsNodeConfig config_;
+  std::map<std::string, std::shared_ptr<Tool>> tools_;   // by the name the model sees
+  std::map<std::string, ToolDefinition> definitions_;
+  Timer timer_;
+};
+
+}  // namespace mx::agent

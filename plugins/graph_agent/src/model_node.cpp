@@ -1,0 +1,90 @@
+#include "agent_nodes.hpp"
+
+namespace mx::agent {
+
+ModelNode::ModelNode(ModelNodeConfig config, std::shared_ptr<ModelCatalogue> models,
+                     std::vector<std::shared_ptr<Tool>> tools)
+    : config_(std::move(config)), models_(std::move(models)) {
+  for (const auto& tool : tools) toolDefinitions_.push_back(tool->definition());
+}
+
+std::string ModelNode::modelFor(const Json& state) const {
+  const std::string key = "tier" + std::to_string(config_.tier);
+  if (state.contains(config_.preferenceChannel) && state[config_.preferenceChannel].is_object()) {
+    const Json& preference = state[config_.preferenceChannel];
+    if (preference.contains(key) && preference[key].is_string()) return preference[key];
+  }
+  if (!config_.model.empty()) return config_.model;
+  const ModelInfo* fallback = models_->defaultFor(config_.tier);
+  return fallback != nullptr ? fallback->id : "";
+}
+
+namespace {
+
+class ReasoningObserver final : public ChatObserver {
+ public:
+  ReasoningObserver(std::shared_ptr<NodeContext> context, bool emit, std::string model, std::string usageChannel,
+                    NodeDone done)
+      : context_(std::move(context)), emit_(emit), model_(std::move(model)), usageChannel_(std::move(usageChannel)),
+        done_(std::move(done)) {}
+
+  void onTextDelta(std::string_view text) override {
+    if (emit_ && context_->events != nullptr) {
+      context_->events->emitJson("thinking", {{"type", "agent_reasoning"}, {"content", text}});
+    }
+  }
+
+  void onComplete(const Status& status, ChatResponse response) override {
+    if (!status.isOk()) {
+      done_(status.withContext("model " + model_));
+      return;
+    }
+    Json usage = context_->state->contains(usageChannel_) && (*context_->state)[usageChannel_].is_object()
+                     ? (*context_->state)[usageChannel_]
+                     : Json::object();
+    auto add = [&usage](const char* key, int64_t value) { usage[key] = usage.value(key, int64_t{0}) + value; };
+    add("inputTokens", response.usage.inputTokens);
+    add("outputTokens", response.usage.outputTokens);
+    add("cacheWriteTokens", response.usage.cacheWriteTokens());
+    add("cacheReadTokens", response.usage.cacheReadTokens);
+    add("modelCalls", 1);
+    usage["costUsd"] = usage.value("costUsd", 0.0) + response.costUsd;
+    done_(Json{{"messages", Json::array({toJson(response.message)})}, {usageChannel_, usage}});
+  }
+
+ private:
+  std::shared_ptr<NodeContext> context_;
+  bool emit_;
+  std::string model_;
+  std::string usageChannel_;
+  NodeDone done_;
+};
+
+}  // namespace
+
+void ModelNode::run(std::shared_ptr<NodeContext> context, NodeDone done) {
+  std::string model = modelFor(*context->state);
+  if (model.empty()) {
+    done(failedPreconditionError("no model configured for tier " + std::to_string(config_.tier)));
+    return;
+  }
+  ChatRequest request;
+  request.maxTokens = config_.maxTokens;
+  request.temperature = config_.temperature;
+  request.cacheTtl = config_.cacheTtl;
+  request.userId = context->userId;
+  if (!config_.systemPrompt.empty()) request.system.push_back(ContentBlock::makeText(config_.systemPrompt));
+  request.tools = toolDefinitions_;
+  const Json& state = *context->state;
+  if (state.contains(config_.messagesChannel) && state[config_.messagesChannel].is_array()) {
+    for (const auto& message : state[config_.messagesChannel]) request.messages.push_back(messageFromJson(message));
+  }
+  if (request.messages.empty()) {
+    done(failedPreconditionError("channel \"" + config_.messagesChannel + "\" has no messages for the model"));
+    return;
+  }
+  auto observer = std::make_shared<ReasoningObserver>(context, config_.emitReasoning, model, config_.usageChannel, std::move(done));
+  models_->chat(model, std::move(request), std::move(observer), context->cancel);
+}
+
+}  // namespace mx::agent

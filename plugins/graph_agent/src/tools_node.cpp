@@ -1,0 +1,142 @@
+#include <atomic>
+#include <chrono>
+#include <mutex>
+
+#include "agent_nodes.hpp"
+#include "json_schema.hpp"
+
+namespace mx::agent {
+
+ToolsNode::ToolsNode(ToolsNodeConfig config, std::vector<std::shared_ptr<Tool>> tools, Timer timer)
+    : config_(std::move(config)), timer_(std::move(timer)) {
+  for (auto& tool : tools) {
+    ToolDefinition definition = tool->definition();
+    definitions_[definition.name] = definition;
+    tools_[definition.name] = std::move(tool);
+  }
+}
+
+namespace {
+
+std::string resultText(const Json& result) { return result.is_string() ? result.get<std::string>() : result.dump(); }
+
+// Collects the results of one step's tool calls and answers once all are in.
+class Batch final : public std::enable_shared_from_this<Batch> {
+ public:
+  Batch(std::vector<ContentBlock> calls, std::shared_ptr<NodeContext> context, std::string channel, bool emitStatus,
+        NodeDone done)
+      : calls_(std::move(calls)), results_(calls_.size()), context_(std::move(context)), channel_(std::move(channel)),
+        emitStatus_(emitStatus), done_(std::move(done)), remaining_(calls_.size()) {}
+
+  const std::vector<ContentBlock>& calls() const { return calls_; }
+  const std::shared_ptr<NodeContext>& context() const { return context_; }
+
+  void status(const std::string& tool, const std::string& state, const std::string& text, double ms = -1) {
+    if (!emitStatus_ || context_->events == nullptr) return;
+    Json event = {{"type", "tool_status"}, {"content", text}, {"tool", tool}, {"status", state}};
+    if (ms >= 0) event["durationMs"] = ms;
+    context_->events->emitJson("thinking", event);
+  }
+
+  void finish(size_t index, ContentBlock result) {
+    bool last;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      results_[index] = std::move(result);
+      last = --remaining_ == 0;
+    }
+    if (!last) return;
+    if (context_->cancel.isCancelled()) {
+      done_(cancelledError("run cancelled while tools were running"));
+      return;
+    }
+    Message message;
+    message.role = Role::User;
+    message.content = std::move(results_);
+    done_(Json{{channel_, Json::array({toJson(message)})}});
+  }
+
+ private:
+  std::vector<ContentBlock> calls_;
+  std::vector<ContentBlock> results_;
+  std::shared_ptr<NodeContext> context_;
+  std::string channel_;
+  bool emitStatus_;
+  NodeDone done_;
+  std::mutex mutex_;
+  size_t remaining_;
+};
+
+}  // namespace
+
+void ToolsNode::run(std::shared_ptr<NodeContext> context, NodeDone done) {
+  const Json& state = *context->state;
+  const Json& messages = state.contains(config_.messagesChannel) ? state[config_.messagesChannel] : Json();
+  std::vector<ContentBlock> calls;
+  if (messages.is_array() && !messages.empty()) {
+    for (const auto& block : messageFromJson(messages.back()).content) {
+      if (block.type == BlockType::ToolUse) calls.push_back(block);
+    }
+  }
+  if (calls.empty()) {
+    done(Json::object());
+    return;
+  }
+  auto batch = std::make_shared<Batch>(std::move(calls), context, config_.messagesChannel, config_.emitStatus, std::move(done));
+  for (size_t i = 0; i < batch->calls().size(); ++i) {
+    const ContentBlock& call = batch->calls()[i];
+    auto tool = tools_.find(call.name);
+    if (tool == tools_.end()) {
+      batch->finish(i, ContentBlock::makeToolResult(call.id, "Error: unknown tool \"" + call.name + "\"", true));
+      continue;
+    }
+    auto problems = validateAgainstSchema(call.input, definitions_[call.name].inputSchema);
+    if (!problems.empty()) {
+      std::string text = "Error: invalid arguments for " + call.name + ":";
+      for (const auto& p : problems) text += " " + p + ";";
+      batch->status(call.name, "error", "Invalid arguments for " + call.name);
+      batch->finish(i, ContentBlock::makeToolResult(call.id, text, true));
+      continue;
+    }
+    // Each call gets its own cancellation: the run's, or its timeout, whichever comes first.
+    auto source = std::make_shared<CancellationSource>();
+    auto linked = std::make_shared<Subscription>(context->cancel.onCancel([source] { source->cancel("run cancelled"); }));
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    auto started = std::chrono::steady_clock::now();
+    std::string name = call.name;
+    std::string id = call.id;
+    auto complete = [batch, i, id, name, answered, started, linked, source](Result<Json> result) {
+      if (answered->exchange(true)) return;
+      double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+      if (result.isOk()) {
+        batch->status(name, "done", name + " finished", ms);
+        batch->finish(i, ContentBlock::makeToolResult(id, resultText(*result), false));
+      } else {
+        batch->status(name, "error", name + " failed: " + result.status().message(), ms);
+        batch->finish(i, ContentBlock::makeToolResult(id, "Error: " + result.status().toString(), true));
+      }
+    };
+    // The timer holds the call only weakly: a call that finished in time is
+    // released at once, not when its timeout would have passed.
+    auto holder = std::make_shared<std::function<void(Result<Json>)>>(complete);
+    if (timer_) {
+      auto timeout = config_.timeout;
+      timer_(timeout, [weakCall = std::weak_ptr(holder), weakSource = std::weak_ptr(source), name, timeout] {
+        if (auto s = weakSource.lock()) s->cancel("timeout");
+        if (auto pending = weakCall.lock()) {
+          (*pending)(deadlineExceededError(name + " timed out after " + std::to_string(timeout.count()) + " ms"));
+        }
+      });
+    }
+    auto toolContext = std::make_shared<ToolContext>();
+    toolContext->userId = context->userId;
+    toolContext->runId = context->runId;
+    toolContext->threadId = context->threadId;
+    toolContext->events = context->events;
+    toolContext->cancel = source->token();
+    batch->status(name, "running", "Running " + name + "...");
+    tool->second->invoke(call.input, toolContext, [holder](Result<Json> result) { (*holder)(std::move(result)); });
+  }
+}
+
+}  // namespace mx::agent

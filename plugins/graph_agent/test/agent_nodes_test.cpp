@@ -1,0 +1,218 @@
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+#include "agent_nodes.hpp"
+#include "mx/testing/fakes.hpp"
+
+namespace mx::agent {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A catalogue of one model served by a FakeModelProvider; prices calls like the host's.
+class FakeCatalogue;
+struct Pricing final : ChatObserver {
+  Pricing(const ModelCatalogue& c, std::shared_ptr<ChatObserver> inner) : catalogue(c), inner(std::move(inner)) {}
+  void onTextDelta(std::string_view t) override { inner->onTextDelta(t); }
+  void onToolCallStart(int i, std::string_view id, std::string_view n) override { inner->onToolCallStart(i, id, n); }
+  void onComplete(const Status& s, ChatResponse r) override {
+    r.costUsd = catalogue.costUsd(catalogue.list().front(), r.usage);
+    inner->onComplete(s, std::move(r));
+  }
+  const ModelCatalogue& catalogue;
+  std::shared_ptr<ChatObserver> inner;
+};
+
+class FakeCatalogue final : public ModelCatalogue {
+ public:
+  explicit FakeCatalogue(std::shared_ptr<testing::FakeModelProvider> provider) : provider_(std::move(provider)) {
+    info_.id = "fake-1";
+    info_.tiers = {1, 2};
+    info_.defaultFor = {1, 2};
+  }
+  std::vector<ModelInfo> list() const override { return {info_}; }
+  const ModelInfo* find(std::string_view id) const override { return id == info_.id ? &info_ : nullptr; }
+  const ModelInfo* defaultFor(int) const override { return &info_; }
+  double costUsd(const ModelInfo&, const Usage& u) const override { return static_cast<double>(u.outputTokens) * 0.001; }
+  void chat(std::string_view id, ChatRequest request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) override {
+    lastModel = std::string(id);
+    provider_->chat(std::move(request), std::make_shared<Pricing>(*this, std::move(observer)), std::move(cancel));
+  }
+  std::string lastModel;
+
+ private:
+  std::shared_ptr<testing::FakeModelProvider> provider_;
+  ModelInfo info_;
+};
+
+// A tool that answers after `delay` on its own thread (like I/O), or never.
+class SlowTool final : public Tool {
+ public:
+  SlowTool(std::string name, std::chrono::milliseconds delay, bool answer = true)
+      : name_(std::move(name)), delay_(delay), answer_(answer) {}
+  ToolDefinition definition() const override {
+    return {name_, "slow tool", Json::parse(R"({"type":"object","properties":{"q":{"type":"string"}},"required":["q"]})")};
+  }
+  void invoke(Json arguments, std::shared_ptr<ToolContext> context, ToolDone done) override {
+    if (!answer_) {
+      held_ = std::move(done);  // never answers: only the timeout ends it
+      cancelled_ = context->cancel;
+      return;
+    }
+    std::thread([this, arguments, done = std::move(done)] {
+      std::this_thread::sleep_for(delay_);
+      done(Json{{"tool", name_}, {"q", arguments["q"]}});
+    }).detach();
+  }
+  CancellationToken cancelled_;
+
+ private:
+  std::string name_;
+  std::chrono::milliseconds delay_;
+  bool answer_;
+  ToolDone held_;
+};
+
+Result<Json> runNode(Node& node, const Json& state, EventSink* sink, CancellationToken cancel = {}) {
+  std::promise<Result<Json>> promise;
+  auto context = std::make_shared<NodeContext>();
+  context->nodeName = "n";
+  context->state = &state;
+  context->events = sink;
+  context->cancel = std::move(cancel);
+  node.run(context, [&promise](Result<Json> r) { promise.set_value(std::move(r)); });
+  auto future = promise.get_future();
+  EXPECT_EQ(future.wait_for(5s), std::future_status::ready);
+  return future.get();
+}
+
+Timer threadTimer() {
+  return [](std::chrono::milliseconds delay, std::function<void()> task) {
+    std::thread([delay, task = std::move(task)] {
+      std::this_thread::sleep_for(delay);
+      task();
+    }).detach();
+  };
+}
+
+TEST(ModelNode, CallsTheModelWithConversationToolsAndStreamsReasoning) {
+  Usage usage;
+  usage.inputTokens = 100;
+  usage.outputTokens = 20;
+  auto provider = std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{
+      {{"Let me ", "check."}, {ContentBlock::makeToolUse("t1", "search", {{"q", "x"}})}, StopReason::ToolUse, usage, {}}});
+  auto catalogue = std::make_shared<FakeCatalogue>(provider);
+  ModelNodeConfig config;
+  config.systemPrompt = "You are MarketerX.";
+  ModelNode node(config, catalogue, {std::make_shared<SlowTool>("search", 0ms)});
+  Json state = {{"messages", Json::array({{{"role", "user"}, {"content", "Find x"}}})},
+                {"usage", {{"inputTokens", 5}, {"costUsd", 0.5}}}};
+  testing::RecordingEventSink sink;
+  auto update = runNode(node, state, &sink);
+  ASSERT_TRUE(update.isOk()) << update.status().toString();
+  auto requests = provider->requests();
+  const auto& request = requests.at(0);
+  EXPECT_EQ(request.system.at(0).text, "You are MarketerX.");
+  EXPECT_EQ(request.tools.at(0).name, "search");
+  EXPECT_EQ(request.messages.at(0).content.at(0).text, "Find x");
+  EXPECT_EQ((*update)["messages"][0]["role"], "assistant");
+  EXPECT_EQ((*update)["messages"][0]["content"][1]["type"], "tool_use");
+  EXPECT_EQ((*update)["usage"]["inputTokens"], 105);
+  EXPECT_EQ((*update)["usage"]["outputTokens"], 20);
+  EXPECT_DOUBLE_EQ((*update)["usage"]["costUsd"].get<double>(), 0.5 + 0.02);
+  ASSERT_EQ(sink.events().size(), 2u);
+  EXPECT_EQ(sink.events()[0].event, "thinking");
+  EXPECT_EQ(sink.events()[0].json(), Json({{"type", "agent_reasoning"}, {"content", "Let me "}}));
+}
+
+TEST(ModelNode, StatePreferenceChoosesTheModel) {
+  auto catalogue = std::make_shared<FakeCatalogue>(std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{{}}));
+  ModelNode node({}, catalogue, {});
+  EXPECT_EQ(node.modelFor(Json::object()), "fake-1");
+  EXPECT_EQ(node.modelFor({{"modelPreference", {{"tier1", "claude-x"}}}}), "claude-x");
+}
+
+TEST(ModelNode, ModelFailuresFailTheNode) {
+  auto provider = std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{
+      {{}, {}, StopReason::None, {}, unavailableError("529 overloaded")}});
+  ModelNode node({}, std::make_shared<FakeCatalogue>(provider), {});
+  Json state = {{"messages", Json::array({{{"role", "user"}, {"content", "hi"}}})}};
+  auto update = runNode(node, state, nullptr);
+  EXPECT_EQ(update.status().code(), Code::Unavailable);
+  EXPECT_EQ(update.status().message(), "model fake-1: 529 overloaded");
+  Json empty = {{"messages", Json::array()}};
+  EXPECT_EQ(runNode(node, empty, nullptr).status().code(), Code::FailedPrecondition);
+}
+
+Json assistantCalls(std::vector<ContentBlock> calls) {
+  Message message;
+  message.role = Role::Assistant;
+  message.content = std::move(calls);
+  return {{"messages", Json::array({toJson(message)})}};
+}
+
+TEST(ToolsNode, RunsParallelCallsAndKeepsCallOrder) {
+  ToolsNode node({}, {std::make_shared<SlowTool>("a", 200ms), std::make_shared<SlowTool>("b", 200ms)}, threadTimer());
+  Json state = assistantCalls({ContentBlock::makeToolUse("t1", "a", {{"q", "1"}}), ContentBlock::makeToolUse("t2", "b", {{"q", "2"}})});
+  testing::RecordingEventSink sink;
+  auto started = std::chrono::steady_clock::now();
+  auto update = runNode(node, state, &sink);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 380ms);  // in parallel, not 400 ms
+  ASSERT_TRUE(update.isOk());
+  const Json& content = (*update)["messages"][0]["content"];
+  EXPECT_EQ((*update)["messages"][0]["role"], "user");
+  EXPECT_EQ(content[0]["tool_use_id"], "t1");
+  EXPECT_EQ(Json::parse(content[0]["content"].get<std::string>())["tool"], "a");
+  EXPECT_EQ(content[1]["tool_use_id"], "t2");
+  EXPECT_EQ(content[1]["is_error"], false);
+  int running = 0, done = 0;
+  for (const auto& e : sink.events()) {
+    running += e.json()["status"] == "running";
+    done += e.json()["status"] == "done";
+    EXPECT_EQ(e.json()["type"], "tool_status");
+  }
+  EXPECT_EQ(running, 2);
+  EXPECT_EQ(done, 2);
+}
+
+TEST(ToolsNode, InvalidArgumentsAndUnknownToolsGoBackToTheModel) {
+  ToolsNode node({}, {std::make_shared<SlowTool>("a", 0ms)}, threadTimer());
+  Json state = assistantCalls({ContentBlock::makeToolUse("t1", "a", {{"q", 7}}), ContentBlock::makeToolUse("t2", "nope", {})});
+  auto update = runNode(node, state, nullptr);
+  ASSERT_TRUE(update.isOk());
+  const Json& content = (*update)["messages"][0]["content"];
+  EXPECT_EQ(content[0]["is_error"], true);
+  EXPECT_EQ(content[0]["content"], "Error: invalid arguments for a: /q: expected string, got integer;");
+  EXPECT_EQ(content[1]["content"], "Error: unknown tool \"nope\"");
+}
+
+TEST(ToolsNode, AToolThatHangsTimesOutAndIsTold) {
+  auto hanging = std::make_shared<SlowTool>("hang", 0ms, false);
+  ToolsNodeConfig config;
+  config.timeout = 100ms;
+  ToolsNode node(config, {hanging, std::make_shared<SlowTool>("ok", 10ms)}, threadTimer());
+  Json state = assistantCalls({ContentBlock::makeToolUse("t1", "hang", {{"q", "x"}}), ContentBlock::makeToolUse("t2", "ok", {{"q", "y"}})});
+  auto started = std::chrono::steady_clock::now();
+  auto update = runNode(node, state, nullptr);
+  auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(update.isOk());
+  EXPECT_GE(took, 100ms);
+  EXPECT_LT(took, 500ms);
+  const Json& content = (*update)["messages"][0]["content"];
+  EXPECT_EQ(content[0]["content"], "Error: deadline_exceeded: hang timed out after 100 ms");
+  EXPECT_EQ(content[1]["is_error"], false);
+  EXPECT_TRUE(hanging->cancelled_.isCancelled());
+}
+
+TEST(ToolsNode, NoToolCallsIsAnEmptyUpdate) {
+  ToolsNode node({}, {}, threadTimer());
+  Json state = {{"messages", Json::array({{{"role", "assistant"}, {"content", "done"}}})}};
+  auto update = runNode(node, state, nullptr);
+  ASSERT_TRUE(update.isOk());
+  EXPECT_TRUE(update->empty());
+}
+
+}  // namespace
+}  // namespace mx::agent
