@@ -39,9 +39,37 @@ class SwitchCache final : public mx::CacheBackend {
   bool healthy_;
 };
 
+// Only ever created with explode = false in tests that need a Store to exist.
 class NamedStore final : public mx::Store {
  public:
   std::string backendName() const override { return "test"; }
+  int embeddingDimensions() const override { return 0; }
+  mx::Status putResource(const mx::ResourceRecord&, const std::vector<mx::ChunkRecord>&) override { return unimplemented(); }
+  mx::Result<std::vector<mx::ResourceRecord>> listResources(std::string_view, mx::Page) override { return unimplemented(); }
+  mx::Result<mx::ResourceRecord> getResource(std::string_view, std::string_view) override { return unimplemented(); }
+  mx::Status deleteResource(std::string_view, std::string_view) override { return unimplemented(); }
+  mx::Result<std::vector<mx::SearchHit>> searchText(const mx::SearchQuery&) override { return unimplemented(); }
+  mx::Result<std::vector<mx::SearchHit>> searchVector(const mx::SearchQuery&) override { return unimplemented(); }
+  mx::Result<std::vector<mx::CanonEntry>> listCanon(std::string_view, std::string_view) override { return unimplemented(); }
+  mx::Status putCanon(const mx::CanonEntry&) override { return unimplemented(); }
+  mx::Status deleteCanon(std::string_view, std::string_view, std::string_view, std::string_view) override { return unimplemented(); }
+  mx::Status putConversation(const mx::ConversationRecord&) override { return unimplemented(); }
+  mx::Result<mx::ConversationRecord> getConversation(std::string_view, std::string_view) override { return unimplemented(); }
+  mx::Result<std::vector<mx::ConversationRecord>> listConversations(std::string_view, mx::Page) override { return unimplemented(); }
+  mx::Status deleteConversation(std::string_view, std::string_view) override { return unimplemented(); }
+  mx::Status appendMessage(const mx::MessageRecord&) override { return unimplemented(); }
+  mx::Result<std::vector<mx::MessageRecord>> listMessages(std::string_view, std::string_view) override { return unimplemented(); }
+  mx::Status putArtifact(const mx::ArtifactRecord&) override { return unimplemented(); }
+  mx::Result<mx::ArtifactRecord> getArtifact(std::string_view, std::string_view) override { return unimplemented(); }
+  mx::Result<std::vector<mx::ArtifactRecord>> listArtifacts(std::string_view, std::string_view) override { return unimplemented(); }
+  mx::Status appendRunEvents(std::string_view, std::string_view, std::string_view, const std::vector<mx::RunEvent>&) override {
+    return unimplemented();
+  }
+  mx::Result<std::vector<mx::RunEvent>> runEvents(std::string_view, std::string_view, int64_t) override { return unimplemented(); }
+  std::shared_ptr<mx::Checkpointer> checkpointer() override { return nullptr; }
+
+ private:
+  static mx::Status unimplemented() { return mx::unimplementedError("test store holds nothing"); }
 };
 
 }  // namespace

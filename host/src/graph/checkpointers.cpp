@@ -8,27 +8,6 @@
 
 namespace mx::host {
 
-Json checkpointToJson(const Checkpoint& c) {
-  return {{"threadId", c.threadId}, {"runId", c.runId}, {"step", c.step}, {"status", c.status},
-          {"state", c.state}, {"next", c.next}, {"joins", c.joins.is_null() ? Json::object() : c.joins},
-          {"error", c.error}, {"interruptedAt", c.interruptedAt}, {"createdAtMs", c.createdAtMs}};
-}
-
-Checkpoint checkpointFromJson(const Json& j) {
-  Checkpoint c;
-  c.threadId = j.value("threadId", "");
-  c.runId = j.value("runId", "");
-  c.step = j.value("step", int64_t{0});
-  c.status = j.value("status", "");
-  c.state = j.contains("state") ? j["state"] : Json::object();
-  c.next = j.value("next", std::vector<std::string>{});
-  c.joins = j.contains("joins") ? j["joins"] : Json::object();
-  c.error = j.value("error", "");
-  c.interruptedAt = j.value("interruptedAt", "");
-  c.createdAtMs = j.value("createdAtMs", int64_t{0});
-  return c;
-}
-
 namespace {
 
 Json writeToJson(const PendingWrite& w) {
@@ -155,7 +134,7 @@ Status FileCheckpointer::compact(std::string_view threadId, const std::vector<Js
 
 Status FileCheckpointer::save(const Checkpoint& checkpoint) {
   std::lock_guard<std::mutex> lock(mutex_);
-  Json record = checkpointToJson(checkpoint);
+  Json record = toJson(checkpoint);
   record["kind"] = "checkpoint";
   MX_RETURN_IF_ERROR(append(checkpoint.threadId, record));
   auto records = readRecords(checkpoint.threadId);

@@ -15,8 +15,6 @@
 
 namespace mx::host {
 
-Json checkpointToJson(const Checkpoint& checkpoint);
-Checkpoint checkpointFromJson(const Json& json);
 
 class MemoryCheckpointer final : public Checkpointer {
  public:

@@ -109,6 +109,62 @@ class GuardedStore final : public GuardBase<Store> {
  public:
   using GuardBase::GuardBase;
   std::string backendName() const override { return inner_->backendName(); }
+  int embeddingDimensions() const override { return inner_->embeddingDimensions(); }
+  Status putResource(const ResourceRecord& r, const std::vector<ChunkRecord>& c) override {
+    return guardedCall(label_, [&] { return inner_->putResource(r, c); });
+  }
+  Result<std::vector<ResourceRecord>> listResources(std::string_view u, Page p) override {
+    return guardedCall(label_, [&] { return inner_->listResources(u, p); });
+  }
+  Result<ResourceRecord> getResource(std::string_view u, std::string_view id) override {
+    return guardedCall(label_, [&] { return inner_->getResource(u, id); });
+  }
+  Status deleteResource(std::string_view u, std::string_view id) override {
+    return guardedCall(label_, [&] { return inner_->deleteResource(u, id); });
+  }
+  Result<std::vector<SearchHit>> searchText(const SearchQuery& q) override {
+    return guardedCall(label_, [&] { return inner_->searchText(q); });
+  }
+  Result<std::vector<SearchHit>> searchVector(const SearchQuery& q) override {
+    return guardedCall(label_, [&] { return inner_->searchVector(q); });
+  }
+  Result<std::vector<CanonEntry>> listCanon(std::string_view u, std::string_view t) override {
+    return guardedCall(label_, [&] { return inner_->listCanon(u, t); });
+  }
+  Status putCanon(const CanonEntry& e) override { return guardedCall(label_, [&] { return inner_->putCanon(e); }); }
+  Status deleteCanon(std::string_view u, std::string_view t, std::string_view c, std::string_view id) override {
+    return guardedCall(label_, [&] { return inner_->deleteCanon(u, t, c, id); });
+  }
+  Status putConversation(const ConversationRecord& c) override {
+    return guardedCall(label_, [&] { return inner_->putConversation(c); });
+  }
+  Result<ConversationRecord> getConversation(std::string_view u, std::string_view id) override {
+    return guardedCall(label_, [&] { return inner_->getConversation(u, id); });
+  }
+  Result<std::vector<ConversationRecord>> listConversations(std::string_view u, Page p) override {
+    return guardedCall(label_, [&] { return inner_->listConversations(u, p); });
+  }
+  Status deleteConversation(std::string_view u, std::string_view id) override {
+    return guardedCall(label_, [&] { return inner_->deleteConversation(u, id); });
+  }
+  Status appendMessage(const MessageRecord& m) override { return guardedCall(label_, [&] { return inner_->appendMessage(m); }); }
+  Result<std::vector<MessageRecord>> listMessages(std::string_view u, std::string_view c) override {
+    return guardedCall(label_, [&] { return inner_->listMessages(u, c); });
+  }
+  Status putArtifact(const ArtifactRecord& a) override { return guardedCall(label_, [&] { return inner_->putArtifact(a); }); }
+  Result<ArtifactRecord> getArtifact(std::string_view u, std::string_view id) override {
+    return guardedCall(label_, [&] { return inner_->getArtifact(u, id); });
+  }
+  Result<std::vector<ArtifactRecord>> listArtifacts(std::string_view u, std::string_view c) override {
+    return guardedCall(label_, [&] { return inner_->listArtifacts(u, c); });
+  }
+  Status appendRunEvents(std::string_view u, std::string_view c, std::string_view r, const std::vector<RunEvent>& e) override {
+    return guardedCall(label_, [&] { return inner_->appendRunEvents(u, c, r, e); });
+  }
+  Result<std::vector<RunEvent>> runEvents(std::string_view u, std::string_view r, int64_t after) override {
+    return guardedCall(label_, [&] { return inner_->runEvents(u, r, after); });
+  }
+  std::shared_ptr<Checkpointer> checkpointer() override { return inner_->checkpointer(); }
 };
 
 class GuardedEmbedder final : public GuardBase<Embedder> {

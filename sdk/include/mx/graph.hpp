@@ -66,6 +66,27 @@ struct Checkpoint {
   int64_t createdAtMs = 0;
 };
 
+inline Json toJson(const Checkpoint& c) {
+  return {{"threadId", c.threadId}, {"runId", c.runId}, {"step", c.step}, {"status", c.status},
+          {"state", c.state}, {"next", c.next}, {"joins", c.joins.is_null() ? Json::object() : c.joins},
+          {"error", c.error}, {"interruptedAt", c.interruptedAt}, {"createdAtMs", c.createdAtMs}};
+}
+
+inline Checkpoint checkpointFromJson(const Json& j) {
+  Checkpoint c;
+  c.threadId = j.value("threadId", "");
+  c.runId = j.value("runId", "");
+  c.step = j.value("step", int64_t{0});
+  c.status = j.value("status", "");
+  c.state = j.contains("state") ? j["state"] : Json::object();
+  c.next = j.value("next", std::vector<std::string>{});
+  c.joins = j.contains("joins") ? j["joins"] : Json::object();
+  c.error = j.value("error", "");
+  c.interruptedAt = j.value("interruptedAt", "");
+  c.createdAtMs = j.value("createdAtMs", int64_t{0});
+  return c;
+}
+
 // A node's finished update inside a super-step that has not been checkpointed
 // yet: on resume after a crash, the node is not run again.
 struct PendingWrite {

@@ -1,0 +1,142 @@
+#include "sqlite_db.hpp"
+
+#include <cstring>
+
+namespace mx::sqlite {
+
+Status statusFor(sqlite3* db, int code, std::string_view what) {
+  std::string message = std::string(what) + ": " + (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code));
+  int primary = code & 0xFF;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED || primary == SQLITE_IOERR || primary == SQLITE_FULL) {
+    return unavailableError(message);
+  }
+  if (primary == SQLITE_CONSTRAINT) return alreadyExistsError(message);
+  return internalError(message);
+}
+
+Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
+  int code = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &statement_, nullptr);
+  if (code != SQLITE_OK) status_ = statusFor(db, code, "prepare");
+}
+
+Statement::~Statement() { sqlite3_finalize(statement_); }
+
+Statement& Statement::bind(int index, std::string_view text) {
+  if (status_.isOk()) sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Statement& Statement::bind(int index, int64_t value) {
+  if (status_.isOk()) sqlite3_bind_int64(statement_, index, value);
+  return *this;
+}
+
+Statement& Statement::bindBlob(int index, const void* data, size_t size) {
+  if (status_.isOk()) sqlite3_bind_blob(statement_, index, data, static_cast<int>(size), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Statement& Statement::bindNull(int index) {
+  if (status_.isOk()) sqlite3_bind_null(statement_, index);
+  return *this;
+}
+
+bool Statement::step() {
+  if (!status_.isOk()) return false;
+  int code = sqlite3_step(statement_);
+  if (code == SQLITE_ROW) return true;
+  if (code != SQLITE_DONE) status_ = statusFor(db_, code, "step");
+  return false;
+}
+
+Status Statement::run() {
+  while (step()) {
+  }
+  return status_;
+}
+
+std::string Statement::text(int column) const {
+  const auto* data = sqlite3_column_text(statement_, column);
+  return data == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(data), sqlite3_column_bytes(statement_, column));
+}
+
+int64_t Statement::integer(int column) const { return sqlite3_column_int64(statement_, column); }
+double Statement::real(int column) const { return sqlite3_column_double(statement_, column); }
+bool Statement::isNull(int column) const { return sqlite3_column_type(statement_, column) == SQLITE_NULL; }
+
+std::vector<float> Statement::floats(int column) const {
+  const void* data = sqlite3_column_blob(statement_, column);
+  int bytes = sqlite3_column_bytes(statement_, column);
+  std::vector<float> out(static_cast<size_t>(bytes) / sizeof(float));
+  if (data != nullptr && !out.empty()) std::memcpy(out.data(), data, out.size() * sizeof(float));
+  return out;
+}
+
+Result<std::unique_ptr<Connection>> Connection::open(const std::string& path, int busyTimeoutMs) {
+  sqlite3* db = nullptr;
+  int code = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (code != SQLITE_OK) {
+    Status status = statusFor(db, code, "open " + path);
+    sqlite3_close(db);
+    return status;
+  }
+  sqlite3_busy_timeout(db, busyTimeoutMs);
+  auto connection = std::unique_ptr<Connection>(new Connection(db));
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
+    MX_RETURN_IF_ERROR(connection->exec(pragma));
+  }
+  return connection;
+}
+
+Connection::~Connection() { sqlite3_close(db_); }
+
+Status Connection::exec(const std::string& sql) {
+  char* error = nullptr;
+  int code = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error);
+  if (code == SQLITE_OK) return Status::ok();
+  std::string message = error != nullptr ? error : sqlite3_errstr(code);
+  sqlite3_free(error);
+  return statusFor(nullptr, code, message);
+}
+
+Result<std::unique_ptr<Pool>> Pool::open(const std::string& path, size_t size, int busyTimeoutMs) {
+  auto pool = std::make_unique<Pool>();
+  for (size_t i = 0; i < std::max<size_t>(1, size); ++i) {
+    auto connection = Connection::open(path, busyTimeoutMs);
+    if (!connection) return connection.status();
+    pool->idle_.push_back(std::move(*connection));
+  }
+  return pool;
+}
+
+Pool::Lease Pool::acquire() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  available_.wait(lock, [this] { return !idle_.empty(); });
+  auto connection = std::move(idle_.back());
+  idle_.pop_back();
+  return Lease(*this, std::move(connection));
+}
+
+void Pool::release(std::unique_ptr<Connection> connection) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    idle_.push_back(std::move(connection));
+  }
+  available_.notify_one();
+}
+
+Transaction::Transaction(Connection& connection) : connection_(connection) {
+  begun_ = connection_.exec("BEGIN IMMEDIATE");
+  done_ = !begun_.isOk();
+}
+
+Transaction::~Transaction() {
+  if (!done_) (void)connection_.exec("ROLLBACK");
+}
+
+Status Transaction::commit() {
+  done_ = true;
+  return connection_.exec("COMMIT");
+}
+
+}  // namespace mx::sqlite

@@ -1,0 +1,107 @@
+// Thin RAII over sqlite3: connections, prepared statements, transactions and a
+// pool. SQLite in WAL mode lets readers run while one writer writes; each
+// connection is used by one thread at a time (the pool hands them out), and
+// writes wait up to `busy_timeout` for the write lock.
+// Errors come back as Status (Unavailable for busy/locked/IO, Internal otherwise).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "mx/status.hpp"
+
+namespace mx::sqlite {
+
+class Statement {
+ public:
+  Statement(sqlite3* db, std::string_view sql);
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  const Status& prepared() const { return status_; }
+  Statement& bind(int index, std::string_view text);
+  Statement& bind(int index, int64_t value);
+  Statement& bindBlob(int index, const void* data, size_t size);
+  Statement& bindNull(int index);
+  // SQLITE_ROW -> true; SQLITE_DONE -> false; errors set status().
+  bool step();
+  Status run();  // step until done
+  const Status& status() const { return status_; }
+
+  std::string text(int column) const;
+  int64_t integer(int column) const;
+  double real(int column) const;
+  std::vector<float> floats(int column) const;
+  bool isNull(int column) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* statement_ = nullptr;
+  Status status_;
+};
+
+class Connection {
+ public:
+  static Result<std::unique_ptr<Connection>> open(const std::string& path, int busyTimeoutMs);
+  ~Connection();
+  sqlite3* handle() const { return db_; }
+  Status exec(const std::string& sql);
+  Statement prepare(std::string_view sql) { return Statement(db_, sql); }
+
+ private:
+  explicit Connection(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
+
+// Statuses for sqlite result codes.
+Status statusFor(sqlite3* db, int code, std::string_view what);
+
+class Pool {
+ public:
+  static Result<std::unique_ptr<Pool>> open(const std::string& path, size_t size, int busyTimeoutMs);
+
+  class Lease {
+   public:
+    Lease(Pool& pool, std::unique_ptr<Connection> connection) : pool_(&pool), connection_(std::move(connection)) {}
+    Lease(Lease&&) = default;
+    ~Lease() {
+      if (connection_) pool_->release(std::move(connection_));
+    }
+    Connection* operator->() const { return connection_.get(); }
+    Connection& operator*() const { return *connection_; }
+
+   private:
+    Pool* pool_;
+    std::unique_ptr<Connection> connection_;
+  };
+
+  Lease acquire();
+
+ private:
+  void release(std::unique_ptr<Connection> connection);
+  std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+};
+
+// BEGIN IMMEDIATE ... COMMIT, rolled back if not committed.
+class Transaction {
+ public:
+  explicit Transaction(Connection& connection);
+  ~Transaction();
+  const Status& begun() const { return begun_; }
+  Status commit();
+
+ private:
+  Connection& connection_;
+  Status begun_;
+  bool done_ = false;
+};
+
+}  // namespace mx::sqlite

@@ -1,0 +1,81 @@
+// SqliteStore — the embedded default's store: one SQLite file in the data
+// directory (WAL mode, a small connection pool), versioned migrations applied
+// at open, FTS5 (porter stemming) for full-text search, and an in-memory
+// per-user vector index (vector_index.hpp) rebuilt from the chunks at open
+// and kept consistent with every insert and delete.
+// Thread-safety: every method may be called concurrently.
+// Blocking: every call blocks on SQLite (milliseconds).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "mx/store.hpp"
+#include "sqlite_checkpointer.hpp"
+#include "sqlite_db.hpp"
+#include "vector_index.hpp"
+
+namespace mx::sqlite {
+
+struct StoreConfig {
+  std::string path;                  // the database file
+  int dimensions = 256;              // embedding size indexed
+  size_t poolSize = 4;
+  int busyTimeoutMs = 5000;
+  size_t hnswThreshold = 2000;       // per user: exact search below, HNSW from here
+  size_t checkpointRetention = 20;
+};
+
+class SqliteStore final : public Store {
+ public:
+  static Result<std::unique_ptr<SqliteStore>> open(StoreConfig config);
+
+  std::string backendName() const override { return "sqlite"; }
+  int embeddingDimensions() const override { return config_.dimensions; }
+  Status health() override;
+
+  Status putResource(const ResourceRecord& resource, const std::vector<ChunkRecord>& chunks) override;
+  Result<std::vector<ResourceRecord>> listResources(std::string_view userId, Page page) override;
+  Result<ResourceRecord> getResource(std::string_view userId, std::string_view resourceId) override;
+  Status deleteResource(std::string_view userId, std::string_view resourceId) override;
+  Result<std::vector<SearchHit>> searchText(const SearchQuery& query) override;
+  Result<std::vector<SearchHit>> searchVector(const SearchQuery& query) override;
+
+  Result<std::vector<CanonEntry>> listCanon(std::string_view userId, std::string_view contentType) override;
+  Status putCanon(const CanonEntry& entry) override;
+  Status deleteCanon(std::string_view userId, std::string_view contentType, std::string_view category,
+                     std::string_view id) override;
+
+  Status putConversation(const ConversationRecord& conversation) override;
+  Result<ConversationRecord> getConversation(std::string_view userId, std::string_view id) override;
+  Result<std::vector<ConversationRecord>> listConversations(std::string_view userId, Page page) override;
+  Status deleteConversation(std::string_view userId, std::string_view id) override;
+  Status appendMessage(const MessageRecord& message) override;
+  Result<std::vector<MessageRecord>> listMessages(std::string_view userId, std::string_view conversationId) override;
+  Status putArtifact(const ArtifactRecord& artifact) override;
+  Result<ArtifactRecord> getArtifact(std::string_view userId, std::string_view id) override;
+  Result<std::vector<ArtifactRecord>> listArtifacts(std::string_view userId, std::string_view conversationId) override;
+
+  Status appendRunEvents(std::string_view userId, std::string_view conversationId, std::string_view runId,
+                         const std::vector<RunEvent>& events) override;
+  Result<std::vector<RunEvent>> runEvents(std::string_view userId, std::string_view runId, int64_t after) override;
+
+  std::shared_ptr<Checkpointer> checkpointer() override { return checkpointer_; }
+  const VectorIndex& vectorIndex() const { return *index_; }
+
+ private:
+  explicit SqliteStore(StoreConfig config) : config_(std::move(config)) {}
+  Status migrate();
+  Status loadVectors();
+  Result<std::vector<SearchHit>> hitsForRowids(const std::vector<std::pair<int64_t, float>>& ranked);
+
+  StoreConfig config_;
+  std::unique_ptr<Pool> pool_;
+  std::unique_ptr<VectorIndex> index_;
+  std::shared_ptr<SqliteCheckpointer> checkpointer_;
+};
+
+// FTS5 query for free text: its words, quoted, joined with OR ("" if none).
+std::string ftsQuery(std::string_view text);
+
+}  // namespace mx::sqlite
