@@ -1,0 +1,173 @@
+#include "store_conformance.hpp"
+
+#include <random>
+
+namespace mx::test {
+namespace {
+
+std::vector<float> vec(int dims, int hot) {
+  std::vector<float> v(static_cast<size_t>(dims), 0.01f);
+  v[static_cast<size_t>(hot % dims)] = 1.0f;
+  return v;
+}
+
+ResourceRecord resource(const std::string& id, const std::string& user, const std::string& type, const std::string& content) {
+  return {id, user, "Title " + id, type, "markdown", content, 0, "test-embedder", 1000};
+}
+
+ChunkRecord chunk(const std::string& id, const std::string& resourceId, int ordinal, const std::string& text,
+                  std::vector<float> embedding) {
+  return {id, resourceId, ordinal, "Heading", text, std::move(embedding)};
+}
+
+TEST_P(StoreConformance, ResourcesAreOwnedAndIsolated) {
+  int d = store->embeddingDimensions();
+  ASSERT_TRUE(store->putResource(resource("r1", "alice", "handbook", "Email handbook"),
+                                 {chunk("r1-0", "r1", 0, "Subject lines should be short", vec(d, 1))}).isOk());
+  ASSERT_TRUE(store->putResource(resource("r2", "bob", "handbook", "Bob's"), {chunk("r2-0", "r2", 0, "Bob secret subject lines", vec(d, 1))}).isOk());
+  auto mine = store->listResources("alice", {});
+  ASSERT_TRUE(mine.isOk());
+  ASSERT_EQ(mine->size(), 1u);
+  EXPECT_EQ((*mine)[0].id, "r1");
+  EXPECT_EQ((*mine)[0].chunkCount, 1);
+  EXPECT_EQ(store->getResource("alice", "r1")->content, "Email handbook");
+  EXPECT_EQ(store->getResource("alice", "r2").status().code(), Code::NotFound);
+  EXPECT_EQ(store->deleteResource("alice", "r2").code(), Code::NotFound);
+  EXPECT_TRUE(store->getResource("bob", "r2").isOk());  // still there
+  auto duplicate = store->putResource(resource("r1", "alice", "handbook", "again"), {});
+  EXPECT_FALSE(duplicate.isOk());
+}
+
+TEST_P(StoreConformance, FullTextAndVectorSearchAreFilteredByUserAndType) {
+  int d = store->embeddingDimensions();
+  ASSERT_TRUE(store->putResource(resource("h", "alice", "handbook", ""),
+                                 {chunk("h0", "h", 0, "Write short subject lines for email campaigns", vec(d, 1)),
+                                  chunk("h1", "h", 1, "Landing pages need one clear call to action", vec(d, 2))}).isOk());
+  ASSERT_TRUE(store->putResource(resource("p", "alice", "persona", ""), {chunk("p0", "p", 0, "Busy parents read email at night", vec(d, 3))}).isOk());
+  ASSERT_TRUE(store->putResource(resource("x", "bob", "handbook", ""), {chunk("x0", "x", 0, "Email subject lines from bob", vec(d, 1))}).isOk());
+
+  SearchQuery text{"alice", "email subject lines", {}, 10, {}, {}};
+  auto hits = store->searchText(text);
+  ASSERT_TRUE(hits.isOk()) << hits.status().toString();
+  ASSERT_GE(hits->size(), 2u);
+  EXPECT_EQ((*hits)[0].chunkId, "h0");
+  EXPECT_EQ((*hits)[0].resourceTitle, "Title h");
+  for (const auto& hit : *hits) EXPECT_NE(hit.resourceId, "x");
+  text.resourceTypes = {"persona"};
+  auto personas = store->searchText(text);
+  ASSERT_EQ(personas->size(), 1u);
+  EXPECT_EQ((*personas)[0].resourceId, "p");
+
+  SearchQuery vector{"alice", "", vec(d, 2), 3, {}, {}};
+  auto near = store->searchVector(vector);
+  ASSERT_TRUE(near.isOk()) << near.status().toString();
+  ASSERT_FALSE(near->empty());
+  EXPECT_EQ((*near)[0].chunkId, "h1");
+  for (const auto& hit : *near) EXPECT_NE(hit.resourceId, "x");
+  vector.resourceIds = {"p"};
+  auto onlyP = store->searchVector(vector);
+  ASSERT_EQ(onlyP->size(), 1u);
+  EXPECT_EQ((*onlyP)[0].chunkId, "p0");
+
+  ASSERT_TRUE(store->deleteResource("alice", "h").isOk());
+  EXPECT_TRUE(store->searchText({"alice", "landing pages", {}, 10, {}, {}})->empty());
+  for (const auto& hit : *store->searchVector({"alice", "", vec(d, 2), 5, {}, {}})) EXPECT_NE(hit.resourceId, "h");
+  std::vector<float> wrong(static_cast<size_t>(d + 1), 0.1f);
+  EXPECT_EQ(store->searchVector({"alice", "", wrong, 5, {}, {}}).status().code(), Code::InvalidArgument);
+  EXPECT_EQ(store->putResource(resource("bad", "alice", "t", ""), {chunk("bad0", "bad", 0, "x", wrong)}).code(), Code::InvalidArgument);
+}
+
+TEST_P(StoreConformance, CanonOverridesPerUser) {
+  CanonEntry entry{"alice", "email", "template", "promo", {{"body", "Subject: {{subject}}"}}, 5};
+  ASSERT_TRUE(store->putCanon(entry).isOk());
+  entry.body = {{"body", "Subject: {{subject}}!"}};
+  ASSERT_TRUE(store->putCanon(entry).isOk());  // upsert
+  auto list = store->listCanon("alice", "email");
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].body["body"], "Subject: {{subject}}!");
+  EXPECT_TRUE(store->listCanon("bob", "email")->empty());
+  EXPECT_TRUE(store->listCanon("alice", "ad")->empty());
+  EXPECT_EQ(store->listCanon("alice", "")->size(), 1u);
+  EXPECT_EQ(store->deleteCanon("bob", "email", "template", "promo").code(), Code::NotFound);
+  ASSERT_TRUE(store->deleteCanon("alice", "email", "template", "promo").isOk());
+  EXPECT_TRUE(store->listCanon("alice", "email")->empty());
+}
+
+TEST_P(StoreConformance, ConversationsMessagesArtifactsAndEvents) {
+  ASSERT_TRUE(store->putConversation({"c1", "alice", "Spring sale", 0, 10, 10}).isOk());
+  EXPECT_EQ(store->putConversation({"c1", "bob", "steal", 0, 10, 10}).code(), Code::NotFound);
+  ASSERT_TRUE(store->appendMessage({"m1", "c1", "alice", "user", "Create an email", "run1", Json::object(), 11}).isOk());
+  ASSERT_TRUE(store->appendMessage({"m2", "c1", "alice", "assistant", "Done", "run1", {{"costUsd", 0.01}}, 12}).isOk());
+  ASSERT_TRUE(store->putConversation({"c1", "alice", "Spring sale", 2, 10, 12}).isOk());
+  auto messages = store->listMessages("alice", "c1");
+  ASSERT_EQ(messages->size(), 2u);
+  EXPECT_EQ((*messages)[1].metadata["costUsd"], 0.01);
+  EXPECT_TRUE(store->listMessages("bob", "c1")->empty());
+  EXPECT_EQ(store->getConversation("alice", "c1")->messageCount, 2);
+  EXPECT_EQ(store->getConversation("bob", "c1").status().code(), Code::NotFound);
+
+  ArtifactRecord artifact{"a1", "c1", "alice", "run1", "email", "Subject: Hi", 2, "complete", {{"k", 1}}, 12};
+  ASSERT_TRUE(store->putArtifact(artifact).isOk());
+  EXPECT_EQ(store->getArtifact("alice", "a1")->content, "Subject: Hi");
+  EXPECT_EQ(store->getArtifact("bob", "a1").status().code(), Code::NotFound);
+  EXPECT_EQ(store->listArtifacts("alice", "c1")->size(), 1u);
+
+  ASSERT_TRUE(store->appendRunEvents("alice", "c1", "run1", {{1, "thinking", "{}"}, {2, "done", "{}"}}).isOk());
+  ASSERT_TRUE(store->appendRunEvents("alice", "c1", "run1", {{2, "done", "{}"}}).isOk());  // idempotent
+  EXPECT_EQ(store->runEvents("alice", "run1", 0)->size(), 2u);
+  EXPECT_EQ(store->runEvents("alice", "run1", 1)->size(), 1u);
+  EXPECT_TRUE(store->runEvents("bob", "run1", 0)->empty());
+
+  Checkpoint checkpoint;
+  checkpoint.threadId = "c1";
+  checkpoint.runId = "run1";
+  checkpoint.step = 1;
+  checkpoint.status = "completed";
+  checkpoint.state = {{"x", 1}};
+  ASSERT_TRUE(store->checkpointer()->save(checkpoint).isOk());
+  EXPECT_EQ(store->checkpointer()->latest("c1", "run1")->state["x"], 1);
+
+  auto list = store->listConversations("alice", {10, 0});
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ(store->deleteConversation("bob", "c1").code(), Code::NotFound);
+  ASSERT_TRUE(store->deleteConversation("alice", "c1").isOk());
+  EXPECT_EQ(store->getConversation("alice", "c1").status().code(), Code::NotFound);
+  EXPECT_TRUE(store->listMessages("alice", "c1")->empty());
+  EXPECT_EQ(store->getArtifact("alice", "a1").status().code(), Code::NotFound);
+  EXPECT_TRUE(store->runEvents("alice", "run1", 0)->empty());
+  EXPECT_EQ(store->checkpointer()->latest("c1", "run1").status().code(), Code::NotFound);
+}
+
+TEST_P(StoreConformance, CheckpointRetentionIsBounded) {
+  for (int i = 0; i < 40; ++i) {
+    Checkpoint c;
+    c.threadId = "t";
+    c.runId = "r";
+    c.step = i;
+    c.status = "running";
+    ASSERT_TRUE(store->checkpointer()->save(c).isOk());
+  }
+  auto history = store->checkpointer()->history("t");
+  ASSERT_TRUE(history.isOk());
+  EXPECT_LE(history->size(), 20u);
+  EXPECT_EQ(history->back().step, 39);
+}
+
+TEST_P(StoreConformance, ConcurrentWritersAndReaders) {
+  int d = store->embeddingDimensions();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        std::string id = "r" + std::to_string(t) + "-" + std::to_string(i);
+        EXPECT_TRUE(store->putResource(resource(id, "u", "handbook", "text"), {chunk(id + "c", id, 0, "concurrent text " + id, vec(d, i))}).isOk());
+        EXPECT_TRUE(store->searchText({"u", "concurrent", {}, 5, {}, {}}).isOk());
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(store->listResources("u", {1000, 0})->size(), 80u);
+}
+
+}  // namespace
+}  // namespace mx::test
