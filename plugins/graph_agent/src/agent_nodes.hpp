@@ -40,6 +40,7 @@ struct ModelNodeConfig {
   std::string preferenceChannel = "modelPreference";
   bool emitReasoning = true;
   CacheTtl cacheTtl = CacheTtl::FiveMinutes;
+  std::map<std::string, std::string> toolFlags;  // tool -> key of state.context that must be true to offer it
 };
 
 class ModelNode final : public Node {
@@ -51,6 +52,8 @@ class ModelNode final : public Node {
   std::string modelFor(const Json& state) const;
 
  private:
+  std::vector<ToolDefinition> toolsFor(const Json& state) const;
+
   ModelNodeConfig config_;
   std::shared_ptr<ModelCatalogue> models_;
   std::vector<ToolDefinition> toolDefinitions_;

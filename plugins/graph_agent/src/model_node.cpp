@@ -19,6 +19,17 @@ std::string ModelNode::modelFor(const Json& state) const {
   return fallback != nullptr ? fallback->id : "";
 }
 
+std::vector<ToolDefinition> ModelNode::toolsFor(const Json& state) const {
+  std::vector<ToolDefinition> offered;
+  const Json& context = state.contains("context") && state["context"].is_object() ? state["context"] : Json::object();
+  for (const auto& tool : toolDefinitions_) {
+    auto flag = config_.toolFlags.find(tool.name);
+    if (flag != config_.toolFlags.end() && !(context.contains(flag->second) && context[flag->second] == true)) continue;
+    offered.push_back(tool);
+  }
+  return offered;
+}
+
 namespace {
 
 class ReasoningObserver final : public ChatObserver {
@@ -74,7 +85,7 @@ void ModelNode::run(std::shared_ptr<NodeContext> context, NodeDone done) {
   request.cacheTtl = config_.cacheTtl;
   request.userId = context->userId;
   if (!config_.systemPrompt.empty()) request.system.push_back(ContentBlock::makeText(config_.systemPrompt));
-  request.tools = toolDefinitions_;
+  request.tools = toolsFor(*context->state);
   const Json& state = *context->state;
   if (state.contains(config_.messagesChannel) && state[config_.messagesChannel].is_array()) {
     for (const auto& message : state[config_.messagesChannel]) request.messages.push_back(messageFromJson(message));

@@ -46,7 +46,9 @@ MX_PLUGIN("graph_agent", "0.1.0", "Generic tool-calling loop: a model node and a
                      .optional("usage_channel", mx::ConfigType::String, "usage", "token and cost totals channel")
                      .optional("preference_channel", mx::ConfigType::String, "modelPreference", "per-run model choice")
                      .optional("emit_reasoning", mx::ConfigType::Boolean, true, "stream text as thinking events")
-                     .optional("cache_ttl", mx::ConfigType::String, "5m", "prompt cache TTL: 5m or 1h");
+                     .optional("cache_ttl", mx::ConfigType::String, "5m", "prompt cache TTL: 5m or 1h")
+                     .optional("tool_flags", mx::ConfigType::Table, mx::Json::object(),
+                               "tool = flag: offer the tool only when state.context.<flag> is true");
   model.validate = [](const mx::Json& c) -> mx::Status {
     int64_t tier = c["tier"];
     if (tier != 1 && tier != 2) return mx::invalidArgumentError("tier must be 1 or 2");
@@ -73,6 +75,10 @@ MX_PLUGIN("graph_agent", "0.1.0", "Generic tool-calling loop: a model node and a
     config.preferenceChannel = c["preference_channel"];
     config.emitReasoning = c["emit_reasoning"];
     config.cacheTtl = c["cache_ttl"] == "1h" ? mx::CacheTtl::OneHour : mx::CacheTtl::FiveMinutes;
+    for (const auto& [tool, flag] : c["tool_flags"].items()) {
+      if (!flag.is_string()) return mx::invalidArgumentError("tool_flags values must be strings (keys of the context)");
+      config.toolFlags[tool] = flag.get<std::string>();
+    }
     if (!config.model.empty() && context.models()->find(config.model) == nullptr) {
       return mx::invalidArgumentError("model \"" + config.model + "\" is not in the catalogue");
     }

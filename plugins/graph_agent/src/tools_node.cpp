@@ -133,6 +133,7 @@ void ToolsNode::run(std::shared_ptr<NodeContext> context, NodeDone done) {
     toolContext->runId = context->runId;
     toolContext->threadId = context->threadId;
     toolContext->events = context->events;
+    toolContext->state = context->state;
     toolContext->cancel = source->token();
     batch->status(name, "running", "Running " + name + "...");
     tool->second->invoke(call.input, toolContext, [holder](Result<Json> result) { (*holder)(std::move(result)); });

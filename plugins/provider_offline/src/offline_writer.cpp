@@ -84,8 +84,12 @@ std::string fillSlot(const std::string& slot, const Draft& d) {
     return "The " + d.topic + " is here, and we made it with " + d.audience + " in mind.";
   if (mentions(slot, {"cta", "call_to_action", "call-to-action", "button", "action"})) return callToAction(d);
   if (mentions(slot, {"disclaimer", "legal", "unsubscribe", "footer"})) {
-    std::string disclaimer = requiredDisclaimer(d);
-    return disclaimer.empty() ? "You are receiving this because you subscribed. Unsubscribe at any time." : disclaimer;
+    std::string standard = d.contentType == "email"
+                               ? "You are receiving this because you subscribed. Unsubscribe at any time."
+                               : "Terms apply. See our privacy policy for how we use your data.";
+    std::string required = requiredDisclaimer(d);
+    // A required text that is a whole sentence replaces ours; a keyword is already covered.
+    return required.size() > 30 ? required : standard;
   }
   if (mentions(slot, {"signoff", "sign_off", "closing", "signature"})) return "See you soon,\nThe team";
   if (mentions(slot, {"proof", "testimonial", "social"}))

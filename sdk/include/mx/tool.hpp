@@ -31,6 +31,7 @@ struct ToolContext {
   std::string runId;
   std::string threadId;        // the conversation id
   EventSink* events = nullptr; // the run's event sink; valid until `done` is called
+  const Json* state = nullptr; // the run's state (read-only), when called from a graph
   CancellationToken cancel;
 };
 

@@ -1,0 +1,126 @@
+#include "content_execution.hpp"
+
+#include <random>
+#include <sstream>
+
+namespace mx::writer {
+
+int64_t countWords(const std::string& text) {
+  std::istringstream in(text);
+  int64_t n = 0;
+  for (std::string word; in >> word;) ++n;
+  return n;
+}
+
+std::string newArtifactId() {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "art_";
+  uint64_t bits = generator();
+  for (int i = 0; i < 16; ++i) id.push_back(kHex[(bits >> (i * 4)) & 0xF]);
+  return id;
+}
+
+ContentExecutionTool::ContentExecutionTool(WriterConfig config, std::shared_ptr<ModelCatalogue> models)
+    : config_(std::move(config)), models_(std::move(models)) {}
+
+ToolDefinition ContentExecutionTool::definition() const {
+  return {"content-execution", "Generate content using specialized writing agent (Tier 2)",
+          Json::parse(R"({"type":"object","properties":{
+            "contentType":{"type":"string","enum":["email","ad","landing-page","script"]},
+            "objective":{"type":"string"},"targetAudience":{"type":"string"},"brandGuidelines":{"type":"string"},
+            "templates":{"type":"array"},"complianceRules":{"type":"array"},"research":{"type":"string"},"tone":{"type":"string"}},
+            "required":["contentType","objective","targetAudience"]})")};
+}
+
+std::string ContentExecutionTool::renderPrompt(const Json& brief) const {
+  std::string prompt = config_.promptTemplate;
+  std::string rendered = "<brief>" + brief.dump(2) + "</brief>";
+  auto at = prompt.find("{{brief}}");
+  if (at == std::string::npos) return prompt + "\n\n" + rendered;
+  return prompt.replace(at, 9, rendered);
+}
+
+std::string ContentExecutionTool::modelFor(const Json* state) const {
+  if (state != nullptr && state->contains("modelPreference") && (*state)["modelPreference"].is_object()) {
+    const Json& preference = (*state)["modelPreference"];
+    if (preference.contains("tier2") && preference["tier2"].is_string()) return preference["tier2"];
+  }
+  if (!config_.model.empty()) return config_.model;
+  const ModelInfo* model = models_->defaultFor(2);
+  return model != nullptr ? model->id : "";
+}
+
+namespace {
+
+class ArtifactObserver final : public ChatObserver {
+ public:
+  ArtifactObserver(std::shared_ptr<ToolContext> context, std::string artifactId, std::string contentType, std::string model,
+                   ToolDone done)
+      : context_(std::move(context)), artifactId_(std::move(artifactId)), contentType_(std::move(contentType)),
+        model_(std::move(model)), done_(std::move(done)) {}
+
+  void onTextDelta(std::string_view text) override {
+    content_.append(text);
+    emit({{"type", "delta"}, {"artifactId", artifactId_}, {"content", text}});
+  }
+
+  void onComplete(const Status& status, ChatResponse response) override {
+    int64_t words = countWords(content_);
+    Json metadata = {{"contentType", contentType_}, {"wordCount", words}};
+    if (!status.isOk()) {
+      metadata["incomplete"] = true;
+      metadata["error"] = status.toString();
+      emit({{"type", "end"}, {"artifactId", artifactId_}, {"metadata", metadata}});
+      done_(Status(status.code(), "content-execution (" + model_ + ") failed after " + std::to_string(content_.size()) +
+                                      " characters of artifact " + artifactId_ + ": " + status.message()));
+      return;
+    }
+    emit({{"type", "end"}, {"artifactId", artifactId_}, {"metadata", metadata}});
+    done_(Json{{"artifactId", artifactId_},
+               {"contentType", contentType_},
+               {"content", content_},
+               {"wordCount", words},
+               {"status", "complete"},
+               {"model", model_},
+               {"xml", "<artifact id=\"" + artifactId_ + "\" type=\"" + contentType_ + "\">\n" + content_ + "\n</artifact>"},
+               {"usage", {{"inputTokens", response.usage.inputTokens}, {"outputTokens", response.usage.outputTokens}}},
+               {"costUsd", response.costUsd}});
+  }
+
+ private:
+  void emit(const Json& data) {
+    if (context_->events != nullptr) context_->events->emitJson("artifact", data);
+  }
+
+  std::shared_ptr<ToolContext> context_;
+  std::string artifactId_;
+  std::string contentType_;
+  std::string model_;
+  ToolDone done_;
+  std::string content_;
+};
+
+}  // namespace
+
+void ContentExecutionTool::invoke(Json arguments, std::shared_ptr<ToolContext> context, ToolDone done) {
+  std::string model = modelFor(context->state);
+  if (model.empty()) {
+    done(failedPreconditionError("no tier-2 model is configured"));
+    return;
+  }
+  std::string contentType = arguments.value("contentType", "email");
+  std::string artifactId = newArtifactId();
+  if (context->events != nullptr) {
+    context->events->emitJson("artifact", {{"type", "start"}, {"artifactId", artifactId}, {"metadata", {{"contentType", contentType}}}});
+  }
+  ChatRequest request;
+  request.maxTokens = config_.maxTokens;
+  request.userId = context->userId;
+  if (!config_.systemPrompt.empty()) request.system.push_back(ContentBlock::makeText(config_.systemPrompt));
+  request.messages = {{Role::User, {ContentBlock::makeText(renderPrompt(arguments))}}};
+  auto observer = std::make_shared<ArtifactObserver>(context, artifactId, contentType, model, std::move(done));
+  models_->chat(model, std::move(request), std::move(observer), context->cancel);
+}
+
+}  // namespace mx::writer

@@ -1,0 +1,79 @@
+#include "content_execution.hpp"
+
+#include <gtest/gtest.h>
+
+#include "mx/testing/fakes.hpp"
+
+namespace mx::writer {
+namespace {
+
+class OneModel final : public ModelCatalogue {
+ public:
+  explicit OneModel(std::shared_ptr<testing::FakeModelProvider> p) : provider(std::move(p)) {
+    info.id = "writer-1";
+    info.tiers = {2};
+    info.defaultFor = {2};
+  }
+  std::vector<ModelInfo> list() const override { return {info}; }
+  const ModelInfo* find(std::string_view id) const override { return id == info.id ? &info : nullptr; }
+  const ModelInfo* defaultFor(int) const override { return &info; }
+  double costUsd(const ModelInfo&, const Usage&) const override { return 0; }
+  void chat(std::string_view, ChatRequest r, std::shared_ptr<ChatObserver> o, CancellationToken c) override {
+    provider->chat(std::move(r), std::move(o), std::move(c));
+  }
+  std::shared_ptr<testing::FakeModelProvider> provider;
+  ModelInfo info;
+};
+
+Json brief() { return {{"contentType", "email"}, {"objective", "Spring sale"}, {"targetAudience", "parents"}}; }
+
+TEST(ContentExecution, StreamsArtifactEventsAndReturnsTheWrappedArtifact) {
+  auto provider = std::make_shared<testing::FakeModelProvider>(
+      std::vector<testing::ScriptedReply>{{{"Subject: Spring", " is here\n\nHi ", "there"}, {}, StopReason::EndTurn, {}, {}}});
+  ContentExecutionTool tool({"", "Brief: {{brief}}", "system", 1000}, std::make_shared<OneModel>(provider));
+  testing::RecordingEventSink sink;
+  auto context = std::make_shared<ToolContext>();
+  context->events = &sink;
+  Result<Json> result = internalError("not called");
+  tool.invoke(brief(), context, [&](Result<Json> r) { result = std::move(r); });
+  ASSERT_TRUE(result.isOk()) << result.status().toString();
+  EXPECT_EQ((*result)["content"], "Subject: Spring is here\n\nHi there");
+  EXPECT_EQ((*result)["wordCount"], 6);
+  std::string id = (*result)["artifactId"];
+  EXPECT_EQ(id.rfind("art_", 0), 0u);
+  EXPECT_EQ((*result)["xml"], "<artifact id=\"" + id + "\" type=\"email\">\nSubject: Spring is here\n\nHi there\n</artifact>");
+  auto events = sink.events();
+  ASSERT_EQ(events.size(), 5u);
+  EXPECT_EQ(events[0].json(), Json({{"type", "start"}, {"artifactId", id}, {"metadata", {{"contentType", "email"}}}}));
+  EXPECT_EQ(events[1].json()["type"], "delta");
+  EXPECT_EQ(events[4].json()["metadata"]["wordCount"], 6);
+  auto prompt = provider->requests().at(0).messages.at(0).content.at(0).text;
+  EXPECT_EQ(prompt.rfind("Brief: <brief>{", 0), 0u);
+  EXPECT_NE(prompt.find("\"objective\": \"Spring sale\""), std::string::npos);
+}
+
+TEST(ContentExecution, AFailureMidwayMarksTheArtifactIncomplete) {
+  auto provider = std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{
+      {{"Subject: Spr"}, {}, StopReason::None, {}, unavailableError("connection reset")}});
+  ContentExecutionTool tool({"", "{{brief}}", "", 100}, std::make_shared<OneModel>(provider));
+  testing::RecordingEventSink sink;
+  auto context = std::make_shared<ToolContext>();
+  context->events = &sink;
+  Result<Json> result = Json();
+  tool.invoke(brief(), context, [&](Result<Json> r) { result = std::move(r); });
+  ASSERT_FALSE(result.isOk());
+  EXPECT_NE(result.status().message().find("failed after 12 characters"), std::string::npos) << result.status().message();
+  auto end = sink.events().back().json();
+  EXPECT_EQ(end["type"], "end");
+  EXPECT_EQ(end["metadata"]["incomplete"], true);
+}
+
+TEST(ContentExecution, StatePreferenceChoosesTheWriter) {
+  ContentExecutionTool tool({}, std::make_shared<OneModel>(std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{})));
+  Json state = {{"modelPreference", {{"tier2", "gpt-4o-mini"}}}};
+  EXPECT_EQ(tool.modelFor(&state), "gpt-4o-mini");
+  EXPECT_EQ(tool.modelFor(nullptr), "writer-1");
+}
+
+}  // namespace
+}  // namespace mx::writer
