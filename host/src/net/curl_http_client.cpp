@@ -66,20 +66,22 @@ struct Transfer {
   }
 };
 
-class CurlHttpClient::Loop {
+class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient::Loop> {
  public:
   Loop(std::shared_ptr<Logger> logger, Options options) : logger_(std::move(logger)) {
     globalInit();
     multi_ = curl_multi_init();
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, options.maxConnections);
     curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, options.maxConnectionsPerHost);
-    thread_ = std::thread([this] { run(); });
   }
 
-  ~Loop() {
-    shutdown();
-    curl_multi_cleanup(multi_);
+  // The thread keeps the loop alive: the last owner of the client may be a
+  // handler running on this very thread.
+  void startThread() {
+    thread_ = std::thread([self = shared_from_this()] { self->run(); });
   }
+
+  ~Loop() { curl_multi_cleanup(multi_); }
 
   void start(HttpRequest request, std::shared_ptr<HttpStreamHandler> handler, CancellationToken cancel) {
     auto transfer = std::make_unique<Transfer>();
@@ -124,7 +126,12 @@ class CurlHttpClient::Loop {
       stopping_ = true;
     }
     curl_multi_wakeup(multi_);
-    if (thread_.joinable()) thread_.join();
+    if (!thread_.joinable()) return;
+    if (thread_.get_id() == std::this_thread::get_id()) {
+      thread_.detach();  // called from a handler: the loop ends when it returns
+    } else {
+      thread_.join();
+    }
   }
 
   size_t active() const { return activeCount_.load(); }
@@ -381,9 +388,11 @@ class CurlHttpClient::Loop {
 };
 
 CurlHttpClient::CurlHttpClient(std::shared_ptr<Logger> logger, Options options)
-    : loop_(std::make_unique<Loop>(std::move(logger), options)) {}
+    : loop_(std::make_shared<Loop>(std::move(logger), options)) {
+  loop_->startThread();
+}
 
-CurlHttpClient::~CurlHttpClient() = default;
+CurlHttpClient::~CurlHttpClient() { loop_->shutdown(); }
 
 void CurlHttpClient::start(HttpRequest request, std::shared_ptr<HttpStreamHandler> handler, CancellationToken cancel) {
   loop_->start(std::move(request), std::move(handler), std::move(cancel));

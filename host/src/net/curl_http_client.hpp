@@ -37,7 +37,7 @@ class CurlHttpClient final : public HttpClient {
 
  private:
   class Loop;
-  std::unique_ptr<Loop> loop_;
+  std::shared_ptr<Loop> loop_;
 };
 
 }  // namespace mx::host
