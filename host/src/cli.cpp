@@ -1,12 +1,14 @@
 #include "cli.hpp"
 
 #include <csignal>
+#include <thread>
 #include <future>
 #include <mutex>
 #include <iostream>
 #include <map>
 #include <optional>
 
+#include "chat/chat_routes.hpp"
 #include "http/http_server.hpp"
 #include "http/system_routes.hpp"
 #include "mx/plugin.hpp"
@@ -214,6 +216,35 @@ int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
 
   http::HttpServer server(*options, log);
   http::addSystemRoutes(server, *deployment, health);
+  std::unique_ptr<chat::RunManager> runs;
+  std::unique_ptr<chat::Authenticator> auth;
+  if (deployment->chatSettings().is_object()) {
+    const Json& c = deployment->chatSettings();
+    auto store = deployment->components().get<Store>(c["store"].get<std::string>());
+    if (!store) {
+      err << "marketerx: [chat] store: " << store.status().message() << "\n";
+      health.stop();
+      deployment->shutdown();
+      return kExitRuntime;
+    }
+    chat::ChatSettings settings;
+    settings.graph = c["graph"];
+    settings.store = c["store"];
+    settings.heartbeat = std::chrono::seconds(c["heartbeat_seconds"].get<int64_t>());
+    settings.replay = std::chrono::seconds(c["replay_seconds"].get<int64_t>());
+    settings.maxMessageChars = c["max_message_chars"].get<size_t>();
+    settings.cancelOnDisconnect = c["disconnect"] == "cancel";
+    runs = std::make_unique<chat::RunManager>(*deployment, settings, *store, deployment->logger("chat"));
+    const Json& a = deployment->authSettings();
+    if (a["mode"] == "api_keys") {
+      std::map<std::string, std::string> keys;
+      for (const auto& [hash, user] : a["keys"].items()) keys[hash] = user.get<std::string>();
+      auth = std::make_unique<chat::Authenticator>(chat::Authenticator::apiKeys(keys));
+    } else {
+      auth = std::make_unique<chat::Authenticator>(chat::Authenticator::none(a["local_user"]));
+    }
+    chat::addChatRoutes(server, *runs, *deployment, *auth);
+  }
   Status started = server.start();
   if (!started.isOk()) {
     err << "marketerx: " << started.message() << "\n";
@@ -228,6 +259,11 @@ int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
   int received = 0;
   sigwait(&signals, &received);
   log->info(std::string("received ") + (received == SIGTERM ? "SIGTERM" : "SIGINT") + ", shutting down");
+  if (runs) {
+    // Runs end with error(cancelled) + done, so their clients get a terminated stream.
+    runs->shutdown(std::chrono::milliseconds(deployment->config().server.value("shutdown_grace_ms", 5000)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the reactors drain the last frames
+  }
   server.stop();
   health.stop();
   deployment->shutdown();

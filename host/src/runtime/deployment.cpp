@@ -19,8 +19,30 @@ const ConfigSchema& graphEntrySchema() {
 const ConfigSchema& checkpointSchema() {
   static const ConfigSchema schema =
       ConfigSchema()
-          .optional("backend", ConfigType::String, "memory", "memory or file (<data_dir>/checkpoints)")
+          .optional("backend", ConfigType::String, "memory", "memory, file (<data_dir>/checkpoints) or store")
+          .optional("store", ConfigType::String, "main", "with backend = store: the [stores.*] that keeps them")
           .optional("retention", ConfigType::Integer, 20, "checkpoints kept per thread");
+  return schema;
+}
+
+const ConfigSchema& chatSchema() {
+  static const ConfigSchema schema =
+      ConfigSchema()
+          .optional("graph", ConfigType::String, "agent", "the [graphs.*] that runs chat turns")
+          .optional("store", ConfigType::String, "main", "the [stores.*] for conversations")
+          .optional("heartbeat_seconds", ConfigType::Integer, 15, "keep-alive comment after this much silence")
+          .optional("replay_seconds", ConfigType::Integer, 600, "finished runs stay replayable from memory")
+          .optional("max_message_chars", ConfigType::Integer, 32000, "longest user message")
+          .optional("disconnect", ConfigType::String, "continue", "continue or cancel the run when its client leaves");
+  return schema;
+}
+
+const ConfigSchema& authSchema() {
+  static const ConfigSchema schema =
+      ConfigSchema()
+          .optional("mode", ConfigType::String, "none", "none (one local user) or api_keys")
+          .optional("local_user", ConfigType::String, "local", "the user of mode none")
+          .optional("keys", ConfigType::Table, Json::object(), "sha256(key) hex = user id");
   return schema;
 }
 
@@ -101,12 +123,35 @@ std::unique_ptr<Deployment> Deployment::load(const std::string& configFile, EnvL
     deployment->checkpointSettings_ =
         validateTable(*checkpoints->as_table(), checkpointSchema(), {configFile, "[checkpoints]", {}}, env, configErrors);
     std::string backend = deployment->checkpointSettings_.value("backend", "memory");
-    if (backend != "memory" && backend != "file") {
+    if (backend != "memory" && backend != "file" && backend != "store") {
       configErrors.push_back({locationOf(*checkpoints, configFile),
-                              "[checkpoints] backend must be \"memory\" or \"file\", got \"" + backend + "\""});
+                              "[checkpoints] backend must be \"memory\", \"file\" or \"store\", got \"" + backend + "\""});
     }
   } else {
     deployment->checkpointSettings_ = validateTable(toml::table{}, checkpointSchema(), {configFile, "[checkpoints]", {}}, env, configErrors);
+  }
+  if (!configErrors.empty()) {
+    flush();
+    return nullptr;
+  }
+  if (const auto* chat = deployment->config_.document->get("chat"); chat && chat->is_table()) {
+    deployment->chatSettings_ = validateTable(*chat->as_table(), chatSchema(), {configFile, "[chat]", {}}, env, configErrors);
+    const Json& c = deployment->chatSettings_;
+    if (c.is_object() && !deployment->graphs_.count(c.value("graph", ""))) {
+      configErrors.push_back({locationOf(*chat, configFile), "[chat] graph \"" + c.value("graph", "") + "\" is not a [graphs.*] entry"});
+    }
+    if (c.is_object() && c.value("disconnect", "continue") != "continue" && c.value("disconnect", "") != "cancel") {
+      configErrors.push_back({locationOf(*chat, configFile), "[chat] disconnect must be \"continue\" or \"cancel\""});
+    }
+  }
+  if (const auto* auth = deployment->config_.document->get("auth"); auth && auth->is_table()) {
+    deployment->authSettings_ = validateTable(*auth->as_table(), authSchema(), {configFile, "[auth]", {}}, env, configErrors);
+    std::string mode = deployment->authSettings_.value("mode", "none");
+    if (mode != "none" && mode != "api_keys") {
+      configErrors.push_back({locationOf(*auth, configFile), "[auth] mode must be \"none\" or \"api_keys\""});
+    }
+  } else {
+    deployment->authSettings_ = validateTable(toml::table{}, authSchema(), {configFile, "[auth]", {}}, env, configErrors);
   }
   if (!configErrors.empty()) {
     flush();
@@ -149,7 +194,12 @@ Status Deployment::instantiate() {
   workers_ = std::make_unique<WorkerPool>(workers > 0 ? static_cast<size_t>(workers)
                                                       : std::max(2u, std::thread::hardware_concurrency()));
   size_t retention = static_cast<size_t>(std::max<int64_t>(1, checkpointSettings_.value("retention", int64_t{20})));
-  if (checkpointSettings_.value("backend", "memory") == "file") {
+  if (checkpointSettings_.value("backend", "memory") == "store") {
+    auto store = components_->get<Store>(checkpointSettings_.value("store", "main"));
+    if (!store) return store.status().withContext("[checkpoints] store");
+    checkpointer_ = (*store)->checkpointer();
+    if (!checkpointer_) return failedPreconditionError("[checkpoints] store \"" + checkpointSettings_.value("store", "main") + "\" keeps no checkpoints");
+  } else if (checkpointSettings_.value("backend", "memory") == "file") {
     checkpointer_ = std::make_shared<FileCheckpointer>(config_.server.value("data_dir", "data") + "/checkpoints", retention);
   } else {
     checkpointer_ = std::make_shared<MemoryCheckpointer>(retention);

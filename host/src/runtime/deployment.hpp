@@ -43,6 +43,9 @@ class Deployment {
   const std::map<std::string, std::shared_ptr<GraphDefinition>, std::less<>>& graphs() const { return graphs_; }
   GraphRuntime& runtime() { return *runtime_; }
   std::shared_ptr<Checkpointer> checkpointer() const { return checkpointer_; }
+  // Validated [chat] and [auth] tables; null when the deployment has no chat API.
+  const Json& chatSettings() const { return chatSettings_; }
+  const Json& authSettings() const { return authSettings_; }
   std::shared_ptr<Logger> logger(const std::string& source) const {
     return std::make_shared<SourceLogger>(logOutput_, source);
   }
@@ -62,6 +65,8 @@ class Deployment {
   std::shared_ptr<HostModelCatalogue> models_;
   std::map<std::string, std::shared_ptr<GraphDefinition>, std::less<>> graphs_;
   Json checkpointSettings_;
+  Json chatSettings_;
+  Json authSettings_;
   std::unique_ptr<WorkerPool> workers_;
   std::shared_ptr<Checkpointer> checkpointer_;
   std::unique_ptr<GraphRuntime> runtime_;

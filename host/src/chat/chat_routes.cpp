@@ -1,0 +1,231 @@
+#include "chat/chat_routes.hpp"
+
+namespace mx::host::chat {
+
+using Pistache::Http::Code;
+using Pistache::Http::Method;
+using Pistache::Http::ResponseWriter;
+using Pistache::Rest::Request;
+using http::RequestContext;
+
+namespace {
+
+std::optional<std::string> header(const Request& request, const std::string& name) {
+  auto raw = request.headers().tryGetRaw(name);
+  if (raw) return raw->value();
+  return std::nullopt;
+}
+
+Result<std::string> caller(const Request& request, const Authenticator& auth) {
+  return auth.authenticate(header(request, "Authorization"));
+}
+
+void startSse(ResponseWriter& response, const std::string& conversationId, const std::string& runId) {
+  response.headers()
+      .add<Pistache::Http::Header::ContentType>(Pistache::Http::Mime::MediaType::fromString("text/event-stream"))
+      .add<Pistache::Http::Header::CacheControl>(Pistache::Http::CacheDirective::NoCache);
+  http::addHeader(response, "X-Accel-Buffering", "no");
+  http::addHeader(response, "X-Conversation-Id", conversationId);
+  http::addHeader(response, "X-Run-Id", runId);
+  auto stream = response.stream(Code::Ok);
+  stream.flush();  // status line and headers now, on this reactor
+}
+
+Json conversationJson(const ConversationRecord& c) {
+  return {{"id", c.id}, {"title", c.title}, {"messageCount", c.messageCount}, {"createdAt", c.createdAtMs}, {"updatedAt", c.updatedAtMs}};
+}
+
+Json artifactJson(const ArtifactRecord& a) {
+  return {{"id", a.id}, {"conversationId", a.conversationId}, {"runId", a.runId}, {"contentType", a.contentType},
+          {"content", a.content}, {"wordCount", a.wordCount}, {"status", a.status}, {"createdAt", a.createdAtMs}};
+}
+
+// Validates the request body; fills `turn`. 400s say what is wrong and where.
+Status parseTurn(const std::string& body, const ModelCatalogue& models, size_t maxChars, TurnRequest& turn) {
+  Json json = Json::parse(body, nullptr, false);
+  if (json.is_discarded()) return invalidArgumentError("request body is not valid JSON");
+  if (!json.is_object()) return invalidArgumentError("request body must be a JSON object");
+  if (!json.contains("message")) return invalidArgumentError("\"message\" is required");
+  if (!json["message"].is_string()) return invalidArgumentError("\"message\" must be a string");
+  turn.message = json["message"];
+  if (turn.message.find_first_not_of(" \t\r\n") == std::string::npos) return invalidArgumentError("\"message\" must not be empty");
+  if (turn.message.size() > maxChars) {
+    return invalidArgumentError("\"message\" is longer than " + std::to_string(maxChars) + " characters");
+  }
+  if (json.contains("conversationId") && !json["conversationId"].is_null()) {
+    if (!json["conversationId"].is_string()) return invalidArgumentError("\"conversationId\" must be a string");
+    turn.conversationId = json["conversationId"];
+  }
+  if (json.contains("modelPreference") && !json["modelPreference"].is_null()) {
+    const Json& preference = json["modelPreference"];
+    if (!preference.is_object()) return invalidArgumentError("\"modelPreference\" must be an object");
+    for (int tier : {1, 2}) {
+      std::string key = "tier" + std::to_string(tier);
+      if (!preference.contains(key)) continue;
+      if (!preference[key].is_string()) return invalidArgumentError("\"modelPreference." + key + "\" must be a string");
+      const ModelInfo* model = models.find(preference[key].get<std::string>());
+      if (model == nullptr || std::find(model->tiers.begin(), model->tiers.end(), tier) == model->tiers.end()) {
+        return invalidArgumentError("\"modelPreference." + key + "\": \"" + preference[key].get<std::string>() +
+                                    "\" is not a tier-" + std::to_string(tier) + " model of GET /api/v1/models");
+      }
+    }
+    turn.modelPreference = preference;
+  }
+  if (json.contains("context") && !json["context"].is_null()) {
+    const Json& context = json["context"];
+    if (!context.is_object()) return invalidArgumentError("\"context\" must be an object");
+    if (context.contains("enableWebSearch") && !context["enableWebSearch"].is_boolean()) {
+      return invalidArgumentError("\"context.enableWebSearch\" must be a boolean");
+    }
+    if (context.contains("includeResources")) {
+      const Json& ids = context["includeResources"];
+      if (!ids.is_array() || !std::all_of(ids.begin(), ids.end(), [](const Json& i) { return i.is_string(); })) {
+        return invalidArgumentError("\"context.includeResources\" must be an array of resource ids");
+      }
+    }
+    if (context.value("enableCodeExecution", false) == true) {
+      return unimplementedError("code execution is not available in this deployment (no code-execution plugin)");
+    }
+    turn.context = context;
+  }
+  return Status::ok();
+}
+
+int64_t lastEventId(const Request& request) {
+  std::string text = header(request, "Last-Event-ID").value_or(request.query().get("lastEventId").value_or("0"));
+  try {
+    return std::max<int64_t>(0, std::stoll(text));
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+int queryInt(const Request& request, const std::string& name, int fallback, int low, int high) {
+  auto value = request.query().get(name);
+  if (!value) return fallback;
+  try {
+    return std::clamp(std::stoi(*value), low, high);
+  } catch (const std::exception&) {
+    return fallback;
+  }
+}
+
+}  // namespace
+
+void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment& deployment, const Authenticator& auth) {
+  auto models = deployment.models();
+
+  server.route(Method::Post, "/api/v1/chat/stream", [&runs, &auth, models](const Request& request, ResponseWriter& response,
+                                                                           RequestContext& context) {
+    auto user = caller(request, auth);
+    if (!user) return http::sendStatusError(response, user.status(), context);
+    TurnRequest turn;
+    turn.userId = *user;
+    Status valid = parseTurn(request.body(), *models, runs.settings().maxMessageChars, turn);
+    if (valid.code() == mx::Code::Unimplemented) {
+      return http::sendError(response, Pistache::Http::Code::Bad_Request, "not_available", valid.message(), context);
+    }
+    if (!valid.isOk()) return http::sendStatusError(response, valid, context);
+    auto run = runs.startTurn(turn);
+    if (!run) return http::sendStatusError(response, run.status(), context);
+    startSse(response, (*run)->conversationId, (*run)->id);
+    auto connection = std::make_shared<SseConnection>(response.peer());
+    (*run)->log->subscribe(connection, 0);
+  });
+
+  server.route(Method::Get, "/api/v1/runs/:id/stream", [&runs, &auth](const Request& request, ResponseWriter& response,
+                                                                     RequestContext& context) {
+    auto user = caller(request, auth);
+    if (!user) return http::sendStatusError(response, user.status(), context);
+    std::string runId = request.param(":id").as<std::string>();
+    int64_t after = lastEventId(request);
+    auto run = runs.find(runId, *user);
+    if (run) {
+      startSse(response, (*run)->conversationId, runId);
+      (*run)->log->subscribe(std::make_shared<SseConnection>(response.peer()), after);
+      return;
+    }
+    auto stored = runs.store().runEvents(*user, runId, 0);
+    if (!stored) return http::sendStatusError(response, stored.status(), context);
+    if (stored->empty()) return http::sendError(response, Code::Not_Found, "not_found", "run " + runId + " not found", context);
+    std::string conversationId;
+    for (const auto& e : *stored) {
+      if (e.event == "done") conversationId = Json::parse(e.data, nullptr, false).value("conversationId", "");
+    }
+    startSse(response, conversationId, runId);
+    auto connection = std::make_shared<SseConnection>(response.peer());
+    for (const auto& e : *stored) {
+      if (e.sequence > after) connection->frame(e.sequence, e.event, e.data);
+    }
+    connection->finish();
+  });
+
+  server.route(Method::Post, "/api/v1/runs/:id/cancel", [&runs, &auth](const Request& request, ResponseWriter& response,
+                                                                      RequestContext& context) {
+    auto user = caller(request, auth);
+    if (!user) return http::sendStatusError(response, user.status(), context);
+    std::string runId = request.param(":id").as<std::string>();
+    Status status = runs.cancel(runId, *user);
+    if (status.code() == mx::Code::FailedPrecondition) {
+      return http::sendError(response, Code::Conflict, "already_finished", status.message(), context);
+    }
+    if (!status.isOk()) return http::sendStatusError(response, status, context);
+    http::sendJson(response, Code::Accepted, {{"runId", runId}, {"status", "cancelling"}});
+  });
+
+  server.route(Method::Get, "/api/v1/conversations", [&runs, &auth](const Request& request, ResponseWriter& response,
+                                                                  RequestContext& context) {
+    auto user = caller(request, auth);
+    if (!user) return http::sendStatusError(response, user.status(), context);
+    int limit = queryInt(request, "limit", 20, 1, 100);
+    int offset = queryInt(request, "offset", 0, 0, 1000000);
+    auto list = runs.store().listConversations(*user, {limit, offset});
+    if (!list) return http::sendStatusError(response, list.status(), context);
+    Json out = Json::array();
+    for (const auto& c : *list) out.push_back(conversationJson(c));
+    http::sendJson(response, Code::Ok, {{"conversations", out}, {"limit", limit}, {"offset", offset}});
+  });
+
+  server.route(Method::Get, "/api/v1/conversations/:id", [&runs, &auth](const Request& request, ResponseWriter& response,
+                                                                      RequestContext& context) {
+    auto user = caller(request, auth);
+    if (!user) return http::sendStatusError(response, user.status(), context);
+    std::string id = request.param(":id").as<std::string>();
+    auto conversation = runs.store().getConversation(*user, id);
+    if (!conversation) return http::sendStatusError(response, conversation.status(), context);
+    auto messages = runs.store().listMessages(*user, id);
+    auto artifacts = runs.store().listArtifacts(*user, id);
+    if (!messages) return http::sendStatusError(response, messages.status(), context);
+    if (!artifacts) return http::sendStatusError(response, artifacts.status(), context);
+    Json out = conversationJson(*conversation);
+    out["messages"] = Json::array();
+    for (const auto& m : *messages) {
+      out["messages"].push_back({{"id", m.id}, {"role", m.role}, {"content", m.content}, {"runId", m.runId},
+                                 {"metadata", m.metadata}, {"createdAt", m.createdAtMs}});
+    }
+    out["artifacts"] = Json::array();
+    for (const auto& a : *artifacts) out["artifacts"].push_back(artifactJson(a));
+    http::sendJson(response, Code::Ok, out);
+  });
+
+  server.route(Method::Delete, "/api/v1/conversations/:id", [&runs, &auth](const Request& request, ResponseWriter& response,
+                                                                         RequestContext& context) {
+    auto user = caller(request, auth);
+    if (!user) return http::sendStatusError(response, user.status(), context);
+    std::string id = request.param(":id").as<std::string>();
+    Status deleted = runs.store().deleteConversation(*user, id);
+    if (!deleted.isOk()) return http::sendStatusError(response, deleted, context);
+    http::sendJson(response, Code::Ok, {{"id", id}, {"deleted", true}});
+  });
+
+  server.route(Method::Get, "/api/v1/artifacts/:id", [&runs, &auth](const Request& request, ResponseWriter& response,
+                                                                  RequestContext& context) {
+    auto user = caller(request, auth);
+    if (!user) return http::sendStatusError(response, user.status(), context);
+    auto artifact = runs.store().getArtifact(*user, request.param(":id").as<std::string>());
+    if (!artifact) return http::sendStatusError(response, artifact.status(), context);
+    http::sendJson(response, Code::Ok, artifactJson(*artifact));
+  });
+}
+
+}  // namespace mx::host::chat

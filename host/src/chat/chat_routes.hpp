@@ -1,0 +1,18 @@
+// The chat API: POST /api/v1/chat/stream (SSE), GET /api/v1/runs/{id}/stream
+// (reconnect with Last-Event-ID), POST /api/v1/runs/{id}/cancel, and the
+// conversations and artifacts it leaves behind. Every read and write is
+// scoped to the caller; another user's ids answer 404. Bad input answers 4xx
+// in the JSON error shape. See docs/api.md.
+// Handlers run on the reactors; they touch the store briefly (SQLite reads),
+// and never wait on a model.
+#pragma once
+
+#include "chat/auth.hpp"
+#include "chat/run_manager.hpp"
+#include "http/http_server.hpp"
+
+namespace mx::host::chat {
+
+void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment& deployment, const Authenticator& auth);
+
+}  // namespace mx::host::chat

@@ -1,0 +1,66 @@
+// The event log of one run: every SSE event it emits, numbered 1, 2, 3, ...
+//
+// It is the run's EventSink. Appending an event stores it and sends it to
+// every subscribed stream; subscribing replays the events after a given id
+// and then adds the stream, both under one lock, so a reconnecting client
+// gets exactly the events it missed followed by the live ones, none twice,
+// none lost. It also tracks the artifacts the events describe (start, delta,
+// end), so a cancelled or failed run can keep its partial artifact.
+// Thread-safety: every method may be called from any thread.
+// Blocking: never (sending only enqueues).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "chat/sse_connection.hpp"
+#include "mx/events.hpp"
+#include "mx/store.hpp"
+
+namespace mx::host::chat {
+
+struct ArtifactDraft {
+  std::string id;
+  std::string contentType;
+  std::string content;
+  int64_t wordCount = 0;
+  bool ended = false;
+  bool incomplete = false;
+};
+
+class RunLog final : public EventSink {
+ public:
+  void emit(std::string_view event, std::string data) override;
+
+  // Replays events after `afterId`, then streams live ones (or finishes the
+  // stream at once if the run is over).
+  void subscribe(const std::shared_ptr<SseConnection>& connection, int64_t afterId);
+  // No more events: every stream is finished.
+  void close();
+  bool closed() const;
+
+  std::vector<RunEvent> events() const;
+  std::vector<ArtifactDraft> artifacts() const;
+  // Sends a keep-alive comment to streams that have been silent for `idle`.
+  void heartbeat(std::chrono::steady_clock::duration idle);
+  size_t subscriberCount() const;
+  std::chrono::steady_clock::time_point closedAt() const;
+
+ private:
+  void track(std::string_view event, const std::string& data);
+
+  mutable std::mutex mutex_;
+  std::vector<RunEvent> events_;
+  std::vector<std::shared_ptr<SseConnection>> subscribers_;
+  std::map<std::string, ArtifactDraft> artifacts_;
+  std::vector<std::string> artifactOrder_;
+  bool closed_ = false;
+  std::chrono::steady_clock::time_point lastSent_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point closedAt_;
+};
+
+}  // namespace mx::host::chat

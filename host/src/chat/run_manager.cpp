@@ -1,0 +1,221 @@
+#include "chat/run_manager.hpp"
+
+#include <random>
+#include <sstream>
+
+namespace mx::host::chat {
+
+std::string newId(std::string_view prefix) {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(prefix);
+  for (int part = 0; part < 2; ++part) {
+    uint64_t bits = generator();
+    for (int i = 0; i < 12; ++i) id.push_back(kHex[(bits >> (i * 4)) & 0xF]);
+  }
+  return id;
+}
+
+int64_t nowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+namespace {
+
+std::string titleFrom(const std::string& message) {
+  std::string title = message.substr(0, 60);
+  for (char& c : title) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return message.size() > 60 ? title + "..." : title;
+}
+
+std::string lastAssistantText(const Json& state) {
+  if (!state.contains("messages") || !state["messages"].is_array()) return "";
+  for (auto it = state["messages"].rbegin(); it != state["messages"].rend(); ++it) {
+    Message message = messageFromJson(*it);
+    if (message.role != Role::Assistant) continue;
+    std::string text;
+    for (const auto& block : message.content) {
+      if (block.type == BlockType::Text) text += block.text;
+    }
+    return text;
+  }
+  return "";
+}
+
+int64_t countWords(const std::string& text) {
+  std::istringstream in(text);
+  int64_t n = 0;
+  for (std::string w; in >> w;) ++n;
+  return n;
+}
+
+}  // namespace
+
+RunManager::RunManager(Deployment& deployment, ChatSettings settings, std::shared_ptr<Store> store,
+                       std::shared_ptr<Logger> logger)
+    : deployment_(deployment), settings_(std::move(settings)), store_(std::move(store)), logger_(std::move(logger)) {
+  housekeeper_ = std::thread([this] { housekeeping(); });
+}
+
+RunManager::~RunManager() { shutdown(std::chrono::milliseconds(0)); }
+
+size_t RunManager::activeRuns() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  size_t n = 0;
+  for (const auto& [id, run] : runs_) n += run->finished ? 0 : 1;
+  return n;
+}
+
+Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn) {
+  auto graph = deployment_.graph(settings_.graph);
+  if (!graph) return failedPreconditionError("the chat graph \"" + settings_.graph + "\" is not configured");
+  int64_t now = nowMillis();
+  ConversationRecord conversation;
+  std::optional<Json> initialState;
+  if (turn.conversationId.empty()) {
+    conversation = {newId("conv_"), turn.userId, titleFrom(turn.message), 0, now, now};
+  } else {
+    auto found = store_->getConversation(turn.userId, turn.conversationId);
+    if (!found) return found.status();
+    conversation = *found;
+    auto history = deployment_.checkpointer()->history(conversation.id);
+    if (history && !history->empty()) {
+      for (auto it = history->rbegin(); it != history->rend(); ++it) {
+        if (it->status == "completed") {
+          initialState = it->state;
+          break;
+        }
+      }
+    }
+  }
+  auto run = std::make_shared<ActiveRun>();
+  run->id = newId("run_");
+  run->userId = turn.userId;
+  run->conversationId = conversation.id;
+  conversation.messageCount += 1;
+  conversation.updatedAtMs = now;
+  MX_RETURN_IF_ERROR(store_->putConversation(conversation));
+  MX_RETURN_IF_ERROR(store_->appendMessage({newId("msg_"), conversation.id, turn.userId, "user", turn.message, run->id,
+                                            Json::object(), now}));
+  if (initialState) (*initialState)["usage"] = Json::object();  // usage is per run
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    runs_[run->id] = run;
+  }
+  RunRequest request;
+  request.threadId = conversation.id;
+  request.runId = run->id;
+  request.userId = turn.userId;
+  request.initialState = initialState;
+  request.input = {{"messages", Json::array({{{"role", "user"}, {"content", turn.message}}})}};
+  if (graph->channel("modelPreference")) request.input["modelPreference"] = turn.modelPreference;
+  if (graph->channel("context")) request.input["context"] = turn.context.is_object() ? turn.context : Json::object();
+  request.events = run->log.get();
+  request.cancel = run->cancel.token();
+  deployment_.runtime().start(graph, std::move(request), [this, run](RunOutcome outcome) { finish(run, std::move(outcome)); });
+  return run;
+}
+
+void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcome) {
+  bool completed = outcome.status == RunStatus::Completed;
+  bool artifactIncomplete = false;
+  for (const auto& draft : run->log->artifacts()) {
+    bool incomplete = !completed || !draft.ended || draft.incomplete;
+    artifactIncomplete = artifactIncomplete || incomplete;
+    ArtifactRecord record{draft.id, run->conversationId, run->userId, run->id, draft.contentType, draft.content,
+                          draft.ended ? draft.wordCount : countWords(draft.content), incomplete ? "incomplete" : "complete",
+                          Json::object(), nowMillis()};
+    Status saved = store_->putArtifact(record);
+    if (!saved.isOk()) logger_->error("run " + run->id + ": artifact " + draft.id + " not saved: " + saved.toString());
+  }
+  auto conversation = store_->getConversation(run->userId, run->conversationId);
+  int64_t messageCount = conversation ? conversation->messageCount : 0;
+  Json usage = outcome.state.contains("usage") ? outcome.state["usage"] : Json::object();
+  if (completed) {
+    std::string messageId = newId("msg_");
+    std::string text = lastAssistantText(outcome.state);
+    Status saved = store_->appendMessage({messageId, run->conversationId, run->userId, "assistant", text, run->id,
+                                          {{"usage", usage}, {"steps", outcome.steps}}, nowMillis()});
+    if (!saved.isOk()) logger_->error("run " + run->id + ": assistant message not saved: " + saved.toString());
+    ++messageCount;
+    run->log->emitJson("message", {{"role", "assistant"}, {"content", text}, {"messageId", messageId}});
+  } else {
+    std::string code = outcome.status == RunStatus::Cancelled ? "cancelled" : std::string(codeName(outcome.error.code()));
+    if (outcome.status == RunStatus::Interrupted) code = "interrupted";
+    run->log->emitJson("error", {{"code", code},
+                                 {"message", outcome.error.isOk() ? std::string(runStatusName(outcome.status)) : outcome.error.message()},
+                                 {"artifactIncomplete", artifactIncomplete},
+                                 {"usage", usage}});
+  }
+  if (conversation) {
+    conversation->messageCount = messageCount;
+    conversation->updatedAtMs = nowMillis();
+    (void)store_->putConversation(*conversation);
+  }
+  run->log->emitJson("done", {{"conversationId", run->conversationId}, {"messageCount", messageCount}});
+  Status events = store_->appendRunEvents(run->userId, run->conversationId, run->id, run->log->events());
+  if (!events.isOk()) logger_->error("run " + run->id + ": event log not saved: " + events.toString());
+  run->finished = true;
+  run->log->close();
+  wake_.notify_all();
+}
+
+Result<std::shared_ptr<ActiveRun>> RunManager::find(std::string_view runId, std::string_view userId) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = runs_.find(runId);
+  if (it == runs_.end() || it->second->userId != userId) return notFoundError("run " + std::string(runId) + " not found");
+  return it->second;
+}
+
+Status RunManager::cancel(std::string_view runId, std::string_view userId) {
+  auto run = find(runId, userId);
+  if (!run) return run.status();
+  if ((*run)->finished) return failedPreconditionError("run " + std::string(runId) + " has already finished");
+  (*run)->cancel.cancel("cancelled by the user");
+  return Status::ok();
+}
+
+void RunManager::housekeeping() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!stopping_) {
+    wake_.wait_for(lock, std::chrono::seconds(1));
+    auto now = std::chrono::steady_clock::now();
+    for (auto it = runs_.begin(); it != runs_.end();) {
+      auto& run = it->second;
+      if (run->finished && now - run->log->closedAt() > settings_.replay) {
+        it = runs_.erase(it);  // replay continues from the store
+        continue;
+      }
+      if (!run->finished) run->log->heartbeat(settings_.heartbeat);
+      ++it;
+    }
+  }
+}
+
+void RunManager::shutdown(std::chrono::milliseconds grace) {
+  std::vector<std::shared_ptr<ActiveRun>> active;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return;
+    for (auto& [id, run] : runs_) {
+      if (!run->finished) active.push_back(run);
+    }
+  }
+  for (auto& run : active) run->cancel.cancel("server shutting down");
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    wake_.wait_for(lock, grace, [&] {
+      for (auto& run : active) {
+        if (!run->finished) return false;
+      }
+      return true;
+    });
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (housekeeper_.joinable()) housekeeper_.join();
+}
+
+}  // namespace mx::host::chat

@@ -1,0 +1,91 @@
+// Chat turns as runs, decoupled from the connections that watch them.
+//
+// startTurn() records the user's message, creates the run (its id, event log
+// and cancellation source) and starts the deployment's chat graph from the
+// conversation's last state. Streams attach to a run's log (and re-attach
+// with Last-Event-ID); a disconnect does not stop the run unless the policy
+// says so. When the graph ends, the turn is saved (assistant message with its
+// usage and cost, artifacts — complete, or kept and marked incomplete — and
+// the event log), then `message` (on success) or `error` (with
+// artifactIncomplete) and `done` close the stream. Finished runs stay
+// replayable from memory for `replay` and from the store afterwards.
+// Thread-safety: every method may be called from any thread.
+// Blocking: startTurn and the lookups touch the store (SQLite: milliseconds).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "chat/run_log.hpp"
+#include "mx/store.hpp"
+#include "runtime/deployment.hpp"
+
+namespace mx::host::chat {
+
+struct ChatSettings {
+  std::string graph = "agent";
+  std::string store = "main";
+  std::chrono::seconds heartbeat{15};
+  std::chrono::seconds replay{600};
+  size_t maxMessageChars = 32000;
+  bool cancelOnDisconnect = false;
+};
+
+struct ActiveRun {
+  std::string id;
+  std::string userId;
+  std::string conversationId;
+  std::shared_ptr<RunLog> log = std::make_shared<RunLog>();
+  CancellationSource cancel;
+  std::atomic<bool> finished{false};
+};
+
+struct TurnRequest {
+  std::string userId;
+  std::string conversationId;  // empty: a new conversation
+  std::string message;
+  Json modelPreference;        // null or {tier1, tier2}
+  Json context;                // null or {includeResources, enableWebSearch, ...}
+};
+
+class RunManager {
+ public:
+  RunManager(Deployment& deployment, ChatSettings settings, std::shared_ptr<Store> store, std::shared_ptr<Logger> logger);
+  ~RunManager();
+
+  Result<std::shared_ptr<ActiveRun>> startTurn(const TurnRequest& turn);
+  // The run if it belongs to `userId` (NotFound otherwise, also for other users' runs).
+  Result<std::shared_ptr<ActiveRun>> find(std::string_view runId, std::string_view userId);
+  Status cancel(std::string_view runId, std::string_view userId);
+  // Stops every run (cancelled) and waits up to `grace` for them to finish.
+  void shutdown(std::chrono::milliseconds grace);
+
+  const ChatSettings& settings() const { return settings_; }
+  Store& store() { return *store_; }
+  size_t activeRuns() const;
+
+ private:
+  void finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcome);
+  void housekeeping();
+
+  Deployment& deployment_;
+  ChatSettings settings_;
+  std::shared_ptr<Store> store_;
+  std::shared_ptr<Logger> logger_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::map<std::string, std::shared_ptr<ActiveRun>, std::less<>> runs_;
+  bool stopping_ = false;
+  std::thread housekeeper_;
+};
+
+std::string newId(std::string_view prefix);
+int64_t nowMillis();
+
+}  // namespace mx::host::chat
