@@ -141,6 +141,16 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
     if (!saved.isOk()) logger_->error("run " + run->id + ": assistant message not saved: " + saved.toString());
     ++messageCount;
     run->log->emitJson("message", {{"role", "assistant"}, {"content", text}, {"messageId", messageId}});
+    if (artifactIncomplete) {  // the model answered, but an artifact was cut: never a clean end
+      std::string failed;
+      for (const auto& draft : run->log->artifacts()) {
+        if (!draft.ended || draft.incomplete) failed += (failed.empty() ? "" : ", ") + draft.id;
+      }
+      run->log->emitJson("error", {{"code", "artifact_incomplete"},
+                                   {"message", "artifact " + failed + " is incomplete: its writer failed before finishing"},
+                                   {"artifactIncomplete", true},
+                                   {"usage", usage}});
+    }
   } else {
     std::string code = outcome.status == RunStatus::Cancelled ? "cancelled" : std::string(codeName(outcome.error.code()));
     if (outcome.status == RunStatus::Interrupted) code = "interrupted";

@@ -1,0 +1,352 @@
+// The chat API end to end: a real server process, real HTTP, a real SSE
+// parser. On the embedded default (offline model, SQLite, memory cache) and,
+// for failures, on a scripted model.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "http_client.hpp"
+#include "process.hpp"
+#include "chat/auth.hpp"
+#include "sse_client.hpp"
+
+namespace {
+
+using Json = nlohmann::json;
+using mx::test::httpGet;
+using mx::test::httpRequest;
+using mx::test::openSse;
+using mx::test::ServerProcess;
+using mx::test::SseResult;
+using mx::test::TempDir;
+
+std::string readSource(const std::string& relative) {
+  std::ifstream in(std::string(MX_SOURCE_DIR) + "/" + relative);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void replaceAll(std::string& text, const std::string& from, const std::string& to) {
+  for (size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) text.replace(at, from.size(), to);
+}
+
+// config/default.toml, runnable from a temporary directory, with `auth` instead of its [auth].
+std::string defaultConfigWith(const TempDir& dir, const std::string& auth) {
+  std::string text = readSource("config/default.toml");
+  replaceAll(text, "directory = \"canon\"", "directory = \"" MX_SOURCE_DIR "/config/canon\"");
+  replaceAll(text, "\"../graphs/", "\"" MX_SOURCE_DIR "/graphs/");
+  auto at = text.find("[auth]");
+  auto end = text.find("\n[", at + 1);
+  text = text.substr(0, at) + auth + "\n" + text.substr(end);
+  return dir.write("deploy.toml", text);
+}
+
+std::map<std::string, std::string> env(const TempDir& dir, int paceMs = 0) {
+  return {{"MX_PLUGIN_DIR", MX_PLUGIN_DIR}, {"MX_DATA_DIR", dir.path() + "/data"}, {"MX_OFFLINE_PACE_MS", std::to_string(paceMs)},
+          {"MX_LOG_LEVEL", "warn"}};
+}
+
+std::unique_ptr<ServerProcess> startDefault(const TempDir& dir, int paceMs = 0) {
+  auto server = std::make_unique<ServerProcess>(
+      std::vector<std::string>{MX_BINARY, "serve", "--config", MX_SOURCE_DIR "/config/default.toml", "--port", "0"}, env(dir, paceMs));
+  EXPECT_TRUE(server->started()) << server->stderrText();
+  return server;
+}
+
+SseResult chat(const ServerProcess& server, const Json& body, mx::test::SseOptions options = {}) {
+  return openSse("POST", server.baseUrl() + "/api/v1/chat/stream", body.dump(), options);
+}
+
+// thinking+ ... artifact(start, delta+, end) ... message, done; ids 1..n.
+void expectWellFormed(const SseResult& stream) {
+  ASSERT_EQ(stream.status, 200);
+  ASSERT_GE(stream.events.size(), 5u);
+  for (size_t i = 0; i < stream.events.size(); ++i) {
+    EXPECT_EQ(stream.events[i].id, std::to_string(i + 1)) << "ids must count 1, 2, 3 ...";
+    EXPECT_NO_THROW(stream.events[i].json());
+  }
+  EXPECT_EQ(stream.events.front().event, "thinking");
+  EXPECT_EQ(stream.events.back().event, "done");
+  EXPECT_TRUE(stream.endedCleanly);
+}
+
+TEST(Chat, EveryContentTypeStreamsTheWholeFlowAndIsSaved) {
+  TempDir dir;
+  auto server = startDefault(dir);
+  const std::vector<std::pair<std::string, std::string>> prompts = {
+      {"Create an email campaign for our spring sale", "email"},
+      {"Write a Facebook ad for our new running shoes", "ad"},
+      {"We need a landing page for the webinar on remote work", "landing-page"},
+      {"Draft a TikTok video script about our coffee subscription", "script"}};
+  for (const auto& [prompt, type] : prompts) {
+    auto stream = chat(*server, {{"message", prompt}});
+    expectWellFormed(stream);
+    std::vector<std::string> order;
+    std::string artifactId;
+    size_t deltas = 0;
+    for (const auto& e : stream.events) {
+      Json data = e.json();
+      if (e.event == "thinking") {
+        EXPECT_TRUE(data["type"] == "agent_reasoning" || data["type"] == "tool_status");
+      }
+      if (e.event == "artifact") {
+        EXPECT_FALSE(data["artifactId"].get<std::string>().empty());
+        if (data["type"] == "start") {
+          artifactId = data["artifactId"];
+          EXPECT_EQ(data["metadata"]["contentType"], type) << prompt;
+        }
+        if (data["type"] == "delta") ++deltas;
+        if (data["type"] == "end") {
+          EXPECT_GT(data["metadata"]["wordCount"].get<int>(), 10);
+        }
+      }
+      if (order.empty() || order.back() != e.event) order.push_back(e.event);
+    }
+    EXPECT_EQ(order, (std::vector<std::string>{"thinking", "artifact", "thinking", "message", "done"})) << prompt;
+    EXPECT_GT(deltas, 5u);
+    Json done = stream.events.back().json();
+    EXPECT_EQ(done["conversationId"], stream.headers["x-conversation-id"]);
+    EXPECT_EQ(done["messageCount"], 2);
+    EXPECT_EQ(stream.headers["x-run-id"].rfind("run_", 0), 0u);
+    auto saved = Json::parse(httpGet(server->baseUrl() + "/api/v1/conversations/" + done["conversationId"].get<std::string>()).body);
+    ASSERT_EQ(saved["messages"].size(), 2u);
+    EXPECT_EQ(saved["messages"][0]["content"], prompt);
+    ASSERT_EQ(saved["artifacts"].size(), 1u);
+    EXPECT_EQ(saved["artifacts"][0]["id"], artifactId);
+    EXPECT_EQ(saved["artifacts"][0]["status"], "complete");
+    auto artifact = Json::parse(httpGet(server->baseUrl() + "/api/v1/artifacts/" + artifactId).body);
+    EXPECT_EQ(artifact["contentType"], type);
+  }
+  auto list = Json::parse(httpGet(server->baseUrl() + "/api/v1/conversations?limit=2").body);
+  EXPECT_EQ(list["conversations"].size(), 2u);
+}
+
+TEST(Chat, ASecondTurnContinuesTheConversation) {
+  TempDir dir;
+  auto server = startDefault(dir);
+  auto first = chat(*server, {{"message", "Create an email campaign for our spring sale"}});
+  std::string conversation = first.headers["x-conversation-id"];
+  auto second = chat(*server, {{"message", "Now a Facebook ad for the same sale"}, {"conversationId", conversation}});
+  expectWellFormed(second);
+  EXPECT_EQ(second.headers["x-conversation-id"], conversation);
+  EXPECT_EQ(second.events.back().json()["messageCount"], 4);
+  auto saved = Json::parse(httpGet(server->baseUrl() + "/api/v1/conversations/" + conversation).body);
+  EXPECT_EQ(saved["messages"].size(), 4u);
+  EXPECT_EQ(saved["artifacts"].size(), 2u);
+  auto chatting = chat(*server, {{"message", "Thanks, who are you?"}, {"conversationId", conversation}});
+  expectWellFormed(chatting);
+  for (const auto& e : chatting.events) EXPECT_NE(e.event, "artifact");  // just chatting: no tools, no artifact
+}
+
+TEST(Chat, ReconnectingWithLastEventIdReproducesTheStreamExactly) {
+  TempDir dir;
+  auto server = startDefault(dir, 2);
+  std::mt19937 random(2026);
+  for (int round = 0; round < 5; ++round) {
+    size_t cut = 1 + random() % 60;
+    auto first = chat(*server, {{"message", "Create an email campaign for our summer sale"}}, {{}, cut, nullptr, 30000});
+    ASSERT_EQ(first.events.size(), cut);
+    std::string runId = first.headers["x-run-id"];
+    auto rest = openSse("GET", server->baseUrl() + "/api/v1/runs/" + runId + "/stream", "",
+                        {{{"Last-Event-ID", first.events.back().id}}, 0, nullptr, 30000});
+    ASSERT_EQ(rest.status, 200);
+    auto whole = openSse("GET", server->baseUrl() + "/api/v1/runs/" + runId + "/stream", "", {});
+    std::vector<mx::test::SseEventRecord> joined = first.events;
+    joined.insert(joined.end(), rest.events.begin(), rest.events.end());
+    ASSERT_EQ(joined.size(), whole.events.size()) << "cut after " << cut;
+    for (size_t i = 0; i < joined.size(); ++i) {
+      EXPECT_EQ(joined[i].id, whole.events[i].id);
+      EXPECT_EQ(joined[i].event, whole.events[i].event);
+      EXPECT_EQ(joined[i].data, whole.events[i].data);
+    }
+    EXPECT_EQ(whole.events.back().event, "done");
+  }
+  EXPECT_EQ(httpGet(server->baseUrl() + "/api/v1/runs/run_nope/stream").status, 404);
+}
+
+TEST(Chat, CancelMidArtifactKeepsThePartialArtifact) {
+  TempDir dir;
+  auto server = startDefault(dir, 25);
+  std::thread canceller;
+  mx::test::SseOptions options;
+  options.onEvent = [&](const mx::test::SseEventRecord& e, const std::map<std::string, std::string>& headers) {
+    if (!canceller.joinable() && e.event == "artifact" && e.json()["type"] == "delta") {
+      std::string url = server->baseUrl() + "/api/v1/runs/" + headers.at("x-run-id") + "/cancel";
+      canceller = std::thread([url] { EXPECT_EQ(httpRequest("POST", url).status, 202); });
+    }
+  };
+  auto started = std::chrono::steady_clock::now();
+  auto stream = chat(*server, {{"message", "Create an email campaign for our winter sale"}}, options);
+  if (canceller.joinable()) canceller.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  expectWellFormed(stream);
+  ASSERT_GE(stream.events.size(), 2u);
+  Json error = stream.events[stream.events.size() - 2].json();
+  EXPECT_EQ(stream.events[stream.events.size() - 2].event, "error");
+  EXPECT_EQ(error["code"], "cancelled");
+  EXPECT_EQ(error["artifactIncomplete"], true);
+  std::string conversation = stream.headers["x-conversation-id"];
+  auto saved = Json::parse(httpGet(server->baseUrl() + "/api/v1/conversations/" + conversation).body);
+  ASSERT_EQ(saved["artifacts"].size(), 1u);
+  EXPECT_EQ(saved["artifacts"][0]["status"], "incomplete");
+  EXPECT_FALSE(saved["artifacts"][0]["content"].get<std::string>().empty());
+  EXPECT_EQ(saved["messages"].size(), 1u);  // the user's; no assistant answer
+  auto again = httpRequest("POST", server->baseUrl() + "/api/v1/runs/" + stream.headers["x-run-id"] + "/cancel");
+  EXPECT_EQ(again.status, 409);
+}
+
+TEST(Chat, BadInputGetsA4xxWithTheErrorShape) {
+  TempDir dir;
+  auto server = startDefault(dir);
+  auto post = [&](const std::string& body) { return httpRequest("POST", server->baseUrl() + "/api/v1/chat/stream", body,
+                                                                {{"Content-Type", "application/json"}, {"X-Request-Id", "bad-1"}}); };
+  const std::vector<std::tuple<std::string, long, std::string>> cases = {
+      {"{not json", 400, "request body is not valid JSON"},
+      {"[1,2]", 400, "must be a JSON object"},
+      {"{}", 400, "\"message\" is required"},
+      {"{\"message\":\"   \"}", 400, "must not be empty"},
+      {"{\"message\":42}", 400, "\"message\" must be a string"},
+      {"{\"message\":\"hi\",\"conversationId\":7}", 400, "\"conversationId\" must be a string"},
+      {"{\"message\":\"hi\",\"conversationId\":\"conv_unknown\"}", 404, "conversation conv_unknown not found"},
+      {"{\"message\":\"hi\",\"modelPreference\":{\"tier1\":\"gpt-9\"}}", 400, "is not a tier-1 model"},
+      {"{\"message\":\"hi\",\"modelPreference\":\"fast\"}", 400, "\"modelPreference\" must be an object"},
+      {"{\"message\":\"hi\",\"context\":{\"enableWebSearch\":\"yes\"}}", 400, "must be a boolean"},
+      {"{\"message\":\"hi\",\"context\":{\"includeResources\":[1]}}", 400, "array of resource ids"},
+      {"{\"message\":\"hi\",\"context\":{\"enableCodeExecution\":true}}", 400, "code execution is not available"},
+      {"{\"message\":\"" + std::string(40000, 'x') + "\"}", 400, "longer than 32000 characters"},
+  };
+  for (const auto& [body, status, message] : cases) {
+    auto response = post(body);
+    EXPECT_EQ(response.status, status) << body.substr(0, 80);
+    auto json = Json::parse(response.body, nullptr, false);
+    ASSERT_TRUE(json.is_object()) << response.body;
+    EXPECT_NE(json["error"]["message"].get<std::string>().find(message), std::string::npos) << json.dump();
+    EXPECT_EQ(json["error"]["requestId"], "bad-1");
+  }
+  EXPECT_EQ(post(std::string(2 * 1024 * 1024, 'x')).status, 413);  // over max_request_bytes
+  EXPECT_EQ(httpGet(server->baseUrl() + "/api/v1/conversations/conv_nope").status, 404);
+  EXPECT_EQ(httpGet(server->baseUrl() + "/api/v1/artifacts/art_nope").status, 404);
+  EXPECT_EQ(httpRequest("POST", server->baseUrl() + "/api/v1/runs/run_nope/cancel").status, 404);
+  EXPECT_EQ(httpGet(server->baseUrl() + "/healthz").status, 200);  // still serving
+}
+
+TEST(Chat, UsersSeeOnlyTheirOwnConversationsRunsAndArtifacts) {
+  TempDir dir;
+  auto alice = std::string("key-alice");
+  auto bob = std::string("key-bob");
+  std::string auth = "[auth]\nmode = \"api_keys\"\n[auth.keys]\n\"" + mx::host::chat::sha256Hex(alice) + "\" = \"alice\"\n\"" +
+         mx::host::chat::sha256Hex(bob) + "\" = \"bob\"\n";
+  std::string config = defaultConfigWith(dir, auth);
+  ServerProcess server({MX_BINARY, "serve", "--config", config, "--port", "0"}, env(dir));
+  ASSERT_TRUE(server.started()) << server.stderrText();
+  auto as = [](const std::string& key) { return std::map<std::string, std::string>{{"Authorization", "Bearer " + key}}; };
+  EXPECT_EQ(httpRequest("POST", server.baseUrl() + "/api/v1/chat/stream", "{\"message\":\"hi\"}").status, 401);
+  EXPECT_EQ(httpRequest("POST", server.baseUrl() + "/api/v1/chat/stream", "{\"message\":\"hi\"}", as("wrong")).status, 401);
+  auto mine = openSse("POST", server.baseUrl() + "/api/v1/chat/stream", "{\"message\":\"Create an email campaign for our spring sale\"}",
+                      {as(alice), 0, nullptr, 30000});
+  expectWellFormed(mine);
+  std::string conversation = mine.headers["x-conversation-id"];
+  std::string run = mine.headers["x-run-id"];
+  std::string artifact;
+  for (const auto& e : mine.events) {
+    if (e.event == "artifact") artifact = e.json()["artifactId"];
+  }
+  auto base = server.baseUrl();
+  EXPECT_EQ(httpGet(base + "/api/v1/conversations/" + conversation, as(alice)).status, 200);
+  EXPECT_EQ(httpGet(base + "/api/v1/conversations/" + conversation, as(bob)).status, 404);
+  EXPECT_EQ(httpGet(base + "/api/v1/artifacts/" + artifact, as(bob)).status, 404);
+  EXPECT_EQ(httpGet(base + "/api/v1/runs/" + run + "/stream", as(bob)).status, 404);
+  EXPECT_EQ(httpRequest("POST", base + "/api/v1/runs/" + run + "/cancel", "", as(bob)).status, 404);
+  EXPECT_EQ(Json::parse(httpGet(base + "/api/v1/conversations", as(bob)).body)["conversations"].size(), 0u);
+  EXPECT_EQ(httpRequest("POST", base + "/api/v1/chat/stream",
+                        "{\"message\":\"continue\",\"conversationId\":\"" + conversation + "\"}", as(bob)).status, 404);
+  EXPECT_EQ(httpRequest("DELETE", base + "/api/v1/conversations/" + conversation, "", as(bob)).status, 404);
+  EXPECT_EQ(httpRequest("DELETE", base + "/api/v1/conversations/" + conversation, "", as(alice)).status, 200);
+  EXPECT_EQ(httpGet(base + "/api/v1/conversations/" + conversation, as(alice)).status, 404);
+  EXPECT_EQ(httpGet(base + "/api/v1/artifacts/" + artifact, as(alice)).status, 404);
+}
+
+// A deployment whose one model follows a script, for provider failures.
+std::string scriptedConfig(const TempDir& dir, const std::string& script) {
+  std::string graph = readSource("graphs/agent.toml");
+  replaceAll(graph, "system_prompt_file = \"prompts/agent.md\"", "system_prompt = \"test\"");
+  replaceAll(graph, "tools = [\"fetch-canon\", \"knowledge-search\", \"knowledge-fetch\", \"web-search\", \"content-execution\", \"validate-content\"]",
+             "tools = [\"content-execution\"]");
+  dir.write("graph.toml", graph);
+  return dir.write("deploy.toml", R"(
+[server]
+port = 0
+data_dir = ")" + dir.path() + R"(/data"
+log_level = "warn"
+[[plugins]]
+path = ")" MX_TEST_PLUGIN_DIR R"(/scripted_model_plugin.so"
+[[plugins]]
+name = "graph_agent"
+[[plugins]]
+name = "tool_writer"
+[[plugins]]
+name = "store_sqlite"
+[stores.main]
+factory = "sqlite"
+[providers.scripted]
+factory = "scripted"
+script = )" + script + R"(
+[models.scripted-1]
+provider = "scripted"
+tiers = [1, 2]
+default_for = [1, 2]
+[tools.content-execution]
+factory = "content-execution"
+[graphs.agent]
+file = "graph.toml"
+[chat]
+[checkpoints]
+backend = "store"
+)");
+}
+
+TEST(Chat, AWriterFailureMidArtifactEndsWithAnErrorNotACleanEnd) {
+  TempDir dir;
+  std::string config = scriptedConfig(dir, R"([
+  { text = ["Writing."], tool_calls = [ { id = "c1", name = "content-execution", input = { contentType = "email", objective = "Spring sale", targetAudience = "parents" } } ] },
+  { text = ["Subject: Spr", "ing sale"], fail = "connection reset by peer" },
+  { text = ["The writer failed; here is what I have."] },
+])");
+  ServerProcess server({MX_BINARY, "serve", "--config", config}, {{"MX_PLUGIN_DIR", MX_PLUGIN_DIR}});
+  ASSERT_TRUE(server.started()) << server.stderrText();
+  auto stream = chat(server, {{"message", "Create an email"}});
+  expectWellFormed(stream);
+  auto error = stream.events[stream.events.size() - 2];
+  ASSERT_EQ(error.event, "error");
+  EXPECT_EQ(error.json()["code"], "artifact_incomplete");
+  EXPECT_EQ(error.json()["artifactIncomplete"], true);
+  bool sawIncompleteEnd = false;
+  for (const auto& e : stream.events) {
+    if (e.event == "artifact" && e.json()["type"] == "end") sawIncompleteEnd = e.json()["metadata"]["incomplete"] == true;
+  }
+  EXPECT_TRUE(sawIncompleteEnd);
+  auto saved = Json::parse(httpGet(server.baseUrl() + "/api/v1/conversations/" + stream.headers["x-conversation-id"]).body);
+  ASSERT_EQ(saved["artifacts"].size(), 1u);
+  EXPECT_EQ(saved["artifacts"][0]["status"], "incomplete");
+  EXPECT_EQ(saved["artifacts"][0]["content"], "Subject: Spring sale");
+}
+
+TEST(Chat, AnOrchestratorFailureEndsWithAnErrorThatSaysWhatFailed) {
+  TempDir dir;
+  std::string config = scriptedConfig(dir, R"([ { fail = "anthropic 529 overloaded_error: Overloaded" } ])");
+  ServerProcess server({MX_BINARY, "serve", "--config", config}, {{"MX_PLUGIN_DIR", MX_PLUGIN_DIR}});
+  ASSERT_TRUE(server.started()) << server.stderrText();
+  auto stream = chat(server, {{"message", "Create an email"}});
+  ASSERT_EQ(stream.status, 200);
+  ASSERT_EQ(stream.events.size(), 2u);
+  EXPECT_EQ(stream.events[0].event, "error");
+  EXPECT_EQ(stream.events[0].json()["code"], "unavailable");
+  EXPECT_NE(stream.events[0].json()["message"].get<std::string>().find("529 overloaded_error"), std::string::npos);
+  EXPECT_EQ(stream.events[0].json()["artifactIncomplete"], false);
+  EXPECT_EQ(stream.events[1].event, "done");
+}
+
+}  // namespace

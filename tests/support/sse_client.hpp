@@ -1,0 +1,41 @@
+// Test support: an SSE client over libcurl that parses the stream with a
+// WHATWG-conforming decoder, records every event with its id, and can cut
+// the connection after N events (to test reconnects).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace mx::test {
+
+struct SseEventRecord {
+  std::string id;
+  std::string event;
+  std::string data;
+  nlohmann::json json() const { return nlohmann::json::parse(data); }
+};
+
+struct SseResult {
+  long status = 0;
+  std::map<std::string, std::string> headers;  // lower-case
+  std::vector<SseEventRecord> events;
+  std::string body;            // non-SSE bodies (errors)
+  bool endedCleanly = false;   // the chunked body was terminated by the server
+  size_t comments = 0;
+};
+
+struct SseOptions {
+  std::map<std::string, std::string> headers;
+  size_t cutAfterEvents = 0;                       // 0: read to the end
+  // Called for each event, with the response headers (the run id is there).
+  std::function<void(const SseEventRecord&, const std::map<std::string, std::string>&)> onEvent;
+  long timeoutMs = 30000;
+};
+
+SseResult openSse(const std::string& method, const std::string& url, const std::string& body, const SseOptions& options = {});
+
+}  // namespace mx::test
