@@ -10,6 +10,7 @@
 
 #include "chat/chat_routes.hpp"
 #include "http/http_server.hpp"
+#include "knowledge/knowledge_routes.hpp"
 #include "http/system_routes.hpp"
 #include "mx/plugin.hpp"
 #include "runtime/deployment.hpp"
@@ -184,6 +185,32 @@ Result<http::HttpServer::Options> serverOptions(const Json& server, const Argume
   return options;
 }
 
+Status wireKnowledge(Deployment& deployment, knowledge::KnowledgeServices& services) {
+  const Json& k = deployment.knowledgeSettings();
+  auto& components = deployment.components();
+  auto store = components.get<Store>(k["store"].get<std::string>());
+  if (!store) return store.status();
+  services.store = *store;
+  if (!k["embedder"].get<std::string>().empty()) {
+    auto embedder = components.get<Embedder>(k["embedder"].get<std::string>());
+    if (!embedder) return embedder.status();
+    services.embedder = *embedder;
+  }
+  if (!k["cache"].get<std::string>().empty()) {
+    auto cache = components.get<CacheBackend>(k["cache"].get<std::string>());
+    if (!cache) return cache.status();
+    services.cache = *cache;
+  }
+  if (!k["canon_tool"].get<std::string>().empty()) {
+    auto tool = components.get<Tool>(k["canon_tool"].get<std::string>());
+    if (tool) services.canonTool = *tool;
+  }
+  services.chunking.maxChars = k["chunk_chars"].get<size_t>();
+  services.chunking.overlapChars = k["overlap_chars"].get<size_t>();
+  services.embedBatch = std::max<size_t>(1, k["embed_batch"].get<size_t>());
+  return Status::ok();
+}
+
 int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
   // Signals are taken synchronously by this thread; every thread started from
   // here on inherits the mask, so SIGTERM never lands in a reactor.
@@ -244,6 +271,18 @@ int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
       auth = std::make_unique<chat::Authenticator>(chat::Authenticator::none(a["local_user"]));
     }
     chat::addChatRoutes(server, *runs, *deployment, *auth);
+  }
+  knowledge::KnowledgeServices knowledgeServices;
+  if (deployment->knowledgeSettings().is_object()) {
+    Status wired = wireKnowledge(*deployment, knowledgeServices);
+    if (!wired.isOk()) {
+      err << "marketerx: [knowledge] " << wired.message() << "\n";
+      health.stop();
+      deployment->shutdown();
+      return kExitRuntime;
+    }
+    if (!auth) auth = std::make_unique<chat::Authenticator>(chat::Authenticator::none(deployment->authSettings()["local_user"]));
+    knowledge::addKnowledgeRoutes(server, knowledgeServices, *auth, deployment->workers());
   }
   Status started = server.start();
   if (!started.isOk()) {

@@ -70,7 +70,7 @@ const ConfigSchema& pluginEntrySchema() {
 }
 
 std::vector<std::string> topLevelKeys() {
-  std::vector<std::string> keys = {"server", "plugins", "models", "graphs", "checkpoints", "chat", "auth"};
+  std::vector<std::string> keys = {"server", "plugins", "models", "graphs", "checkpoints", "chat", "auth", "knowledge"};
   for (const auto& kind : componentKinds()) {
     if (*kind.section != '\0') {
       keys.emplace_back(kind.section);

@@ -46,6 +46,19 @@ const ConfigSchema& authSchema() {
   return schema;
 }
 
+const ConfigSchema& knowledgeSchema() {
+  static const ConfigSchema schema =
+      ConfigSchema()
+          .optional("store", ConfigType::String, "main", "the [stores.*] for resources and canon overrides")
+          .optional("embedder", ConfigType::String, "", "the [embedders.*] for chunks (empty: full-text only)")
+          .optional("cache", ConfigType::String, "", "the [caches.*] whose knowledge/canon layers to clear on change")
+          .optional("canon_tool", ConfigType::String, "fetch-canon", "the [tools.*] that serves GET /api/v1/canon")
+          .optional("chunk_chars", ConfigType::Integer, 1200, "largest chunk")
+          .optional("overlap_chars", ConfigType::Integer, 200, "text repeated from the previous chunk")
+          .optional("embed_batch", ConfigType::Integer, 64, "chunks per embedding call");
+  return schema;
+}
+
 void loadGraphs(const DeploymentConfig& config, const Registry& registry, const EnvLookup& env,
                 std::map<std::string, std::shared_ptr<GraphDefinition>, std::less<>>& graphs,
                 std::vector<ConfigError>& errors) {
@@ -143,6 +156,10 @@ std::unique_ptr<Deployment> Deployment::load(const std::string& configFile, EnvL
     if (c.is_object() && c.value("disconnect", "continue") != "continue" && c.value("disconnect", "") != "cancel") {
       configErrors.push_back({locationOf(*chat, configFile), "[chat] disconnect must be \"continue\" or \"cancel\""});
     }
+  }
+  if (const auto* knowledge = deployment->config_.document->get("knowledge"); knowledge && knowledge->is_table()) {
+    deployment->knowledgeSettings_ =
+        validateTable(*knowledge->as_table(), knowledgeSchema(), {configFile, "[knowledge]", {}}, env, configErrors);
   }
   if (const auto* auth = deployment->config_.document->get("auth"); auth && auth->is_table()) {
     deployment->authSettings_ = validateTable(*auth->as_table(), authSchema(), {configFile, "[auth]", {}}, env, configErrors);

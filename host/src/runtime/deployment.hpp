@@ -46,6 +46,8 @@ class Deployment {
   // Validated [chat] and [auth] tables; null when the deployment has no chat API.
   const Json& chatSettings() const { return chatSettings_; }
   const Json& authSettings() const { return authSettings_; }
+  const Json& knowledgeSettings() const { return knowledgeSettings_; }
+  WorkerPool& workers() { return *workers_; }
   std::shared_ptr<Logger> logger(const std::string& source) const {
     return std::make_shared<SourceLogger>(logOutput_, source);
   }
@@ -67,6 +69,7 @@ class Deployment {
   Json checkpointSettings_;
   Json chatSettings_;
   Json authSettings_;
+  Json knowledgeSettings_;
   std::unique_ptr<WorkerPool> workers_;
   std::shared_ptr<Checkpointer> checkpointer_;
   std::unique_ptr<GraphRuntime> runtime_;
