@@ -349,4 +349,65 @@ TEST(Chat, AnOrchestratorFailureEndsWithAnErrorThatSaysWhatFailed) {
   EXPECT_EQ(stream.events[1].event, "done");
 }
 
+TEST(KnowledgeApi, IngestSearchAndDeleteWithTenantIsolation) {
+  TempDir dir;
+  std::string auth = "[auth]\nmode = \"api_keys\"\n[auth.keys]\n\"" + mx::host::chat::sha256Hex("key-a") + "\" = \"a\"\n\"" +
+                     mx::host::chat::sha256Hex("key-b") + "\" = \"b\"\n";
+  ServerProcess server({MX_BINARY, "serve", "--config", defaultConfigWith(dir, auth), "--port", "0"}, env(dir));
+  ASSERT_TRUE(server.started()) << server.stderrText();
+  auto as = [](const std::string& key) { return std::map<std::string, std::string>{{"Authorization", "Bearer " + key}}; };
+  auto base = server.baseUrl();
+  Json doc = {{"title", "Acme handbook"}, {"resourceType", "handbook"}, {"format", "markdown"},
+              {"content", "# Email\n\nSubject lines under fifty characters.\n\n# Voice\n\nPlain and warm."}};
+  auto created = httpRequest("POST", base + "/api/v1/resources", doc.dump(), as("key-a"));
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto resource = Json::parse(created.body);
+  EXPECT_EQ(resource["chunkCount"], 2);
+  EXPECT_EQ(resource["embeddingModel"], "local-hashing-v1");
+  std::string id = resource["id"];
+  EXPECT_EQ(Json::parse(httpGet(base + "/api/v1/resources/" + id, as("key-a")).body)["content"], doc["content"]);
+  EXPECT_EQ(httpGet(base + "/api/v1/resources/" + id, as("key-b")).status, 404);
+  EXPECT_EQ(Json::parse(httpGet(base + "/api/v1/resources", as("key-b")).body)["resources"].size(), 0u);
+  EXPECT_EQ(httpRequest("DELETE", base + "/api/v1/resources/" + id, "", as("key-b")).status, 404);
+  auto progress = openSse("POST", base + "/api/v1/resources", doc.dump(), {[&] {
+                            auto h = as("key-a");
+                            h["Accept"] = "text/event-stream";
+                            return h;
+                          }(), 0, nullptr, 30000});
+  ASSERT_GE(progress.events.size(), 3u);
+  EXPECT_EQ(progress.events.front().event, "progress");
+  EXPECT_EQ(progress.events.back().event, "resource");
+  auto bad = httpRequest("POST", base + "/api/v1/resources", "{\"title\":\"x\"}", as("key-a"));
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(Json::parse(bad.body)["error"]["message"].get<std::string>().find("\"resourceType\" is required"), std::string::npos)
+      << bad.body;
+  EXPECT_EQ(httpRequest("POST", base + "/api/v1/resources", doc.dump()).status, 401);
+
+  // Canon: A's override is A's alone.
+  auto put = httpRequest("PUT", base + "/api/v1/canon/email/compliance/house-rule",
+                         "{\"type\":\"banned_phrase\",\"phrase\":\"cheap\"}", as("key-a"));
+  ASSERT_EQ(put.status, 200) << put.body;
+  auto rules = [&](const std::string& key) {
+    std::vector<std::string> ids;
+    auto response = httpGet(base + "/api/v1/canon/email", as(key));
+    EXPECT_EQ(response.status, 200) << response.body << response.error;
+    Json canon = Json::parse(response.body);  // named: a range-for over a temporary's member would dangle
+    for (const auto& r : canon["compliance"]) ids.push_back(r["id"].get<std::string>());
+    return ids;
+  };
+  auto aRules = rules("key-a");
+  EXPECT_NE(std::find(aRules.begin(), aRules.end(), "house-rule"), aRules.end());
+  auto bRules = rules("key-b");
+  EXPECT_EQ(std::find(bRules.begin(), bRules.end(), "house-rule"), bRules.end());
+  EXPECT_EQ(httpRequest("DELETE", base + "/api/v1/canon/email/compliance/house-rule", "", as("key-b")).status, 404);
+  EXPECT_EQ(httpRequest("PUT", base + "/api/v1/canon/tweet/compliance/x", "{}", as("key-a")).status, 400);
+  EXPECT_EQ(httpRequest("PUT", base + "/api/v1/canon/email/template/x", "{\"name\":\"no body\"}", as("key-a")).status, 400);
+  ASSERT_EQ(httpRequest("DELETE", base + "/api/v1/canon/email/compliance/house-rule", "", as("key-a")).status, 200);
+  aRules = rules("key-a");  // the canon cache layer was cleared
+  EXPECT_EQ(std::find(aRules.begin(), aRules.end(), "house-rule"), aRules.end());
+
+  ASSERT_EQ(httpRequest("DELETE", base + "/api/v1/resources/" + id, "", as("key-a")).status, 200);
+  EXPECT_EQ(httpGet(base + "/api/v1/resources/" + id, as("key-a")).status, 404);
+}
+
 }  // namespace

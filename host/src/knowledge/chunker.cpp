@@ -49,7 +49,10 @@ std::vector<std::string> splitLong(const std::string& text, size_t limit) {
 
 std::string htmlToText(const std::string& html) {
   std::string text = std::regex_replace(html, std::regex(R"(<(script|style)[^>]*>[\s\S]*?</\1>)", std::regex::icase), "");
-  text = std::regex_replace(text, std::regex(R"(<h([1-6])[^>]*>)", std::regex::icase), "\n\n# ");
+  for (int level = 1; level <= 6; ++level) {  // <hN> becomes a Markdown heading of level N
+    text = std::regex_replace(text, std::regex("<h" + std::to_string(level) + "[^>]*>", std::regex::icase),
+                              "\n\n" + std::string(static_cast<size_t>(level), '#') + " ");
+  }
   text = std::regex_replace(text, std::regex(R"(</h[1-6]>)", std::regex::icase), "\n\n");
   text = std::regex_replace(text, std::regex(R"(<(br|/p|/div|/li|/tr|p|div|li)[^>]*>)", std::regex::icase), "\n\n");
   text = std::regex_replace(text, std::regex(R"(<[^>]+>)"), "");
