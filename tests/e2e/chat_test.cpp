@@ -226,7 +226,9 @@ TEST(Chat, BadInputGetsA4xxWithTheErrorShape) {
     EXPECT_NE(json["error"]["message"].get<std::string>().find(message), std::string::npos) << json.dump();
     EXPECT_EQ(json["error"]["requestId"], "bad-1");
   }
-  EXPECT_EQ(post(std::string(2 * 1024 * 1024, 'x')).status, 413);  // over max_request_bytes
+  auto tooBig = post(std::string(2 * 1024 * 1024, 'x'));  // over max_request_bytes (1 MiB)
+  EXPECT_EQ(tooBig.status, 413);
+  EXPECT_EQ(Json::parse(tooBig.body)["error"]["code"], "payload_too_large");
   EXPECT_EQ(httpGet(server->baseUrl() + "/api/v1/conversations/conv_nope").status, 404);
   EXPECT_EQ(httpGet(server->baseUrl() + "/api/v1/artifacts/art_nope").status, 404);
   EXPECT_EQ(httpRequest("POST", server->baseUrl() + "/api/v1/runs/run_nope/cancel").status, 404);
