@@ -266,6 +266,7 @@ int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
     if (a["mode"] == "api_keys") {
       std::map<std::string, std::string> keys;
       for (const auto& [hash, user] : a["keys"].items()) keys[hash] = user.get<std::string>();
+      if (!a["key_sha256"].get<std::string>().empty()) keys[a["key_sha256"]] = a["key_user"].get<std::string>();
       auth = std::make_unique<chat::Authenticator>(chat::Authenticator::apiKeys(keys));
     } else {
       auth = std::make_unique<chat::Authenticator>(chat::Authenticator::none(a["local_user"]));

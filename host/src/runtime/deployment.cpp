@@ -42,7 +42,9 @@ const ConfigSchema& authSchema() {
       ConfigSchema()
           .optional("mode", ConfigType::String, "none", "none (one local user) or api_keys")
           .optional("local_user", ConfigType::String, "local", "the user of mode none")
-          .optional("keys", ConfigType::Table, Json::object(), "sha256(key) hex = user id");
+          .optional("keys", ConfigType::Table, Json::object(), "sha256(key) hex = user id")
+          .optional("key_sha256", ConfigType::String, "", "one more key's sha256 (from the environment)")
+          .optional("key_user", ConfigType::String, "default", "the user of key_sha256");
   return schema;
 }
 
