@@ -166,11 +166,9 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
     std::vector<std::string> unfinished;
     for (const auto& name : current_) {
       const Result<Json>& result = results_.at(name);
-      if (result.isOk()) {
-        if (failure.isOk() || true) {
-          Status applied = applyUpdate(*graph_, name, state_, *result);
-          if (!applied.isOk() && failure.isOk()) failure = applied;
-        }
+      if (result.isOk()) {  // successful updates count even when a sibling failed
+        Status applied = applyUpdate(*graph_, name, state_, *result);
+        if (!applied.isOk() && failure.isOk()) failure = applied;
       } else {
         unfinished.push_back(name);
         if (failure.isOk() || result.status().code() == Code::Cancelled) {

@@ -7,13 +7,6 @@ namespace mx::anthropic {
 
 namespace {
 
-void addUsage(Usage& total, const Usage& more) {
-  total.inputTokens += more.inputTokens;
-  total.outputTokens += more.outputTokens;
-  total.cacheWrite5mTokens += more.cacheWrite5mTokens;
-  total.cacheWrite1hTokens += more.cacheWrite1hTokens;
-  total.cacheReadTokens += more.cacheReadTokens;
-}
 
 // Reads {"type":"error","error":{"type":..,"message":..},"request_id":..}.
 Status errorFromBody(int status, const HttpHeaders& headers, const std::string& body) {
@@ -50,10 +43,10 @@ class Call final : public common::StreamingCall {
   Status errorFromResponse(int status, const HttpHeaders& headers, const std::string& body) const override {
     return errorFromBody(status, headers, body);
   }
-  void rememberFailedAttempt() override { addUsage(usageOfFailedAttempts_, accumulator_->response().usage); }
+  void rememberFailedAttempt() override { usageOfFailedAttempts_ += accumulator_->response().usage; }
   void deliver(const Status& status) override {
     ChatResponse response = accumulator_->takeResponse();
-    addUsage(response.usage, usageOfFailedAttempts_);
+    response.usage += usageOfFailedAttempts_;
     auto observer = std::move(observer_);
     observer->onComplete(status, std::move(response));
   }

@@ -27,11 +27,6 @@ Status errorFromResponse(int status, const HttpHeaders& headers, const std::stri
 
 namespace {
 
-void addUsage(Usage& total, const Usage& more) {
-  total.inputTokens += more.inputTokens;
-  total.outputTokens += more.outputTokens;
-  total.cacheReadTokens += more.cacheReadTokens;
-}
 
 class Call final : public common::StreamingCall {
  public:
@@ -55,10 +50,10 @@ class Call final : public common::StreamingCall {
   bool shouldRetryResponse(int status, const HttpHeaders& headers, const std::string& body) const override {
     return body.find("insufficient_quota") == std::string::npos && StreamingCall::shouldRetryResponse(status, headers, body);
   }
-  void rememberFailedAttempt() override { addUsage(usageOfFailedAttempts_, accumulator_->response().usage); }
+  void rememberFailedAttempt() override { usageOfFailedAttempts_ += accumulator_->response().usage; }
   void deliver(const Status& status) override {
     ChatResponse response = accumulator_->takeResponse();
-    addUsage(response.usage, usageOfFailedAttempts_);
+    response.usage += usageOfFailedAttempts_;
     auto observer = std::move(observer_);
     observer->onComplete(status, std::move(response));
   }

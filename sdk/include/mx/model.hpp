@@ -157,6 +157,15 @@ struct Usage {
   int64_t cacheReadTokens = 0;
 
   int64_t cacheWriteTokens() const { return cacheWrite5mTokens + cacheWrite1hTokens; }
+
+  Usage& operator+=(const Usage& more) {
+    inputTokens += more.inputTokens;
+    outputTokens += more.outputTokens;
+    cacheWrite5mTokens += more.cacheWrite5mTokens;
+    cacheWrite1hTokens += more.cacheWrite1hTokens;
+    cacheReadTokens += more.cacheReadTokens;
+    return *this;
+  }
 };
 
 enum class StopReason { None, EndTurn, MaxTokens, StopSequence, ToolUse, Refusal, PauseTurn, Other };
