@@ -121,8 +121,29 @@ PlannedTurn contentExecution(const Context& c) {
           toolUse(c, "content-execution", std::move(brief))};
 }
 
+// Validation failed on the first draft: one revision through the writer, with
+// the violations added to the brief, then validate again.
+std::optional<PlannedTurn> revisionIfNeeded(const Context& c) {
+  size_t drafts = 0, validations = 0;
+  for (const auto& call : c.conversation.toolCalls) {
+    drafts += call.name == "content-execution";
+    validations += call.name == "validate-content";
+  }
+  if (drafts != 1 || validations != 1 || c.conversation.toolCalls.back().name != "validate-content") return std::nullopt;
+  Json validation = c.result("validate-content");
+  if (!validation.is_object() || validation.value("valid", true)) return std::nullopt;
+  Json brief = c.call("content-execution")->input;
+  Json violations = arrayAt(validation, "violations");
+  brief["revision"] = {{"violations", violations}, {"previousDraft", findString(c.result("content-execution"), {"content"})}};
+  std::string issues;
+  for (const auto& v : violations) issues += (issues.empty() ? "" : "; ") + v.value("message", v.dump());
+  return PlannedTurn{"The draft breaks " + std::to_string(violations.size()) + " rule(s) (" + issues +
+                         "). Sending it back to the writer once with the violations.",
+                     toolUse(c, "content-execution", std::move(brief))};
+}
+
 PlannedTurn validateContent(const Context& c) {
-  Json draft = c.result("content-execution");
+  Json draft = c.result("content-execution");  // the newest draft
   std::string content = draft.is_string() ? draft.get<std::string>() : findString(draft, {"content", "text"});
   Json rules = arrayAt(c.result("fetch-canon"), "compliance");
   return {"Checking the draft against " + std::to_string(rules.size()) + " compliance rules.",
@@ -180,6 +201,11 @@ PlannedTurn planNextTurn(const ChatRequest& request) {
   }
   context.contentType = *type;
   context.topic = extractTopic(context.conversation.userText);
+  if (auto revision = revisionIfNeeded(context)) return *revision;
+  if (context.call("content-execution") != nullptr && context.conversation.toolCalls.back().name == "content-execution" &&
+      context.call("validate-content") != nullptr && context.offered.count("validate-content")) {
+    return validateContent(context);  // re-validate the revised draft
+  }
   for (const auto& step : kPlan) {
     if (!context.offered.count(step) || context.call(step) != nullptr) continue;
     if (step == "validate-content" && context.call("content-execution") == nullptr) continue;

@@ -1,7 +1,9 @@
 #include "offline_writer.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <regex>
+#include <sstream>
 
 #include "request_text.hpp"
 
@@ -135,6 +137,63 @@ std::string applyComplianceRules(std::string text, const Json& rules) {
   return text;
 }
 
+std::vector<std::string> splitWords(const std::string& text) {
+  std::vector<std::string> words;
+  std::istringstream in(text);
+  for (std::string w; in >> w;) words.push_back(w);
+  return words;
+}
+
+// Cuts after the n-th word but keeps the line structure (subject line, body).
+std::string firstWords(const std::string& text, size_t n) {
+  size_t seen = 0;
+  bool inWord = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    bool space = std::isspace(static_cast<unsigned char>(text[i])) != 0;
+    if (!space && !inWord && seen++ == n) {
+      size_t end = i;
+      while (end > 0 && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
+      return text.substr(0, end);
+    }
+    inWord = !space;
+  }
+  return text;
+}
+
+// A revision brief carries the violations of the previous draft: fix the ones
+// a writer can fix mechanically (length, subject line), as a model would.
+std::string applyRevision(std::string text, const Json& brief) {
+  if (!brief.contains("revision") || !brief["revision"].contains("violations")) return text;
+  const Json& rules = brief.contains("complianceRules") && brief["complianceRules"].is_array() ? brief["complianceRules"] : Json::array();
+  for (const auto& violation : brief["revision"]["violations"]) {
+    std::string ruleId = violation.value("ruleId", "");
+    for (const auto& rule : rules) {
+      if (!rule.is_object() || rule.value("id", "") != ruleId) continue;
+      std::string type = rule.value("type", "");
+      int64_t limit = rule.value("value", int64_t{0});
+      if (type == "max_words" && limit > 0) {
+        std::string required;
+        for (const auto& r : rules) {
+          if (r.is_object() && (r.value("type", "") == "required_phrase" || r.value("type", "") == "required_disclaimer")) {
+            required += " " + r.value("phrase", "");
+          }
+        }
+        size_t keep = static_cast<size_t>(std::max<int64_t>(1, limit - static_cast<int64_t>(splitWords(required).size())));
+        text = firstWords(text, keep);
+      } else if (type == "subject_max_chars" && limit > 0) {
+        auto at = lower(text).find("subject:");
+        if (at != std::string::npos) {
+          size_t start = at + 9;
+          size_t end = text.find('\n', start);
+          std::string subject = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+          if (static_cast<int64_t>(subject.size()) > limit) text.replace(start, subject.size(), subject.substr(0, static_cast<size_t>(limit)));
+        }
+      }
+    }
+  }
+  return text;
+}
+
 }  // namespace
 
 Json readBrief(const std::string& prompt) {
@@ -168,7 +227,7 @@ std::string writeArtifact(const Json& brief) {
     last = static_cast<size_t>(it->position() + it->length());
   }
   out += body.substr(last);
-  return applyComplianceRules(out, d.rules);
+  return applyComplianceRules(applyRevision(out, brief), d.rules);
 }
 
 }  // namespace mx::offline

@@ -94,6 +94,23 @@ TEST(OfflinePlanner, ReportsValidationIssuesAndToolFailures) {
                       {Role::User, {ContentBlock::makeToolResult("t3", "{\"content\":\"x\"}", false)}},
                       {Role::Assistant, {ContentBlock::makeToolUse("t4", "validate-content", {})}},
                       {Role::User, {ContentBlock::makeToolResult("t4", R"({"valid":false,"violations":[{"message":"missing disclaimer"}]})", false)}}};
+  // Validation failed: one revision pass with the violations in the brief...
+  PlannedTurn revision = planNextTurn(request);
+  ASSERT_TRUE(revision.toolCall);
+  EXPECT_EQ(revision.toolCall->name, "content-execution");
+  EXPECT_EQ(revision.toolCall->input["revision"]["violations"][0]["message"], "missing disclaimer");
+  EXPECT_NE(revision.text.find("Sending it back to the writer once"), std::string::npos);
+  request.messages.push_back({Role::Assistant, {*revision.toolCall}});
+  request.messages.push_back({Role::User, {ContentBlock::makeToolResult(revision.toolCall->id, "{\"content\":\"y\"}", false)}});
+  // ...then the revised draft is validated again...
+  PlannedTurn revalidate = planNextTurn(request);
+  ASSERT_TRUE(revalidate.toolCall);
+  EXPECT_EQ(revalidate.toolCall->name, "validate-content");
+  EXPECT_EQ(revalidate.toolCall->input["content"], "y");
+  request.messages.push_back({Role::Assistant, {*revalidate.toolCall}});
+  request.messages.push_back({Role::User, {ContentBlock::makeToolResult(revalidate.toolCall->id,
+      R"({"valid":false,"violations":[{"message":"missing disclaimer"}]})", false)}});
+  // ...and no second revision: the answer reports what is left.
   PlannedTurn turn = planNextTurn(request);
   EXPECT_FALSE(turn.toolCall);
   EXPECT_NE(turn.text.find("Validation found 1 issue(s): missing disclaimer."), std::string::npos) << turn.text;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 namespace mx::offline {
 namespace {
 
@@ -36,6 +38,30 @@ TEST(OfflineWriter, DefaultSkeletonPerContentType) {
     EXPECT_EQ(text.find("{{"), std::string::npos) << type;
     EXPECT_NE(text.find("summer menu"), std::string::npos) << type << ": " << text;
   }
+}
+
+TEST(OfflineWriter, ARevisionFixesLengthViolations) {
+  Json brief = {{"contentType", "email"}, {"objective", "Create an email campaign for our spring sale"},
+                {"complianceRules", {{{"id", "short"}, {"type", "max_words"}, {"value", 30}},
+                                     {{"id", "unsub"}, {"type", "required_phrase"}, {"phrase", "unsubscribe"}}}}};
+  std::string first = writeArtifact(brief);
+  brief["revision"] = {{"violations", {{{"ruleId", "short"}, {"message", "too long"}}}}};
+  std::string revised = writeArtifact(brief);
+  auto count = [](const std::string& t) { std::istringstream in(t); size_t n = 0; for (std::string w; in >> w;) ++n; return n; };
+  EXPECT_GT(count(first), 30u);
+  EXPECT_LE(count(revised), 30u);
+  EXPECT_NE(revised.find("unsubscribe"), std::string::npos);
+  EXPECT_EQ(revised.rfind("Subject: ", 0), 0u) << "the subject line must stay its own line";
+  EXPECT_NE(revised.find('\n'), std::string::npos) << revised;
+}
+
+TEST(OfflineWriter, ARevisionShortensAnOverlongSubjectLine) {
+  Json brief = {{"contentType", "email"}, {"objective", "Create an email campaign for our very long named spring clearance sale event"},
+                {"complianceRules", {{{"id", "subject"}, {"type", "subject_max_chars"}, {"value", 20}}}}};
+  brief["revision"] = {{"violations", {{{"ruleId", "subject"}, {"message", "subject too long"}}}}};
+  std::string revised = writeArtifact(brief);
+  ASSERT_EQ(revised.rfind("Subject: ", 0), 0u) << revised;
+  EXPECT_LE(revised.find('\n') - 9, 20u) << revised;
 }
 
 TEST(OfflineWriter, IsDeterministic) {
