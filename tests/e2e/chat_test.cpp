@@ -105,7 +105,8 @@ TEST(Chat, EveryContentTypeStreamsTheWholeFlowAndIsSaved) {
       }
       if (order.empty() || order.back() != e.event) order.push_back(e.event);
     }
-    EXPECT_EQ(order, (std::vector<std::string>{"thinking", "artifact", "thinking", "message", "done"})) << prompt;
+    EXPECT_EQ(order, (std::vector<std::string>{"thinking", "analysis", "thinking", "artifact", "thinking", "message", "done"}))
+        << prompt;
     EXPECT_GT(deltas, 5u);
     Json done = stream.events.back().json();
     EXPECT_EQ(done["conversationId"], stream.headers["x-conversation-id"]);
@@ -122,6 +123,48 @@ TEST(Chat, EveryContentTypeStreamsTheWholeFlowAndIsSaved) {
   }
   auto list = Json::parse(httpGet(server->baseUrl() + "/api/v1/conversations?limit=2").body);
   EXPECT_EQ(list["conversations"].size(), 2u);
+}
+
+TEST(Chat, KnowledgeSummaryAndAValidationFailureFixedByOneRevision) {
+  TempDir dir;
+  auto server = startDefault(dir);
+  auto base = server->baseUrl();
+  ASSERT_EQ(httpRequest("POST", base + "/api/v1/resources",
+                        Json{{"title", "Email handbook"}, {"resourceType", "handbook"}, {"format", "markdown"},
+                             {"content", "# Email\n\nSpring sale emails lead with the discount in the subject line."}}.dump()).status, 201);
+  ASSERT_EQ(httpRequest("PUT", base + "/api/v1/canon/email/compliance/tight",
+                        R"({"type":"max_words","value":45,"message":"Keep it under 45 words."})").status, 200);
+  auto stream = chat(*server, {{"message", "Create an email campaign for our spring sale"}});
+  expectWellFormed(stream);
+  int starts = 0;
+  Json summary;
+  std::string answer;
+  for (const auto& e : stream.events) {
+    if (e.event == "artifact" && e.json()["type"] == "start") ++starts;
+    if (e.event == "analysis") summary = e.json();
+    if (e.event == "message") answer = e.json()["content"];
+  }
+  EXPECT_EQ(summary["type"], "knowledge_summary");
+  EXPECT_EQ(summary["sources"][0]["title"], "Email handbook");
+  EXPECT_EQ(starts, 2) << "one draft, one revision";
+  EXPECT_NE(answer.find("passes every compliance rule"), std::string::npos) << answer;
+  auto saved = Json::parse(httpGet(base + "/api/v1/conversations/" + stream.headers["x-conversation-id"]).body);
+  EXPECT_EQ(saved["artifacts"].size(), 2u);
+}
+
+TEST(Chat, HeartbeatsKeepASilentStreamAlive) {
+  TempDir dir;
+  std::string config = defaultConfigWith(dir, "[auth]\nmode = \"none\"\n");
+  std::string text = readSource("config/default.toml");
+  std::ifstream in(config);
+  std::string deploy((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  replaceAll(deploy, "[chat]\ngraph = \"agent\"", "[chat]\nheartbeat_seconds = 1\ngraph = \"agent\"");
+  dir.write("deploy.toml", deploy);
+  // 1.5 s between offline deltas: silent long enough for heartbeats.
+  ServerProcess server({MX_BINARY, "serve", "--config", config, "--port", "0"}, env(dir, 1500));
+  ASSERT_TRUE(server.started()) << server.stderrText();
+  auto stream = chat(server, {{"message", "hello"}}, {{}, 3, nullptr, 20000});
+  EXPECT_GE(stream.comments, 1u) << "expected a ': ping' comment while the model was silent";
 }
 
 TEST(Chat, ASecondTurnContinuesTheConversation) {

@@ -63,7 +63,13 @@ struct ToolsNodeConfig {
   std::chrono::milliseconds timeout{30000};
   std::string messagesChannel = "messages";
   bool emitStatus = true;
+  // tool -> analysis type: after the tool succeeds, an `analysis` event of that
+  // type summarises its results ("knowledge-search" -> "knowledge_summary").
+  std::map<std::string, std::string> analysis;
 };
+
+// {type, content, count, sources[]} from a search tool's result.
+Json summarizeResults(const std::string& type, const Json& result);
 
 using Timer = std::function<void(std::chrono::milliseconds, std::function<void()>)>;
 

@@ -93,7 +93,9 @@ MX_PLUGIN("graph_agent", "0.1.0", "Generic tool-calling loop: a model node and a
                      .optional("tools", mx::ConfigType::StringArray, mx::Json::array(), "tool instances it may run")
                      .optional("timeout_ms", mx::ConfigType::Integer, 30000, "per tool call")
                      .optional("messages_channel", mx::ConfigType::String, "messages", "conversation channel")
-                     .optional("emit_status", mx::ConfigType::Boolean, true, "emit thinking/tool_status events");
+                     .optional("emit_status", mx::ConfigType::Boolean, true, "emit thinking/tool_status events")
+                     .optional("analysis", mx::ConfigType::Table, mx::Json::object(),
+                               "tool = analysis type: summarise its results as an analysis event");
   tools.create = [](mx::ComponentContext& context) -> mx::Result<std::unique_ptr<mx::Node>> {
     const mx::Json& c = context.config();
     if (c["timeout_ms"].get<int64_t>() < 1) return mx::invalidArgumentError("timeout_ms must be at least 1");
@@ -103,6 +105,10 @@ MX_PLUGIN("graph_agent", "0.1.0", "Generic tool-calling loop: a model node and a
     config.timeout = std::chrono::milliseconds(c["timeout_ms"].get<int64_t>());
     config.messagesChannel = c["messages_channel"];
     config.emitStatus = c["emit_status"];
+    for (const auto& [tool, type] : c["analysis"].items()) {
+      if (!type.is_string()) return mx::invalidArgumentError("analysis values must be strings (analysis types)");
+      config.analysis[tool] = type.get<std::string>();
+    }
     std::shared_ptr<mx::HttpClient> http = context.httpClient();
     mx::agent::Timer timer = [http](std::chrono::milliseconds delay, std::function<void()> task) {
       http->runAfter(delay, std::move(task));

@@ -1,6 +1,7 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <set>
 
 #include "agent_nodes.hpp"
 #include "json_schema.hpp"
@@ -14,6 +15,26 @@ ToolsNode::ToolsNode(ToolsNodeConfig config, std::vector<std::shared_ptr<Tool>> 
     definitions_[definition.name] = definition;
     tools_[definition.name] = std::move(tool);
   }
+}
+
+Json summarizeResults(const std::string& type, const Json& result) {
+  Json sources = Json::array();
+  const Json& results = result.is_object() && result.contains("results") && result["results"].is_array() ? result["results"] : Json::array();
+  for (const auto& r : results) {
+    Json source = {{"title", r.value("title", "")}};
+    if (r.contains("resourceId")) source["resourceId"] = r["resourceId"];
+    if (r.contains("url")) source["url"] = r["url"];
+    sources.push_back(std::move(source));
+  }
+  std::string content = results.empty() ? "Nothing relevant found." : "Found " + std::to_string(results.size()) + " relevant " +
+                                                                         (results.size() == 1 ? "source" : "sources") + ":";
+  std::set<std::string> titles;
+  for (const auto& s : sources) {
+    std::string title = s.value("title", "");
+    if (!title.empty() && titles.insert(title).second) content += (titles.size() == 1 ? " " : ", ") + title;
+  }
+  if (result.is_object() && result.contains("answer") && result["answer"].is_string()) content += ". " + result["answer"].get<std::string>();
+  return {{"type", type}, {"content", content}, {"count", results.size()}, {"sources", sources}};
 }
 
 namespace {
@@ -105,11 +126,16 @@ void ToolsNode::run(std::shared_ptr<NodeContext> context, NodeDone done) {
     auto started = std::chrono::steady_clock::now();
     std::string name = call.name;
     std::string id = call.id;
-    auto complete = [batch, i, id, name, answered, started, linked, source](Result<Json> result) {
+    auto analysis = config_.analysis.find(name);
+    std::string analysisType = analysis == config_.analysis.end() ? "" : analysis->second;
+    auto complete = [batch, i, id, name, answered, started, linked, source, analysisType](Result<Json> result) {
       if (answered->exchange(true)) return;
       double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
       if (result.isOk()) {
         batch->status(name, "done", name + " finished", ms);
+        if (!analysisType.empty() && batch->context()->events != nullptr) {
+          batch->context()->events->emitJson("analysis", summarizeResults(analysisType, *result));
+        }
         batch->finish(i, ContentBlock::makeToolResult(id, resultText(*result), false));
       } else {
         batch->status(name, "error", name + " failed: " + result.status().message(), ms);
