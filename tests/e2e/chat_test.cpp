@@ -241,6 +241,46 @@ TEST(Chat, CancelMidArtifactKeepsThePartialArtifact) {
   EXPECT_EQ(again.status, 409);
 }
 
+// Cuts the stream at the first artifact delta, then waits for the saved turn.
+Json leaveMidArtifactAndWaitForTheSavedTurn(const ServerProcess& server) {
+  mx::test::SseOptions options;
+  options.cutAfterEvents = 7;  // thinking, analysis, thinking, artifact start, three deltas
+  auto stream = chat(server, {{"message", "Create an email campaign for our winter sale"}}, options);
+  EXPECT_FALSE(stream.endedCleanly);
+  std::string url = server.baseUrl() + "/api/v1/conversations/" + stream.headers["x-conversation-id"];
+  for (int i = 0; i < 200; ++i) {
+    Json saved = Json::parse(httpGet(url).body);
+    if (!saved["artifacts"].empty()) return saved;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ADD_FAILURE() << "the turn was never saved";
+  return Json::object();
+}
+
+TEST(Chat, ByDefaultARunOutlivesItsClient) {
+  TempDir dir;
+  auto server = startDefault(dir, 25);
+  Json saved = leaveMidArtifactAndWaitForTheSavedTurn(*server);
+  ASSERT_EQ(saved["artifacts"].size(), 1u);
+  EXPECT_EQ(saved["artifacts"][0]["status"], "complete");
+  EXPECT_EQ(saved["messages"].size(), 2u);
+}
+
+TEST(Chat, DisconnectCancelPolicyStopsTheRunWhenItsClientLeaves) {
+  TempDir dir;
+  std::string config = defaultConfigWith(dir, "[auth]\nmode = \"none\"\n");
+  std::ifstream in(config);
+  std::string deploy((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  replaceAll(deploy, "[chat]\ngraph = \"agent\"", "[chat]\ndisconnect = \"cancel\"\ngraph = \"agent\"");
+  dir.write("deploy.toml", deploy);
+  ServerProcess server({MX_BINARY, "serve", "--config", config, "--port", "0"}, env(dir, 25));
+  ASSERT_TRUE(server.started()) << server.stderrText();
+  Json saved = leaveMidArtifactAndWaitForTheSavedTurn(server);
+  ASSERT_EQ(saved["artifacts"].size(), 1u);
+  EXPECT_EQ(saved["artifacts"][0]["status"], "incomplete");
+  EXPECT_EQ(saved["messages"].size(), 1u) << "no assistant answer for a cancelled run";
+}
+
 TEST(Chat, BadInputGetsA4xxWithTheErrorShape) {
   TempDir dir;
   auto server = startDefault(dir);

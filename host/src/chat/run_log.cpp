@@ -52,6 +52,7 @@ void RunLog::subscribe(const std::shared_ptr<SseConnection>& connection, int64_t
     connection->finish();
   } else {
     subscribers_.push_back(connection);
+    everSubscribed_ = true;
   }
 }
 
@@ -89,6 +90,13 @@ std::vector<ArtifactDraft> RunLog::artifacts() const {
 size_t RunLog::subscriberCount() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return subscribers_.size();
+}
+
+bool RunLog::abandoned() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  subscribers_.erase(std::remove_if(subscribers_.begin(), subscribers_.end(), [](const auto& s) { return s->clientGone(); }),
+                     subscribers_.end());
+  return everSubscribed_ && subscribers_.empty() && !closed_;
 }
 
 void RunLog::heartbeat(std::chrono::steady_clock::duration idle) {

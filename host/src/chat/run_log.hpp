@@ -48,6 +48,9 @@ class RunLog final : public EventSink {
   // Sends a keep-alive comment to streams that have been silent for `idle`.
   void heartbeat(std::chrono::steady_clock::duration idle);
   size_t subscriberCount() const;
+  // True when streams have watched this run and every one of them is gone
+  // (drops the gone ones); a run nobody ever watched is not abandoned.
+  bool abandoned();
   std::chrono::steady_clock::time_point closedAt() const;
 
  private:
@@ -56,6 +59,7 @@ class RunLog final : public EventSink {
   mutable std::mutex mutex_;
   std::vector<RunEvent> events_;
   std::vector<std::shared_ptr<SseConnection>> subscribers_;
+  bool everSubscribed_ = false;
   std::map<std::string, ArtifactDraft> artifacts_;
   std::vector<std::string> artifactOrder_;
   bool closed_ = false;

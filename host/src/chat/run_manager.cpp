@@ -198,7 +198,11 @@ void RunManager::housekeeping() {
         it = runs_.erase(it);  // replay continues from the store
         continue;
       }
-      if (!run->finished) run->log->heartbeat(settings_.heartbeat);
+      if (!run->finished && settings_.cancelOnDisconnect && run->log->abandoned()) {
+        run->cancel.cancel("the client disconnected");
+      } else if (!run->finished) {
+        run->log->heartbeat(settings_.heartbeat);
+      }
       ++it;
     }
   }

@@ -60,6 +60,12 @@ void SseConnection::markClosed() {
   closed_ = true;
 }
 
+bool SseConnection::clientGone() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!closed_ && peer_.expired()) closed_ = true;
+  return closed_;
+}
+
 bool SseConnection::closed() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return closed_;

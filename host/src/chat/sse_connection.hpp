@@ -29,6 +29,8 @@ class SseConnection {
   void finish();
   void markClosed();
   bool closed() const;
+  // True once the client's TCP connection is gone (probes the peer).
+  bool clientGone();
 
   static std::string formatFrame(int64_t id, std::string_view event, std::string_view data);
 
