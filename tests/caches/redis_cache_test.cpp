@@ -1,50 +1,19 @@
 // cache_redis against a real redis-server started by the test (on a free
 // loopback port, no persistence), including a Redis stopped mid-test.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <thread>
 
 #include "mx/testing/fakes.hpp"
-#include "process.hpp"
+#include "redis_server.hpp"
 #include "redis_cache.hpp"
 
 namespace mx::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-int freePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
-class RedisServer {
- public:
-  explicit RedisServer(int port) : port_(port) { start(); }
-  void start() {
-    process_ = std::make_unique<BackgroundProcess>(std::vector<std::string>{
-        "/usr/bin/redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"});
-    redis::RedisCache probe({"127.0.0.1", port_, "", 0, "", 1, 200ms, 200ms, 0ms}, nullptr);
-    for (int i = 0; i < 100 && !probe.health().isOk(); ++i) std::this_thread::sleep_for(20ms);
-  }
-  void stop() { process_.reset(); }
-  int port() const { return port_; }
-
- private:
-  int port_;
-  std::unique_ptr<BackgroundProcess> process_;
-};
 
 redis::RedisConfig configFor(int port) {
   redis::RedisConfig config;
