@@ -1,0 +1,196 @@
+// config/production.toml end to end: the tool-calling agent graph on the
+// Anthropic provider (Tier 1 and Tier 2), OpenAI embeddings for knowledge,
+// Tavily web search, a real Redis cache and API-key auth. The paid services
+// are one local mock speaking their wire formats; the Tier 1 mock is a small
+// scripted agent that calls the tools in the architecture's order.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "anthropic_stream.hpp"
+#include "api_mock.hpp"
+#include "chat/auth.hpp"
+#include "http_client.hpp"
+#include "mock_http_server.hpp"
+#include "process.hpp"
+#include "redis_server.hpp"
+#include "sse_client.hpp"
+
+namespace mx::test {
+namespace {
+
+using Json = nlohmann::json;
+
+const char* kApiKey = "mx-test-key-1";
+const char* kDraft = "Subject: Spring into savings\n\nOur spring sale starts today: 20% off everything. Shop now. Unsubscribe any time.";
+
+std::string readText(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::string base64(const std::string& bytes) {
+  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t n = static_cast<uint8_t>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) n |= static_cast<uint8_t>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) n |= static_cast<uint8_t>(bytes[i + 2]);
+    out += alphabet[(n >> 18) & 63];
+    out += alphabet[(n >> 12) & 63];
+    out += i + 1 < bytes.size() ? alphabet[(n >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? alphabet[n & 63] : '=';
+  }
+  return out;
+}
+
+// A deterministic unit-ish vector per text, as OpenAI's base64 float32 encoding.
+std::string embeddingFor(const std::string& text, int dimensions) {
+  std::string bytes(static_cast<size_t>(dimensions) * 4, '\0');
+  for (int d = 0; d < dimensions; ++d) {
+    float value = static_cast<float>((std::hash<std::string>{}(text + std::to_string(d % 7)) % 1000) / 1000.0);
+    std::memcpy(&bytes[static_cast<size_t>(d) * 4], &value, 4);
+  }
+  return base64(bytes);
+}
+
+std::vector<std::string> toolsCalled(const Json& request) {
+  std::vector<std::string> names;
+  for (const auto& message : request["messages"]) {
+    if (message["role"] != "assistant" || !message["content"].is_array()) continue;
+    for (const auto& block : message["content"]) {
+      if (block["type"] == "tool_use") names.push_back(block["name"]);
+    }
+  }
+  return names;
+}
+
+// Tier 1: canon + knowledge + web in parallel, then the writer, then the
+// validator, then the answer. Tier 2 (no tools offered): the draft.
+MockMessage agentTurn(const Json& request) {
+  MockMessage message;
+  message.model = request["model"];
+  if (!request.contains("tools") || request["tools"].empty()) {
+    message.textDeltas = wordDeltas(kDraft);
+    return message;
+  }
+  auto called = toolsCalled(request);
+  auto has = [&](const char* name) { return std::find(called.begin(), called.end(), name) != called.end(); };
+  if (called.empty()) {
+    message.textDeltas = {"Loading the canon, ", "your documents and the web."};
+    message.toolUses = {{"toolu_canon", "fetch-canon", {{"category", "all"}, {"contentType", "email"}}},
+                        {"toolu_search", "knowledge-search", {{"query", "spring sale"}}},
+                        {"toolu_web", "web-search", {{"query", "spring sale email trends"}}}};
+  } else if (!has("content-execution")) {
+    message.textDeltas = {"Briefing the writer."};
+    message.toolUses = {{"toolu_write", "content-execution",
+                         {{"contentType", "email"}, {"objective", "Spring sale email"}, {"targetAudience", "existing customers"}}}};
+  } else if (!has("validate-content")) {
+    message.toolUses = {{"toolu_check", "validate-content", {{"content", kDraft}, {"rules", Json::array()}}}};
+  } else {
+    message.textDeltas = wordDeltas("Your spring sale email is ready and passes the checks.");
+  }
+  return message;
+}
+
+void serveApis(const MockRequest& request, MockResponse& response) {
+  Json body = request.body.empty() ? Json::object() : Json::parse(request.body);
+  if (request.path == "/v1/messages") {
+    streamSse(response, anthropicStream(agentTurn(body)));
+  } else if (request.path == "/v1/embeddings") {
+    Json data = Json::array();
+    Json inputs = body["input"].is_array() ? body["input"] : Json::array({body["input"]});
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", embeddingFor(inputs[i], body.value("dimensions", 1536))}});
+    }
+    response.send(200, {{"Content-Type", "application/json"}},
+                  Json{{"object", "list"}, {"data", data}, {"model", body["model"]}, {"usage", {{"prompt_tokens", 8}, {"total_tokens", 8}}}}.dump());
+  } else if (request.path == "/search") {
+    response.send(200, {{"Content-Type", "application/json"}}, readText(fixturePath("tavily-search-sdk-test.json")));
+  } else {
+    response.send(404, {{"Content-Type", "application/json"}}, R"({"error":"no such mock route"})");
+  }
+}
+
+TEST(Production, TheAgentGraphOnAnthropicWithRedisTavilyAndApiKeys) {
+  TempDir dir;
+  RedisServer redis;
+  ASSERT_TRUE(redis.answering());
+  MockHttpServer apis(serveApis);
+  ServerProcess server({MX_BINARY, "serve", "--config", MX_SOURCE_DIR "/config/production.toml", "--port", "0", "--host", "127.0.0.1"},
+                       {{"MX_PLUGIN_DIR", MX_PLUGIN_DIR}, {"MX_DATA_DIR", dir.path()}, {"MX_LOG_LEVEL", "warn"},
+                        {"ANTHROPIC_API_KEY", "sk-ant-test"}, {"ANTHROPIC_BASE_URL", apis.baseUrl()},
+                        {"OPENAI_API_KEY", "sk-test"}, {"OPENAI_BASE_URL", apis.baseUrl() + "/v1"},
+                        {"TAVILY_API_KEY", "tvly-test"}, {"TAVILY_BASE_URL", apis.baseUrl()},
+                        {"REDIS_PORT", std::to_string(redis.port())},
+                        {"MX_API_KEY_SHA256", mx::host::chat::sha256Hex(kApiKey)}, {"MX_API_USER", "acme"}});
+  ASSERT_TRUE(server.started()) << server.stderrText();
+  std::map<std::string, std::string> auth = {{"Authorization", std::string("Bearer ") + kApiKey}};
+
+  EXPECT_EQ(httpRequest("POST", server.baseUrl() + "/api/v1/chat/stream", R"({"message":"hi"})").status, 401);
+  ASSERT_EQ(httpRequest("POST", server.baseUrl() + "/api/v1/resources",
+                        Json{{"title", "Spring playbook"}, {"resourceType", "handbook"}, {"format", "markdown"},
+                             {"content", "# Spring\n\nLead with the discount. Keep subject lines short."}}.dump(), auth).status, 201);
+
+  SseOptions options;
+  options.headers = auth;
+  auto stream = openSse("POST", server.baseUrl() + "/api/v1/chat/stream",
+                        Json{{"message", "Create an email campaign for our spring sale"}, {"context", {{"enableWebSearch", true}}}}.dump(), options);
+  ASSERT_EQ(stream.status, 200) << stream.body;
+  ASSERT_FALSE(stream.events.empty());
+  EXPECT_EQ(stream.events.back().event, "done");
+  EXPECT_TRUE(stream.endedCleanly);
+  std::string artifact, answer;
+  std::vector<std::string> analyses;
+  for (const auto& e : stream.events) {
+    if (e.event == "artifact" && e.json()["type"] == "delta") artifact += e.json()["content"].get<std::string>();
+    if (e.event == "analysis") analyses.push_back(e.json()["type"]);
+    if (e.event == "message") answer = e.json()["content"];
+  }
+  EXPECT_EQ(artifact, kDraft);
+  EXPECT_EQ(answer, "Your spring sale email is ready and passes the checks.");
+  EXPECT_EQ(analyses, (std::vector<std::string>{"knowledge_summary", "research_summary"}));
+
+  // Four Tier 1 calls and one Tier 2 call, with the Anthropic headers; the
+  // tool results went back as tool_result blocks in call order.
+  std::vector<Json> messagesCalls;
+  for (const auto& r : apis.requests()) {
+    if (r.path != "/v1/messages") continue;
+    EXPECT_EQ(r.header("x-api-key"), "sk-ant-test");
+    EXPECT_EQ(r.header("anthropic-version"), "2023-06-01");
+    messagesCalls.push_back(Json::parse(r.body));
+  }
+  ASSERT_EQ(messagesCalls.size(), 5u);
+  const Json& second = messagesCalls[1];
+  const Json& results = second["messages"].back()["content"];
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0]["tool_use_id"], "toolu_canon");
+  EXPECT_EQ(results[1]["tool_use_id"], "toolu_search");
+  EXPECT_NE(results[1]["content"].get<std::string>().find("Spring playbook"), std::string::npos);
+  EXPECT_EQ(results[2]["tool_use_id"], "toolu_web");
+  EXPECT_NE(results[2]["content"].get<std::string>().find("tavily.com"), std::string::npos);
+
+  auto conversations = Json::parse(httpGet(server.baseUrl() + "/api/v1/conversations", auth).body);
+  ASSERT_EQ(conversations["conversations"].size(), 1u) << conversations.dump();
+  auto ready = httpGet(server.baseUrl() + "/readyz");
+  EXPECT_EQ(ready.status, 200) << ready.body;
+
+  // The cache is an accelerator: with Redis gone a turn still completes.
+  redis.stop();
+  auto again = openSse("POST", server.baseUrl() + "/api/v1/chat/stream",
+                       Json{{"message", "Create an email campaign for our spring sale"}}.dump(), options);
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.events.back().event, "done");
+  bool answered = false;
+  for (const auto& e : again.events) answered = answered || e.event == "message";
+  EXPECT_TRUE(answered);
+  EXPECT_EQ(server.stop(SIGTERM), 0);
+}
+
+}  // namespace
+}  // namespace mx::test
