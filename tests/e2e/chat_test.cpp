@@ -160,8 +160,9 @@ TEST(Chat, HeartbeatsKeepASilentStreamAlive) {
   std::string deploy((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   replaceAll(deploy, "[chat]\ngraph = \"agent\"", "[chat]\nheartbeat_seconds = 1\ngraph = \"agent\"");
   dir.write("deploy.toml", deploy);
-  // 1.5 s between offline deltas: silent long enough for heartbeats.
-  ServerProcess server({MX_BINARY, "serve", "--config", config, "--port", "0"}, env(dir, 1500));
+  // 2.5 s between offline deltas: every gap spans a whole housekeeping tick
+  // (1 s) after a second of silence, so each one gets a heartbeat.
+  ServerProcess server({MX_BINARY, "serve", "--config", config, "--port", "0"}, env(dir, 2500));
   ASSERT_TRUE(server.started()) << server.stderrText();
   auto stream = chat(server, {{"message", "hello"}}, {{}, 3, nullptr, 20000});
   EXPECT_GE(stream.comments, 1u) << "expected a ': ping' comment while the model was silent";

@@ -20,15 +20,14 @@ Result<std::string> caller(const Request& request, const Authenticator& auth) {
   return auth.authenticate(header(request, "Authorization"));
 }
 
-void startSse(ResponseWriter& response, const std::string& conversationId, const std::string& runId) {
+std::shared_ptr<SseConnection> startSse(ResponseWriter& response, const std::string& conversationId, const std::string& runId) {
   response.headers()
       .add<Pistache::Http::Header::ContentType>(Pistache::Http::Mime::MediaType::fromString("text/event-stream"))
       .add<Pistache::Http::Header::CacheControl>(Pistache::Http::CacheDirective::NoCache);
   http::addHeader(response, "X-Accel-Buffering", "no");
   http::addHeader(response, "X-Conversation-Id", conversationId);
   http::addHeader(response, "X-Run-Id", runId);
-  auto stream = response.stream(Code::Ok);
-  stream.flush();  // status line and headers now, on this reactor
+  return SseConnection::open(response);
 }
 
 Json conversationJson(const ConversationRecord& c) {
@@ -128,9 +127,7 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
     if (!valid.isOk()) return http::sendStatusError(response, valid, context);
     auto run = runs.startTurn(turn);
     if (!run) return http::sendStatusError(response, run.status(), context);
-    startSse(response, (*run)->conversationId, (*run)->id);
-    auto connection = std::make_shared<SseConnection>(response.peer());
-    (*run)->log->subscribe(connection, 0);
+    (*run)->log->subscribe(startSse(response, (*run)->conversationId, (*run)->id), 0);
   });
 
   server.route(Method::Get, "/api/v1/runs/:id/stream", [&runs, &auth](const Request& request, ResponseWriter& response,
@@ -141,8 +138,7 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
     int64_t after = lastEventId(request);
     auto run = runs.find(runId, *user);
     if (run) {
-      startSse(response, (*run)->conversationId, runId);
-      (*run)->log->subscribe(std::make_shared<SseConnection>(response.peer()), after);
+      (*run)->log->subscribe(startSse(response, (*run)->conversationId, runId), after);
       return;
     }
     auto stored = runs.store().runEvents(*user, runId, 0);
@@ -152,8 +148,7 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
     for (const auto& e : *stored) {
       if (e.event == "done") conversationId = Json::parse(e.data, nullptr, false).value("conversationId", "");
     }
-    startSse(response, conversationId, runId);
-    auto connection = std::make_shared<SseConnection>(response.peer());
+    auto connection = startSse(response, conversationId, runId);
     for (const auto& e : *stored) {
       if (e.sequence > after) connection->frame(e.sequence, e.event, e.data);
     }

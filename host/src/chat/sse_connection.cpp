@@ -1,6 +1,7 @@
 #include "chat/sse_connection.hpp"
 
 #include <cstdio>
+#include <sstream>
 
 #include <pistache/os.h>
 
@@ -21,39 +22,61 @@ std::string SseConnection::formatFrame(int64_t id, std::string_view event, std::
   return frame;
 }
 
-bool SseConnection::sendChunk(const std::string& payload) {
+// Under the lock, so frames from different threads reach the queue in order.
+// Write completions are not waited for: Pistache's promises are not safe to
+// chain from a thread other than the reactor that settles them.
+bool SseConnection::enqueue(std::string bytes, bool last) {
+  std::lock_guard<std::mutex> lock(mutex_);
   if (closed_) return false;
   auto peer = peer_.lock();
   if (!peer) {
     closed_ = true;
     return false;
   }
-  char size[24];
-  int n = std::snprintf(size, sizeof size, "%zx\r\n", payload.size());
-  std::string chunk(size, static_cast<size_t>(n));
-  chunk += payload;
-  chunk += "\r\n";
-  size_t length = chunk.size();
-  peer->send(Pistache::RawBuffer(std::move(chunk), length));
+  if (last) closed_ = true;
+  size_t length = bytes.size();
+  peer->send(Pistache::RawBuffer(std::move(bytes), length));
   return true;
 }
 
+namespace {
+
+std::string chunk(std::string_view payload) {
+  char size[24];
+  int n = std::snprintf(size, sizeof size, "%zx\r\n", payload.size());
+  std::string out(size, static_cast<size_t>(n));
+  out.reserve(out.size() + payload.size() + 2);
+  out += payload;
+  out += "\r\n";
+  return out;
+}
+
+}  // namespace
+
+std::shared_ptr<SseConnection> SseConnection::open(Pistache::Http::ResponseWriter& response) {
+  std::ostringstream head;
+  head << "HTTP/1.1 200 OK\r\n";
+  for (const auto& header : response.headers().list()) {
+    head << header->name() << ": ";
+    header->write(head);
+    head << "\r\n";
+  }
+  for (const auto& [name, raw] : response.headers().rawList()) head << name << ": " << raw.value() << "\r\n";
+  // The stream ends the connection: Pistache never saw a response for this
+  // request, so the connection is not reused for another.
+  head << "Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n";
+  auto connection = std::make_shared<SseConnection>(response.peer());
+  connection->enqueue(head.str(), false);
+  return connection;
+}
+
 bool SseConnection::frame(int64_t id, std::string_view event, std::string_view data) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return sendChunk(formatFrame(id, event, data));
+  return enqueue(chunk(formatFrame(id, event, data)), false);
 }
 
-bool SseConnection::comment(std::string_view text) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return sendChunk(": " + std::string(text) + "\n\n");
-}
+bool SseConnection::comment(std::string_view text) { return enqueue(chunk(": " + std::string(text) + "\n\n"), false); }
 
-void SseConnection::finish() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (closed_) return;
-  closed_ = true;
-  if (auto peer = peer_.lock()) peer->send(Pistache::RawBuffer(std::string("0\r\n\r\n"), 5));
-}
+void SseConnection::finish() { enqueue("0\r\n\r\n", true); }
 
 void SseConnection::markClosed() {
   std::lock_guard<std::mutex> lock(mutex_);

@@ -131,9 +131,7 @@ void addKnowledgeRoutes(http::HttpServer& server, KnowledgeServices& services, c
     std::string requestId = context.requestId;
     if (streaming) {
       response.headers().add<Pistache::Http::Header::ContentType>(Pistache::Http::Mime::MediaType::fromString("text/event-stream"));
-      auto stream = response.stream(Code::Ok);
-      stream.flush();
-      auto connection = std::make_shared<chat::SseConnection>(response.peer());
+      auto connection = chat::SseConnection::open(response);
       workers.post([&services, user = *user, body, connection] {
         int64_t id = 0;
         auto result = ingest(services, user, body, [&](const std::string& stage, size_t done, size_t total) {
