@@ -5,7 +5,7 @@ CONFIG ?= config/default.toml
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: deps build run test clean
+.PHONY: deps build run test bench clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -23,6 +23,10 @@ test: deps
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMX_WERROR=ON $(CMAKE_FLAGS)
 	cmake --build $(BUILD_DIR) -j$(JOBS)
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600
+
+# The benchmark table (docs/performance.md); minutes, not part of `make test`.
+bench: build
+	BUILD_DIR=$(abspath $(BUILD_DIR)) bench/run.sh
 
 clean:
 	rm -rf $(BUILD_DIR)

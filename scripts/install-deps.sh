@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package the build, the server and the tests need.
+# Installs every Debian 12 package the build, the server, the tests and the
+# benchmark (python3 formats its table) need.
 # Idempotent: skips apt entirely when everything is already present.
 set -euo pipefail
 
@@ -12,7 +13,7 @@ PACKAGES=(
   libsqlite3-dev libhnswlib-dev
   libgtest-dev libgmock-dev
   redis-server postgresql
-  curl procps
+  curl procps python3
 )
 
 missing=()

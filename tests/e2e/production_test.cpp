@@ -7,12 +7,10 @@
 
 #include <algorithm>
 #include <csignal>
-#include <cstring>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
-#include "anthropic_stream.hpp"
+#include "scripted_agent.hpp"
 #include "api_mock.hpp"
 #include "chat/auth.hpp"
 #include "http_client.hpp"
@@ -27,101 +25,12 @@ namespace {
 using Json = nlohmann::json;
 
 const char* kApiKey = "mx-test-key-1";
-const char* kDraft = "Subject: Spring into savings\n\nOur spring sale starts today: 20% off everything. Shop now. Unsubscribe any time.";
-
-std::string readText(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-std::string base64(const std::string& bytes) {
-  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    uint32_t n = static_cast<uint8_t>(bytes[i]) << 16;
-    if (i + 1 < bytes.size()) n |= static_cast<uint8_t>(bytes[i + 1]) << 8;
-    if (i + 2 < bytes.size()) n |= static_cast<uint8_t>(bytes[i + 2]);
-    out += alphabet[(n >> 18) & 63];
-    out += alphabet[(n >> 12) & 63];
-    out += i + 1 < bytes.size() ? alphabet[(n >> 6) & 63] : '=';
-    out += i + 2 < bytes.size() ? alphabet[n & 63] : '=';
-  }
-  return out;
-}
-
-// A deterministic unit-ish vector per text, as OpenAI's base64 float32 encoding.
-std::string embeddingFor(const std::string& text, int dimensions) {
-  std::string bytes(static_cast<size_t>(dimensions) * 4, '\0');
-  for (int d = 0; d < dimensions; ++d) {
-    float value = static_cast<float>((std::hash<std::string>{}(text + std::to_string(d % 7)) % 1000) / 1000.0);
-    std::memcpy(&bytes[static_cast<size_t>(d) * 4], &value, 4);
-  }
-  return base64(bytes);
-}
-
-std::vector<std::string> toolsCalled(const Json& request) {
-  std::vector<std::string> names;
-  for (const auto& message : request["messages"]) {
-    if (message["role"] != "assistant" || !message["content"].is_array()) continue;
-    for (const auto& block : message["content"]) {
-      if (block["type"] == "tool_use") names.push_back(block["name"]);
-    }
-  }
-  return names;
-}
-
-// Tier 1: canon + knowledge + web in parallel, then the writer, then the
-// validator, then the answer. Tier 2 (no tools offered): the draft.
-MockMessage agentTurn(const Json& request) {
-  MockMessage message;
-  message.model = request["model"];
-  if (!request.contains("tools") || request["tools"].empty()) {
-    message.textDeltas = wordDeltas(kDraft);
-    return message;
-  }
-  auto called = toolsCalled(request);
-  auto has = [&](const char* name) { return std::find(called.begin(), called.end(), name) != called.end(); };
-  if (called.empty()) {
-    message.textDeltas = {"Loading the canon, ", "your documents and the web."};
-    message.toolUses = {{"toolu_canon", "fetch-canon", {{"category", "all"}, {"contentType", "email"}}},
-                        {"toolu_search", "knowledge-search", {{"query", "spring sale"}}},
-                        {"toolu_web", "web-search", {{"query", "spring sale email trends"}}}};
-  } else if (!has("content-execution")) {
-    message.textDeltas = {"Briefing the writer."};
-    message.toolUses = {{"toolu_write", "content-execution",
-                         {{"contentType", "email"}, {"objective", "Spring sale email"}, {"targetAudience", "existing customers"}}}};
-  } else if (!has("validate-content")) {
-    message.toolUses = {{"toolu_check", "validate-content", {{"content", kDraft}, {"rules", Json::array()}}}};
-  } else {
-    message.textDeltas = wordDeltas("Your spring sale email is ready and passes the checks.");
-  }
-  return message;
-}
-
-void serveApis(const MockRequest& request, MockResponse& response) {
-  Json body = request.body.empty() ? Json::object() : Json::parse(request.body);
-  if (request.path == "/v1/messages") {
-    streamSse(response, anthropicStream(agentTurn(body)));
-  } else if (request.path == "/v1/embeddings") {
-    Json data = Json::array();
-    Json inputs = body["input"].is_array() ? body["input"] : Json::array({body["input"]});
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", embeddingFor(inputs[i], body.value("dimensions", 1536))}});
-    }
-    response.send(200, {{"Content-Type", "application/json"}},
-                  Json{{"object", "list"}, {"data", data}, {"model", body["model"]}, {"usage", {{"prompt_tokens", 8}, {"total_tokens", 8}}}}.dump());
-  } else if (request.path == "/search") {
-    response.send(200, {{"Content-Type", "application/json"}}, readText(fixturePath("tavily-search-sdk-test.json")));
-  } else {
-    response.send(404, {{"Content-Type", "application/json"}}, R"({"error":"no such mock route"})");
-  }
-}
 
 TEST(Production, TheAgentGraphOnAnthropicWithRedisTavilyAndApiKeys) {
   TempDir dir;
   RedisServer redis;
   ASSERT_TRUE(redis.answering());
-  MockHttpServer apis(serveApis);
+  MockHttpServer apis([](const MockRequest& request, MockResponse& response) { serveMockApis(AgentScript{}, request, response); });
   ServerProcess server({MX_BINARY, "serve", "--config", MX_SOURCE_DIR "/config/production.toml", "--port", "0", "--host", "127.0.0.1"},
                        {{"MX_PLUGIN_DIR", MX_PLUGIN_DIR}, {"MX_DATA_DIR", dir.path()}, {"MX_LOG_LEVEL", "warn"},
                         {"ANTHROPIC_API_KEY", "sk-ant-test"}, {"ANTHROPIC_BASE_URL", apis.baseUrl()},
@@ -152,8 +61,8 @@ TEST(Production, TheAgentGraphOnAnthropicWithRedisTavilyAndApiKeys) {
     if (e.event == "analysis") analyses.push_back(e.json()["type"]);
     if (e.event == "message") answer = e.json()["content"];
   }
-  EXPECT_EQ(artifact, kDraft);
-  EXPECT_EQ(answer, "Your spring sale email is ready and passes the checks.");
+  EXPECT_EQ(artifact, AgentScript{}.draft);
+  EXPECT_EQ(answer, AgentScript{}.answer);
   EXPECT_EQ(analyses, (std::vector<std::string>{"knowledge_summary", "research_summary"}));
 
   // Four Tier 1 calls and one Tier 2 call, with the Anthropic headers; the

@@ -1,0 +1,206 @@
+// mx_loadgen: keeps C chat streams open against the server (or, with
+// --direct, Tier 2 calls against the mock model) until N turns are done, on
+// one thread with libcurl's multi interface. Every stream is parsed with the
+// host's SSE decoder and checked: ids 1, 2, 3 ..., `thinking` first, `done`
+// last, artifact start before its deltas before its end, one `message`.
+// Prints one JSON object: percentiles of time to first event, to first
+// artifact delta and to the end, turns/s, events/s and errors.
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "net/sse_decoder.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Json = nlohmann::json;
+
+struct Options {
+  std::string url;
+  std::string apiKey;
+  bool direct = false;
+  size_t concurrency = 10;
+  size_t turns = 100;
+};
+
+struct Stream {
+  Clock::time_point started;
+  double firstEventMs = -1, firstDeltaMs = -1, totalMs = -1;
+  size_t events = 0;
+  long expectedId = 1;
+  bool sawThinking = false, sawDone = false, inArtifact = false;
+  int messages = 0;
+  std::string problem;
+  mx::host::SseDecoder decoder;
+  bool direct = false;
+  size_t slot = 0;
+  curl_slist* headers = nullptr;
+  std::string body;
+
+  double sinceStart() const { return std::chrono::duration<double, std::milli>(Clock::now() - started).count(); }
+
+  void onChatEvent(const mx::SseEvent& e) {
+    if (!problem.empty()) return;
+    if (std::to_string(expectedId++) != e.id) problem = "ids out of order at event " + std::to_string(events);
+    if (events == 0 && e.event != "thinking") problem = "first event is " + std::string(e.event);
+    if (sawDone) problem = "an event after done";
+    if (e.event == "artifact") {
+      auto type = Json::parse(e.data).value("type", "");
+      if (type == "start") inArtifact = true;
+      if (type == "delta" && !inArtifact) problem = "artifact delta outside start/end";
+      if (type == "delta" && firstDeltaMs < 0) firstDeltaMs = sinceStart();
+      if (type == "end") inArtifact = false;
+    }
+    messages += e.event == "message";
+    sawDone = sawDone || e.event == "done";
+  }
+
+  void onDirectEvent(const mx::SseEvent& e) {
+    if (e.event == "content_block_delta" && firstDeltaMs < 0 && e.data.find("text_delta") != std::string_view::npos) firstDeltaMs = sinceStart();
+    sawDone = sawDone || e.event == "message_stop";
+  }
+};
+
+size_t onBody(char* data, size_t size, size_t count, void* user) {
+  auto* stream = static_cast<Stream*>(user);
+  bool direct = stream->direct;
+  stream->decoder.feed(std::string_view(data, size * count), [&](const mx::SseEvent& e) {
+    if (stream->events++ == 0) stream->firstEventMs = stream->sinceStart();
+    direct ? stream->onDirectEvent(e) : stream->onChatEvent(e);
+  });
+  return size * count;
+}
+
+std::string directBody() {
+  return Json{{"model", "claude-haiku-4-5-20251001"}, {"max_tokens", 1024}, {"stream", true},
+              {"messages", {{{"role", "user"}, {"content", "Write the spring sale email."}}}}}.dump();
+}
+
+std::string chatBody(size_t n) { return Json{{"message", "Create an email campaign for our spring sale #" + std::to_string(n)}}.dump(); }
+
+CURL* open(const Options& options, Stream& stream, size_t n) {
+  CURL* easy = curl_easy_init();
+  stream.started = Clock::now();
+  stream.body = options.direct ? directBody() : chatBody(n);
+  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  if (!options.direct) {
+    headers = curl_slist_append(headers, "Accept: text/event-stream");
+    if (!options.apiKey.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + options.apiKey).c_str());
+  } else {
+    headers = curl_slist_append(headers, "x-api-key: bench");
+    headers = curl_slist_append(headers, "anthropic-version: 2023-06-01");
+  }
+  curl_easy_setopt(easy, CURLOPT_URL, (options.url + (options.direct ? "/v1/messages" : "/api/v1/chat/stream")).c_str());
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDS, stream.body.c_str());
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, onBody);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &stream);
+  curl_easy_setopt(easy, CURLOPT_PRIVATE, &stream);
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT, 600L);
+  stream.direct = options.direct;
+  stream.headers = headers;
+  return easy;
+}
+
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return -1;
+  std::sort(values.begin(), values.end());
+  return values[std::min(values.size() - 1, static_cast<size_t>(p * static_cast<double>(values.size())))];
+}
+
+Json summary(const std::vector<double>& values) {
+  return {{"p50", percentile(values, 0.50)}, {"p90", percentile(values, 0.90)}, {"p99", percentile(values, 0.99)}};
+}
+
+Options parse(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--url") options.url = value;
+    else if (flag == "--api-key") options.apiKey = value;
+    else if (flag == "--concurrency") options.concurrency = std::stoul(value);
+    else if (flag == "--turns") options.turns = std::stoul(value);
+    else if (flag == "--direct") options.direct = value == "1";
+    else throw std::invalid_argument("unknown option " + flag);
+  }
+  if (options.url.empty()) throw std::invalid_argument("--url is required");
+  return options;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  try {
+    options = parse(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mx_loadgen: %s\nusage: mx_loadgen --url URL [--concurrency C] [--turns N] [--direct 0|1] [--api-key KEY]\n", e.what());
+    return 2;
+  }
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  CURLM* multi = curl_multi_init();
+  curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+  std::vector<std::unique_ptr<Stream>> streams;
+  size_t started = 0, errors = 0, events = 0;
+  std::vector<double> firstEvent, firstDelta, total;
+  std::vector<std::string> problems;
+  auto begin = Clock::now();
+  auto launch = [&] {
+    streams.push_back(std::make_unique<Stream>());
+    streams.back()->slot = streams.size() - 1;
+    curl_multi_add_handle(multi, open(options, *streams.back(), started++));
+  };
+  while (started < options.turns && started < options.concurrency) launch();
+  int active = 1;
+  while (active > 0 || started < options.turns) {
+    curl_multi_perform(multi, &active);
+    int queued = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi, &queued)) {
+      if (message->msg != CURLMSG_DONE) continue;
+      Stream* stream = nullptr;
+      curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&stream));
+      long status = 0;
+      curl_easy_getinfo(message->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+      stream->totalMs = stream->sinceStart();
+      if (message->data.result != CURLE_OK) stream->problem = curl_easy_strerror(message->data.result);
+      else if (status != 200) stream->problem = "HTTP " + std::to_string(status);
+      else if (!stream->sawDone) stream->problem = "the stream ended without its last event";
+      else if (!options.direct && stream->messages != 1) stream->problem = std::to_string(stream->messages) + " message events";
+      if (stream->problem.empty()) {
+        firstEvent.push_back(stream->firstEventMs);
+        if (stream->firstDeltaMs >= 0) firstDelta.push_back(stream->firstDeltaMs);
+        total.push_back(stream->totalMs);
+      } else {
+        ++errors;
+        if (problems.size() < 5) problems.push_back(stream->problem);
+      }
+      events += stream->events;
+      curl_multi_remove_handle(multi, message->easy_handle);
+      curl_easy_cleanup(message->easy_handle);
+      curl_slist_free_all(stream->headers);
+      streams[stream->slot].reset();
+      if (started < options.turns) launch();
+    }
+    if (active > 0) curl_multi_poll(multi, nullptr, 0, 100, nullptr);
+  }
+  double seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+  Json out = {{"mode", options.direct ? "direct" : "server"}, {"concurrency", options.concurrency}, {"turns", options.turns},
+              {"errors", errors}, {"problems", problems}, {"seconds", seconds},
+              {"turnsPerSecond", static_cast<double>(options.turns - errors) / seconds},
+              {"eventsPerSecond", static_cast<double>(events) / seconds},
+              {"eventsPerTurn", options.turns ? static_cast<double>(events) / static_cast<double>(options.turns) : 0.0},
+              {"firstEventMs", summary(firstEvent)}, {"firstDeltaMs", summary(firstDelta)}, {"totalMs", summary(total)}};
+  std::printf("%s\n", out.dump().c_str());
+  curl_multi_cleanup(multi);
+  return errors == 0 ? 0 : 1;
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The benchmark (issue 7): the server on config/production.toml (agent graph,
+# Anthropic provider, OpenAI embeddings, Tavily, Redis, SQLite, API keys)
+# against bench's paced mock model, at several concurrency levels and two
+# pacing profiles; the same Tier 2 calls made directly against the mock give
+# the baseline. Prints one table row per run: latency percentiles, turns/s,
+# events/s, the server's CPU ms per turn and its peak RSS.
+#   bench/run.sh            the full set (minutes)
+#   bench/run.sh --smoke    one small run, checks the harness works (ctest)
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+BUILD="${BUILD_DIR:-$ROOT/build}"
+BIN="$BUILD/bin"
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+if [[ "${1:-}" == "--smoke" ]]; then
+  PROFILES=("fast 0 0 40"); LEVELS=("4 20")
+else
+  PROFILES=("fast 0 0 200" "paced 300 20 200")
+  LEVELS=("1 50" "50 500" "200 2000" "500 2000")
+fi
+
+WORK="$(mktemp -d)"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for_line() { # file pattern
+  for _ in $(seq 1 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+  echo "bench: timed out waiting for '$2' in $1" >&2; cat "$1" >&2; return 1
+}
+cpu_ms() { awk '{ printf "%d", ($14 + $15) * 1000 / '"$(getconf CLK_TCK)"' }' "/proc/$1/stat"; }
+peak_kb() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }
+
+REDIS_PORT="$(free_port)"
+/usr/bin/redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --maxclients 20000 >"$WORK/redis.log" 2>&1 &
+PIDS+=($!)
+KEY="bench-key"
+KEY_SHA="$(printf %s "$KEY" | sha256sum | cut -d' ' -f1)"
+
+printf "%-6s %5s %6s | %-22s | %-22s | %-22s | %8s %9s | %7s %7s %8s | %s\n" \
+  profile C turns "first event p50/90/99" "first delta p50/90/99" "total p50/90/99" turns/s events/s cpu/turn direct+ peakRSS errors
+for profile in "${PROFILES[@]}"; do
+  read -r NAME FIRST BETWEEN WORDS <<<"$profile"
+  mkfifo "$WORK/mock.in.$NAME"
+  "$BIN/mx_mock_llm" --first-token-ms "$FIRST" --between-ms "$BETWEEN" --words "$WORDS" <"$WORK/mock.in.$NAME" >"$WORK/mock.$NAME.log" 2>&1 &
+  PIDS+=($!)
+  exec 9>"$WORK/mock.in.$NAME"
+  wait_for_line "$WORK/mock.$NAME.log" "listening on"
+  MOCK="http://127.0.0.1:$(awk '/listening on/ { print $3 }' "$WORK/mock.$NAME.log")"
+  for level in "${LEVELS[@]}"; do
+    read -r C TURNS <<<"$level"
+    DATA="$WORK/data.$NAME.$C"; mkdir -p "$DATA"
+    MX_PLUGIN_DIR="$BUILD/lib/marketerx/plugins" MX_DATA_DIR="$DATA" MX_LOG_LEVEL=warn MX_HTTP_THREADS=2 \
+      ANTHROPIC_API_KEY=bench ANTHROPIC_BASE_URL="$MOCK" OPENAI_API_KEY=bench OPENAI_BASE_URL="$MOCK/v1" \
+      TAVILY_API_KEY=bench TAVILY_BASE_URL="$MOCK" REDIS_PORT="$REDIS_PORT" REDIS_KEY_PREFIX="bench$NAME$C:" \
+      MX_API_KEY_SHA256="$KEY_SHA" MX_API_USER=bench \
+      "$BIN/marketerx" serve --config "$ROOT/config/production.toml" --host 127.0.0.1 --port 0 >"$WORK/server.log" 2>&1 &
+    SERVER=$!
+    PIDS+=($SERVER)
+    wait_for_line "$WORK/server.log" "listening on http://"
+    URL="$(grep -o 'http://[0-9.:]*' "$WORK/server.log" | head -1)"
+    "$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency 1 --turns 2 >/dev/null  # warm the canon cache
+    DIRECT="$("$BIN/mx_loadgen" --url "$MOCK" --direct 1 --concurrency "$C" --turns "$TURNS")" || true
+    BEFORE="$(cpu_ms "$SERVER")"
+    RESULT="$("$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency "$C" --turns "$TURNS")" || true
+    AFTER="$(cpu_ms "$SERVER")"
+    PEAK="$(peak_kb "$SERVER")"
+    kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+    python3 - "$NAME" "$C" "$TURNS" "$BEFORE" "$AFTER" "$PEAK" "$RESULT" "$DIRECT" <<'PY'
+import json, sys
+name, c, turns, before, after, peak = sys.argv[1:7]
+r, d = json.loads(sys.argv[7]), json.loads(sys.argv[8])
+trip = lambda s: "%.1f/%.1f/%.1f" % (s["p50"], s["p90"], s["p99"])
+ok = int(turns) - r["errors"]
+cpu = (int(after) - int(before)) / max(ok, 1)
+# The server's added latency to the first artifact delta, over the direct
+# first text delta of the mock: p99 of both runs.
+added = r["firstDeltaMs"]["p99"] - d["firstDeltaMs"]["p99"]
+print("%-6s %5s %6s | %-22s | %-22s | %-22s | %8.0f %9.0f | %7.2f %7.1f %6.0fMB | %d %s" % (
+    name, c, turns, trip(r["firstEventMs"]), trip(r["firstDeltaMs"]), trip(r["totalMs"]),
+    r["turnsPerSecond"], r["eventsPerSecond"], cpu, added, int(peak) / 1024, r["errors"],
+    "; ".join(r["problems"]) + (" direct errors: %d" % d["errors"] if d["errors"] else "")))
+sys.exit(1 if r["errors"] or d["errors"] else 0)
+PY
+  done
+  exec 9>&-
+done

@@ -1,0 +1,130 @@
+#include "scripted_agent.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+
+#include "api_mock.hpp"
+
+namespace mx::test {
+
+namespace {
+
+using Json = nlohmann::json;
+
+std::vector<std::string> toolsCalled(const Json& request) {
+  std::vector<std::string> names;
+  for (const auto& message : request["messages"]) {
+    if (message["role"] != "assistant" || !message["content"].is_array()) continue;
+    for (const auto& block : message["content"]) {
+      if (block["type"] == "tool_use") names.push_back(block["name"]);
+    }
+  }
+  return names;
+}
+
+std::string readText(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::string base64(const std::string& bytes) {
+  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t n = static_cast<uint8_t>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) n |= static_cast<uint8_t>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) n |= static_cast<uint8_t>(bytes[i + 2]);
+    out += alphabet[(n >> 18) & 63];
+    out += alphabet[(n >> 12) & 63];
+    out += i + 1 < bytes.size() ? alphabet[(n >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? alphabet[n & 63] : '=';
+  }
+  return out;
+}
+
+// A deterministic unit-ish vector per text, as OpenAI's base64 float32 encoding.
+std::string embeddingFor(const std::string& text, int dimensions) {
+  std::string bytes(static_cast<size_t>(dimensions) * 4, '\0');
+  for (int d = 0; d < dimensions; ++d) {
+    float value = static_cast<float>((std::hash<std::string>{}(text + std::to_string(d % 7)) % 1000) / 1000.0);
+    std::memcpy(&bytes[static_cast<size_t>(d) * 4], &value, 4);
+  }
+  return base64(bytes);
+}
+
+}  // namespace
+
+MockMessage scriptedAgentTurn(const AgentScript& script, const Json& request) {
+  MockMessage message;
+  message.model = request.value("model", "claude-sonnet-4-5-20250929");
+  if (!request.contains("tools") || request["tools"].empty()) {
+    message.textDeltas = wordDeltas(script.draft);
+    message.outputTokens = static_cast<int>(message.textDeltas.size());
+    return message;
+  }
+  auto called = toolsCalled(request);
+  auto has = [&](const char* name) { return std::find(called.begin(), called.end(), name) != called.end(); };
+  if (called.empty()) {
+    message.textDeltas = {"Loading the canon, ", "your documents and the web."};
+    message.toolUses = {{"toolu_canon", "fetch-canon", {{"category", "all"}, {"contentType", "email"}}},
+                        {"toolu_search", "knowledge-search", {{"query", "spring sale"}}},
+                        {"toolu_web", "web-search", {{"query", "spring sale email trends"}}}};
+  } else if (!has("content-execution")) {
+    message.textDeltas = {"Briefing the writer."};
+    message.toolUses = {{"toolu_write", "content-execution",
+                         {{"contentType", "email"}, {"objective", "Spring sale email"}, {"targetAudience", "existing customers"}}}};
+  } else if (!has("validate-content")) {
+    message.toolUses = {{"toolu_check", "validate-content", {{"content", script.draft}, {"rules", Json::array()}}}};
+  } else {
+    message.textDeltas = wordDeltas(script.answer);
+  }
+  return message;
+}
+
+void serveScriptedAgent(const AgentScript& script, const MockRequest& request, MockResponse& response) {
+  Json body = Json::parse(request.body, nullptr, false);
+  if (body.is_discarded() || !body.contains("messages")) {
+    response.send(400, {{"Content-Type", "application/json"}},
+                  R"({"type":"error","error":{"type":"invalid_request_error","message":"messages: Field required"}})");
+    return;
+  }
+  response.begin(200, {{"Content-Type", "text/event-stream; charset=utf-8"}, {"Cache-Control", "no-cache"}, {"request-id", "req_mock"}});
+  if (script.firstToken.count() > 0) response.sleep(script.firstToken);
+  bool first = true;
+  for (const auto& event : anthropicStreamEvents(scriptedAgentTurn(script, body))) {
+    if (!first && script.betweenEvents.count() > 0) response.sleep(script.betweenEvents);
+    first = false;
+    response.chunk(event);
+    if (response.failed()) return;
+  }
+  response.end();
+}
+
+void serveMockApis(const AgentScript& script, const MockRequest& request, MockResponse& response) {
+  Json body = Json::parse(request.body.empty() ? "{}" : request.body, nullptr, false);
+  if (request.path == "/v1/messages") {
+    serveScriptedAgent(script, request, response);
+  } else if (request.path == "/v1/embeddings") {
+    Json data = Json::array();
+    Json inputs = body["input"].is_array() ? body["input"] : Json::array({body["input"]});
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", embeddingFor(inputs[i], body.value("dimensions", 1536))}});
+    }
+    response.send(200, {{"Content-Type", "application/json"}},
+                  Json{{"object", "list"}, {"data", data}, {"model", body["model"]}, {"usage", {{"prompt_tokens", 8}, {"total_tokens", 8}}}}.dump());
+  } else if (request.path == "/search") {
+    response.send(200, {{"Content-Type", "application/json"}}, readText(fixturePath("tavily-search-sdk-test.json")));
+  } else {
+    response.send(404, {{"Content-Type", "application/json"}}, R"({"error":"no such mock route"})");
+  }
+}
+
+std::string draftOfWords(size_t words) {
+  static const char* vocabulary[] = {"spring", "savings", "start", "today", "with", "twenty", "percent", "off", "everything", "shop"};
+  std::string out = "Subject: Spring into savings\n\n";
+  for (size_t i = 0; i < words; ++i) out += std::string(i ? " " : "") + vocabulary[i % 10];
+  return out + ".";
+}
+
+}  // namespace mx::test
