@@ -5,7 +5,8 @@
 # pacing profiles; the same Tier 2 calls made directly against the mock give
 # the baseline. Prints one table row per run: latency percentiles, turns/s,
 # events/s, the server's CPU ms per turn and its peak RSS.
-#   bench/run.sh            the full set (minutes)
+#   bench/run.sh            both profiles at C = 1, 50, 200, 500 (about 10 minutes)
+#   bench/run.sh --fast | --paced   one profile
 #   bench/run.sh --smoke    one small run, checks the harness works (ctest)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -13,12 +14,17 @@ BUILD="${BUILD_DIR:-$ROOT/build}"
 BIN="$BUILD/bin"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-if [[ "${1:-}" == "--smoke" ]]; then
-  PROFILES=("fast 0 0 40"); LEVELS=("4 20")
-else
-  PROFILES=("fast 0 0 200" "paced 300 20 200")
-  LEVELS=("1 50" "50 500" "200 2000" "500 2000")
-fi
+# profile: name, ms before the first event, ms between events, draft words,
+# fewest turns per level (a level runs max(2·C, that) turns, as the peer's harness).
+PROFILES=("fast 0 0 200 100" "paced 300 20 200 6")
+LEVELS=(1 50 200 500)
+case "${1:-}" in
+  --smoke) PROFILES=("fast 0 0 40 20"); LEVELS=(4) ;;
+  --fast) PROFILES=("${PROFILES[0]}") ;;
+  --paced) PROFILES=("${PROFILES[1]}") ;;
+  "") ;;
+  *) echo "usage: bench/run.sh [--smoke|--fast|--paced]" >&2; exit 2 ;;
+esac
 
 WORK="$(mktemp -d)"
 PIDS=()
@@ -42,15 +48,15 @@ KEY_SHA="$(printf %s "$KEY" | sha256sum | cut -d' ' -f1)"
 printf "%-6s %5s %6s | %-22s | %-22s | %-22s | %8s %9s | %7s %7s %8s | %s\n" \
   profile C turns "first event p50/90/99" "first delta p50/90/99" "total p50/90/99" turns/s events/s cpu/turn direct+ peakRSS errors
 for profile in "${PROFILES[@]}"; do
-  read -r NAME FIRST BETWEEN WORDS <<<"$profile"
+  read -r NAME FIRST BETWEEN WORDS MIN_TURNS <<<"$profile"
   mkfifo "$WORK/mock.in.$NAME"
   "$BIN/mx_mock_llm" --first-token-ms "$FIRST" --between-ms "$BETWEEN" --words "$WORDS" <"$WORK/mock.in.$NAME" >"$WORK/mock.$NAME.log" 2>&1 &
   PIDS+=($!)
   exec 9>"$WORK/mock.in.$NAME"
   wait_for_line "$WORK/mock.$NAME.log" "listening on"
   MOCK="http://127.0.0.1:$(awk '/listening on/ { print $3 }' "$WORK/mock.$NAME.log")"
-  for level in "${LEVELS[@]}"; do
-    read -r C TURNS <<<"$level"
+  for C in "${LEVELS[@]}"; do
+    TURNS=$(( 2 * C > MIN_TURNS ? 2 * C : MIN_TURNS ))
     DATA="$WORK/data.$NAME.$C"; mkdir -p "$DATA"
     MX_PLUGIN_DIR="$BUILD/lib/marketerx/plugins" MX_DATA_DIR="$DATA" MX_LOG_LEVEL=warn MX_HTTP_THREADS=2 \
       ANTHROPIC_API_KEY=bench ANTHROPIC_BASE_URL="$MOCK" OPENAI_API_KEY=bench OPENAI_BASE_URL="$MOCK/v1" \
