@@ -44,6 +44,15 @@ std::string defaultConfigWith(const TempDir& dir, const std::string& auth) {
   return dir.write("deploy.toml", text);
 }
 
+// The embedded default without auth and with one more [chat] setting.
+std::string defaultConfigWithChatSetting(const TempDir& dir, const std::string& setting) {
+  std::string config = defaultConfigWith(dir, "[auth]\nmode = \"none\"\n");
+  std::ifstream in(config);
+  std::string deploy((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  replaceAll(deploy, "[chat]\ngraph = \"agent\"", "[chat]\n" + setting + "\ngraph = \"agent\"");
+  return dir.write("deploy.toml", deploy);
+}
+
 std::map<std::string, std::string> env(const TempDir& dir, int paceMs = 0) {
   return {{"MX_PLUGIN_DIR", MX_PLUGIN_DIR}, {"MX_DATA_DIR", dir.path() + "/data"}, {"MX_OFFLINE_PACE_MS", std::to_string(paceMs)},
           {"MX_LOG_LEVEL", "warn"}};
@@ -154,12 +163,7 @@ TEST(Chat, KnowledgeSummaryAndAValidationFailureFixedByOneRevision) {
 
 TEST(Chat, HeartbeatsKeepASilentStreamAlive) {
   TempDir dir;
-  std::string config = defaultConfigWith(dir, "[auth]\nmode = \"none\"\n");
-  std::string text = readSource("config/default.toml");
-  std::ifstream in(config);
-  std::string deploy((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  replaceAll(deploy, "[chat]\ngraph = \"agent\"", "[chat]\nheartbeat_seconds = 1\ngraph = \"agent\"");
-  dir.write("deploy.toml", deploy);
+  std::string config = defaultConfigWithChatSetting(dir, "heartbeat_seconds = 1");
   // 2.5 s between offline deltas: every gap spans a whole housekeeping tick
   // (1 s) after a second of silence, so each one gets a heartbeat.
   ServerProcess server({MX_BINARY, "serve", "--config", config, "--port", "0"}, env(dir, 2500));
@@ -269,11 +273,7 @@ TEST(Chat, ByDefaultARunOutlivesItsClient) {
 
 TEST(Chat, DisconnectCancelPolicyStopsTheRunWhenItsClientLeaves) {
   TempDir dir;
-  std::string config = defaultConfigWith(dir, "[auth]\nmode = \"none\"\n");
-  std::ifstream in(config);
-  std::string deploy((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  replaceAll(deploy, "[chat]\ngraph = \"agent\"", "[chat]\ndisconnect = \"cancel\"\ngraph = \"agent\"");
-  dir.write("deploy.toml", deploy);
+  std::string config = defaultConfigWithChatSetting(dir, "disconnect = \"cancel\"");
   ServerProcess server({MX_BINARY, "serve", "--config", config, "--port", "0"}, env(dir, 25));
   ASSERT_TRUE(server.started()) << server.stderrText();
   Json saved = leaveMidArtifactAndWaitForTheSavedTurn(server);
