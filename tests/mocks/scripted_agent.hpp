@@ -3,7 +3,7 @@
 // fetch-canon, knowledge-search and web-search in parallel, then
 // content-execution, then validate-content, then answers; offered none
 // (Tier 2, the writer), it streams the draft. Every answer is a real
-// Messages stream (anthropic_stream.hpp), optionally paced like a model:
+// Messages stream (mock_anthropic_stream.hpp), optionally paced like a model:
 // a delay before the first event and between events.
 // Thread-safety: handle() may run on many connection threads at once.
 #pragma once
@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "anthropic_stream.hpp"
+#include "mock_anthropic_stream.hpp"
 #include "mock_http_server.hpp"
 
 namespace mx::test {

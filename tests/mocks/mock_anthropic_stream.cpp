@@ -1,4 +1,4 @@
-#include "anthropic_stream.hpp"
+#include "mock_anthropic_stream.hpp"
 
 #include <atomic>
 
