@@ -14,20 +14,22 @@ size_t onBody(char* data, size_t size, size_t count, void* user) {
 }
 
 size_t onHeader(char* data, size_t size, size_t count, void* user) {
-  std::string line(data, size * count);
-  auto colon = line.find(':');
-  if (colon != std::string::npos) {
-    std::string name = line.substr(0, colon);
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    std::string value = line.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(' '));
-    value.erase(value.find_last_not_of("\r\n ") + 1);
-    (*static_cast<std::map<std::string, std::string>*>(user))[name] = value;
-  }
+  addHeaderLine(std::string(data, size * count), *static_cast<std::map<std::string, std::string>*>(user));
   return size * count;
 }
 
 }  // namespace
+
+void addHeaderLine(const std::string& line, std::map<std::string, std::string>& headers) {
+  auto colon = line.find(':');
+  if (colon == std::string::npos) return;
+  std::string name = line.substr(0, colon);
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::string value = line.substr(colon + 1);
+  value.erase(0, value.find_first_not_of(' '));
+  value.erase(value.find_last_not_of("\r\n ") + 1);
+  headers[name] = value;
+}
 
 HttpResponse httpRequest(const std::string& method, const std::string& url, const std::string& body,
                          const std::map<std::string, std::string>& headers, long timeoutMs) {

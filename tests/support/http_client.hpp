@@ -6,6 +6,9 @@
 
 namespace mx::test {
 
+// Adds one raw response header line ("Name: value\r\n") under its lower-case name.
+void addHeaderLine(const std::string& line, std::map<std::string, std::string>& headers);
+
 struct HttpResponse {
   long status = 0;
   std::map<std::string, std::string> headers;  // lower-case names

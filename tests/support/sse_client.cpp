@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "http_client.hpp"
 #include "net/sse_decoder.hpp"
 
 namespace mx::test {
@@ -18,17 +19,7 @@ struct State {
 };
 
 size_t onHeader(char* data, size_t size, size_t count, void* user) {
-  auto* state = static_cast<State*>(user);
-  std::string line(data, size * count);
-  auto colon = line.find(':');
-  if (colon != std::string::npos) {
-    std::string name = line.substr(0, colon);
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    std::string value = line.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(' '));
-    value.erase(value.find_last_not_of("\r\n ") + 1);
-    state->result.headers[name] = value;
-  }
+  addHeaderLine(std::string(data, size * count), static_cast<State*>(user)->result.headers);
   return size * count;
 }
 
