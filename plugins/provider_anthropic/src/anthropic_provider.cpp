@@ -1,7 +1,7 @@
 #include "anthropic_provider.hpp"
 
 #include "anthropic_stream.hpp"
-#include "mx_common/streaming_call.hpp"
+#include "mx_common/chat_call.hpp"
 
 namespace mx::anthropic {
 
@@ -25,38 +25,23 @@ Status errorFromBody(int status, const HttpHeaders& headers, const std::string& 
                                                (requestId.empty() ? "" : " (request-id " + requestId + ")"));
 }
 
-class Call final : public common::StreamingCall {
+class Call final : public common::ChatCall<StreamAccumulator> {
  public:
   Call(std::shared_ptr<const ProviderConfig> config, std::shared_ptr<HttpClient> http, Logger& logger,
        HttpRequest request, CacheTtl ttl, std::shared_ptr<ChatObserver> observer, CancellationToken cancel)
-      : StreamingCall(std::move(http), logger, config->label, config->retry, std::move(request), std::move(cancel)),
-        config_(std::move(config)), ttl_(ttl), observer_(std::move(observer)) {}
+      : ChatCall(std::move(http), logger, config->label, config->retry, std::move(request), std::move(observer), std::move(cancel)),
+        config_(std::move(config)), ttl_(ttl) {}
 
  protected:
   void startAttempt() override { accumulator_ = std::make_unique<StreamAccumulator>(observer_.get(), ttl_); }
-  void onStreamEvent(const SseEvent& event) override { accumulator_->onEvent(event); }
-  bool streamFinished() const override { return accumulator_->finished(); }
-  Status streamFailure() const override { return accumulator_->failure(); }
-  bool deliveredAnything() const override { return accumulator_->emittedDeltas(); }
-  int64_t streamedChars() const override { return accumulator_->response().streamedChars; }
   std::string endMarker() const override { return "message_stop"; }
   Status errorFromResponse(int status, const HttpHeaders& headers, const std::string& body) const override {
     return errorFromBody(status, headers, body);
-  }
-  void rememberFailedAttempt() override { usageOfFailedAttempts_ += accumulator_->response().usage; }
-  void deliver(const Status& status) override {
-    ChatResponse response = accumulator_->takeResponse();
-    response.usage += usageOfFailedAttempts_;
-    auto observer = std::move(observer_);
-    observer->onComplete(status, std::move(response));
   }
 
  private:
   std::shared_ptr<const ProviderConfig> config_;
   CacheTtl ttl_;
-  std::shared_ptr<ChatObserver> observer_;
-  std::unique_ptr<StreamAccumulator> accumulator_;
-  Usage usageOfFailedAttempts_;
 };
 
 }  // namespace

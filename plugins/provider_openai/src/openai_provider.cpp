@@ -1,6 +1,6 @@
 #include "openai_provider.hpp"
 
-#include "mx_common/streaming_call.hpp"
+#include "mx_common/chat_call.hpp"
 #include "openai_stream.hpp"
 
 namespace mx::openai {
@@ -28,21 +28,16 @@ Status errorFromResponse(int status, const HttpHeaders& headers, const std::stri
 namespace {
 
 
-class Call final : public common::StreamingCall {
+class Call final : public common::ChatCall<ChatStreamAccumulator> {
  public:
   Call(std::shared_ptr<const ProviderConfig> config, std::shared_ptr<HttpClient> http, Logger& logger,
        HttpRequest request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel)
-      : StreamingCall(std::move(http), logger, config->connection.label, config->connection.retry, std::move(request),
-                      std::move(cancel)),
-        config_(std::move(config)), observer_(std::move(observer)) {}
+      : ChatCall(std::move(http), logger, config->connection.label, config->connection.retry, std::move(request),
+                 std::move(observer), std::move(cancel)),
+        config_(std::move(config)) {}
 
  protected:
   void startAttempt() override { accumulator_ = std::make_unique<ChatStreamAccumulator>(observer_.get()); }
-  void onStreamEvent(const SseEvent& event) override { accumulator_->onEvent(event); }
-  bool streamFinished() const override { return accumulator_->finished(); }
-  Status streamFailure() const override { return accumulator_->failure(); }
-  bool deliveredAnything() const override { return accumulator_->emittedDeltas(); }
-  int64_t streamedChars() const override { return accumulator_->response().streamedChars; }
   std::string endMarker() const override { return "[DONE]"; }
   Status errorFromResponse(int status, const HttpHeaders& headers, const std::string& body) const override {
     return openai::errorFromResponse(status, headers, body);
@@ -50,19 +45,9 @@ class Call final : public common::StreamingCall {
   bool shouldRetryResponse(int status, const HttpHeaders& headers, const std::string& body) const override {
     return body.find("insufficient_quota") == std::string::npos && StreamingCall::shouldRetryResponse(status, headers, body);
   }
-  void rememberFailedAttempt() override { usageOfFailedAttempts_ += accumulator_->response().usage; }
-  void deliver(const Status& status) override {
-    ChatResponse response = accumulator_->takeResponse();
-    response.usage += usageOfFailedAttempts_;
-    auto observer = std::move(observer_);
-    observer->onComplete(status, std::move(response));
-  }
 
  private:
   std::shared_ptr<const ProviderConfig> config_;
-  std::shared_ptr<ChatObserver> observer_;
-  std::unique_ptr<ChatStreamAccumulator> accumulator_;
-  Usage usageOfFailedAttempts_;
 };
 
 }  // namespace
