@@ -7,7 +7,9 @@
 # events/s, the server's CPU ms per turn and its peak RSS.
 #   bench/run.sh            both profiles at C = 1, 50, 200, 500 (about 10 minutes)
 #   bench/run.sh --fast | --paced   one profile
-#   bench/run.sh --smoke    one small run, checks the harness works (ctest)
+#   bench/run.sh --graph    the graph runtime alone (mx_graph_bench): N runs at
+#                           once, no HTTP, paced mock; threads, memory and CPU per run
+#   bench/run.sh --smoke    one small run of each, checks the harness works (ctest)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="${BUILD_DIR:-$ROOT/build}"
@@ -18,12 +20,16 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 # fewest turns per level (a level runs max(2·C, that) turns, as the peer's harness).
 PROFILES=("fast 0 0 200 100" "paced 300 20 200 6")
 LEVELS=(1 50 200 500)
+# graph runtime alone: ms before the first event, ms between events, draft words, run counts
+GRAPH_PROFILE="300 20 50"
+GRAPH_RUNS=(1 100 1000 2000 4000)
 case "${1:-}" in
-  --smoke) PROFILES=("fast 0 0 40 20"); LEVELS=(4) ;;
-  --fast) PROFILES=("${PROFILES[0]}") ;;
-  --paced) PROFILES=("${PROFILES[1]}") ;;
+  --smoke) PROFILES=("fast 0 0 40 20"); LEVELS=(4); GRAPH_PROFILE="0 0 40"; GRAPH_RUNS=(8) ;;
+  --fast) PROFILES=("${PROFILES[0]}"); GRAPH_RUNS=() ;;
+  --paced) PROFILES=("${PROFILES[1]}"); GRAPH_RUNS=() ;;
+  --graph) PROFILES=() ;;
   "") ;;
-  *) echo "usage: bench/run.sh [--smoke|--fast|--paced]" >&2; exit 2 ;;
+  *) echo "usage: bench/run.sh [--smoke|--fast|--paced|--graph]" >&2; exit 2 ;;
 esac
 
 WORK="$(mktemp -d)"
@@ -31,6 +37,20 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
+start_mock() { # name first-token-ms between-ms words; sets MOCK and keeps the mock's stdin open on fd 9
+  mkfifo "$WORK/mock.in.$1"
+  "$BIN/mx_mock_llm" --first-token-ms "$2" --between-ms "$3" --words "$4" <"$WORK/mock.in.$1" >"$WORK/mock.$1.log" 2>&1 &
+  PIDS+=($!)
+  exec 9>"$WORK/mock.in.$1"
+  wait_for_line "$WORK/mock.$1.log" "listening on"
+  MOCK="http://127.0.0.1:$(awk '/listening on/ { print $3 }' "$WORK/mock.$1.log")"
+}
+production_env() { # data-dir key-prefix: the environment config/production.toml reads
+  echo MX_PLUGIN_DIR="$BUILD/lib/marketerx/plugins" MX_DATA_DIR="$1" MX_LOG_LEVEL=warn MX_HTTP_THREADS=2 \
+    ANTHROPIC_API_KEY=bench ANTHROPIC_BASE_URL="$MOCK" OPENAI_API_KEY=bench OPENAI_BASE_URL="$MOCK/v1" \
+    TAVILY_API_KEY=bench TAVILY_BASE_URL="$MOCK" REDIS_PORT="$REDIS_PORT" REDIS_KEY_PREFIX="$2" \
+    MX_API_KEY_SHA256="$KEY_SHA" MX_API_USER=bench
+}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_for_line() { # file pattern
   for _ in $(seq 1 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
@@ -45,36 +65,28 @@ PIDS+=($!)
 KEY="bench-key"
 KEY_SHA="$(printf %s "$KEY" | sha256sum | cut -d' ' -f1)"
 
-printf "%-6s %5s %6s | %-22s | %-22s | %-22s | %8s %9s | %7s %7s %8s | %s\n" \
-  profile C turns "first event p50/90/99" "first delta p50/90/99" "total p50/90/99" turns/s events/s cpu/turn direct+ peakRSS errors
-for profile in "${PROFILES[@]}"; do
-  read -r NAME FIRST BETWEEN WORDS MIN_TURNS <<<"$profile"
-  mkfifo "$WORK/mock.in.$NAME"
-  "$BIN/mx_mock_llm" --first-token-ms "$FIRST" --between-ms "$BETWEEN" --words "$WORDS" <"$WORK/mock.in.$NAME" >"$WORK/mock.$NAME.log" 2>&1 &
-  PIDS+=($!)
-  exec 9>"$WORK/mock.in.$NAME"
-  wait_for_line "$WORK/mock.$NAME.log" "listening on"
-  MOCK="http://127.0.0.1:$(awk '/listening on/ { print $3 }' "$WORK/mock.$NAME.log")"
-  for C in "${LEVELS[@]}"; do
-    TURNS=$(( 2 * C > MIN_TURNS ? 2 * C : MIN_TURNS ))
-    DATA="$WORK/data.$NAME.$C"; mkdir -p "$DATA"
-    MX_PLUGIN_DIR="$BUILD/lib/marketerx/plugins" MX_DATA_DIR="$DATA" MX_LOG_LEVEL=warn MX_HTTP_THREADS=2 \
-      ANTHROPIC_API_KEY=bench ANTHROPIC_BASE_URL="$MOCK" OPENAI_API_KEY=bench OPENAI_BASE_URL="$MOCK/v1" \
-      TAVILY_API_KEY=bench TAVILY_BASE_URL="$MOCK" REDIS_PORT="$REDIS_PORT" REDIS_KEY_PREFIX="bench$NAME$C:" \
-      MX_API_KEY_SHA256="$KEY_SHA" MX_API_USER=bench \
-      "$BIN/marketerx" serve --config "$ROOT/config/production.toml" --host 127.0.0.1 --port 0 >"$WORK/server.log" 2>&1 &
-    SERVER=$!
-    PIDS+=($SERVER)
-    wait_for_line "$WORK/server.log" "listening on http://"
-    URL="$(grep -o 'http://[0-9.:]*' "$WORK/server.log" | head -1)"
-    "$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency 1 --turns 2 >/dev/null  # warm the canon cache
-    DIRECT="$("$BIN/mx_loadgen" --url "$MOCK" --direct 1 --concurrency "$C" --turns "$TURNS")" || true
-    BEFORE="$(cpu_ms "$SERVER")"
-    RESULT="$("$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency "$C" --turns "$TURNS")" || true
-    AFTER="$(cpu_ms "$SERVER")"
-    PEAK="$(peak_kb "$SERVER")"
-    kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
-    python3 - "$NAME" "$C" "$TURNS" "$BEFORE" "$AFTER" "$PEAK" "$RESULT" "$DIRECT" <<'PY'
+if ((${#PROFILES[@]})); then
+  printf "%-6s %5s %6s | %-22s | %-22s | %-22s | %8s %9s | %7s %7s %8s | %s\n" \
+    profile C turns "first event p50/90/99" "first delta p50/90/99" "total p50/90/99" turns/s events/s cpu/turn direct+ peakRSS errors
+  for profile in "${PROFILES[@]}"; do
+    read -r NAME FIRST BETWEEN WORDS MIN_TURNS <<<"$profile"
+    start_mock "$NAME" "$FIRST" "$BETWEEN" "$WORDS"
+    for C in "${LEVELS[@]}"; do
+      TURNS=$(( 2 * C > MIN_TURNS ? 2 * C : MIN_TURNS ))
+      DATA="$WORK/data.$NAME.$C"; mkdir -p "$DATA"
+      env $(production_env "$DATA" "bench$NAME$C:") "$BIN/marketerx" serve --config "$ROOT/config/production.toml" --host 127.0.0.1 --port 0 >"$WORK/server.log" 2>&1 &
+      SERVER=$!
+      PIDS+=($SERVER)
+      wait_for_line "$WORK/server.log" "listening on http://"
+      URL="$(grep -o 'http://[0-9.:]*' "$WORK/server.log" | head -1)"
+      "$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency 1 --turns 2 >/dev/null  # warm the canon cache
+      DIRECT="$("$BIN/mx_loadgen" --url "$MOCK" --direct 1 --concurrency "$C" --turns "$TURNS")" || true
+      BEFORE="$(cpu_ms "$SERVER")"
+      RESULT="$("$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency "$C" --turns "$TURNS")" || true
+      AFTER="$(cpu_ms "$SERVER")"
+      PEAK="$(peak_kb "$SERVER")"
+      kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+      python3 - "$NAME" "$C" "$TURNS" "$BEFORE" "$AFTER" "$PEAK" "$RESULT" "$DIRECT" <<'PY'
 import json, sys
 name, c, turns, before, after, peak = sys.argv[1:7]
 r, d = json.loads(sys.argv[7]), json.loads(sys.argv[8])
@@ -90,6 +102,32 @@ print("%-6s %5s %6s | %-22s | %-22s | %-22s | %8.0f %9.0f | %7.2f %7.1f %6.0fMB 
     "; ".join(r["problems"]) + (" direct errors: %d" % d["errors"] if d["errors"] else "")))
 sys.exit(1 if r["errors"] or d["errors"] else 0)
 PY
+    done
+    exec 9>&-
+  done
+fi
+
+if ((${#GRAPH_RUNS[@]})); then
+  read -r FIRST BETWEEN WORDS <<<"$GRAPH_PROFILE"
+  start_mock graph "$FIRST" "$BETWEEN" "$WORDS"
+  echo
+  echo "graph runtime alone (mx_graph_bench): N runs started at once; mock ${FIRST} ms to first event, ${BETWEEN} ms between events, ${WORDS}-word drafts"
+  printf "%6s | %7s %11s | %8s %8s | %9s %9s | %-22s | %s\n" runs workers "threads0/pk" KB/run cpu/run runs/s events/run "total p50/90/99 ms" errors
+  for N in "${GRAPH_RUNS[@]}"; do
+    DATA="$WORK/data.graph.$N"; mkdir -p "$DATA"
+    RESULT="$(env $(production_env "$DATA" "benchgraph$N:") "$BIN/mx_graph_bench" --config "$ROOT/config/production.toml" --runs "$N")" || true
+    python3 - "$N" "$RESULT" <<'PY'
+import json, sys
+n, raw = sys.argv[1], sys.argv[2]
+if not raw.strip():
+    print("%6s | mx_graph_bench printed nothing" % n); sys.exit(1)
+r = json.loads(raw)
+t = r["totalMs"]
+print("%6s | %7d %5d/%-5d | %8.1f %8.2f | %9.0f %9.0f | %-22s | %d %s" % (
+    n, r["workers"], r["threadsBefore"], r["threadsPeak"], r["kbPerRun"], r["cpuMsPerRun"], r["runsPerSecond"],
+    r["eventsPerRun"], "%.0f/%.0f/%.0f" % (t["p50"], t["p90"], t["p99"]), r["errors"], "; ".join(r["problems"])))
+sys.exit(1 if r["errors"] else 0)
+PY
   done
   exec 9>&-
-done
+fi

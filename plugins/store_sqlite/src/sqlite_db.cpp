@@ -14,12 +14,24 @@ Status statusFor(sqlite3* db, int code, std::string_view what) {
   return internalError(message);
 }
 
-Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
-  int code = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &statement_, nullptr);
-  if (code != SQLITE_OK) status_ = statusFor(db, code, "prepare");
+Statement::Statement(Connection& connection, std::string_view sql)
+    : connection_(connection), db_(connection.handle()), sql_(sql) {
+  statement_ = connection_.takeCached(sql_);
+  if (statement_ != nullptr) return;
+  int code = sqlite3_prepare_v2(db_, sql_.data(), static_cast<int>(sql_.size()), &statement_, nullptr);
+  if (code != SQLITE_OK) status_ = statusFor(db_, code, "prepare");
 }
 
-Statement::~Statement() { sqlite3_finalize(statement_); }
+Statement::~Statement() {
+  if (statement_ == nullptr) return;
+  if (!status_.isOk()) {
+    sqlite3_finalize(statement_);
+    return;
+  }
+  sqlite3_reset(statement_);
+  sqlite3_clear_bindings(statement_);
+  connection_.giveBack(std::move(sql_), statement_);
+}
 
 Statement& Statement::bind(int index, std::string_view text) {
   if (status_.isOk()) sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
@@ -83,14 +95,35 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::string& path, in
   sqlite3_busy_timeout(db, busyTimeoutMs);
   auto connection = std::unique_ptr<Connection>(new Connection(db));
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
-    MX_RETURN_IF_ERROR(connection->exec(pragma));
+    MX_RETURN_IF_ERROR(connection->execScript(pragma));
   }
   return connection;
 }
 
-Connection::~Connection() { sqlite3_close(db_); }
+Connection::~Connection() {
+  for (auto& [sql, statement] : cache_) sqlite3_finalize(statement);
+  sqlite3_close(db_);
+}
 
-Status Connection::exec(const std::string& sql) {
+sqlite3_stmt* Connection::takeCached(const std::string& sql) {
+  auto found = cache_.find(sql);
+  if (found == cache_.end()) return nullptr;
+  sqlite3_stmt* statement = found->second;
+  cache_.erase(found);
+  return statement;
+}
+
+void Connection::giveBack(std::string sql, sqlite3_stmt* statement) {
+  if (cache_.size() >= kCachedStatements || cache_.count(sql) != 0) {
+    sqlite3_finalize(statement);
+    return;
+  }
+  cache_.emplace(std::move(sql), statement);
+}
+
+Status Connection::exec(std::string_view sql) { return prepare(sql).run(); }
+
+Status Connection::execScript(const std::string& sql) {
   char* error = nullptr;
   int code = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error);
   if (code == SQLITE_OK) return Status::ok();

@@ -139,8 +139,8 @@ Status SqliteStore::migrate() {
   for (auto v = static_cast<size_t>(current); v < kMigrations.size(); ++v) {
     Transaction tx(*db);
     MX_RETURN_IF_ERROR(tx.begun());
-    MX_RETURN_IF_ERROR(db->exec(kMigrations[v]).withContext("migration " + std::to_string(v + 1)));
-    MX_RETURN_IF_ERROR(db->exec("PRAGMA user_version = " + std::to_string(v + 1)));
+    MX_RETURN_IF_ERROR(db->execScript(kMigrations[v]).withContext("migration " + std::to_string(v + 1)));
+    MX_RETURN_IF_ERROR(db->execScript("PRAGMA user_version = " + std::to_string(v + 1)));
     MX_RETURN_IF_ERROR(tx.commit());
   }
   return Status::ok();

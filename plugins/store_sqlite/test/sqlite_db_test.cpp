@@ -29,6 +29,37 @@ TEST(SqliteDb, StatementsTransactionsAndErrors) {
   EXPECT_FALSE(db.prepare("SELEKT").prepared().isOk());
 }
 
+TEST(SqliteDb, CachedStatementsComeBackResetAndNestedUsesGetTheirOwn) {
+  auto connection = Connection::open(":memory:", 100);
+  ASSERT_TRUE(connection.isOk());
+  auto& db = **connection;
+  ASSERT_TRUE(db.exec("CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT)").isOk());
+  const char* insert = "INSERT INTO t VALUES(?1, ?2)";
+  ASSERT_TRUE(db.prepare(insert).bind(1, "a").bind(2, "first").run().isOk());
+  // The cached INSERT again: its old bindings are cleared (v is NULL, not "first").
+  ASSERT_TRUE(db.prepare(insert).bind(1, "b").run().isOk());
+  const char* select = "SELECT k, v FROM t ORDER BY k";
+  auto outer = db.prepare(select);
+  ASSERT_TRUE(outer.step());
+  {
+    auto inner = db.prepare(select);  // the outer one is in use: a statement of its own
+    ASSERT_TRUE(inner.step());
+    EXPECT_EQ(inner.text(0), "a");
+  }
+  ASSERT_TRUE(outer.step());
+  EXPECT_EQ(outer.text(0), "b");
+  EXPECT_TRUE(outer.isNull(1));
+  // More distinct statements than the cache holds still work.
+  for (int i = 0; i < 200; ++i) {
+    auto s = db.prepare("SELECT " + std::to_string(i));
+    ASSERT_TRUE(s.step());
+    EXPECT_EQ(s.integer(0), i);
+  }
+  // A statement that failed is not cached: the next use starts clean.
+  EXPECT_EQ(db.prepare(insert).bind(1, "a").run().code(), Code::AlreadyExists);
+  EXPECT_TRUE(db.prepare(insert).bind(1, "c").run().isOk());
+}
+
 TEST(SqliteDb, FtsQueriesAreSanitised) {
   EXPECT_EQ(ftsQuery("Email subject-lines, \"best\" practices!"), "\"email\" OR \"subject\" OR \"lines\" OR \"best\" OR \"practices\"");
   EXPECT_EQ(ftsQuery("a ) ( NEAR"), "\"near\"");
