@@ -5,10 +5,15 @@ CONFIG ?= config/default.toml
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: deps build run test bench clean
+.PHONY: deps test-deps build run test bench clean
 
 deps:
 	bash scripts/install-deps.sh
+
+# PGlite (PostgreSQL with pgvector, from npm) for store_postgres's tests:
+# Debian 12 has no pgvector. Versions pinned by package-lock.json.
+test-deps: deps
+	npm ci --prefix tests/support/pglite --no-audit --no-fund
 
 build: deps
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
@@ -19,7 +24,7 @@ run: build
 	$(BUILD_DIR)/bin/marketerx serve --config $(CONFIG)
 
 # Builds with warnings as errors and runs every test (ctest prints the summary).
-test: deps
+test: test-deps
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMX_WERROR=ON $(CMAKE_FLAGS)
 	cmake --build $(BUILD_DIR) -j$(JOBS)
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600

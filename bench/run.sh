@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark (issue 7): the server on config/production.toml (agent graph,
-# Anthropic provider, OpenAI embeddings, Tavily, Redis, SQLite, API keys)
+# Anthropic provider, OpenAI embeddings, Tavily, Redis, PostgreSQL, API keys)
 # against bench's paced mock model, at several concurrency levels and two
 # pacing profiles; the same Tier 2 calls made directly against the mock give
 # the baseline. Prints one table row per run: latency percentiles, turns/s,
@@ -45,8 +45,9 @@ start_mock() { # name first-token-ms between-ms words; sets MOCK and keeps the m
   wait_for_line "$WORK/mock.$1.log" "listening on"
   MOCK="http://127.0.0.1:$(awk '/listening on/ { print $3 }' "$WORK/mock.$1.log")"
 }
-production_env() { # data-dir key-prefix: the environment config/production.toml reads
-  echo MX_PLUGIN_DIR="$BUILD/lib/marketerx/plugins" MX_DATA_DIR="$1" MX_LOG_LEVEL=warn MX_HTTP_THREADS=2 \
+production_env() { # data-dir key-prefix database: the environment config/production.toml reads
+  echo DATABASE_URL="postgresql://mx@127.0.0.1:${PG_PORT}/$3" MX_VECTOR_SEARCH=exact \
+    MX_PLUGIN_DIR="$BUILD/lib/marketerx/plugins" MX_DATA_DIR="$1" MX_LOG_LEVEL=warn MX_HTTP_THREADS=2 \
     ANTHROPIC_API_KEY=bench ANTHROPIC_BASE_URL="$MOCK" OPENAI_API_KEY=bench OPENAI_BASE_URL="$MOCK/v1" \
     TAVILY_API_KEY=bench TAVILY_BASE_URL="$MOCK" REDIS_PORT="$REDIS_PORT" REDIS_KEY_PREFIX="$2" \
     MX_API_KEY_SHA256="$KEY_SHA" MX_API_USER=bench
@@ -62,6 +63,23 @@ peak_kb() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }
 REDIS_PORT="$(free_port)"
 /usr/bin/redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --maxclients 20000 >"$WORK/redis.log" 2>&1 &
 PIDS+=($!)
+# PostgreSQL 15 from Debian, in the work directory (as the postgres user when
+# run as root: PostgreSQL refuses root). No pgvector in Debian 12: the store runs
+# with vector_search = "exact". Commits do not wait for the WAL flush, as
+# SQLite's synchronous=NORMAL; fsync stays on.
+PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+chmod 755 "$WORK"
+mkdir -p "$WORK/pg"
+as_postgres() { if [ "$(id -u)" = 0 ]; then setpriv --reuid=postgres --regid=postgres --clear-groups -- "$@"; else "$@"; fi; }
+[ "$(id -u)" = 0 ] && chown postgres "$WORK/pg"
+as_postgres "$PG_BIN/initdb" -D "$WORK/pg/data" -U mx --auth=trust -E UTF8 --no-sync >"$WORK/initdb.log" 2>&1 || { cat "$WORK/initdb.log" >&2; exit 1; }
+PG_PORT="$(free_port)"
+as_postgres "$PG_BIN/postgres" -D "$WORK/pg/data" -k "$WORK/pg" -p "$PG_PORT" -h 127.0.0.1 -c synchronous_commit=off \
+  -c max_connections=200 >"$WORK/postgres.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 100); do "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && break; sleep 0.1; done
+new_database() { "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U mx "$1"; }
+
 KEY="bench-key"
 KEY_SHA="$(printf %s "$KEY" | sha256sum | cut -d' ' -f1)"
 
@@ -74,7 +92,8 @@ if ((${#PROFILES[@]})); then
     for C in "${LEVELS[@]}"; do
       TURNS=$(( 2 * C > MIN_TURNS ? 2 * C : MIN_TURNS ))
       DATA="$WORK/data.$NAME.$C"; mkdir -p "$DATA"
-      env $(production_env "$DATA" "bench$NAME$C:") "$BIN/marketerx" serve --config "$ROOT/config/production.toml" --host 127.0.0.1 --port 0 >"$WORK/server.log" 2>&1 &
+      new_database "bench_${NAME}_$C"
+      env $(production_env "$DATA" "bench$NAME$C:" "bench_${NAME}_$C") "$BIN/marketerx" serve --config "$ROOT/config/production.toml" --host 127.0.0.1 --port 0 >"$WORK/server.log" 2>&1 &
       SERVER=$!
       PIDS+=($SERVER)
       wait_for_line "$WORK/server.log" "listening on http://"
@@ -115,7 +134,8 @@ if ((${#GRAPH_RUNS[@]})); then
   printf "%6s | %7s %11s | %8s %8s | %9s %9s | %-22s | %s\n" runs workers "threads0/pk" KB/run cpu/run runs/s events/run "total p50/90/99 ms" errors
   for N in "${GRAPH_RUNS[@]}"; do
     DATA="$WORK/data.graph.$N"; mkdir -p "$DATA"
-    RESULT="$(env $(production_env "$DATA" "benchgraph$N:") "$BIN/mx_graph_bench" --config "$ROOT/config/production.toml" --runs "$N")" || true
+    new_database "bench_graph_$N"
+    RESULT="$(env $(production_env "$DATA" "benchgraph$N:" "bench_graph_$N") "$BIN/mx_graph_bench" --config "$ROOT/config/production.toml" --runs "$N")" || true
     python3 - "$N" "$RESULT" <<'PY'
 import json, sys
 n, raw = sys.argv[1], sys.argv[2]

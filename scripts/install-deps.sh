@@ -15,6 +15,9 @@ PACKAGES=(
   redis-server postgresql
   curl procps python3
 )
+# The pgvector tests run PGlite under Node.js (npm): Debian's nodejs/npm unless
+# a node is already on the PATH.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then PACKAGES+=(nodejs npm); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

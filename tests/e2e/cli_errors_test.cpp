@@ -263,9 +263,20 @@ TEST(Cli, UsageErrors) {
 TEST(Cli, ShippedConfigsPassCheckConfig) {
   for (const char* config : {"/config/default.toml", "/config/production.toml"}) {
     auto result = runProcess({MX_BINARY, "check-config", "--config", std::string(MX_SOURCE_DIR) + config},
-                             {{"MX_PLUGIN_DIR", kPlugins}, {"ANTHROPIC_API_KEY", "sk-ant-x"}, {"OPENAI_API_KEY", "sk-x"}});
+                             {{"MX_PLUGIN_DIR", kPlugins}, {"ANTHROPIC_API_KEY", "sk-ant-x"}, {"OPENAI_API_KEY", "sk-x"},
+                              {"DATABASE_URL", "postgresql://mx@127.0.0.1:5432/mx"}});
     EXPECT_EQ(result.exitCode, 0) << config << "\n" << result.err;
   }
+}
+
+TEST(Cli, AnUnreachableDatabaseStopsTheStartWithoutShowingItsPassword) {
+  auto result = runProcess({MX_BINARY, "serve", "--config", std::string(MX_SOURCE_DIR) + "/config/production.toml", "--port", "0"},
+                           {{"MX_PLUGIN_DIR", kPlugins}, {"ANTHROPIC_API_KEY", "sk-ant-x"}, {"OPENAI_API_KEY", "sk-x"},
+                            {"MX_DATA_DIR", "/tmp"}, {"DATABASE_URL", "postgresql://mx:hunter2@127.0.0.1:1/mx?connect_timeout=2"}});
+  EXPECT_NE(result.exitCode, 0);
+  EXPECT_NE(result.err.find("stores.main"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("postgres: connect to postgresql://mx:***@127.0.0.1:1/mx"), std::string::npos) << result.err;
+  EXPECT_EQ(result.err.find("hunter2"), std::string::npos) << result.err;
 }
 
 }  // namespace

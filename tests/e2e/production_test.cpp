@@ -1,20 +1,26 @@
 // config/production.toml end to end: the tool-calling agent graph on the
 // Anthropic provider (Tier 1 and Tier 2), OpenAI embeddings for knowledge,
-// Tavily web search, a real Redis cache and API-key auth. The paid services
+// Tavily web search, a real Redis cache, API-key auth and PostgreSQL: once on
+// Debian's PostgreSQL 15 (vector_search = "exact": Debian 12 has no pgvector)
+// and once on PGlite with the real pgvector extension. The paid services
 // are one local mock speaking their wire formats; the Tier 1 mock is a small
 // scripted agent that calls the tools in the architecture's order.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <csignal>
+#include <functional>
+#include <map>
 
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 
 #include "scripted_agent.hpp"
 #include "api_mock.hpp"
 #include "chat/auth.hpp"
 #include "http_client.hpp"
 #include "mock_http_server.hpp"
+#include "postgres_server.hpp"
 #include "process.hpp"
 #include "redis_server.hpp"
 #include "sse_client.hpp"
@@ -26,18 +32,54 @@ using Json = nlohmann::json;
 
 const char* kApiKey = "mx-test-key-1";
 
-TEST(Production, TheAgentGraphOnAnthropicWithRedisTavilyAndApiKeys) {
+// The database the server runs on: DATABASE_URL and the store settings.
+struct Database {
+  std::string name;
+  std::function<std::map<std::string, std::string>(std::string& error)> start;
+};
+
+std::ostream& operator<<(std::ostream& out, const Database& d) { return out << d.name; }
+
+std::map<std::string, std::string> debianPostgres(std::string& error) {
+  static PostgresServer server;
+  error = server.error();
+  if (!error.empty()) return {};
+  static int counter = 0;
+  return {{"DATABASE_URL", server.createDatabase("production_" + std::to_string(++counter))}, {"MX_VECTOR_SEARCH", "exact"}};
+}
+
+std::map<std::string, std::string> pglite(std::string& error) {
+  static PgliteServer server;
+  error = server.error();
+  if (!error.empty()) return {};
+  server.reset();
+  // One client at a time, one backend for all (postgres_server.hpp).
+  return {{"DATABASE_URL", server.url()}, {"MX_VECTOR_SEARCH", "pgvector"}, {"MX_PG_POOL_SIZE", "1"},
+          {"MX_PG_PREPARED_STATEMENTS", "false"}};
+}
+
+class Production : public ::testing::TestWithParam<Database> {};
+
+INSTANTIATE_TEST_SUITE_P(On, Production,
+                         ::testing::Values(Database{"postgres15_exact", debianPostgres}, Database{"pglite_pgvector", pglite}),
+                         [](const auto& param) { return param.param.name; });
+
+TEST_P(Production, TheAgentGraphOnAnthropicWithPostgresRedisTavilyAndApiKeys) {
+  std::string databaseError;
+  auto database = GetParam().start(databaseError);
+  ASSERT_EQ(databaseError, "");
   TempDir dir;
   RedisServer redis;
   ASSERT_TRUE(redis.answering());
   MockHttpServer apis([](const MockRequest& request, MockResponse& response) { serveMockApis(AgentScript{}, request, response); });
-  ServerProcess server({MX_BINARY, "serve", "--config", MX_SOURCE_DIR "/config/production.toml", "--port", "0", "--host", "127.0.0.1"},
-                       {{"MX_PLUGIN_DIR", MX_PLUGIN_DIR}, {"MX_DATA_DIR", dir.path()}, {"MX_LOG_LEVEL", "warn"},
-                        {"ANTHROPIC_API_KEY", "sk-ant-test"}, {"ANTHROPIC_BASE_URL", apis.baseUrl()},
-                        {"OPENAI_API_KEY", "sk-test"}, {"OPENAI_BASE_URL", apis.baseUrl() + "/v1"},
-                        {"TAVILY_API_KEY", "tvly-test"}, {"TAVILY_BASE_URL", apis.baseUrl()},
-                        {"REDIS_PORT", std::to_string(redis.port())},
-                        {"MX_API_KEY_SHA256", mx::host::chat::sha256Hex(kApiKey)}, {"MX_API_USER", "acme"}});
+  std::map<std::string, std::string> env = {{"MX_PLUGIN_DIR", MX_PLUGIN_DIR}, {"MX_DATA_DIR", dir.path()}, {"MX_LOG_LEVEL", "warn"},
+                                            {"ANTHROPIC_API_KEY", "sk-ant-test"}, {"ANTHROPIC_BASE_URL", apis.baseUrl()},
+                                            {"OPENAI_API_KEY", "sk-test"}, {"OPENAI_BASE_URL", apis.baseUrl() + "/v1"},
+                                            {"TAVILY_API_KEY", "tvly-test"}, {"TAVILY_BASE_URL", apis.baseUrl()},
+                                            {"REDIS_PORT", std::to_string(redis.port())},
+                                            {"MX_API_KEY_SHA256", mx::host::chat::sha256Hex(kApiKey)}, {"MX_API_USER", "acme"}};
+  env.insert(database.begin(), database.end());
+  ServerProcess server({MX_BINARY, "serve", "--config", MX_SOURCE_DIR "/config/production.toml", "--port", "0", "--host", "127.0.0.1"}, env);
   ASSERT_TRUE(server.started()) << server.stderrText();
   std::map<std::string, std::string> auth = {{"Authorization", std::string("Bearer ") + kApiKey}};
 
@@ -99,6 +141,15 @@ TEST(Production, TheAgentGraphOnAnthropicWithRedisTavilyAndApiKeys) {
   for (const auto& e : again.events) answered = answered || e.event == "message";
   EXPECT_TRUE(answered);
   EXPECT_EQ(server.stop(SIGTERM), 0);
+
+  // Everything landed in PostgreSQL: both turns, the knowledge with its vectors, the checkpoints.
+  pqxx::connection connection(database["DATABASE_URL"]);
+  pqxx::read_transaction tx(connection);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM messages WHERE user_id = 'acme'")[0].as<int>(), 4);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM artifacts WHERE user_id = 'acme' AND status = 'complete'")[0].as<int>(), 2);
+  EXPECT_GE(tx.exec1("SELECT count(*) FROM chunks WHERE user_id = 'acme' AND embedding IS NOT NULL")[0].as<int>(), 1);
+  EXPECT_GE(tx.exec1("SELECT count(*) FROM checkpoints")[0].as<int>(), 2);
+  EXPECT_GE(tx.exec1("SELECT count(*) FROM run_events")[0].as<int>(), 20);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http_client.hpp"
+#include "postgres_server.hpp"
 #include "process.hpp"
 
 namespace {
@@ -140,9 +141,11 @@ TEST(Server, ShippedDefaultConfigServesHealthzAndTheOfflineModel) {
 }
 
 TEST(Server, ProductionModelCatalogueIsServed) {
+  mx::test::PostgresServer postgres;
+  ASSERT_EQ(postgres.error(), "");
   ServerProcess server({MX_BINARY, "serve", "--config", MX_SOURCE_DIR "/config/production.toml", "--port", "0", "--host", "127.0.0.1"},
                        {{"MX_PLUGIN_DIR", MX_PLUGIN_DIR}, {"ANTHROPIC_API_KEY", "sk-ant-test"}, {"OPENAI_API_KEY", "sk-test"},
-                        {"MX_DATA_DIR", "/tmp"}});
+                        {"MX_DATA_DIR", "/tmp"}, {"DATABASE_URL", postgres.url()}, {"MX_VECTOR_SEARCH", "exact"}});
   ASSERT_TRUE(server.started()) << server.stderrText();
   auto models = Json::parse(httpGet(server.baseUrl() + "/api/v1/models").body);
   ASSERT_EQ(models["models"].size(), 3u);

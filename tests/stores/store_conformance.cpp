@@ -22,8 +22,9 @@ ChunkRecord chunk(const std::string& id, const std::string& resourceId, int ordi
 
 TEST_P(StoreConformance, ResourcesAreOwnedAndIsolated) {
   int d = store->embeddingDimensions();
-  ASSERT_TRUE(store->putResource(resource("r1", "alice", "handbook", "Email handbook"),
-                                 {chunk("r1-0", "r1", 0, "Subject lines should be short", vec(d, 1))}).isOk());
+  Status put = store->putResource(resource("r1", "alice", "handbook", "Email handbook"),
+                                  {chunk("r1-0", "r1", 0, "Subject lines should be short", vec(d, 1))});
+  ASSERT_TRUE(put.isOk()) << put.toString();
   ASSERT_TRUE(store->putResource(resource("r2", "bob", "handbook", "Bob's"), {chunk("r2-0", "r2", 0, "Bob secret subject lines", vec(d, 1))}).isOk());
   auto mine = store->listResources("alice", {});
   ASSERT_TRUE(mine.isOk());
@@ -145,7 +146,8 @@ TEST_P(StoreConformance, CheckpointRetentionIsBounded) {
     c.runId = "r";
     c.step = i;
     c.status = "running";
-    ASSERT_TRUE(store->checkpointer()->save(c).isOk());
+    Status saved = store->checkpointer()->save(c);
+    ASSERT_TRUE(saved.isOk()) << saved.toString();
   }
   auto history = store->checkpointer()->history("t");
   ASSERT_TRUE(history.isOk());

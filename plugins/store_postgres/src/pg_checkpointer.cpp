@@ -1,0 +1,100 @@
+#include "pg_checkpointer.hpp"
+
+#include "pg_sql.hpp"
+
+namespace mx::pg {
+
+namespace {
+
+std::string str(std::string_view view) { return std::string(view); }
+
+}  // namespace
+
+Status PostgresCheckpointer::save(const Checkpoint& checkpoint) {
+  return guarded("save checkpoint", [&]() -> Status {
+    auto lease = pool_.acquire();
+    if (!lease) return lease.status();
+    lease->prepare("cp_insert", "INSERT INTO checkpoints(thread_id, run_id, step, status, body, created_at) VALUES($1,$2,$3,$4,$5,$6)");
+    lease->prepare("cp_retain", "DELETE FROM checkpoints WHERE thread_id = $1 AND seq NOT IN "
+                                "(SELECT seq FROM checkpoints WHERE thread_id = $1 ORDER BY seq DESC LIMIT $2)");
+    lease->prepare("cp_clear_writes", "DELETE FROM pending_writes WHERE thread_id = $1 AND run_id = $2 AND step < $3");
+    pqxx::work tx(lease->connection());
+    lease->exec(tx, "cp_insert", checkpoint.threadId, checkpoint.runId, checkpoint.step, checkpoint.status,
+                      toJson(checkpoint).dump(), checkpoint.createdAtMs);
+    lease->exec(tx, "cp_retain", checkpoint.threadId, static_cast<int64_t>(retention_));
+    lease->exec(tx, "cp_clear_writes", checkpoint.threadId, checkpoint.runId, checkpoint.step);
+    tx.commit();
+    return Status::ok();
+  });
+}
+
+Status PostgresCheckpointer::saveWrite(const PendingWrite& write) {
+  return guarded("save pending write", [&]() -> Status {
+    auto lease = pool_.acquire();
+    if (!lease) return lease.status();
+    lease->prepare("cp_write", "INSERT INTO pending_writes(thread_id, run_id, step, node, update_json) VALUES($1,$2,$3,$4,$5)");
+    pqxx::work tx(lease->connection());
+    lease->exec(tx, "cp_write", write.threadId, write.runId, write.step, write.node, write.update.dump());
+    tx.commit();
+    return Status::ok();
+  });
+}
+
+Result<Checkpoint> PostgresCheckpointer::latest(std::string_view threadId, std::string_view runId) {
+  return guarded("latest checkpoint", [&]() -> Result<Checkpoint> {
+    auto lease = pool_.acquire();
+    if (!lease) return lease.status();
+    lease->prepare("cp_latest", "SELECT body FROM checkpoints WHERE thread_id = $1 AND run_id = $2 ORDER BY seq DESC LIMIT 1");
+    pqxx::read_transaction tx(lease->connection());
+    auto rows = lease->exec(tx, "cp_latest", str(threadId), str(runId));
+    if (rows.empty()) return notFoundError("no checkpoint for run " + str(runId) + " of thread " + str(threadId));
+    return checkpointFromJson(Json::parse(rows[0][0].as<std::string>()));
+  });
+}
+
+Result<std::vector<PendingWrite>> PostgresCheckpointer::pendingWrites(std::string_view threadId, std::string_view runId,
+                                                                      int64_t step) {
+  return guarded("pending writes", [&]() -> Result<std::vector<PendingWrite>> {
+    auto lease = pool_.acquire();
+    if (!lease) return lease.status();
+    lease->prepare("cp_writes", "SELECT node, update_json FROM pending_writes WHERE thread_id = $1 AND run_id = $2 AND step = $3");
+    pqxx::read_transaction tx(lease->connection());
+    std::vector<PendingWrite> out;
+    for (const auto& row : lease->exec(tx, "cp_writes", str(threadId), str(runId), step)) {
+      out.push_back({str(threadId), str(runId), step, row[0].as<std::string>(), Json::parse(row[1].as<std::string>())});
+    }
+    return out;
+  });
+}
+
+Result<std::vector<Checkpoint>> PostgresCheckpointer::history(std::string_view threadId) {
+  return guarded("checkpoint history", [&]() -> Result<std::vector<Checkpoint>> {
+    auto lease = pool_.acquire();
+    if (!lease) return lease.status();
+    lease->prepare("cp_history", "SELECT body FROM checkpoints WHERE thread_id = $1 ORDER BY seq");
+    pqxx::read_transaction tx(lease->connection());
+    std::vector<Checkpoint> out;
+    for (const auto& row : lease->exec(tx, "cp_history", str(threadId))) {
+      out.push_back(checkpointFromJson(Json::parse(row[0].as<std::string>())));
+    }
+    return out;
+  });
+}
+
+void PostgresCheckpointer::deleteThreadIn(pqxx::work& tx, std::string_view threadId) {
+  tx.exec_params0("DELETE FROM checkpoints WHERE thread_id = $1", str(threadId));
+  tx.exec_params0("DELETE FROM pending_writes WHERE thread_id = $1", str(threadId));
+}
+
+Status PostgresCheckpointer::deleteThread(std::string_view threadId) {
+  return guarded("delete thread checkpoints", [&]() -> Status {
+    auto lease = pool_.acquire();
+    if (!lease) return lease.status();
+    pqxx::work tx(lease->connection());
+    deleteThreadIn(tx, threadId);
+    tx.commit();
+    return Status::ok();
+  });
+}
+
+}  // namespace mx::pg

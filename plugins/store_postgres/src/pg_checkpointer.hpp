@@ -1,0 +1,32 @@
+// Graph checkpoints in PostgreSQL (the graph runtime's Checkpointer), in the
+// tables of store_postgres: a checkpoint row per super-step (the newest
+// `retention` kept per thread) and the pending writes of the step in progress.
+// Thread-safety: every method may be called concurrently (pooled connections).
+// Blocking: database I/O; the runtime calls it from its workers.
+#pragma once
+
+#include "mx/graph.hpp"
+#include "pg_pool.hpp"
+
+namespace mx::pg {
+
+class PostgresCheckpointer final : public Checkpointer {
+ public:
+  PostgresCheckpointer(Pool& pool, size_t retention) : pool_(pool), retention_(retention) {}
+
+  Status save(const Checkpoint& checkpoint) override;
+  Status saveWrite(const PendingWrite& write) override;
+  Result<Checkpoint> latest(std::string_view threadId, std::string_view runId) override;
+  Result<std::vector<PendingWrite>> pendingWrites(std::string_view threadId, std::string_view runId, int64_t step) override;
+  Result<std::vector<Checkpoint>> history(std::string_view threadId) override;
+  Status deleteThread(std::string_view threadId) override;
+
+  // Deletes the thread's checkpoints inside a caller's transaction.
+  static void deleteThreadIn(pqxx::work& tx, std::string_view threadId);
+
+ private:
+  Pool& pool_;
+  size_t retention_;
+};
+
+}  // namespace mx::pg

@@ -1,0 +1,99 @@
+#include "pg_sql.hpp"
+
+#include <cctype>
+#include <charconv>
+#include <cstdio>
+#include <set>
+
+#include <pqxx/pqxx>
+
+namespace mx::pg {
+
+Status statusForSqlState(std::string_view sqlstate, std::string message) {
+  if (sqlstate == "23505") return alreadyExistsError(std::move(message));
+  if (sqlstate == "57014") return deadlineExceededError(std::move(message));
+  if (sqlstate.substr(0, 2) == "08" || sqlstate.substr(0, 3) == "57P" || sqlstate == "53300" || sqlstate == "40001" ||
+      sqlstate == "40P01") {
+    return unavailableError(std::move(message));  // connection, shutdown, too many clients, retryable conflicts
+  }
+  if (sqlstate.substr(0, 2) == "22") return invalidArgumentError(std::move(message));  // data exceptions
+  if (sqlstate == "3D000" || sqlstate == "28000" || sqlstate == "28P01") return failedPreconditionError(std::move(message));
+  return internalError(std::move(message));
+}
+
+Status statusForException(const std::exception& e, std::string_view what) {
+  std::string message = "postgres: " + std::string(what) + ": " + e.what();
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) return statusForSqlState(sql->sqlstate(), message);
+  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) return unavailableError(message);
+  if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) return unavailableError(message);
+  return internalError(message);
+}
+
+std::string textArrayLiteral(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+namespace {
+
+std::string floatList(const std::vector<float>& values, char open, char close) {
+  std::string out(1, open);
+  char buffer[32];
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, values[i]);
+    out.append(buffer, error == std::errc() ? end : buffer);
+  }
+  out += close;
+  return out;
+}
+
+}  // namespace
+
+std::string vectorLiteral(const std::vector<float>& values) { return floatList(values, '[', ']'); }
+std::string realArrayLiteral(const std::vector<float>& values) { return floatList(values, '{', '}'); }
+
+std::vector<float> parseFloatList(std::string_view text) {
+  std::vector<float> out;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && (text[i] == '[' || text[i] == '{' || text[i] == ',' || text[i] == ' ' || text[i] == ']' || text[i] == '}')) ++i;
+    if (i >= text.size()) break;
+    size_t end = text.find_first_of(",]} ", i);
+    if (end == std::string_view::npos) end = text.size();
+    std::string number(text.substr(i, end - i));
+    out.push_back(std::strtof(number.c_str(), nullptr));
+    i = end;
+  }
+  return out;
+}
+
+std::string tsQueryText(std::string_view text) {
+  std::set<std::string> seen;
+  std::string query, word;
+  auto flush = [&] {
+    if (word.size() > 1 && seen.insert(word).second) query += (query.empty() ? "" : " | ") + word;
+    word.clear();
+  };
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c >= 0x80) {
+      word.push_back(static_cast<char>(std::tolower(c)));
+    } else {
+      flush();
+    }
+  }
+  flush();
+  return query;
+}
+
+}  // namespace mx::pg
