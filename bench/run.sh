@@ -34,7 +34,13 @@ esac
 
 WORK="$(mktemp -d)"
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+POSTGRES_PID=""
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -n "$POSTGRES_PID" ] && kill -INT "$POSTGRES_PID" 2>/dev/null
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 
 start_mock() { # name first-token-ms between-ms words; sets MOCK and keeps the mock's stdin open on fd 9
@@ -70,13 +76,14 @@ PIDS+=($!)
 PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
 chmod 755 "$WORK"
 mkdir -p "$WORK/pg"
-as_postgres() { if [ "$(id -u)" = 0 ]; then setpriv --reuid=postgres --regid=postgres --clear-groups -- "$@"; else "$@"; fi; }
-[ "$(id -u)" = 0 ] && chown postgres "$WORK/pg"
-as_postgres "$PG_BIN/initdb" -D "$WORK/pg/data" -U mx --auth=trust -E UTF8 --no-sync >"$WORK/initdb.log" 2>&1 || { cat "$WORK/initdb.log" >&2; exit 1; }
+AS_POSTGRES=()
+if [ "$(id -u)" = 0 ]; then AS_POSTGRES=(setpriv --reuid=postgres --regid=postgres --clear-groups --); chown postgres "$WORK/pg"; fi
+"${AS_POSTGRES[@]}" "$PG_BIN/initdb" -D "$WORK/pg/data" -U mx --auth=trust -E UTF8 --no-sync >"$WORK/initdb.log" 2>&1 || { cat "$WORK/initdb.log" >&2; exit 1; }
 PG_PORT="$(free_port)"
-as_postgres "$PG_BIN/postgres" -D "$WORK/pg/data" -k "$WORK/pg" -p "$PG_PORT" -h 127.0.0.1 -c synchronous_commit=off \
+# setpriv execs postgres: $! is the postmaster, stopped with SIGINT (fast shutdown) on exit.
+"${AS_POSTGRES[@]}" "$PG_BIN/postgres" -D "$WORK/pg/data" -k "$WORK/pg" -p "$PG_PORT" -h 127.0.0.1 -c synchronous_commit=off \
   -c max_connections=200 >"$WORK/postgres.log" 2>&1 &
-PIDS+=($!)
+POSTGRES_PID=$!
 for _ in $(seq 1 100); do "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && break; sleep 0.1; done
 new_database() { "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U mx "$1"; }
 
