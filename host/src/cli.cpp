@@ -261,6 +261,17 @@ int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
     settings.replay = std::chrono::seconds(c["replay_seconds"].get<int64_t>());
     settings.maxMessageChars = c["max_message_chars"].get<size_t>();
     settings.cancelOnDisconnect = c["disconnect"] == "cancel";
+    settings.sessionTtl = std::chrono::seconds(c["session_ttl_seconds"].get<int64_t>());
+    if (!c["cache"].get<std::string>().empty()) {
+      auto cache = deployment->components().get<CacheBackend>(c["cache"].get<std::string>());
+      if (!cache) {
+        err << "marketerx: [chat] cache: " << cache.status().message() << "\n";
+        health.stop();
+        deployment->shutdown();
+        return kExitRuntime;
+      }
+      settings.sessionCache = *cache;
+    }
     runs = std::make_unique<chat::RunManager>(*deployment, settings, *store, deployment->logger("chat"));
     const Json& a = deployment->authSettings();
     if (a["mode"] == "api_keys") {

@@ -131,6 +131,36 @@ TEST_P(Production, TheAgentGraphOnAnthropicWithPostgresRedisTavilyAndApiKeys) {
   auto ready = httpGet(server.baseUrl() + "/readyz");
   EXPECT_EQ(ready.status, 200) << ready.body;
 
+  // The session cache (architecture: Redis, 30 min) holds the conversation's
+  // state; a follow-up turn in the same conversation starts from it and the
+  // model sees the first turn.
+  std::string conversationId = stream.headers["x-conversation-id"];
+  ASSERT_FALSE(conversationId.empty());
+  std::string sessionKey = "mx:session:acme:" + conversationId;
+  std::string ttl = redis.command({"TTL", sessionKey});
+  ASSERT_EQ(ttl.substr(0, 1), ":") << ttl;
+  EXPECT_GT(std::stoi(ttl.substr(1)), 1700);
+  EXPECT_LE(std::stoi(ttl.substr(1)), 1800);
+  size_t callsBefore = apis.requests().size();
+  auto followUp = openSse("POST", server.baseUrl() + "/api/v1/chat/stream",
+                          Json{{"conversationId", conversationId}, {"message", "Make it shorter"}}.dump(), options);
+  ASSERT_EQ(followUp.status, 200) << followUp.body;
+  EXPECT_EQ(followUp.events.back().event, "done");
+  EXPECT_EQ(followUp.events.back().json()["messageCount"], 4);
+  auto requests = apis.requests();
+  ASSERT_GT(requests.size(), callsBefore);
+  Json firstCallOfFollowUp;
+  for (size_t i = callsBefore; i < requests.size() && firstCallOfFollowUp.is_null(); ++i) {
+    if (requests[i].path == "/v1/messages") firstCallOfFollowUp = Json::parse(requests[i].body);
+  }
+  ASSERT_FALSE(firstCallOfFollowUp.is_null());
+  EXPECT_EQ(firstCallOfFollowUp["messages"][0]["content"][0]["text"], "Create an email campaign for our spring sale")
+      << firstCallOfFollowUp["messages"].dump();
+  EXPECT_EQ(firstCallOfFollowUp["messages"].back()["content"][0]["text"], "Make it shorter");
+  // Deleting the conversation drops its session.
+  EXPECT_EQ(httpRequest("DELETE", server.baseUrl() + "/api/v1/conversations/" + conversationId, "", auth).status, 200);
+  EXPECT_EQ(redis.command({"EXISTS", sessionKey}), ":0\r\n");
+
   // The cache is an accelerator: with Redis gone a turn still completes.
   redis.stop();
   auto again = openSse("POST", server.baseUrl() + "/api/v1/chat/stream",
@@ -145,8 +175,9 @@ TEST_P(Production, TheAgentGraphOnAnthropicWithPostgresRedisTavilyAndApiKeys) {
   // Everything landed in PostgreSQL: both turns, the knowledge with its vectors, the checkpoints.
   pqxx::connection connection(database["DATABASE_URL"]);
   pqxx::read_transaction tx(connection);
-  EXPECT_EQ(tx.exec1("SELECT count(*) FROM messages WHERE user_id = 'acme'")[0].as<int>(), 4);
-  EXPECT_EQ(tx.exec1("SELECT count(*) FROM artifacts WHERE user_id = 'acme' AND status = 'complete'")[0].as<int>(), 2);
+  // (the first conversation was deleted: the last turn's conversation remains)
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM messages WHERE user_id = 'acme'")[0].as<int>(), 2);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM artifacts WHERE user_id = 'acme' AND status = 'complete'")[0].as<int>(), 1);
   EXPECT_GE(tx.exec1("SELECT count(*) FROM chunks WHERE user_id = 'acme' AND embedding IS NOT NULL")[0].as<int>(), 1);
   EXPECT_GE(tx.exec1("SELECT count(*) FROM checkpoints")[0].as<int>(), 2);
   EXPECT_GE(tx.exec1("SELECT count(*) FROM run_events")[0].as<int>(), 20);

@@ -31,6 +31,27 @@ void RedisServer::start() {
   for (int i = 0; i < 100 && !answering(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
 }
 
+std::string RedisServer::command(const std::vector<std::string>& args) const {
+  std::string request = "*" + std::to_string(args.size()) + "\r\n";
+  for (const auto& arg : args) request += "$" + std::to_string(arg.size()) + "\r\n" + arg + "\r\n";
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<uint16_t>(port_));
+  timeval timeout{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  std::string reply;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+      write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+    char buffer[65536];
+    ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n > 0) reply.assign(buffer, static_cast<size_t>(n));
+  }
+  close(fd);
+  return reply;
+}
+
 bool RedisServer::answering() const {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "process.hpp"
 
@@ -20,6 +22,8 @@ class RedisServer {
   void stop() { process_.reset(); }
   int port() const { return port_; }
   bool answering() const;
+  // One command (RESP array of bulk strings); the raw reply, e.g. ":1\r\n".
+  std::string command(const std::vector<std::string>& args) const;
 
  private:
   int port_;

@@ -208,7 +208,7 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
     std::string id = request.param(":id").as<std::string>();
-    Status deleted = runs.store().deleteConversation(*user, id);
+    Status deleted = runs.deleteConversation(*user, id);
     if (!deleted.isOk()) return http::sendStatusError(response, deleted, context);
     http::sendJson(response, Code::Ok, {{"id", id}, {"deleted", true}});
   });

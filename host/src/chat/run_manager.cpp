@@ -55,7 +55,11 @@ int64_t countWords(const std::string& text) {
 
 RunManager::RunManager(Deployment& deployment, ChatSettings settings, std::shared_ptr<Store> store,
                        std::shared_ptr<Logger> logger)
-    : deployment_(deployment), settings_(std::move(settings)), store_(std::move(store)), logger_(std::move(logger)) {
+    : deployment_(deployment),
+      settings_(std::move(settings)),
+      store_(std::move(store)),
+      logger_(std::move(logger)),
+      session_(settings_.sessionCache, settings_.sessionTtl) {
   housekeeper_ = std::thread([this] { housekeeping(); });
 }
 
@@ -80,15 +84,8 @@ Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn
     auto found = store_->getConversation(turn.userId, turn.conversationId);
     if (!found) return found.status();
     conversation = *found;
-    auto history = deployment_.checkpointer()->history(conversation.id);
-    if (history && !history->empty()) {
-      for (auto it = history->rbegin(); it != history->rend(); ++it) {
-        if (it->status == "completed") {
-          initialState = it->state;
-          break;
-        }
-      }
-    }
+    initialState = session_.load(turn.userId, conversation.id);
+    if (!initialState) initialState = lastCompletedState(conversation.id);
   }
   auto run = std::make_shared<ActiveRun>();
   run->id = newId("run_");
@@ -164,12 +161,28 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
     conversation->updatedAtMs = nowMillis();
     (void)store_->putConversation(*conversation);
   }
+  if (completed) session_.save(run->userId, run->conversationId, outcome.state);
   run->log->emitJson("done", {{"conversationId", run->conversationId}, {"messageCount", messageCount}});
   Status events = store_->appendRunEvents(run->userId, run->conversationId, run->id, run->log->events());
   if (!events.isOk()) logger_->error("run " + run->id + ": event log not saved: " + events.toString());
   run->finished = true;
   run->log->close();
   wake_.notify_all();
+}
+
+std::optional<Json> RunManager::lastCompletedState(const std::string& conversationId) {
+  auto history = deployment_.checkpointer()->history(conversationId);
+  if (!history) return std::nullopt;
+  for (auto it = history->rbegin(); it != history->rend(); ++it) {
+    if (it->status == "completed") return it->state;
+  }
+  return std::nullopt;
+}
+
+Status RunManager::deleteConversation(const std::string& userId, const std::string& conversationId) {
+  MX_RETURN_IF_ERROR(store_->deleteConversation(userId, conversationId));
+  session_.forget(userId, conversationId);
+  return Status::ok();
 }
 
 Result<std::shared_ptr<ActiveRun>> RunManager::find(std::string_view runId, std::string_view userId) {

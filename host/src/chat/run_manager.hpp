@@ -2,7 +2,7 @@
 //
 // startTurn() records the user's message, creates the run (its id, event log
 // and cancellation source) and starts the deployment's chat graph from the
-// conversation's last state. Streams attach to a run's log (and re-attach
+// conversation's last state (from the session cache, else the checkpoints). Streams attach to a run's log (and re-attach
 // with Last-Event-ID); a disconnect does not stop the run unless the policy
 // says so. When the graph ends, the turn is saved (assistant message with its
 // usage and cost, artifacts — complete, or kept and marked incomplete — and
@@ -19,10 +19,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "chat/run_log.hpp"
+#include "chat/session_cache.hpp"
 #include "mx/store.hpp"
 #include "runtime/deployment.hpp"
 
@@ -35,6 +37,8 @@ struct ChatSettings {
   std::chrono::seconds replay{600};
   size_t maxMessageChars = 32000;
   bool cancelOnDisconnect = false;
+  std::shared_ptr<CacheBackend> sessionCache;     // null: no session cache layer
+  std::chrono::seconds sessionTtl{1800};
 };
 
 struct ActiveRun {
@@ -63,21 +67,27 @@ class RunManager {
   // The run if it belongs to `userId` (NotFound otherwise, also for other users' runs).
   Result<std::shared_ptr<ActiveRun>> find(std::string_view runId, std::string_view userId);
   Status cancel(std::string_view runId, std::string_view userId);
+  // Deletes the conversation (store, checkpoints, session cache).
+  Status deleteConversation(const std::string& userId, const std::string& conversationId);
   // Stops every run (cancelled) and waits up to `grace` for them to finish.
   void shutdown(std::chrono::milliseconds grace);
 
   const ChatSettings& settings() const { return settings_; }
   Store& store() { return *store_; }
   size_t activeRuns() const;
+  const SessionCache& sessionCache() const { return session_; }
 
  private:
   void finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcome);
   void housekeeping();
+  // The state of the conversation's newest completed run, from its checkpoints.
+  std::optional<Json> lastCompletedState(const std::string& conversationId);
 
   Deployment& deployment_;
   ChatSettings settings_;
   std::shared_ptr<Store> store_;
   std::shared_ptr<Logger> logger_;
+  SessionCache session_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::map<std::string, std::shared_ptr<ActiveRun>, std::less<>> runs_;

@@ -1,0 +1,27 @@
+#include "chat/session_cache.hpp"
+
+namespace mx::host::chat {
+
+std::optional<Json> SessionCache::load(const std::string& userId, const std::string& conversationId) {
+  if (!cache_) return std::nullopt;
+  auto cached = cache_->get(key(userId, conversationId));
+  if (cached && cached->has_value()) {
+    Json state = Json::parse(**cached, nullptr, false);
+    if (state.is_object()) {
+      ++hits_;
+      return state;
+    }
+  }
+  ++misses_;
+  return std::nullopt;
+}
+
+void SessionCache::save(const std::string& userId, const std::string& conversationId, const Json& state) {
+  if (cache_) (void)cache_->set(key(userId, conversationId), state.dump(), ttl_);
+}
+
+void SessionCache::forget(const std::string& userId, const std::string& conversationId) {
+  if (cache_) (void)cache_->erase(key(userId, conversationId));
+}
+
+}  // namespace mx::host::chat
