@@ -294,6 +294,7 @@ int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
       return kExitRuntime;
     }
     if (!auth) auth = std::make_unique<chat::Authenticator>(chat::Authenticator::none(deployment->authSettings()["local_user"]));
+    knowledgeServices.httpCache.maxAge = std::chrono::seconds(deployment->config().server.value("http_cache_seconds", int64_t{300}));
     knowledge::addKnowledgeRoutes(server, knowledgeServices, *auth, deployment->workers());
   }
   Status started = server.start();

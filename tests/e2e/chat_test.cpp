@@ -463,6 +463,10 @@ TEST(KnowledgeApi, IngestSearchAndDeleteWithTenantIsolation) {
   ASSERT_GE(progress.events.size(), 3u);
   EXPECT_EQ(progress.events.front().event, "progress");
   EXPECT_EQ(progress.events.back().event, "resource");
+  auto pdf = httpRequest("POST", base + "/api/v1/resources",
+                         Json{{"title", "x"}, {"resourceType", "handbook"}, {"format", "pdf"}, {"content", "%PDF-1.7"}}.dump(), as("key-a"));
+  EXPECT_EQ(pdf.status, 400);
+  EXPECT_NE(pdf.body.find("pdftotext"), std::string::npos) << pdf.body;
   auto bad = httpRequest("POST", base + "/api/v1/resources", "{\"title\":\"x\"}", as("key-a"));
   EXPECT_EQ(bad.status, 400);
   EXPECT_NE(Json::parse(bad.body)["error"]["message"].get<std::string>().find("\"resourceType\" is required"), std::string::npos)
@@ -481,6 +485,20 @@ TEST(KnowledgeApi, IngestSearchAndDeleteWithTenantIsolation) {
     for (const auto& r : canon["compliance"]) ids.push_back(r["id"].get<std::string>());
     return ids;
   };
+  // The HTTP cache layer: an ETag and 5 minutes of private caching; 304 for a client that has it.
+  auto canon = httpGet(base + "/api/v1/canon/email", as("key-a"));
+  ASSERT_EQ(canon.status, 200);
+  std::string etag = canon.headers["etag"];
+  ASSERT_FALSE(etag.empty());
+  EXPECT_EQ(canon.headers["cache-control"], "private, max-age=300");
+  auto withTag = as("key-a");
+  withTag["If-None-Match"] = etag;
+  auto notModified = httpGet(base + "/api/v1/canon/email", withTag);
+  EXPECT_EQ(notModified.status, 304);
+  EXPECT_TRUE(notModified.body.empty());
+  auto otherUser = as("key-b");
+  otherUser["If-None-Match"] = etag;
+  EXPECT_EQ(httpGet(base + "/api/v1/canon/email", otherUser).status, 200);  // key-b has no house rule: another body
   auto aRules = rules("key-a");
   EXPECT_NE(std::find(aRules.begin(), aRules.end(), "house-rule"), aRules.end());
   auto bRules = rules("key-b");

@@ -138,6 +138,12 @@ TEST(Server, ShippedDefaultConfigServesHealthzAndTheOfflineModel) {
   EXPECT_EQ(models["models"][0]["offline"], true);
   EXPECT_EQ(models["models"][0]["provider"], "offline");
   EXPECT_EQ(models["defaults"], Json({{"tier1", "offline"}, {"tier2", "offline"}}));
+  auto first = httpGet(server.baseUrl() + "/api/v1/models");
+  ASSERT_FALSE(first.headers["etag"].empty());
+  EXPECT_EQ(first.headers["cache-control"], "private, max-age=300");
+  auto again = httpGet(server.baseUrl() + "/api/v1/models", {{"If-None-Match", first.headers["etag"]}});
+  EXPECT_EQ(again.status, 304);
+  EXPECT_TRUE(again.body.empty());
 }
 
 TEST(Server, ProductionModelCatalogueIsServed) {

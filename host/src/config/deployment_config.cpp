@@ -45,6 +45,7 @@ const ConfigSchema& serverSchema() {
           .optional("plugin_dir", ConfigType::String, "",
                     "where [[plugins]] names are resolved (default: next to the executable)")
           .optional("max_request_bytes", ConfigType::Integer, 1048576, "largest request accepted")
+          .optional("http_cache_seconds", ConfigType::Integer, 300, "max-age of cacheable GETs (canon, models)")
           .optional("stream_timeout_seconds", ConfigType::Integer, 3600,
                     "longest a request or response stream may stay open")
           .optional("keepalive_timeout_seconds", ConfigType::Integer, 75,

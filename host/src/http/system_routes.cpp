@@ -1,5 +1,7 @@
 #include "http/system_routes.hpp"
 
+#include "http/http_cache.hpp"
+
 namespace mx::host::http {
 
 using Pistache::Http::Code;
@@ -27,8 +29,18 @@ void addSystemRoutes(HttpServer& server, const Deployment& deployment, const Hea
   for (auto& component : plugins["components"]) {
     component.erase("config");  // config stays with operators (check-config), not the API
   }
+  HttpCachePolicy cachePolicy{std::chrono::seconds(deployment.config().server.value("http_cache_seconds", int64_t{300}))};
+  std::string models = deployment.models()->describe().dump();
   server.route(Method::Get, "/api/v1/models",
-               [body = deployment.models()->describe().dump()](const Request&, ResponseWriter& response, RequestContext&) {
+               [body = models, etag = etagFor(models), cache = cacheControl(cachePolicy)](const Request& request,
+                                                                                         ResponseWriter& response, RequestContext&) {
+                 addHeader(response, "ETag", etag);
+                 addHeader(response, "Cache-Control", cache);
+                 auto ifNoneMatch = request.headers().tryGetRaw("If-None-Match");
+                 if (ifNoneMatch && ifNoneMatchHits(ifNoneMatch->value(), etag)) {
+                   response.send(Code::Not_Modified);
+                   return;
+                 }
                  response.headers().add<Pistache::Http::Header::ContentType>(MIME(Application, Json));
                  response.send(Code::Ok, body);
                });

@@ -1,5 +1,7 @@
 #include "knowledge/knowledge_routes.hpp"
 
+#include "http/http_cache.hpp"
+
 #include <future>
 
 #include "chat/run_manager.hpp"
@@ -26,6 +28,7 @@ const char* reason(int code) {
   switch (code) {
     case 200: return "OK";
     case 201: return "Created";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 404: return "Not Found";
@@ -35,16 +38,31 @@ const char* reason(int code) {
   }
 }
 
-// A whole JSON response from any thread: the one safe write path of Pistache 0.0.5.
-void sendLater(const std::weak_ptr<Pistache::Tcp::Peer>& weak, int code, const Json& body, const std::string& requestId) {
+// A whole response from any thread: the one safe write path of Pistache 0.0.5.
+// `headers` are extra header lines, each ending in \r\n.
+void sendRawLater(const std::weak_ptr<Pistache::Tcp::Peer>& weak, int code, const std::string& payload,
+                  const std::string& requestId, const std::string& headers = "") {
   auto peer = weak.lock();
   if (!peer) return;
-  std::string payload = body.dump(-1, ' ', false, Json::error_handler_t::replace);
   std::string response = "HTTP/1.1 " + std::to_string(code) + " " + reason(code) +
                          "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(payload.size()) +
-                         "\r\nX-Request-Id: " + requestId + "\r\nConnection: close\r\n\r\n" + payload;
+                         "\r\nX-Request-Id: " + requestId + "\r\n" + headers + "Connection: close\r\n\r\n" + payload;
   size_t length = response.size();
   peer->send(Pistache::RawBuffer(std::move(response), length));
+}
+
+void sendLater(const std::weak_ptr<Pistache::Tcp::Peer>& weak, int code, const Json& body, const std::string& requestId) {
+  sendRawLater(weak, code, body.dump(-1, ' ', false, Json::error_handler_t::replace), requestId);
+}
+
+// 200 with an ETag and Cache-Control, or 304 when the client has this body already.
+void sendCacheableLater(const std::weak_ptr<Pistache::Tcp::Peer>& weak, const Json& body, const std::string& ifNoneMatch,
+                        const http::HttpCachePolicy& policy, const std::string& requestId) {
+  std::string payload = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  std::string etag = http::etagFor(payload);
+  std::string headers = "ETag: " + etag + "\r\nCache-Control: " + http::cacheControl(policy) + "\r\n";
+  if (!ifNoneMatch.empty() && http::ifNoneMatchHits(ifNoneMatch, etag)) return sendRawLater(weak, 304, "", requestId, headers);
+  sendRawLater(weak, 200, payload, requestId, headers);
 }
 
 Json errorBody(const Status& status, const std::string& requestId) {
@@ -82,6 +100,12 @@ Result<ResourceRecord> ingest(const KnowledgeServices& services, const std::stri
     }
   }
   std::string format = request.value("format", "text");
+  if (format == "pdf") {
+    // Debian 12's PDF text extractors are poppler (GPL) and MuPDF (AGPL): linking
+    // either would put the whole server under a copyleft licence.
+    return invalidArgumentError("\"format\": pdf is not accepted; extract the text (e.g. pdftotext -layout) and send it as "
+                                "text or markdown");
+  }
   if (format != "text" && format != "markdown" && format != "html") {
     return invalidArgumentError("\"format\" must be text, markdown or html");
   }
@@ -195,12 +219,15 @@ void addKnowledgeRoutes(http::HttpServer& server, KnowledgeServices& services, c
     }
     std::weak_ptr<Pistache::Tcp::Peer> peer = response.peer();
     std::string requestId = context.requestId;
-    workers.post([&services, user = *user, type, peer, requestId] {
+    auto ifNoneMatch = request.headers().tryGetRaw("If-None-Match");
+    std::string validator = ifNoneMatch ? ifNoneMatch->value() : "";
+    workers.post([&services, user = *user, type, peer, requestId, validator] {
       auto toolContext = std::make_shared<ToolContext>();
       toolContext->userId = user;
-      services.canonTool->invoke({{"category", "all"}, {"contentType", type}}, toolContext, [peer, requestId](Result<Json> result) {
+      services.canonTool->invoke({{"category", "all"}, {"contentType", type}}, toolContext,
+                                 [peer, requestId, validator, policy = services.httpCache](Result<Json> result) {
         if (!result) return sendStatusLater(peer, result.status(), requestId);
-        sendLater(peer, 200, *result, requestId);
+        sendCacheableLater(peer, *result, validator, policy, requestId);
       });
     });
   });

@@ -2,7 +2,8 @@
 //   POST   /api/v1/resources            ingest a document (text, markdown, html)
 //   GET    /api/v1/resources            list (paged)      GET /api/v1/resources/{id}
 //   DELETE /api/v1/resources/{id}       with its chunks and vectors
-//   GET    /api/v1/canon/{contentType}  the merged canon (shipped + the user's overrides)
+//   GET    /api/v1/canon/{contentType}  the merged canon (shipped + the user's overrides),
+//                                       with an ETag and Cache-Control (304 on If-None-Match)
 //   PUT    /api/v1/canon/{contentType}/{category}/{id}   DELETE the same
 // Ingestion chunks by structure, embeds in batches and stores; with
 // `Accept: text/event-stream` it reports progress as SSE. Every change clears
@@ -14,6 +15,7 @@
 #include <memory>
 
 #include "chat/auth.hpp"
+#include "http/http_cache.hpp"
 #include "http/http_server.hpp"
 #include "knowledge/chunker.hpp"
 #include "mx/cache.hpp"
@@ -31,6 +33,7 @@ struct KnowledgeServices {
   std::shared_ptr<Tool> canonTool;       // may be null: no GET canon
   ChunkOptions chunking;
   size_t embedBatch = 64;
+  http::HttpCachePolicy httpCache;       // GET canon: ETag + Cache-Control
 };
 
 // Ingests one document; `progress(stage, done, total)` is called along the way.
