@@ -184,6 +184,11 @@ TEST(Chat, ASecondTurnContinuesTheConversation) {
   auto saved = Json::parse(httpGet(server->baseUrl() + "/api/v1/conversations/" + conversation).body);
   EXPECT_EQ(saved["messages"].size(), 4u);
   EXPECT_EQ(saved["artifacts"].size(), 2u);
+  // The answer's usage counts every model call of its run, the Tier 2 writer's included.
+  const Json& usage = saved["messages"][3]["metadata"]["usage"];
+  EXPECT_EQ(usage["interruptedCalls"], 0) << usage.dump();
+  EXPECT_GE(usage["modelCalls"].get<int>(), 5);  // canon+knowledge, writer, validate, answer: Tier 1 x4 + Tier 2
+  EXPECT_GT(usage["outputTokens"].get<int>(), saved["artifacts"][1]["wordCount"].get<int>() / 2);
   auto chatting = chat(*server, {{"message", "Thanks, who are you?"}, {"conversationId", conversation}});
   expectWellFormed(chatting);
   for (const auto& e : chatting.events) EXPECT_NE(e.event, "artifact");  // just chatting: no tools, no artifact
@@ -236,6 +241,11 @@ TEST(Chat, CancelMidArtifactKeepsThePartialArtifact) {
   EXPECT_EQ(stream.events[stream.events.size() - 2].event, "error");
   EXPECT_EQ(error["code"], "cancelled");
   EXPECT_EQ(error["artifactIncomplete"], true);
+  // The tokens already used are recorded: the Tier 1 calls and the cancelled writer's output so far.
+  EXPECT_EQ(error["usage"]["interruptedCalls"], 1) << error.dump();
+  EXPECT_GE(error["usage"]["modelCalls"].get<int>(), 2);
+  EXPECT_GT(error["usage"]["outputTokens"].get<int>(), 0);
+  EXPECT_EQ(error["usage"]["byModel"]["offline"]["calls"], error["usage"]["modelCalls"]);
   std::string conversation = stream.headers["x-conversation-id"];
   auto saved = Json::parse(httpGet(server->baseUrl() + "/api/v1/conversations/" + conversation).body);
   ASSERT_EQ(saved["artifacts"].size(), 1u);

@@ -92,7 +92,7 @@ TEST(CliErrors, BadMagic) {
 TEST(CliErrors, AbiMajorMismatchNamesBothVersions) {
   TempDir dir;
   auto line = singleError(checkConfig(dir, pluginLine(kTestPlugins + "/abi_major_plugin.so")));
-  EXPECT_NE(line.find("abi_major_plugin.so: ABI major version mismatch: host sdk-abi 1.0 ("), std::string::npos)
+  EXPECT_NE(line.find("abi_major_plugin.so: ABI major version mismatch: host sdk-abi 1.1 ("), std::string::npos)
       << line;
   EXPECT_NE(line.find("plugin sdk-abi 2.0 ("), std::string::npos) << line;
 }
@@ -100,15 +100,15 @@ TEST(CliErrors, AbiMajorMismatchNamesBothVersions) {
 TEST(CliErrors, PluginNeedingANewerMinorIsRefused) {
   TempDir dir;
   auto line = singleError(checkConfig(dir, pluginLine(kTestPlugins + "/abi_minor_newer_plugin.so")));
-  EXPECT_NE(line.find("plugin needs a newer host: host sdk-abi 1.0"), std::string::npos) << line;
-  EXPECT_NE(line.find("plugin sdk-abi 1.1"), std::string::npos) << line;
+  EXPECT_NE(line.find("plugin needs a newer host: host sdk-abi 1.1"), std::string::npos) << line;
+  EXPECT_NE(line.find("plugin sdk-abi 1.2"), std::string::npos) << line;
 }
 
 TEST(CliErrors, ToolchainMismatchNamesBothToolchains) {
   TempDir dir;
   auto line = singleError(checkConfig(dir, pluginLine(kTestPlugins + "/toolchain_plugin.so")));
-  EXPECT_NE(line.find("toolchain_plugin.so: toolchain mismatch: host sdk-abi 1.0 (gcc-"), std::string::npos) << line;
-  EXPECT_NE(line.find("plugin sdk-abi 1.0 (clang-17/libc++/c++202002L/json-3.11)"), std::string::npos) << line;
+  EXPECT_NE(line.find("toolchain_plugin.so: toolchain mismatch: host sdk-abi 1.1 (gcc-"), std::string::npos) << line;
+  EXPECT_NE(line.find("plugin sdk-abi 1.1 (clang-17/libc++/c++202002L/json-3.11)"), std::string::npos) << line;
 }
 
 TEST(CliErrors, DuplicateComponentNameNamesBothPlugins) {

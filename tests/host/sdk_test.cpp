@@ -116,7 +116,8 @@ TEST(FrontDoor, RefusesEachIncompatibility) {
   EXPECT_NE(message(bad).find("ABI major version mismatch"), std::string::npos);
   bad = base;
   bad.toolchain = "clang-17/libc++";
-  EXPECT_NE(message(bad).find("plugin sdk-abi 1.0 (clang-17/libc++)"), std::string::npos);
+  EXPECT_NE(message(bad).find("plugin sdk-abi " + std::to_string(MX_ABI_MAJOR) + "." + std::to_string(MX_ABI_MINOR) + " (clang-17/libc++)"),
+            std::string::npos);
   bad = base;
   bad.name = "";
   EXPECT_NE(message(bad).find("no plugin name"), std::string::npos);

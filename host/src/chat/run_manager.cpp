@@ -110,6 +110,7 @@ Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn
   if (graph->channel("modelPreference")) request.input["modelPreference"] = turn.modelPreference;
   if (graph->channel("context")) request.input["context"] = turn.context.is_object() ? turn.context : Json::object();
   request.events = run->log.get();
+  request.usage = &run->usage;
   request.cancel = run->cancel.token();
   deployment_.runtime().start(graph, std::move(request), [this, run](RunOutcome outcome) { finish(run, std::move(outcome)); });
   return run;
@@ -129,7 +130,7 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
   }
   auto conversation = store_->getConversation(run->userId, run->conversationId);
   int64_t messageCount = conversation ? conversation->messageCount : 0;
-  Json usage = outcome.state.contains("usage") ? outcome.state["usage"] : Json::object();
+  Json usage = run->usage.toJson();  // every model call of the run, Tier 2 and interrupted ones included
   if (completed) {
     std::string messageId = newId("msg_");
     std::string text = lastAssistantText(outcome.state);

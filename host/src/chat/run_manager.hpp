@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "chat/run_log.hpp"
+#include "chat/run_usage.hpp"
 #include "chat/session_cache.hpp"
 #include "mx/store.hpp"
 #include "runtime/deployment.hpp"
@@ -46,6 +47,7 @@ struct ActiveRun {
   std::string userId;
   std::string conversationId;
   std::shared_ptr<RunLog> log = std::make_shared<RunLog>();
+  RunUsage usage;
   CancellationSource cancel;
   std::atomic<bool> finished{false};
 };

@@ -127,6 +127,7 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
     context->userId = request_.userId;
     context->state = &state_;  // not modified while the step's nodes run
     context->events = request_.events;
+    context->usage = request_.usage;
     context->cancel = request_.cancel;
     auto startedAt = Clock::now();
     std::string spanId;

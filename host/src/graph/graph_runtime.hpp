@@ -39,6 +39,7 @@ struct RunRequest {
   EventSink* events = nullptr;        // must outlive the run
   CancellationToken cancel;
   std::shared_ptr<Tracer> tracer;
+  UsageRecorder* usage = nullptr;     // the run's model-call accounting; must outlive the run
 };
 
 enum class RunStatus { Completed, Interrupted, Cancelled, Failed };

@@ -46,6 +46,7 @@ class ReasoningObserver final : public ChatObserver {
   }
 
   void onComplete(const Status& status, ChatResponse response) override {
+    if (context_->usage != nullptr) context_->usage->record(model_, response.usage, response.costUsd, status.isOk());
     if (!status.isOk()) {
       done_(status.withContext("model " + model_));
       return;

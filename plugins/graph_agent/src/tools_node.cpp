@@ -159,6 +159,7 @@ void ToolsNode::run(std::shared_ptr<NodeContext> context, NodeDone done) {
     toolContext->runId = context->runId;
     toolContext->threadId = context->threadId;
     toolContext->events = context->events;
+    toolContext->usage = context->usage;
     toolContext->state = context->state;
     toolContext->cancel = source->token();
     batch->status(name, "running", "Running " + name + "...");

@@ -58,6 +58,10 @@ class Reply final : public std::enable_shared_from_this<Reply> {
 
   void step() {
     if (cancel_.isCancelled()) {
+      // Billed like a real stream: the output produced before the cancel.
+      std::string streamed;
+      for (size_t i = 0; i < next_; ++i) streamed += deltas_[i];
+      response_.usage.outputTokens = estimateTokens(streamed);
       observer_->onComplete(cancelledError("cancelled after " + std::to_string(response_.streamedChars) +
                                            " characters were streamed"),
                             std::move(response_));

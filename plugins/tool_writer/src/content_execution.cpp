@@ -66,6 +66,7 @@ class ArtifactObserver final : public ChatObserver {
   }
 
   void onComplete(const Status& status, ChatResponse response) override {
+    if (context_->usage != nullptr) context_->usage->record(model_, response.usage, response.costUsd, status.isOk());
     int64_t words = countWords(content_);
     Json metadata = {{"contentType", contentType_}, {"wordCount", words}};
     if (!status.isOk()) {

@@ -25,6 +25,7 @@
 #include "mx/events.hpp"
 #include "mx/json.hpp"
 #include "mx/status.hpp"
+#include "mx/usage.hpp"
 
 namespace mx {
 
@@ -36,6 +37,7 @@ struct NodeContext {
   const Json* state = nullptr;   // read-only view, valid until `done` is called
   EventSink* events = nullptr;
   CancellationToken cancel;
+  UsageRecorder* usage = nullptr;  // ABI 1.1: the run's model-call accounting (may be null)
 };
 
 using NodeDone = std::function<void(Result<Json>)>;

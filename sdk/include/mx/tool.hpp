@@ -23,6 +23,7 @@
 #include "mx/json.hpp"
 #include "mx/model.hpp"
 #include "mx/status.hpp"
+#include "mx/usage.hpp"
 
 namespace mx {
 
@@ -33,6 +34,7 @@ struct ToolContext {
   EventSink* events = nullptr; // the run's event sink; valid until `done` is called
   const Json* state = nullptr; // the run's state (read-only), when called from a graph
   CancellationToken cancel;
+  UsageRecorder* usage = nullptr;  // ABI 1.1: the run's model-call accounting (may be null)
 };
 
 using ToolDone = std::function<void(Result<Json>)>;
