@@ -185,9 +185,17 @@ struct Loader {
       for (const auto& from : edge.from) checkNodeName(from, false, where, "from");
       if (!edge.to.empty()) checkNodeName(edge.to, true, where, "to");
       if (!edge.router.empty()) {
-        if (registry.find<Router>(edge.router) == nullptr) {
+        const auto* routerFactory = registry.find<Router>(edge.router);
+        if (routerFactory == nullptr) {
           const auto* routerNode = table.get("router");
           error(at(*routerNode), "[[edges]] unknown router \"" + edge.router + "\"" + didYouMean(edge.router, registry.names<Router>()));
+        } else {
+          // The router's config against its factory's schema: defaults applied, unknown or missing keys reported.
+          const auto* configNode = table.get("config");
+          toml::table empty;
+          const toml::table* config = configNode != nullptr && configNode->is_table() ? configNode->as_table() : &empty;
+          edge.routerConfig = validateTable(*config, routerFactory->factory.schema,
+                                            {graph.file, "[[edges]] config of router \"" + edge.router + "\"", {}}, env, errors);
         }
         if (edge.targets.empty()) error(where, "[[edges]] a router edge must list its possible \"targets\"");
         for (const auto& target : edge.targets) checkNodeName(target, true, where, "target");

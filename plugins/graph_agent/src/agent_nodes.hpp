@@ -41,6 +41,7 @@ struct ModelNodeConfig {
   bool emitReasoning = true;
   CacheTtl cacheTtl = CacheTtl::FiveMinutes;
   std::map<std::string, std::string> toolFlags;  // tool -> key of state.context that must be true to offer it
+  std::string status;           // a thinking/tool_status line emitted when the call starts ("Preparing the brief")
 };
 
 class ModelNode final : public Node {

@@ -95,6 +95,10 @@ void ModelNode::run(std::shared_ptr<NodeContext> context, NodeDone done) {
     done(failedPreconditionError("channel \"" + config_.messagesChannel + "\" has no messages for the model"));
     return;
   }
+  if (!config_.status.empty() && context->events != nullptr) {
+    context->events->emitJson("thinking", {{"type", "tool_status"}, {"content", config_.status}, {"status", "running"},
+                                           {"node", context->nodeName}});
+  }
   auto observer = std::make_shared<ReasoningObserver>(context, config_.emitReasoning, model, config_.usageChannel, std::move(done));
   models_->chat(model, std::move(request), std::move(observer), context->cancel);
 }

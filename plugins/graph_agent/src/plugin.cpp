@@ -48,7 +48,8 @@ MX_PLUGIN("graph_agent", "0.1.0", "Generic tool-calling loop: a model node and a
                      .optional("emit_reasoning", mx::ConfigType::Boolean, true, "stream text as thinking events")
                      .optional("cache_ttl", mx::ConfigType::String, "5m", "prompt cache TTL: 5m or 1h")
                      .optional("tool_flags", mx::ConfigType::Table, mx::Json::object(),
-                               "tool = flag: offer the tool only when state.context.<flag> is true");
+                               "tool = flag: offer the tool only when state.context.<flag> is true")
+                     .optional("status", mx::ConfigType::String, "", "a thinking/tool_status line when the call starts");
   model.validate = [](const mx::Json& c) -> mx::Status {
     int64_t tier = c["tier"];
     if (tier != 1 && tier != 2) return mx::invalidArgumentError("tier must be 1 or 2");
@@ -74,6 +75,7 @@ MX_PLUGIN("graph_agent", "0.1.0", "Generic tool-calling loop: a model node and a
     config.usageChannel = c["usage_channel"];
     config.preferenceChannel = c["preference_channel"];
     config.emitReasoning = c["emit_reasoning"];
+    config.status = c["status"];
     config.cacheTtl = c["cache_ttl"] == "1h" ? mx::CacheTtl::OneHour : mx::CacheTtl::FiveMinutes;
     for (const auto& [tool, flag] : c["tool_flags"].items()) {
       if (!flag.is_string()) return mx::invalidArgumentError("tool_flags values must be strings (keys of the context)");

@@ -11,42 +11,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A catalogue of one model served by a FakeModelProvider; prices calls like the host's.
-class FakeCatalogue;
-struct Pricing final : ChatObserver {
-  Pricing(const ModelCatalogue& c, std::shared_ptr<ChatObserver> inner) : catalogue(c), inner(std::move(inner)) {}
-  void onTextDelta(std::string_view t) override { inner->onTextDelta(t); }
-  void onToolCallStart(int i, std::string_view id, std::string_view n) override { inner->onToolCallStart(i, id, n); }
-  void onComplete(const Status& s, ChatResponse r) override {
-    r.costUsd = catalogue.costUsd(catalogue.list().front(), r.usage);
-    inner->onComplete(s, std::move(r));
-  }
-  const ModelCatalogue& catalogue;
-  std::shared_ptr<ChatObserver> inner;
-};
-
-class FakeCatalogue final : public ModelCatalogue {
- public:
-  explicit FakeCatalogue(std::shared_ptr<testing::FakeModelProvider> provider) : provider_(std::move(provider)) {
-    info_.id = "fake-1";
-    info_.tiers = {1, 2};
-    info_.defaultFor = {1, 2};
-  }
-  std::vector<ModelInfo> list() const override { return {info_}; }
-  const ModelInfo* find(std::string_view id) const override { return id == info_.id ? &info_ : nullptr; }
-  const ModelInfo* defaultFor(int) const override { return &info_; }
-  double costUsd(const ModelInfo&, const Usage& u) const override { return static_cast<double>(u.outputTokens) * 0.001; }
-  void chat(std::string_view id, ChatRequest request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) override {
-    lastModel = std::string(id);
-    provider_->chat(std::move(request), std::make_shared<Pricing>(*this, std::move(observer)), std::move(cancel));
-  }
-  std::string lastModel;
-
- private:
-  std::shared_ptr<testing::FakeModelProvider> provider_;
-  ModelInfo info_;
-};
-
 // A tool that answers after `delay` on its own thread (like I/O), or never.
 class SlowTool final : public Tool {
  public:
@@ -103,7 +67,7 @@ TEST(ModelNode, CallsTheModelWithConversationToolsAndStreamsReasoning) {
   usage.outputTokens = 20;
   auto provider = std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{
       {{"Let me ", "check."}, {ContentBlock::makeToolUse("t1", "search", {{"q", "x"}})}, StopReason::ToolUse, usage, {}}});
-  auto catalogue = std::make_shared<FakeCatalogue>(provider);
+  auto catalogue = std::make_shared<testing::FakeModelCatalogue>(provider);
   ModelNodeConfig config;
   config.systemPrompt = "You are MarketerX.";
   ModelNode node(config, catalogue, {std::make_shared<SlowTool>("search", 0ms)});
@@ -128,7 +92,7 @@ TEST(ModelNode, CallsTheModelWithConversationToolsAndStreamsReasoning) {
 }
 
 TEST(ModelNode, StatePreferenceChoosesTheModel) {
-  auto catalogue = std::make_shared<FakeCatalogue>(std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{{}}));
+  auto catalogue = std::make_shared<testing::FakeModelCatalogue>(std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{{}}));
   ModelNode node({}, catalogue, {});
   EXPECT_EQ(node.modelFor(Json::object()), "fake-1");
   EXPECT_EQ(node.modelFor({{"modelPreference", {{"tier1", "claude-x"}}}}), "claude-x");
@@ -137,7 +101,7 @@ TEST(ModelNode, StatePreferenceChoosesTheModel) {
 TEST(ModelNode, ModelFailuresFailTheNode) {
   auto provider = std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{
       {{}, {}, StopReason::None, {}, unavailableError("529 overloaded")}});
-  ModelNode node({}, std::make_shared<FakeCatalogue>(provider), {});
+  ModelNode node({}, std::make_shared<testing::FakeModelCatalogue>(provider), {});
   Json state = {{"messages", Json::array({{{"role", "user"}, {"content", "hi"}}})}};
   auto update = runNode(node, state, nullptr);
   EXPECT_EQ(update.status().code(), Code::Unavailable);

@@ -157,8 +157,9 @@ std::string finalAnswer(const Context& c) {
   std::string answer = "I've drafted your " + label + " for " + c.topic + ".";
   size_t passages = arrayAt(knowledge, "results").size();
   if (passages > 0) answer += " It draws on " + std::to_string(passages) + " passages from your documents";
-  if (c.call("web-search") != nullptr) answer += passages > 0 ? " and on web research" : " It draws on web research";
-  if (passages > 0 || c.call("web-search") != nullptr) answer += ".";
+  bool researched = c.call("web-search") != nullptr && !c.call("web-search")->isError;
+  if (researched) answer += passages > 0 ? " and on web research" : " It draws on web research";
+  if (passages > 0 || researched) answer += ".";
   if (validation.is_object()) {
     auto violations = arrayAt(validation, "violations");
     if (validation.value("valid", violations.empty())) {
@@ -184,6 +185,29 @@ std::string chatAnswer(const std::string& userText) {
          userText.substr(0, 200) + "\".";
 }
 
+// The marketer graph's intent step (plan_content): the plan as the offline
+// model reads the request; a message that asks for no content is chat.
+PlannedTurn planContent(const Context& c, const std::optional<std::string>& type) {
+  if (!type) return {chatAnswer(c.conversation.userText), std::nullopt};
+  std::string topic = extractTopic(c.conversation.userText);
+  std::string audience = extractAudience(c.conversation.userText);
+  std::string label = contentTypeLabel(*type);
+  std::string article = std::string("aeiou").find(label[0]) != std::string::npos ? "an " : "a ";
+  Json plan = {{"intent", "create"},
+               {"contentType", *type},
+               {"objective", c.conversation.userText},
+               {"topic", topic},
+               {"targetAudience", audience.empty() ? "existing customers and subscribers" : audience},
+               {"tone", ""},
+               {"knowledgeQuery", topic},
+               {"webResearch", true},
+               {"webQuery", topic + " " + label + " ideas"},
+               {"reasoning", "This is a request for " + article + label + " about " + topic +
+                                 ". I'll load the " + *type + " canon first: its templates, frameworks and compliance rules "
+                                 "tell me what to look for in your documents."}};
+  return {"", toolUse(c, "plan-content", std::move(plan))};
+}
+
 }  // namespace
 
 PlannedTurn planNextTurn(const ChatRequest& request) {
@@ -192,6 +216,12 @@ PlannedTurn planNextTurn(const ChatRequest& request) {
   auto type = detectContentType(context.conversation.userText);
   for (const auto& call : context.conversation.toolCalls) {  // a plan already under way keeps its type
     if (!type && call.input.is_object() && call.input.contains("contentType")) type = call.input["contentType"];
+  }
+  if (context.offered.count("plan-content")) return planContent(context, type);
+  if (type && context.offered.empty() && !context.conversation.toolCalls.empty()) {
+    context.contentType = *type;  // the steps were run for the model: it only answers
+    context.topic = extractTopic(context.conversation.userText);
+    return {finalAnswer(context), std::nullopt};
   }
   if (!type || context.offered.empty()) {
     if (type && context.offered.empty()) {

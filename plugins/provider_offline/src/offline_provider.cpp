@@ -110,7 +110,14 @@ OfflineProvider::OfflineProvider(OfflineConfig config, Scheduler scheduler)
 void OfflineProvider::chat(ChatRequest request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) {
   std::string text;
   std::optional<ContentBlock> toolCall;
-  if (!request.tools.empty()) {
+  // Tier 1 is offered tools, or answers at the end of a conversation whose
+  // tools were run for it (the marketer graph's answer step); the Tier 2
+  // writer gets one self-contained brief.
+  bool toolsUsed = false;
+  for (const auto& message : request.messages) {
+    for (const auto& block : message.content) toolsUsed = toolsUsed || block.type == BlockType::ToolUse;
+  }
+  if (!request.tools.empty() || toolsUsed) {
     PlannedTurn turn = planNextTurn(request);
     text = std::move(turn.text);
     toolCall = std::move(turn.toolCall);

@@ -1,6 +1,7 @@
 // OfflineProvider — the embedded default model provider: no network, no key,
-// deterministic. With tools offered it plays Tier 1 (offline_planner.hpp);
-// without, Tier 2 (offline_writer.hpp). Text is streamed in small word groups
+// deterministic. With tools offered, or at the end of a conversation whose
+// tools were run for it, it plays Tier 1 (offline_planner.hpp); given one
+// self-contained brief, Tier 2 (offline_writer.hpp). Text is streamed in small word groups
 // (optionally paced) so that a client sees the same event flow as with a real
 // model; usage is estimated at about 4 characters per token and reported
 // under the model name "offline".

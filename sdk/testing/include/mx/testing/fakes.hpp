@@ -286,4 +286,53 @@ class FakeModelProvider final : public ModelProvider {
   std::vector<ChatRequest> requests_;
 };
 
+// A catalogue of one model ("fake-1", default for both tiers) served by a
+// FakeModelProvider; prices each call at `usdPerOutputToken` per output token.
+class FakeModelCatalogue final : public ModelCatalogue {
+ public:
+  explicit FakeModelCatalogue(std::shared_ptr<FakeModelProvider> provider, double usdPerOutputToken = 0.001)
+      : provider_(std::move(provider)), usdPerOutputToken_(usdPerOutputToken) {
+    info_.id = "fake-1";
+    info_.tiers = {1, 2};
+    info_.defaultFor = {1, 2};
+  }
+  std::vector<ModelInfo> list() const override { return {info_}; }
+  const ModelInfo* find(std::string_view id) const override { return id == info_.id ? &info_ : nullptr; }
+  const ModelInfo* defaultFor(int) const override { return &info_; }
+  double costUsd(const ModelInfo&, const Usage& usage) const override {
+    return static_cast<double>(usage.outputTokens) * usdPerOutputToken_;
+  }
+  void chat(std::string_view id, ChatRequest request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      lastModel_ = std::string(id);
+    }
+    provider_->chat(std::move(request), std::make_shared<Pricing>(*this, std::move(observer)), std::move(cancel));
+  }
+  std::string lastModel() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return lastModel_;
+  }
+
+ private:
+  struct Pricing final : ChatObserver {
+    Pricing(const FakeModelCatalogue& c, std::shared_ptr<ChatObserver> inner) : catalogue(c), inner(std::move(inner)) {}
+    void onTextDelta(std::string_view t) override { inner->onTextDelta(t); }
+    void onToolCallStart(int i, std::string_view id, std::string_view n) override { inner->onToolCallStart(i, id, n); }
+    void onToolCallDelta(int i, std::string_view json) override { inner->onToolCallDelta(i, json); }
+    void onComplete(const Status& s, ChatResponse r) override {
+      r.costUsd = catalogue.costUsd(catalogue.info_, r.usage);
+      inner->onComplete(s, std::move(r));
+    }
+    const FakeModelCatalogue& catalogue;
+    std::shared_ptr<ChatObserver> inner;
+  };
+
+  std::shared_ptr<FakeModelProvider> provider_;
+  double usdPerOutputToken_;
+  ModelInfo info_;
+  mutable std::mutex mutex_;
+  std::string lastModel_;
+};
+
 }  // namespace mx::testing
