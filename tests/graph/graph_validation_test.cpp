@@ -36,6 +36,14 @@ TEST(GraphValidation, UnknownRouter) {
   EXPECT_NE(errors.find("graph.toml:10:10: [[edges]] unknown router \"test.by_feild\" (did you mean \"test.by_field\"?)"), std::string::npos) << errors;
 }
 
+TEST(GraphValidation, ARouterConfigIsCheckedAgainstItsSchema) {
+  auto errors = errorsFor("[graph]\nentry = \"a\"\n" + kBase +
+                          "[[edges]]\nfrom = \"a\"\nrouter = \"test.by_field\"\ntargets = [\"__end__\"]\nconfig = { feild = \"x\", field = 3 }\n");
+  EXPECT_NE(errors.find("[[edges]] config of router \"test.by_field\""), std::string::npos) << errors;
+  EXPECT_NE(errors.find("feild"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("graph.toml:12:"), std::string::npos) << errors;
+}
+
 TEST(GraphValidation, MissingAndUnknownEntry) {
   auto missing = errorsFor("[graph]\n" + kBase + "[[edges]]\nfrom = \"a\"\nto = \"__end__\"\n");
   EXPECT_NE(missing.find("graph.toml:1:1: [graph] missing required key \"entry\""), std::string::npos) << missing;
