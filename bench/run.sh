@@ -52,7 +52,7 @@ start_mock() { # name first-token-ms between-ms words; sets MOCK and keeps the m
   MOCK="http://127.0.0.1:$(awk '/listening on/ { print $3 }' "$WORK/mock.$1.log")"
 }
 production_env() { # data-dir key-prefix database: the environment config/production.toml reads
-  echo DATABASE_URL="postgresql://mx@127.0.0.1:${PG_PORT}/$3" MX_VECTOR_SEARCH=exact \
+  echo DATABASE_URL="postgresql://mx@127.0.0.1:${PG_PORT}/$3" MX_VECTOR_SEARCH=exact MX_CHAT_GRAPH=agent \
     MX_PLUGIN_DIR="$BUILD/lib/marketerx/plugins" MX_DATA_DIR="$1" MX_LOG_LEVEL=warn MX_HTTP_THREADS=2 \
     ANTHROPIC_API_KEY=bench ANTHROPIC_BASE_URL="$MOCK" OPENAI_API_KEY=bench OPENAI_BASE_URL="$MOCK/v1" \
     TAVILY_API_KEY=bench TAVILY_BASE_URL="$MOCK" REDIS_PORT="$REDIS_PORT" REDIS_KEY_PREFIX="$2" \

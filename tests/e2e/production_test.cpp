@@ -77,7 +77,8 @@ TEST_P(Production, TheAgentGraphOnAnthropicWithPostgresRedisTavilyAndApiKeys) {
                                             {"OPENAI_API_KEY", "sk-test"}, {"OPENAI_BASE_URL", apis.baseUrl() + "/v1"},
                                             {"TAVILY_API_KEY", "tvly-test"}, {"TAVILY_BASE_URL", apis.baseUrl()},
                                             {"REDIS_PORT", std::to_string(redis.port())},
-                                            {"MX_API_KEY_SHA256", mx::host::chat::sha256Hex(kApiKey)}, {"MX_API_USER", "acme"}};
+                                            {"MX_API_KEY_SHA256", mx::host::chat::sha256Hex(kApiKey)}, {"MX_API_USER", "acme"},
+                                            {"MX_CHAT_GRAPH", "agent"}};
   env.insert(database.begin(), database.end());
   ServerProcess server({MX_BINARY, "serve", "--config", MX_SOURCE_DIR "/config/production.toml", "--port", "0", "--host", "127.0.0.1"}, env);
   ASSERT_TRUE(server.started()) << server.stderrText();
@@ -181,6 +182,88 @@ TEST_P(Production, TheAgentGraphOnAnthropicWithPostgresRedisTavilyAndApiKeys) {
   EXPECT_GE(tx.exec1("SELECT count(*) FROM chunks WHERE user_id = 'acme' AND embedding IS NOT NULL")[0].as<int>(), 1);
   EXPECT_GE(tx.exec1("SELECT count(*) FROM checkpoints")[0].as<int>(), 2);
   EXPECT_GE(tx.exec1("SELECT count(*) FROM run_events")[0].as<int>(), 20);
+}
+
+// The product's flow on the production configuration: the marketer graph on
+// Anthropic (intent, brief, answer) with the Tier 2 writer on OpenAI
+// (modelPreference tier2 = gpt-4o-mini), on Debian's PostgreSQL and Redis.
+TEST(Production, TheMarketerGraphWithAnOpenAiWriter) {
+  std::string databaseError;
+  auto database = debianPostgres(databaseError);
+  ASSERT_EQ(databaseError, "");
+  TempDir dir;
+  RedisServer redis;
+  ASSERT_TRUE(redis.answering());
+  MockHttpServer apis([](const MockRequest& request, MockResponse& response) { serveMockApis(AgentScript{}, request, response); });
+  std::map<std::string, std::string> env = {{"MX_PLUGIN_DIR", MX_PLUGIN_DIR}, {"MX_DATA_DIR", dir.path()}, {"MX_LOG_LEVEL", "warn"},
+                                            {"ANTHROPIC_API_KEY", "sk-ant-test"}, {"ANTHROPIC_BASE_URL", apis.baseUrl()},
+                                            {"OPENAI_API_KEY", "sk-test"}, {"OPENAI_BASE_URL", apis.baseUrl() + "/v1"},
+                                            {"TAVILY_API_KEY", "tvly-test"}, {"TAVILY_BASE_URL", apis.baseUrl()},
+                                            {"REDIS_PORT", std::to_string(redis.port())},
+                                            {"MX_API_KEY_SHA256", mx::host::chat::sha256Hex(kApiKey)}, {"MX_API_USER", "acme"}};
+  env.insert(database.begin(), database.end());
+  ServerProcess server({MX_BINARY, "serve", "--config", MX_SOURCE_DIR "/config/production.toml", "--port", "0", "--host", "127.0.0.1"}, env);
+  ASSERT_TRUE(server.started()) << server.stderrText();
+  SseOptions options;
+  options.headers = {{"Authorization", std::string("Bearer ") + kApiKey}};
+  auto stream = openSse("POST", server.baseUrl() + "/api/v1/chat/stream",
+                        Json{{"message", "Create an email campaign for our spring sale"},
+                             {"modelPreference", {{"tier2", "gpt-4o-mini"}}},
+                             {"context", {{"enableWebSearch", true}}}}.dump(),
+                        options);
+  ASSERT_EQ(stream.status, 200) << stream.body;
+  ASSERT_FALSE(stream.events.empty());
+  EXPECT_TRUE(stream.endedCleanly);
+  std::vector<std::string> steps;  // the flow as the frontend sees it, deltas folded
+  std::string artifact, answer;
+  for (const auto& e : stream.events) {
+    Json data = e.json();
+    std::string step = e.event + "/" + data.value("type", data.value("role", ""));
+    if (e.event == "thinking" && data["type"] == "tool_status") step += ":" + data.value("tool", data.value("content", ""));
+    if (e.event == "artifact" && data["type"] == "delta") artifact += data["content"].get<std::string>();
+    if (e.event == "message") answer = data["content"];
+    if (steps.empty() || steps.back() != step) steps.push_back(step);
+  }
+  std::vector<std::string> expected = {
+      "thinking/agent_reasoning",                                               // 2. intent
+      "thinking/tool_status:fetch-canon",                                       // 3. canon first
+      "thinking/agent_reasoning", "thinking/tool_status:knowledge-search",      // 4. knowledge, guided by the canon
+      "analysis/knowledge_summary",
+      "thinking/agent_reasoning", "thinking/tool_status:web-search",            // 5. web research
+      "analysis/research_summary",
+      "thinking/tool_status:Preparing the brief", "thinking/agent_reasoning",   // 6. the brief
+      "thinking/tool_status:content-execution", "artifact/start", "artifact/delta", "artifact/end",  // 7. Tier 2
+      "thinking/tool_status:content-execution",
+      "thinking/agent_reasoning", "thinking/tool_status:validate-content",      // 8. validation
+      "message/assistant", "done/"};                                            // 10., 11.
+  EXPECT_EQ(steps, expected);
+  EXPECT_EQ(artifact, AgentScript{}.draft);
+  EXPECT_EQ(answer, AgentScript{}.answer);
+
+  std::vector<Json> anthropicCalls, openAiCalls;
+  for (const auto& r : apis.requests()) {
+    if (r.path == "/v1/messages") anthropicCalls.push_back(Json::parse(r.body));
+    if (r.path == "/v1/chat/completions") {
+      EXPECT_EQ(r.header("authorization"), "Bearer sk-test");
+      openAiCalls.push_back(Json::parse(r.body));
+    }
+  }
+  ASSERT_EQ(anthropicCalls.size(), 3u);  // intent, brief, answer
+  ASSERT_EQ(anthropicCalls[0]["tools"].size(), 1u);
+  EXPECT_EQ(anthropicCalls[0]["tools"][0]["name"], "plan_content");
+  EXPECT_EQ(anthropicCalls[1]["tools"][0]["name"], "content-execution");
+  EXPECT_FALSE(anthropicCalls[2].contains("tools"));
+  ASSERT_EQ(openAiCalls.size(), 1u);
+  EXPECT_EQ(openAiCalls[0]["model"], "gpt-4o-mini");
+  EXPECT_EQ(openAiCalls[0]["stream"], true);
+
+  auto conversation = Json::parse(httpGet(server.baseUrl() + "/api/v1/conversations/" + stream.headers["x-conversation-id"],
+                                          options.headers).body);
+  const Json& usage = conversation["messages"][1]["metadata"]["usage"];
+  EXPECT_EQ(usage["byModel"]["gpt-4o-mini"]["calls"], 1) << usage.dump();
+  EXPECT_EQ(usage["byModel"]["claude-sonnet-4-5"]["calls"], 3) << usage.dump();
+  EXPECT_GT(usage["costUsd"].get<double>(), 0.0);
+  EXPECT_EQ(server.stop(SIGTERM), 0);
 }
 
 }  // namespace

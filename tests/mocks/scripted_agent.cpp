@@ -55,15 +55,33 @@ std::string embeddingFor(const std::string& text, int dimensions) {
 
 }  // namespace
 
+bool offers(const Json& request, const std::string& tool) {
+  if (!request.contains("tools")) return false;
+  for (const auto& t : request["tools"]) {
+    if (t.value("name", "") == tool) return true;
+  }
+  return false;
+}
+
 MockMessage scriptedAgentTurn(const AgentScript& script, const Json& request) {
   MockMessage message;
   message.model = request.value("model", "claude-sonnet-4-5-20250929");
+  auto called = toolsCalled(request);
   if (!request.contains("tools") || request["tools"].empty()) {
-    message.textDeltas = wordDeltas(script.draft);
+    // The writer gets one self-contained brief; a conversation whose tools
+    // were run for the model (the marketer graph's last step) gets the answer.
+    message.textDeltas = wordDeltas(called.empty() ? script.draft : script.answer);
     message.outputTokens = static_cast<int>(message.textDeltas.size());
     return message;
   }
-  auto called = toolsCalled(request);
+  if (offers(request, "plan_content")) {  // the marketer graph's intent analysis
+    message.toolUses = {{"toolu_plan", "plan_content",
+                         {{"intent", "create"}, {"contentType", "email"}, {"objective", "Announce the spring sale"},
+                          {"topic", "spring sale"}, {"targetAudience", "existing customers"}, {"knowledgeQuery", "spring sale"},
+                          {"webResearch", true}, {"webQuery", "spring sale email trends"},
+                          {"reasoning", "An email campaign for the spring sale: canon first, then your documents and the web."}}}};
+    return message;
+  }
   auto has = [&](const char* name) { return std::find(called.begin(), called.end(), name) != called.end(); };
   if (called.empty()) {
     message.textDeltas = {"Loading the canon, ", "your documents and the web."};
@@ -101,10 +119,46 @@ void serveScriptedAgent(const AgentScript& script, const MockRequest& request, M
   response.end();
 }
 
+void serveOpenAiWriter(const AgentScript& script, const MockRequest& request, MockResponse& response) {
+  Json body = Json::parse(request.body, nullptr, false);
+  if (body.is_discarded() || !body.contains("messages")) {
+    response.send(400, {{"Content-Type", "application/json"}},
+                  R"({"error":{"message":"'messages' is a required property","type":"invalid_request_error","param":null,"code":null}})");
+    return;
+  }
+  // The chunk shapes of tests/fixtures/openai-chat-text-after-tool-gpt-4o-mini.sse.
+  std::string model = body.value("model", "gpt-4o-mini") + "-2024-07-18";
+  auto chunk = [&](const Json& choices, const Json& usage) {
+    return "data: " + Json{{"id", "chatcmpl-mock"}, {"object", "chat.completion.chunk"}, {"created", 1782955818}, {"model", model},
+                           {"service_tier", "default"}, {"system_fingerprint", "fp_mock"}, {"choices", choices}, {"usage", usage}}
+                          .dump() +
+           "\n\n";
+  };
+  auto delta = [&](const Json& d, const Json& finish) {
+    return chunk(Json::array({{{"index", 0}, {"delta", d}, {"logprobs", nullptr}, {"finish_reason", finish}}}), nullptr);
+  };
+  response.begin(200, {{"Content-Type", "text/event-stream; charset=utf-8"}, {"x-request-id", "req_mock_openai"}});
+  if (script.firstToken.count() > 0) response.sleep(script.firstToken);
+  response.chunk(delta({{"role", "assistant"}, {"content", ""}, {"refusal", nullptr}}, nullptr));
+  auto words = wordDeltas(script.draft);
+  for (const auto& word : words) {
+    if (script.betweenEvents.count() > 0) response.sleep(script.betweenEvents);
+    response.chunk(delta({{"content", word}}, nullptr));
+    if (response.failed()) return;
+  }
+  response.chunk(delta(Json::object(), "stop"));
+  response.chunk(chunk(Json::array(), {{"prompt_tokens", 120}, {"completion_tokens", words.size()},
+                                       {"total_tokens", 120 + words.size()}, {"prompt_tokens_details", {{"cached_tokens", 0}}}}));
+  response.chunk("data: [DONE]\n\n");
+  response.end();
+}
+
 void serveMockApis(const AgentScript& script, const MockRequest& request, MockResponse& response) {
   Json body = Json::parse(request.body.empty() ? "{}" : request.body, nullptr, false);
   if (request.path == "/v1/messages") {
     serveScriptedAgent(script, request, response);
+  } else if (request.path == "/v1/chat/completions") {
+    serveOpenAiWriter(script, request, response);
   } else if (request.path == "/v1/embeddings") {
     Json data = Json::array();
     Json inputs = body["input"].is_array() ? body["input"] : Json::array({body["input"]});
