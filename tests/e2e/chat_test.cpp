@@ -194,6 +194,33 @@ TEST(Chat, ASecondTurnContinuesTheConversation) {
   for (const auto& e : chatting.events) EXPECT_NE(e.event, "artifact");  // just chatting: no tools, no artifact
 }
 
+TEST(Chat, AHundredMessageConversationKeepsGoingWithItsOlderTurnsSummarised) {
+  TempDir dir;
+  auto environment = env(dir);
+  environment["MX_CONTEXT_BUDGET_TOKENS"] = "1500";  // small, so that a test conversation outgrows it
+  ServerProcess server({MX_BINARY, "serve", "--config", MX_SOURCE_DIR "/config/default.toml", "--port", "0"}, environment);
+  ASSERT_TRUE(server.started()) << server.stderrText();
+  std::string conversation;
+  int summaries = 0;
+  const char* asks[] = {"Create an email campaign for our spring sale", "Now a Facebook ad for the same sale",
+                        "Write a landing page for the spring sale", "A video script about the sale"};
+  for (int turn = 0; turn < 10; ++turn) {
+    Json body = {{"message", std::string(asks[turn % 4]) + " (take " + std::to_string(turn) + ")"}};
+    if (!conversation.empty()) body["conversationId"] = conversation;
+    auto stream = chat(server, body);
+    expectWellFormed(stream);
+    conversation = stream.headers["x-conversation-id"];
+    for (const auto& e : stream.events) {
+      if (e.event == "thinking" && e.json().value("content", "").rfind("Summarised ", 0) == 0) ++summaries;
+    }
+    EXPECT_EQ(stream.events.back().json()["messageCount"], 2 * (turn + 1));
+  }
+  EXPECT_GE(summaries, 1) << "a 10-turn conversation (over 100 graph messages) outgrew a 1,500-token budget";
+  auto saved = Json::parse(httpGet(server.baseUrl() + "/api/v1/conversations/" + conversation).body);
+  EXPECT_EQ(saved["messages"].size(), 20u);
+  EXPECT_GE(saved["artifacts"].size(), 10u);  // one per turn, two where a revision was needed
+}
+
 TEST(Chat, ReconnectingWithLastEventIdReproducesTheStreamExactly) {
   TempDir dir;
   auto server = startDefault(dir, 2);

@@ -4,6 +4,13 @@
 //   messages channel and the schemas of its tools; streams the model's text as
 //   `thinking` events (type agent_reasoning); appends the assistant message and
 //   adds the call's tokens and cost to the usage channel.
+// agent.summarize  keeps a long conversation within the Tier 1 model's
+//   window: when the messages not yet summarised pass the budget (half the
+//   model's context window by default), the older turns — all but the newest
+//   `keep_recent` messages, cut at a user's turn — are summarised by a model
+//   (Tier 2 by default) into the summary channel ({through, text}); model
+//   nodes then send that summary as a system block and the messages after it.
+//   Below the budget it does nothing (no model call).
 // agent.tools  runs the tool calls of the last assistant message (in parallel
 //   when there are several), each with a timeout, after validating its
 //   arguments against the tool's JSON Schema (invalid arguments go back to
@@ -42,6 +49,36 @@ struct ModelNodeConfig {
   CacheTtl cacheTtl = CacheTtl::FiveMinutes;
   std::map<std::string, std::string> toolFlags;  // tool -> key of state.context that must be true to offer it
   std::string status;           // a thinking/tool_status line emitted when the call starts ("Preparing the brief")
+  std::string summaryChannel = "summary";  // agent.summarize's output: older turns folded into a system block
+};
+
+struct SummarizeConfig {
+  std::string model;            // catalogue id; empty: the tier's default
+  int tier = 2;
+  int64_t budgetTokens = 0;     // 0: half the Tier 1 model's context window
+  size_t keepRecent = 20;       // newest messages always sent as they are
+  int maxTokens = 1024;
+  std::string systemPrompt;     // empty: kSummarizePrompt
+  std::string messagesChannel = "messages";
+  std::string summaryChannel = "summary";
+  std::string preferenceChannel = "modelPreference";
+};
+
+extern const char* const kSummarizePrompt;
+
+class SummarizeNode final : public Node {
+ public:
+  SummarizeNode(SummarizeConfig config, std::shared_ptr<ModelCatalogue> models);
+  void run(std::shared_ptr<NodeContext> context, NodeDone done) override;
+  int64_t budgetFor(const Json& state) const;
+  // The first message kept as it is: a user's turn with at least keepRecent messages from it; 0 if none.
+  size_t cutPoint(const Json& messages, size_t through) const;
+
+ private:
+  std::string modelFor(const Json& state) const;
+
+  SummarizeConfig config_;
+  std::shared_ptr<ModelCatalogue> models_;
 };
 
 class ModelNode final : public Node {

@@ -1,4 +1,5 @@
 #include "agent_nodes.hpp"
+#include "mx_common/conversation_window.hpp"
 
 namespace mx::agent {
 
@@ -88,9 +89,7 @@ void ModelNode::run(std::shared_ptr<NodeContext> context, NodeDone done) {
   if (!config_.systemPrompt.empty()) request.system.push_back(ContentBlock::makeText(config_.systemPrompt));
   request.tools = toolsFor(*context->state);
   const Json& state = *context->state;
-  if (state.contains(config_.messagesChannel) && state[config_.messagesChannel].is_array()) {
-    for (const auto& message : state[config_.messagesChannel]) request.messages.push_back(messageFromJson(message));
-  }
+  common::addConversation(state, config_.messagesChannel, config_.summaryChannel, request);
   if (request.messages.empty()) {
     done(failedPreconditionError("channel \"" + config_.messagesChannel + "\" has no messages for the model"));
     return;

@@ -49,7 +49,8 @@ MX_PLUGIN("graph_agent", "0.1.0", "Generic tool-calling loop: a model node and a
                      .optional("cache_ttl", mx::ConfigType::String, "5m", "prompt cache TTL: 5m or 1h")
                      .optional("tool_flags", mx::ConfigType::Table, mx::Json::object(),
                                "tool = flag: offer the tool only when state.context.<flag> is true")
-                     .optional("status", mx::ConfigType::String, "", "a thinking/tool_status line when the call starts");
+                     .optional("status", mx::ConfigType::String, "", "a thinking/tool_status line when the call starts")
+                     .optional("summary_channel", mx::ConfigType::String, "summary", "agent.summarize's channel (older turns)");
   model.validate = [](const mx::Json& c) -> mx::Status {
     int64_t tier = c["tier"];
     if (tier != 1 && tier != 2) return mx::invalidArgumentError("tier must be 1 or 2");
@@ -76,6 +77,7 @@ MX_PLUGIN("graph_agent", "0.1.0", "Generic tool-calling loop: a model node and a
     config.preferenceChannel = c["preference_channel"];
     config.emitReasoning = c["emit_reasoning"];
     config.status = c["status"];
+    config.summaryChannel = c["summary_channel"];
     config.cacheTtl = c["cache_ttl"] == "1h" ? mx::CacheTtl::OneHour : mx::CacheTtl::FiveMinutes;
     for (const auto& [tool, flag] : c["tool_flags"].items()) {
       if (!flag.is_string()) return mx::invalidArgumentError("tool_flags values must be strings (keys of the context)");
@@ -87,6 +89,44 @@ MX_PLUGIN("graph_agent", "0.1.0", "Generic tool-calling loop: a model node and a
     return std::unique_ptr<mx::Node>(std::make_unique<mx::agent::ModelNode>(config, context.models(), std::move(*tools)));
   };
   MX_RETURN_IF_ERROR(registrar.addNodeKind(std::move(model)));
+
+  mx::Factory<mx::Node> summarize;
+  summarize.name = "agent.summarize";
+  summarize.description = "summarises older turns when the conversation outgrows the model's window";
+  summarize.schema = mx::ConfigSchema()
+                         .optional("model", mx::ConfigType::String, "", "catalogue id (default: the tier's default)")
+                         .optional("tier", mx::ConfigType::Integer, 2, "the summarising model's tier")
+                         .optional("budget_tokens", mx::ConfigType::Integer, 0, "summarise above this (0: half the Tier 1 window)")
+                         .optional("keep_recent", mx::ConfigType::Integer, 20, "newest messages always kept as they are")
+                         .optional("max_tokens", mx::ConfigType::Integer, 1024, "longest summary")
+                         .optional("system_prompt", mx::ConfigType::String, "", "instructions (default: a built-in summary prompt)")
+                         .optional("messages_channel", mx::ConfigType::String, "messages", "conversation channel")
+                         .optional("summary_channel", mx::ConfigType::String, "summary", "where the summary goes")
+                         .optional("preference_channel", mx::ConfigType::String, "modelPreference", "per-run model choice");
+  summarize.create = [](mx::ComponentContext& context) -> mx::Result<std::unique_ptr<mx::Node>> {
+    const mx::Json& c = context.config();
+    int64_t tier = c["tier"];
+    if (tier != 1 && tier != 2) return mx::invalidArgumentError("tier must be 1 or 2");
+    if (c["budget_tokens"].get<int64_t>() < 0) return mx::invalidArgumentError("budget_tokens must not be negative");
+    if (c["keep_recent"].get<int64_t>() < 1) return mx::invalidArgumentError("keep_recent must be at least 1");
+    if (c["max_tokens"].get<int64_t>() < 1) return mx::invalidArgumentError("max_tokens must be at least 1");
+    if (!context.models()) return mx::failedPreconditionError("no model catalogue");
+    mx::agent::SummarizeConfig config;
+    config.model = c["model"];
+    config.tier = static_cast<int>(tier);
+    config.budgetTokens = c["budget_tokens"];
+    config.keepRecent = c["keep_recent"].get<size_t>();
+    config.maxTokens = static_cast<int>(c["max_tokens"].get<int64_t>());
+    config.systemPrompt = c["system_prompt"];
+    config.messagesChannel = c["messages_channel"];
+    config.summaryChannel = c["summary_channel"];
+    config.preferenceChannel = c["preference_channel"];
+    if (!config.model.empty() && context.models()->find(config.model) == nullptr) {
+      return mx::invalidArgumentError("model \"" + config.model + "\" is not in the catalogue");
+    }
+    return std::unique_ptr<mx::Node>(std::make_unique<mx::agent::SummarizeNode>(config, context.models()));
+  };
+  MX_RETURN_IF_ERROR(registrar.addNodeKind(std::move(summarize)));
 
   mx::Factory<mx::Node> tools;
   tools.name = "agent.tools";

@@ -180,3 +180,99 @@ TEST(ToolsNode, NoToolCallsIsAnEmptyUpdate) {
 
 }  // namespace
 }  // namespace mx::agent
+
+namespace mx::agent {
+namespace {
+
+// A conversation of `turns` turns: the user asks, the assistant calls a tool, the result, the answer.
+Json longConversation(int turns) {
+  Json messages = Json::array();
+  for (int t = 0; t < turns; ++t) {
+    messages.push_back({{"role", "user"}, {"content", "Turn " + std::to_string(t) + ": write an email about offer " + std::to_string(t) + "."}});
+    messages.push_back({{"role", "assistant"},
+                        {"content", Json::array({{{"type", "tool_use"}, {"id", "t" + std::to_string(t)}, {"name", "search"}, {"input", {{"q", "offer"}}}}})}});
+    messages.push_back({{"role", "user"},
+                        {"content", Json::array({{{"type", "tool_result"}, {"tool_use_id", "t" + std::to_string(t)}, {"content", std::string(200, 'r')}}})}});
+    messages.push_back({{"role", "assistant"}, {"content", "Here is email " + std::to_string(t) + ". It leads with the offer."}});
+  }
+  return messages;
+}
+
+SummarizeConfig summarizeConfig(int64_t budget) {
+  SummarizeConfig config;
+  config.budgetTokens = budget;
+  config.keepRecent = 20;
+  return config;
+}
+
+TEST(SummarizeNode, BelowTheBudgetItDoesNothing) {
+  auto provider = std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{{{"summary"}, {}, StopReason::EndTurn, {}, {}}});
+  SummarizeNode node(summarizeConfig(0), std::make_shared<testing::FakeModelCatalogue>(provider));  // fake-1 has no window: 100k
+  Json state = {{"messages", longConversation(30)}};
+  auto update = runNode(node, state, nullptr);
+  ASSERT_TRUE(update.isOk());
+  EXPECT_TRUE(update->empty());
+  EXPECT_TRUE(provider->requests().empty());
+}
+
+TEST(SummarizeNode, AHundredAndTwentyMessagesFoldTheOlderTurnsAtAUsersTurn) {
+  Usage usage;
+  usage.outputTokens = 50;
+  auto provider = std::make_shared<testing::FakeModelProvider>(
+      std::vector<testing::ScriptedReply>{{{"The user wanted ", "emails about offers 0-24."}, {}, StopReason::EndTurn, usage, {}}});
+  SummarizeNode node(summarizeConfig(500), std::make_shared<testing::FakeModelCatalogue>(provider));
+  Json messages = longConversation(30);  // 120 messages
+  Json state = {{"messages", messages}};
+  testing::RecordingEventSink sink;
+  auto update = runNode(node, state, &sink);
+  ASSERT_TRUE(update.isOk()) << update.status().toString();
+  size_t through = (*update)["summary"]["through"];
+  EXPECT_EQ(through, 100u);  // the user's turn that leaves the newest 20 messages
+  EXPECT_EQ(messages[through]["content"], "Turn 25: write an email about offer 25.");
+  EXPECT_EQ((*update)["summary"]["text"], "The user wanted emails about offers 0-24.");
+  auto request = provider->requests().at(0);
+  EXPECT_EQ(request.system.at(0).text, kSummarizePrompt);
+  const std::string& transcript = request.messages.at(0).content.at(0).text;
+  EXPECT_NE(transcript.find("User: Turn 0: write an email"), std::string::npos);
+  EXPECT_NE(transcript.find("Assistant: Here is email 24."), std::string::npos);
+  EXPECT_EQ(transcript.find("Turn 25"), std::string::npos);  // the recent turns are not summarised
+  EXPECT_NE(transcript.find("[Assistant called search"), std::string::npos);
+  ASSERT_EQ(sink.events().size(), 1u);
+  EXPECT_EQ(sink.events()[0].json()["content"], "Summarised 100 earlier messages to keep the context within the model's window");
+
+  // Next time only what came after the summary counts, and the summary is folded in.
+  state["summary"] = (*update)["summary"];
+  auto again = runNode(node, state, nullptr);
+  ASSERT_TRUE(again.isOk());
+  EXPECT_TRUE(again->empty());
+}
+
+TEST(SummarizeNode, AFailedSummaryLeavesTheConversationWhole) {
+  auto provider = std::make_shared<testing::FakeModelProvider>(
+      std::vector<testing::ScriptedReply>{{{}, {}, StopReason::None, {}, unavailableError("overloaded")}});
+  SummarizeNode node(summarizeConfig(500), std::make_shared<testing::FakeModelCatalogue>(provider));
+  Json state = {{"messages", longConversation(30)}};
+  testing::RecordingEventSink sink;
+  auto update = runNode(node, state, &sink);
+  ASSERT_TRUE(update.isOk());
+  EXPECT_TRUE(update->empty());
+  ASSERT_EQ(sink.events().size(), 1u);
+  EXPECT_EQ(sink.events()[0].json()["status"], "error");
+}
+
+TEST(ModelNode, SendsTheSummaryAndOnlyTheMessagesAfterIt) {
+  auto provider = std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{{{"ok"}, {}, StopReason::EndTurn, {}, {}}});
+  ModelNodeConfig config;
+  config.systemPrompt = "You are MarketerX.";
+  ModelNode node(config, std::make_shared<testing::FakeModelCatalogue>(provider), {});
+  Json state = {{"messages", longConversation(30)}, {"summary", {{"through", 100}, {"text", "Emails 0-24 were written."}}}};
+  ASSERT_TRUE(runNode(node, state, nullptr).isOk());
+  auto request = provider->requests().at(0);
+  ASSERT_EQ(request.system.size(), 2u);
+  EXPECT_NE(request.system[1].text.find("Emails 0-24 were written."), std::string::npos);
+  ASSERT_EQ(request.messages.size(), 20u);
+  EXPECT_EQ(request.messages[0].content.at(0).text, "Turn 25: write an email about offer 25.");
+}
+
+}  // namespace
+}  // namespace mx::agent

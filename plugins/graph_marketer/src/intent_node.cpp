@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "marketer_nodes.hpp"
+#include "mx_common/conversation_window.hpp"
 
 namespace mx::marketer {
 
@@ -123,10 +124,7 @@ void IntentNode::run(std::shared_ptr<NodeContext> context, NodeDone done) {
   request.userId = context->userId;
   if (!config_.systemPrompt.empty()) request.system.push_back(ContentBlock::makeText(config_.systemPrompt));
   request.tools.push_back(planTool());
-  const Json& state = *context->state;
-  if (state.contains(config_.messagesChannel) && state[config_.messagesChannel].is_array()) {
-    for (const auto& message : state[config_.messagesChannel]) request.messages.push_back(messageFromJson(message));
-  }
+  common::addConversation(*context->state, config_.messagesChannel, config_.summaryChannel, request);
   if (request.messages.empty()) {
     return done(failedPreconditionError("channel \"" + config_.messagesChannel + "\" has no messages for the model"));
   }

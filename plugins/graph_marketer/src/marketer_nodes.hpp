@@ -35,6 +35,7 @@ struct IntentConfig {
   std::string planChannel = "plan";
   std::string contextChannel = "context";
   std::string preferenceChannel = "modelPreference";
+  std::string summaryChannel = "summary";    // older turns, folded by agent.summarize
   std::string webSearchFlag = "enableWebSearch";
   bool webSearchAvailable = false;   // a web-search tool is configured
 };

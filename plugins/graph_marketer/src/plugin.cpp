@@ -34,6 +34,7 @@ mx::Factory<mx::Node> intentKind() {
                       .optional("plan_channel", mx::ConfigType::String, "plan", "where the plan goes")
                       .optional("context_channel", mx::ConfigType::String, "context", "the request's context")
                       .optional("preference_channel", mx::ConfigType::String, "modelPreference", "per-run model choice")
+                      .optional("summary_channel", mx::ConfigType::String, "summary", "agent.summarize's channel (older turns)")
                       .optional("web_search_flag", mx::ConfigType::String, "enableWebSearch", "context flag that allows web research")
                       .optional("web_search_tool", mx::ConfigType::String, "web-search", "tool instance; absent: no web research");
   intent.create = [](mx::ComponentContext& context) -> mx::Result<std::unique_ptr<mx::Node>> {
@@ -53,6 +54,7 @@ mx::Factory<mx::Node> intentKind() {
     config.planChannel = c["plan_channel"];
     config.contextChannel = c["context_channel"];
     config.preferenceChannel = c["preference_channel"];
+    config.summaryChannel = c["summary_channel"];
     config.webSearchFlag = c["web_search_flag"];
     config.webSearchAvailable = context.tool(c["web_search_tool"].get<std::string>()).isOk();
     if (!config.model.empty() && context.models()->find(config.model) == nullptr) {

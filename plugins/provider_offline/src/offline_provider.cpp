@@ -117,7 +117,11 @@ void OfflineProvider::chat(ChatRequest request, std::shared_ptr<ChatObserver> ob
   for (const auto& message : request.messages) {
     for (const auto& block : message.content) toolsUsed = toolsUsed || block.type == BlockType::ToolUse;
   }
-  if (!request.tools.empty() || toolsUsed) {
+  std::string instructions;
+  for (const auto& block : request.system) instructions += block.text;
+  if (instructions.rfind("Summarise the conversation", 0) == 0) {  // agent.summarize
+    text = summarizeTranscript(lastUserText(request));
+  } else if (!request.tools.empty() || toolsUsed) {
     PlannedTurn turn = planNextTurn(request);
     text = std::move(turn.text);
     toolCall = std::move(turn.toolCall);

@@ -230,4 +230,35 @@ std::string writeArtifact(const Json& brief) {
   return applyComplianceRules(applyRevision(out, brief), d.rules);
 }
 
+std::string summarizeTranscript(const std::string& request) {
+  auto firstSentence = [](std::string text) {
+    size_t end = text.find_first_of(".!?\n");
+    if (end != std::string::npos) text = text.substr(0, end + 1);
+    return text.size() > 160 ? text.substr(0, 160) + "…" : text;
+  };
+  std::string summary;
+  size_t previous = request.find("Previous summary:\n");
+  size_t conversation = request.find("Conversation:\n");
+  if (previous != std::string::npos && conversation != std::string::npos && previous < conversation) {
+    summary = request.substr(previous + 18, conversation - previous - 18);
+    while (!summary.empty() && (summary.back() == '\n' || summary.back() == ' ')) summary.pop_back();
+  }
+  size_t start = conversation == std::string::npos ? 0 : conversation + 14;
+  size_t words = 0;
+  for (size_t i = start; i < request.size();) {
+    size_t end = request.find('\n', i);
+    if (end == std::string::npos) end = request.size();
+    std::string line = request.substr(i, end - i);
+    i = end + 1;
+    for (const char* who : {"User: ", "Assistant: "}) {
+      if (line.rfind(who, 0) != 0) continue;
+      std::string sentence = (who[0] == 'U' ? "The user said: " : "MarketerX said: ") + firstSentence(line.substr(std::string(who).size()));
+      summary += (summary.empty() ? "" : " ") + sentence;
+      words += static_cast<size_t>(std::count(sentence.begin(), sentence.end(), ' ')) + 1;
+    }
+    if (words > 300) break;
+  }
+  return summary.empty() ? "Earlier turns had no text." : summary;
+}
+
 }  // namespace mx::offline

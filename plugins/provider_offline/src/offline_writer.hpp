@@ -19,4 +19,9 @@ namespace mx::offline {
 Json readBrief(const std::string& prompt);
 std::string writeArtifact(const Json& brief);
 
+// The offline model asked to summarise a conversation (agent.summarize's
+// request: "User: …" / "Assistant: …" lines): extractive — the first
+// sentence of each turn, at most about 300 words, after any previous summary.
+std::string summarizeTranscript(const std::string& request);
+
 }  // namespace mx::offline
