@@ -186,8 +186,9 @@ TEST_P(Production, TheAgentGraphOnAnthropicWithPostgresRedisTavilyAndApiKeys) {
 
 // The product's flow on the production configuration: the marketer graph on
 // Anthropic (intent, brief, answer) with the Tier 2 writer on OpenAI
-// (modelPreference tier2 = gpt-4o-mini), on Debian's PostgreSQL and Redis.
-TEST(Production, TheMarketerGraphWithAnOpenAiWriter) {
+// (modelPreference tier2 = gpt-4o-mini), on Debian's PostgreSQL and Redis:
+// every content type in turn, in one conversation.
+TEST(Production, TheMarketerGraphWithAnOpenAiWriterForEveryContentType) {
   std::string databaseError;
   auto database = debianPostgres(databaseError);
   ASSERT_EQ(databaseError, "");
@@ -206,59 +207,78 @@ TEST(Production, TheMarketerGraphWithAnOpenAiWriter) {
   ASSERT_TRUE(server.started()) << server.stderrText();
   SseOptions options;
   options.headers = {{"Authorization", std::string("Bearer ") + kApiKey}};
-  auto stream = openSse("POST", server.baseUrl() + "/api/v1/chat/stream",
-                        Json{{"message", "Create an email campaign for our spring sale"},
-                             {"modelPreference", {{"tier2", "gpt-4o-mini"}}},
-                             {"context", {{"enableWebSearch", true}}}}.dump(),
-                        options);
-  ASSERT_EQ(stream.status, 200) << stream.body;
-  ASSERT_FALSE(stream.events.empty());
-  EXPECT_TRUE(stream.endedCleanly);
-  std::vector<std::string> steps;  // the flow as the frontend sees it, deltas folded
-  std::string artifact, answer;
-  for (const auto& e : stream.events) {
-    Json data = e.json();
-    std::string step = e.event + "/" + data.value("type", data.value("role", ""));
-    if (e.event == "thinking" && data["type"] == "tool_status") step += ":" + data.value("tool", data.value("content", ""));
-    if (e.event == "artifact" && data["type"] == "delta") artifact += data["content"].get<std::string>();
-    if (e.event == "message") answer = data["content"];
-    if (steps.empty() || steps.back() != step) steps.push_back(step);
-  }
-  std::vector<std::string> expected = {
-      "thinking/agent_reasoning",                                               // 2. intent
-      "thinking/tool_status:fetch-canon",                                       // 3. canon first
-      "thinking/agent_reasoning", "thinking/tool_status:knowledge-search",      // 4. knowledge, guided by the canon
-      "analysis/knowledge_summary",
-      "thinking/agent_reasoning", "thinking/tool_status:web-search",            // 5. web research
-      "analysis/research_summary",
-      "thinking/tool_status:Preparing the brief", "thinking/agent_reasoning",   // 6. the brief
-      "thinking/tool_status:content-execution", "artifact/start", "artifact/delta", "artifact/end",  // 7. Tier 2
-      "thinking/tool_status:content-execution",
-      "thinking/agent_reasoning", "thinking/tool_status:validate-content",      // 8. validation
-      "message/assistant", "done/"};                                            // 10., 11.
-  EXPECT_EQ(steps, expected);
-  EXPECT_EQ(artifact, AgentScript{}.draft);
-  EXPECT_EQ(answer, AgentScript{}.answer);
-
-  std::vector<Json> anthropicCalls, openAiCalls;
-  for (const auto& r : apis.requests()) {
-    if (r.path == "/v1/messages") anthropicCalls.push_back(Json::parse(r.body));
-    if (r.path == "/v1/chat/completions") {
-      EXPECT_EQ(r.header("authorization"), "Bearer sk-test");
-      openAiCalls.push_back(Json::parse(r.body));
+  // Each content type, one after the other in the same conversation.
+  const std::vector<std::pair<std::string, std::string>> asks = {
+      {"email", "Create an email campaign for our spring sale"}, {"ad", "Now write an ad for the same sale"},
+      {"landing-page", "And a landing page for it"}, {"script", "Finally a video script for the sale"}};
+  std::string conversationId;
+  for (size_t turn = 0; turn < asks.size(); ++turn) {
+    SCOPED_TRACE(asks[turn].first);
+    size_t requestsBefore = apis.requests().size();
+    Json body = {{"message", asks[turn].second}, {"modelPreference", {{"tier2", "gpt-4o-mini"}}}, {"context", {{"enableWebSearch", true}}}};
+    if (!conversationId.empty()) body["conversationId"] = conversationId;
+    auto stream = openSse("POST", server.baseUrl() + "/api/v1/chat/stream", body.dump(), options);
+    ASSERT_EQ(stream.status, 200) << stream.body;
+    ASSERT_FALSE(stream.events.empty());
+    EXPECT_TRUE(stream.endedCleanly);
+    conversationId = stream.headers["x-conversation-id"];
+    EXPECT_FALSE(stream.headers["x-run-id"].empty());
+    std::vector<std::string> steps;  // the flow as the frontend sees it, deltas folded
+    std::string artifact, answer, artifactType;
+    for (size_t i = 0; i < stream.events.size(); ++i) {
+      const auto& e = stream.events[i];
+      EXPECT_EQ(e.id, std::to_string(i + 1)) << "ids strictly increasing from 1";
+      Json data = e.json();
+      std::string step = e.event + "/" + data.value("type", data.value("role", ""));
+      if (e.event == "thinking" && data["type"] == "tool_status") step += ":" + data.value("tool", data.value("content", ""));
+      if (e.event == "artifact" && data["type"] == "start") artifactType = data["metadata"]["contentType"];
+      if (e.event == "artifact" && data["type"] == "delta") artifact += data["content"].get<std::string>();
+      if (e.event == "message") answer = data["content"];
+      if (steps.empty() || steps.back() != step) steps.push_back(step);
     }
-  }
-  ASSERT_EQ(anthropicCalls.size(), 3u);  // intent, brief, answer
-  ASSERT_EQ(anthropicCalls[0]["tools"].size(), 1u);
-  EXPECT_EQ(anthropicCalls[0]["tools"][0]["name"], "plan_content");
-  EXPECT_EQ(anthropicCalls[1]["tools"][0]["name"], "content-execution");
-  EXPECT_FALSE(anthropicCalls[2].contains("tools"));
-  ASSERT_EQ(openAiCalls.size(), 1u);
-  EXPECT_EQ(openAiCalls[0]["model"], "gpt-4o-mini");
-  EXPECT_EQ(openAiCalls[0]["stream"], true);
+    std::vector<std::string> expected = {
+        "thinking/agent_reasoning",                                               // 2. intent
+        "thinking/tool_status:fetch-canon",                                       // 3. canon first
+        "thinking/agent_reasoning", "thinking/tool_status:knowledge-search",      // 4. knowledge, guided by the canon
+        "analysis/knowledge_summary",
+        "thinking/agent_reasoning", "thinking/tool_status:web-search",            // 5. web research
+        "analysis/research_summary",
+        "thinking/tool_status:Preparing the brief", "thinking/agent_reasoning",   // 6. the brief
+        "thinking/tool_status:content-execution", "artifact/start", "artifact/delta", "artifact/end",  // 7. Tier 2
+        "thinking/tool_status:content-execution",
+        "thinking/agent_reasoning", "thinking/tool_status:validate-content",      // 8. validation
+        "message/assistant", "done/"};                                            // 10., 11.
+    EXPECT_EQ(steps, expected);
+    EXPECT_EQ(artifactType, asks[turn].first);
+    EXPECT_EQ(artifact, AgentScript{}.draft);
+    EXPECT_EQ(answer, AgentScript{}.answer);
+    EXPECT_EQ(stream.events.back().json()["messageCount"], 2 * (turn + 1));
 
-  auto conversation = Json::parse(httpGet(server.baseUrl() + "/api/v1/conversations/" + stream.headers["x-conversation-id"],
-                                          options.headers).body);
+    std::vector<Json> anthropicCalls, openAiCalls;
+    auto requests = apis.requests();
+    for (size_t i = requestsBefore; i < requests.size(); ++i) {
+      const auto& r = requests[i];
+      if (r.path == "/v1/messages") anthropicCalls.push_back(Json::parse(r.body));
+      if (r.path == "/v1/chat/completions") {
+        EXPECT_EQ(r.header("authorization"), "Bearer sk-test");
+        openAiCalls.push_back(Json::parse(r.body));
+      }
+    }
+    ASSERT_EQ(anthropicCalls.size(), 3u);  // intent, brief, answer
+    ASSERT_EQ(anthropicCalls[0]["tools"].size(), 1u);
+    EXPECT_EQ(anthropicCalls[0]["tools"][0]["name"], "plan_content");
+    // The same conversation: the intent model sees the first turn.
+    EXPECT_EQ(anthropicCalls[0]["messages"][0]["content"][0]["text"], asks[0].second);
+    EXPECT_EQ(anthropicCalls[1]["tools"][0]["name"], "content-execution");
+    EXPECT_FALSE(anthropicCalls[2].contains("tools"));
+    ASSERT_EQ(openAiCalls.size(), 1u);
+    EXPECT_EQ(openAiCalls[0]["model"], "gpt-4o-mini");
+    EXPECT_EQ(openAiCalls[0]["stream"], true);
+  }
+
+  auto conversation = Json::parse(httpGet(server.baseUrl() + "/api/v1/conversations/" + conversationId, options.headers).body);
+  ASSERT_EQ(conversation["messages"].size(), 8u);
+  ASSERT_EQ(conversation["artifacts"].size(), 4u);
   const Json& usage = conversation["messages"][1]["metadata"]["usage"];
   EXPECT_EQ(usage["byModel"]["gpt-4o-mini"]["calls"], 1) << usage.dump();
   EXPECT_EQ(usage["byModel"]["claude-sonnet-4-5"]["calls"], 3) << usage.dump();

@@ -12,9 +12,20 @@ namespace {
 
 using Json = nlohmann::json;
 
+bool isHumanText(const Json& message) {
+  if (message["role"] != "user") return false;
+  if (message["content"].is_string()) return true;
+  for (const auto& block : message["content"]) {
+    if (block.value("type", "") == "tool_result") return false;
+  }
+  return true;
+}
+
+// The tools called since the user's newest words (this turn).
 std::vector<std::string> toolsCalled(const Json& request) {
   std::vector<std::string> names;
   for (const auto& message : request["messages"]) {
+    if (isHumanText(message)) names.clear();
     if (message["role"] != "assistant" || !message["content"].is_array()) continue;
     for (const auto& block : message["content"]) {
       if (block["type"] == "tool_use") names.push_back(block["name"]);
@@ -55,6 +66,24 @@ std::string embeddingFor(const std::string& text, int dimensions) {
 
 }  // namespace
 
+// The content type the newest user text asks for (email unless it names another).
+std::string contentTypeAskedFor(const Json& request) {
+  std::string text;
+  for (const auto& message : request["messages"]) {
+    if (message["role"] != "user") continue;
+    if (message["content"].is_string()) text = message["content"];
+    if (!message["content"].is_array()) continue;
+    for (const auto& block : message["content"]) {
+      if (block.value("type", "") == "text") text = block.value("text", "");
+    }
+  }
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (text.find("landing page") != std::string::npos) return "landing-page";
+  if (text.find("script") != std::string::npos) return "script";
+  if (text.find(" ad ") != std::string::npos || text.find(" ad") == text.size() - 3) return "ad";
+  return "email";
+}
+
 bool offers(const Json& request, const std::string& tool) {
   if (!request.contains("tools")) return false;
   for (const auto& t : request["tools"]) {
@@ -76,7 +105,7 @@ MockMessage scriptedAgentTurn(const AgentScript& script, const Json& request) {
   }
   if (offers(request, "plan_content")) {  // the marketer graph's intent analysis
     message.toolUses = {{"toolu_plan", "plan_content",
-                         {{"intent", "create"}, {"contentType", "email"}, {"objective", "Announce the spring sale"},
+                         {{"intent", "create"}, {"contentType", contentTypeAskedFor(request)}, {"objective", "Announce the spring sale"},
                           {"topic", "spring sale"}, {"targetAudience", "existing customers"}, {"knowledgeQuery", "spring sale"},
                           {"webResearch", true}, {"webQuery", "spring sale email trends"},
                           {"reasoning", "An email campaign for the spring sale: canon first, then your documents and the web."}}}};
@@ -91,7 +120,7 @@ MockMessage scriptedAgentTurn(const AgentScript& script, const Json& request) {
   } else if (!has("content-execution")) {
     message.textDeltas = {"Briefing the writer."};
     message.toolUses = {{"toolu_write", "content-execution",
-                         {{"contentType", "email"}, {"objective", "Spring sale email"}, {"targetAudience", "existing customers"}}}};
+                         {{"contentType", contentTypeAskedFor(request)}, {"objective", "Spring sale content"}, {"targetAudience", "existing customers"}}}};
   } else if (!has("validate-content")) {
     message.toolUses = {{"toolu_check", "validate-content", {{"content", script.draft}, {"rules", Json::array()}}}};
   } else {

@@ -21,7 +21,7 @@
 namespace mx::test {
 
 struct AgentScript {
-  std::string draft = "Subject: Spring into savings\n\nOur spring sale starts today: 20% off everything. Shop now. Unsubscribe any time.";
+  std::string draft = "Subject: Spring into savings\n\nOur spring sale starts today: 20% off everything. Shop now. Unsubscribe any time; see our privacy policy.";
   std::string answer = "Your spring sale email is ready and passes the checks.";
   std::chrono::milliseconds firstToken{0};
   std::chrono::milliseconds betweenEvents{0};
