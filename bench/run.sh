@@ -91,8 +91,8 @@ KEY="bench-key"
 KEY_SHA="$(printf %s "$KEY" | sha256sum | cut -d' ' -f1)"
 
 if ((${#PROFILES[@]})); then
-  printf "%-6s %5s %6s | %-22s | %-22s | %-22s | %8s %9s | %7s %7s %8s | %s\n" \
-    profile C turns "first event p50/90/99" "first delta p50/90/99" "total p50/90/99" turns/s events/s cpu/turn direct+ peakRSS errors
+  printf "%-6s %5s %6s | %-22s | %-22s | %-22s | %8s %9s | %7s %7s %8s | %6s %6s | %s\n" \
+    profile C turns "first event p50/90/99" "first delta p50/90/99" "total p50/90/99" turns/s events/s cpu/turn direct+ peakRSS ovh/run rtcpu errors
   for profile in "${PROFILES[@]}"; do
     read -r NAME FIRST BETWEEN WORDS MIN_TURNS <<<"$profile"
     start_mock "$NAME" "$FIRST" "$BETWEEN" "$WORDS"
@@ -111,20 +111,31 @@ if ((${#PROFILES[@]})); then
       RESULT="$("$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency "$C" --turns "$TURNS")" || true
       AFTER="$(cpu_ms "$SERVER")"
       PEAK="$(peak_kb "$SERVER")"
+      curl -s "$URL/metrics" >"$WORK/metrics.txt" || true
       kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
-      python3 - "$NAME" "$C" "$TURNS" "$BEFORE" "$AFTER" "$PEAK" "$RESULT" "$DIRECT" <<'PY'
+      python3 - "$NAME" "$C" "$TURNS" "$BEFORE" "$AFTER" "$PEAK" "$RESULT" "$DIRECT" "$WORK/metrics.txt" <<'PY'
 import json, sys
 name, c, turns, before, after, peak = sys.argv[1:7]
 r, d = json.loads(sys.argv[7]), json.loads(sys.argv[8])
+# The server's own account (GET /metrics): mean overhead and runtime CPU per run.
+samples = {}
+for line in open(sys.argv[9]).read().splitlines():
+    if line and not line.startswith("#") and " " in line:
+        key, value = line.rsplit(" ", 1)
+        samples[key] = float(value)
+def mean(name):
+    n = samples.get(name + "_count", 0)
+    return samples.get(name + "_sum", 0) / n if n else float("nan")
 trip = lambda s: "%.1f/%.1f/%.1f" % (s["p50"], s["p90"], s["p99"])
 ok = int(turns) - r["errors"]
 cpu = (int(after) - int(before)) / max(ok, 1)
 # The server's added latency to the first artifact delta, over the direct
 # first text delta of the mock: p99 of both runs.
 added = r["firstDeltaMs"]["p99"] - d["firstDeltaMs"]["p99"]
-print("%-6s %5s %6s | %-22s | %-22s | %-22s | %8.0f %9.0f | %7.2f %7.1f %6.0fMB | %d %s" % (
+print("%-6s %5s %6s | %-22s | %-22s | %-22s | %8.0f %9.0f | %7.2f %7.1f %6.0fMB | %6.2f %6.2f | %d %s" % (
     name, c, turns, trip(r["firstEventMs"]), trip(r["firstDeltaMs"]), trip(r["totalMs"]),
-    r["turnsPerSecond"], r["eventsPerSecond"], cpu, added, int(peak) / 1024, r["errors"],
+    r["turnsPerSecond"], r["eventsPerSecond"], cpu, added, int(peak) / 1024,
+    mean("mx_run_overhead_ms"), mean("mx_run_runtime_cpu_ms"), r["errors"],
     "; ".join(r["problems"]) + (" direct errors: %d" % d["errors"] if d["errors"] else "")))
 sys.exit(1 if r["errors"] or d["errors"] else 0)
 PY

@@ -242,7 +242,8 @@ int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
   health.start();
 
   http::HttpServer server(*options, log);
-  http::addSystemRoutes(server, *deployment, health);
+  http::ServerMetrics metrics;
+  http::addSystemRoutes(server, *deployment, health, metrics);
   std::unique_ptr<chat::RunManager> runs;
   std::unique_ptr<chat::Authenticator> auth;
   if (deployment->chatSettings().is_object()) {
@@ -261,6 +262,7 @@ int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
     settings.replay = std::chrono::seconds(c["replay_seconds"].get<int64_t>());
     settings.maxMessageChars = c["max_message_chars"].get<size_t>();
     settings.cancelOnDisconnect = c["disconnect"] == "cancel";
+    settings.metrics = &metrics;
     settings.sessionTtl = std::chrono::seconds(c["session_ttl_seconds"].get<int64_t>());
     if (!c["cache"].get<std::string>().empty()) {
       auto cache = deployment->components().get<CacheBackend>(c["cache"].get<std::string>());
@@ -273,6 +275,7 @@ int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
       settings.sessionCache = *cache;
     }
     runs = std::make_unique<chat::RunManager>(*deployment, settings, *store, deployment->logger("chat"));
+    metrics.setGauge("mx_runs_active", "chat runs in progress", [manager = runs.get()] { return static_cast<double>(manager->activeRuns()); });
     const Json& a = deployment->authSettings();
     if (a["mode"] == "api_keys") {
       std::map<std::string, std::string> keys;

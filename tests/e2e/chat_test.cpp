@@ -221,6 +221,36 @@ TEST(Chat, AHundredMessageConversationKeepsGoingWithItsOlderTurnsSummarised) {
   EXPECT_GE(saved["artifacts"].size(), 10u);  // one per turn, two where a revision was needed
 }
 
+// A Prometheus sample's value ("name{labels} value" or "name value"), or -1.
+double metric(const std::string& text, const std::string& sample) {
+  auto at = text.find("\n" + sample + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + sample.size() + 2));
+}
+
+TEST(Chat, MetricsSayWhatEachRunCostTheServerApartFromWaiting) {
+  TempDir dir;
+  auto server = startDefault(dir, 2);  // paced: the model calls take real time, the server's share is small
+  for (int i = 0; i < 2; ++i) expectWellFormed(chat(*server, {{"message", "Create an email campaign for our spring sale"}}));
+  auto response = httpGet(server->baseUrl() + "/metrics");
+  ASSERT_EQ(response.status, 200);
+  EXPECT_NE(response.headers["content-type"].find("text/plain"), std::string::npos);
+  const std::string& text = response.body;
+  EXPECT_EQ(metric(text, "mx_runs_total{status=\"completed\"}"), 2) << text;
+  EXPECT_EQ(metric(text, "mx_run_overhead_ms_count"), 2);
+  EXPECT_EQ(metric(text, "mx_run_duration_ms_count"), 2);
+  double overhead = metric(text, "mx_run_overhead_ms_sum"), duration = metric(text, "mx_run_duration_ms_sum");
+  EXPECT_GT(overhead, 0);
+  EXPECT_LT(overhead, duration) << "the waits on the model are not the server's overhead";
+  EXPECT_GT(metric(text, "mx_run_runtime_cpu_ms_sum"), 0);
+  EXPECT_GE(metric(text, "mx_model_calls_total"), 8);
+  EXPECT_GT(metric(text, "mx_run_events_total"), 20);
+  EXPECT_EQ(metric(text, "mx_runs_active"), 0);
+  EXPECT_GT(metric(text, "process_cpu_seconds_total"), 0);
+  EXPECT_GT(metric(text, "process_resident_memory_bytes"), 1e6);
+  EXPECT_NE(text.find("mx_run_overhead_ms_bucket{le=\"+Inf\"} 2"), std::string::npos);
+}
+
 TEST(Chat, ReconnectingWithLastEventIdReproducesTheStreamExactly) {
   TempDir dir;
   auto server = startDefault(dir, 2);

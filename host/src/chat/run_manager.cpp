@@ -164,7 +164,12 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
   }
   if (completed) session_.save(run->userId, run->conversationId, outcome.state);
   run->log->emitJson("done", {{"conversationId", run->conversationId}, {"messageCount", messageCount}});
-  Status events = store_->appendRunEvents(run->userId, run->conversationId, run->id, run->log->events());
+  auto log = run->log->events();
+  if (settings_.metrics != nullptr) {
+    settings_.metrics->recordRun({runStatusName(outcome.status), outcome.wallMs, outcome.nodeWaitMs, outcome.runtimeCpuMs,
+                                  log.size(), usage});
+  }
+  Status events = store_->appendRunEvents(run->userId, run->conversationId, run->id, log);
   if (!events.isOk()) logger_->error("run " + run->id + ": event log not saved: " + events.toString());
   run->finished = true;
   run->log->close();

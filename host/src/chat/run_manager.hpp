@@ -26,6 +26,7 @@
 #include "chat/run_log.hpp"
 #include "chat/run_usage.hpp"
 #include "chat/session_cache.hpp"
+#include "http/metrics.hpp"
 #include "mx/store.hpp"
 #include "runtime/deployment.hpp"
 
@@ -39,6 +40,7 @@ struct ChatSettings {
   size_t maxMessageChars = 32000;
   bool cancelOnDisconnect = false;
   std::shared_ptr<CacheBackend> sessionCache;     // null: no session cache layer
+  http::ServerMetrics* metrics = nullptr;         // null: not recorded; must outlive the manager
   std::chrono::seconds sessionTtl{1800};
 };
 

@@ -1,5 +1,9 @@
 #include "graph/graph_runtime.hpp"
 
+#include <time.h>
+
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -20,6 +24,23 @@ const char* runStatusName(RunStatus status) {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+int64_t threadCpuNs() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+}
+
+// Adds the CPU time of the current worker task to a run's total.
+class CpuTally {
+ public:
+  explicit CpuTally(std::atomic<int64_t>& total) : total_(total), start_(threadCpuNs()) {}
+  ~CpuTally() { total_.fetch_add(threadCpuNs() - start_, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<int64_t>& total_;
+  int64_t start_;
+};
 
 int64_t nowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -53,7 +74,10 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
     if (!status.isOk()) return finish(RunStatus::Failed, status.withContext("run input"));
     current_ = {graph_->entry};
     joins_ = Json::object();
-    workers_.post([self = shared_from_this()] { self->runStep(); });
+    workers_.post([self = shared_from_this()] {
+      CpuTally tally(self->cpuNs_);
+      self->runStep();
+    });
   }
 
   void startFrom(const Checkpoint& checkpoint) {
@@ -68,7 +92,10 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
     }
     loadPendingWrites_ = true;
     if (current_.empty()) return finish(RunStatus::Completed, Status::ok());
-    workers_.post([self = shared_from_this()] { self->runStep(); });
+    workers_.post([self = shared_from_this()] {
+      CpuTally tally(self->cpuNs_);
+      self->runStep();
+    });
   }
 
  private:
@@ -107,14 +134,22 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
           --pending_;
         }
       }
+      stepStarted_ = Clock::now();
+      stepFirstStart_ = stepLastDone_ = Clock::time_point{};
       if (pending_ == 0) {
-        workers_.post([self = shared_from_this()] { self->finishStep(); });
+        workers_.post([self = shared_from_this()] {
+          CpuTally tally(self->cpuNs_);
+          self->finishStep();
+        });
         return;
       }
     }
     for (const auto& name : current_) {
       if (alreadyDone.count(name)) continue;
-      workers_.post([self = shared_from_this(), name] { self->runNode(name); });
+      workers_.post([self = shared_from_this(), name] {
+        CpuTally tally(self->cpuNs_);
+        self->runNode(name);
+      });
     }
   }
 
@@ -130,6 +165,10 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
     context->usage = request_.usage;
     context->cancel = request_.cancel;
     auto startedAt = Clock::now();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stepFirstStart_ < stepStarted_) stepFirstStart_ = startedAt;  // the first node of this step
+    }
     std::string spanId;
     if (request_.tracer) spanId = request_.tracer->startSpan({name, "chain", "", "", Json::object()});
     auto self = shared_from_this();
@@ -140,6 +179,10 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
 
   void nodeDone(const std::string& name, Clock::time_point startedAt, const std::string& spanId, Result<Json> result) {
     auto finishedAt = Clock::now();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stepLastDone_ = std::max(stepLastDone_, finishedAt);
+    }
     NodeTiming timing{name, step_,
                       std::chrono::duration<double, std::milli>(startedAt - started_).count(),
                       std::chrono::duration<double, std::milli>(finishedAt - startedAt).count(),
@@ -147,6 +190,7 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
     if (request_.tracer) request_.tracer->endSpan(spanId, result.isOk() ? *result : Json(), result.status());
     // Durable before it counts: a crash after this point will not run the node again.
     workers_.post([self = shared_from_this(), name, timing, result = std::move(result)]() mutable {
+      CpuTally tally(self->cpuNs_);
       if (result.isOk()) {
         Status saved = self->checkpointer_->saveWrite({self->request_.threadId, self->request_.runId, self->step_, name, *result});
         if (!saved.isOk()) self->logger_->warn("pending write of node \"" + name + "\" not saved: " + saved.toString());
@@ -157,6 +201,7 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
         self->timings_.push_back(timing);
         self->results_.insert_or_assign(name, std::move(result));
         last = --self->pending_ == 0;
+        if (last) self->nodeWaitMs_ += std::chrono::duration<double, std::milli>(self->stepLastDone_ - self->stepFirstStart_).count();
       }
       if (last) self->finishStep();
     });
@@ -269,7 +314,10 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       outcome.timings = timings_;
+      outcome.nodeWaitMs = nodeWaitMs_;
     }
+    outcome.wallMs = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
+    outcome.runtimeCpuMs = static_cast<double>(cpuNs_.load(std::memory_order_relaxed)) / 1e6;
     auto done = std::move(done_);
     done(std::move(outcome));
   }
@@ -299,6 +347,12 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
   size_t pending_ = 0;
   std::map<std::string, Result<Json>> results_;
   std::vector<NodeTiming> timings_;
+  // The current step's wait on its nodes: first node start to last node done (guarded by mutex_).
+  Clock::time_point stepStarted_;
+  Clock::time_point stepFirstStart_;
+  Clock::time_point stepLastDone_;
+  double nodeWaitMs_ = 0;
+  std::atomic<int64_t> cpuNs_{0};
 };
 
 }  // namespace

@@ -61,6 +61,13 @@ struct RunOutcome {
   int64_t steps = 0;
   std::string interruptedAt;
   std::vector<NodeTiming> timings;
+  // Where the run's time went: its wall time, the part spent waiting on its
+  // nodes (per super-step, the slowest node: a model call, tools), and the
+  // CPU the runtime itself used on the workers (scheduling, reducers,
+  // checkpoints, the synchronous part of starting each node).
+  double wallMs = 0;
+  double nodeWaitMs = 0;
+  double runtimeCpuMs = 0;
 };
 
 using RunDone = std::function<void(RunOutcome)>;

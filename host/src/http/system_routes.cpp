@@ -9,7 +9,12 @@ using Pistache::Http::Method;
 using Pistache::Http::ResponseWriter;
 using Pistache::Rest::Request;
 
-void addSystemRoutes(HttpServer& server, const Deployment& deployment, const HealthMonitor& health) {
+void addSystemRoutes(HttpServer& server, const Deployment& deployment, const HealthMonitor& health, const ServerMetrics& metrics) {
+  server.route(Method::Get, "/metrics", [&metrics](const Request&, ResponseWriter& response, RequestContext&) {
+    response.headers().add<Pistache::Http::Header::ContentType>(MIME(Text, Plain));
+    response.send(Code::Ok, metrics.render());
+  });
+
   server.route(Method::Get, "/healthz", [](const Request&, ResponseWriter& response, RequestContext&) {
     sendJson(response, Code::Ok, {{"status", "ok"}});
   });
