@@ -9,6 +9,7 @@
 #   bench/run.sh --fast | --paced   one profile
 #   bench/run.sh --graph    the graph runtime alone (mx_graph_bench): N runs at
 #                           once, no HTTP, paced mock; threads, memory and CPU per run
+#   bench/run.sh --knowledge  knowledge-search over 100,000 chunks on the embedded store
 #   bench/run.sh --smoke    one small run of each, checks the harness works (ctest)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -23,13 +24,15 @@ LEVELS=(1 50 200 500)
 # graph runtime alone: ms before the first event, ms between events, draft words, run counts
 GRAPH_PROFILE="300 20 50"
 GRAPH_RUNS=(1 100 1000 2000 4000)
+KNOWLEDGE="100000 1000"   # chunks, queries
 case "${1:-}" in
-  --smoke) PROFILES=("fast 0 0 40 20"); LEVELS=(4); GRAPH_PROFILE="0 0 40"; GRAPH_RUNS=(8) ;;
-  --fast) PROFILES=("${PROFILES[0]}"); GRAPH_RUNS=() ;;
-  --paced) PROFILES=("${PROFILES[1]}"); GRAPH_RUNS=() ;;
-  --graph) PROFILES=() ;;
+  --smoke) PROFILES=("fast 0 0 40 20"); LEVELS=(4); GRAPH_PROFILE="0 0 40"; GRAPH_RUNS=(8); KNOWLEDGE="2000 50" ;;
+  --fast) PROFILES=("${PROFILES[0]}"); GRAPH_RUNS=(); KNOWLEDGE="" ;;
+  --paced) PROFILES=("${PROFILES[1]}"); GRAPH_RUNS=(); KNOWLEDGE="" ;;
+  --graph) PROFILES=(); KNOWLEDGE="" ;;
+  --knowledge) PROFILES=(); GRAPH_RUNS=() ;;
   "") ;;
-  *) echo "usage: bench/run.sh [--smoke|--fast|--paced|--graph]" >&2; exit 2 ;;
+  *) echo "usage: bench/run.sh [--smoke|--fast|--paced|--graph|--knowledge]" >&2; exit 2 ;;
 esac
 
 WORK="$(mktemp -d)"
@@ -168,4 +171,18 @@ sys.exit(1 if r["errors"] else 0)
 PY
   done
   exec 9>&-
+fi
+
+if [ -n "$KNOWLEDGE" ]; then
+  read -r CHUNKS QUERIES <<<"$KNOWLEDGE"
+  echo
+  echo "knowledge-search on the embedded store (mx_knowledge_bench): $CHUNKS chunks of one user, $QUERIES hybrid top-5 queries"
+  RESULT="$("$BIN/mx_knowledge_bench" --chunks "$CHUNKS" --queries "$QUERIES")"
+  python3 - "$RESULT" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+trip = lambda s: "%.2f/%.2f/%.2f (max %.2f)" % (s["p50"], s["p90"], s["p99"], s["max"])
+print("  ingest %.0f s | hybrid ms p50/90/99 %s | full text %s | vector %s" % (
+    r["ingestSeconds"], trip(r["searchMs"]), trip(r["fullTextMs"]), trip(r["vectorMs"])))
+PY
 fi

@@ -94,7 +94,8 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::string& path, in
   }
   sqlite3_busy_timeout(db, busyTimeoutMs);
   auto connection = std::unique_ptr<Connection>(new Connection(db));
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
+  // mmap: reads of the index come from the shared page cache, not a pread per page.
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA mmap_size=1073741824"}) {
     MX_RETURN_IF_ERROR(connection->execScript(pragma));
   }
   return connection;

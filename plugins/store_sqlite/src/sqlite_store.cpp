@@ -1,5 +1,6 @@
 #include "sqlite_store.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <set>
@@ -95,12 +96,12 @@ constexpr const char* kArtifactColumns =
 
 }  // namespace
 
-std::string ftsQuery(std::string_view text) {
+std::vector<std::string> ftsWords(std::string_view text) {
   std::set<std::string> seen;
-  std::string query;
+  std::vector<std::string> words;
   std::string word;
   auto flush = [&] {
-    if (word.size() > 1 && seen.insert(word).second) query += (query.empty() ? "" : " OR ") + ("\"" + word + "\"");
+    if (word.size() > 1 && seen.insert(word).second) words.push_back("\"" + word + "\"");
     word.clear();
   };
   for (unsigned char c : text) {
@@ -111,6 +112,12 @@ std::string ftsQuery(std::string_view text) {
     }
   }
   flush();
+  return words;
+}
+
+std::string ftsQuery(std::string_view text) {
+  std::string query;
+  for (const auto& word : ftsWords(text)) query += (query.empty() ? "" : " OR ") + word;
   return query;
 }
 
@@ -130,8 +137,11 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(StoreConfig config) {
 
 Status SqliteStore::migrate() {
   auto db = pool_->acquire();
-  auto version = db->prepare("PRAGMA user_version");
-  int64_t current = version.step() ? version.integer(0) : 0;
+  int64_t current = 0;
+  {
+    auto version = db->prepare("PRAGMA user_version");  // reset before the migrations: a running statement locks tables
+    current = version.step() ? version.integer(0) : 0;
+  }
   if (current > static_cast<int64_t>(kMigrations.size())) {
     return failedPreconditionError("database " + config_.path + " has schema version " + std::to_string(current) +
                                    ", newer than this build knows (" + std::to_string(kMigrations.size()) + ")");
@@ -247,13 +257,53 @@ Status SqliteStore::deleteResource(std::string_view userId, std::string_view res
   return Status::ok();
 }
 
+Result<std::string> SqliteStore::selectiveTerms(Connection& db, const std::vector<std::string>& words) {
+  // BM25 scores every chunk that matches any word (about a microsecond each),
+  // and a word found in many chunks adds little to a score (its IDF is low).
+  // So the words are taken rarest first while the chunks they match stay
+  // within kRankBudget: the top results come from the rare words, as they
+  // would with every word. Each count stops at the budget, so the check is
+  // bounded too. If even the rarest word is past it, no word tells the chunks
+  // apart (an AND of such words costs the walk of every long posting list):
+  // the vector search ranks the query alone.
+  auto count = [&](const std::string& terms) -> Result<int64_t> {
+    auto s = db.prepare("SELECT count(*) FROM (SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ?1 LIMIT ?2)");
+    s.bind(1, terms).bind(2, kRankBudget);
+    int64_t n = s.step() ? s.integer(0) : 0;
+    MX_RETURN_IF_ERROR(s.status());
+    return n;
+  };
+  std::vector<std::pair<int64_t, std::string>> counted;
+  for (size_t i = 0; i < words.size() && i < kMaxQueryWords; ++i) {
+    auto n = count(words[i]);
+    if (!n) return n.status();
+    if (*n > 0) counted.emplace_back(*n, words[i]);
+  }
+  if (counted.empty()) return std::string();
+  std::sort(counted.begin(), counted.end());
+  std::string selected;
+  int64_t budget = kRankBudget;
+  for (const auto& [n, word] : counted) {
+    if (n >= budget) break;
+    budget -= n;
+    selected += (selected.empty() ? "" : " OR ") + word;
+  }
+  return selected;
+}
+
 Result<std::vector<SearchHit>> SqliteStore::searchText(const SearchQuery& query) {
-  std::string match = ftsQuery(query.text);
-  if (match.empty()) return std::vector<SearchHit>{};
+  auto words = ftsWords(query.text);
+  if (words.empty()) return std::vector<SearchHit>{};
+  auto db = pool_->acquire();
+  auto terms = selectiveTerms(*db, words);
+  if (!terms) return terms.status();
+  if (terms->empty()) return std::vector<SearchHit>{};
+  // The chosen terms match fewer than kRankBudget chunks: FTS5 ranks them all
+  // (no row read yet), then only the best are joined and filtered by user.
   std::string sql =
-      "SELECT c.id, c.resource_id, r.title, r.resource_type, c.heading, c.text, bm25(chunks_fts) AS rank "
-      "FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid JOIN resources r ON r.id = c.resource_id "
-      "WHERE chunks_fts MATCH ?1 AND c.user_id = ?2";
+      "SELECT c.id, c.resource_id, r.title, r.resource_type, c.heading, c.text, top.rank "
+      "FROM (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ?1 ORDER BY rank LIMIT " + std::to_string(kRankBudget) +
+      ") AS top JOIN chunks c ON c.rowid = top.rowid JOIN resources r ON r.id = c.resource_id WHERE c.user_id = ?2";
   int next = 3;
   if (!query.resourceTypes.empty()) {
     sql += " AND r.resource_type IN (" + placeholders(query.resourceTypes.size(), next) + ")";
@@ -263,10 +313,9 @@ Result<std::vector<SearchHit>> SqliteStore::searchText(const SearchQuery& query)
     sql += " AND r.id IN (" + placeholders(query.resourceIds.size(), next) + ")";
     next += static_cast<int>(query.resourceIds.size());
   }
-  sql += " ORDER BY rank LIMIT ?" + std::to_string(next);
-  auto db = pool_->acquire();
+  sql += " ORDER BY top.rank LIMIT ?" + std::to_string(next);
   auto s = db->prepare(sql);
-  s.bind(1, match).bind(2, query.userId);
+  s.bind(1, *terms).bind(2, query.userId);
   int index = 3;
   for (const auto& type : query.resourceTypes) s.bind(index++, type);
   for (const auto& id : query.resourceIds) s.bind(index++, id);

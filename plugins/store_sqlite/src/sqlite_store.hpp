@@ -68,6 +68,10 @@ class SqliteStore final : public Store {
   Status migrate();
   Status loadVectors();
   Result<std::vector<SearchHit>> hitsForRowids(const std::vector<std::pair<int64_t, float>>& ranked);
+  // The FTS5 terms worth ranking by for `words` (quoted): see searchText.
+  Result<std::string> selectiveTerms(Connection& db, const std::vector<std::string>& words);
+  static constexpr int64_t kRankBudget = 600;   // chunks BM25 may score per query
+  static constexpr size_t kMaxQueryWords = 12;
 
   StoreConfig config_;
   std::unique_ptr<Pool> pool_;
@@ -75,6 +79,8 @@ class SqliteStore final : public Store {
   std::shared_ptr<SqliteCheckpointer> checkpointer_;
 };
 
+// The words of free text for FTS5, lower-case, quoted, each once.
+std::vector<std::string> ftsWords(std::string_view text);
 // FTS5 query for free text: its words, quoted, joined with OR ("" if none).
 std::string ftsQuery(std::string_view text);
 
