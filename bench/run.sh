@@ -25,8 +25,9 @@ LEVELS=(1 50 200 500)
 GRAPH_PROFILE="300 20 50"
 GRAPH_RUNS=(1 100 1000 2000 4000)
 KNOWLEDGE="100000 1000"   # chunks, queries
+RECONNECTS=50             # reconnects measured at each profile's largest level, under its load
 case "${1:-}" in
-  --smoke) PROFILES=("fast 0 0 40 20"); LEVELS=(4); GRAPH_PROFILE="0 0 40"; GRAPH_RUNS=(8); KNOWLEDGE="2000 50" ;;
+  --smoke) PROFILES=("fast 0 0 40 20"); LEVELS=(4); GRAPH_PROFILE="0 0 40"; GRAPH_RUNS=(8); KNOWLEDGE="2000 50"; RECONNECTS=5 ;;
   --fast) PROFILES=("${PROFILES[0]}"); GRAPH_RUNS=(); KNOWLEDGE="" ;;
   --paced) PROFILES=("${PROFILES[1]}"); GRAPH_RUNS=(); KNOWLEDGE="" ;;
   --graph) PROFILES=(); KNOWLEDGE="" ;;
@@ -115,6 +116,14 @@ if ((${#PROFILES[@]})); then
       AFTER="$(cpu_ms "$SERVER")"
       PEAK="$(peak_kb "$SERVER")"
       curl -s "$URL/metrics" >"$WORK/metrics.txt" || true
+      if [ "$C" = "${LEVELS[-1]}" ]; then
+        # Reconnects under load: the same concurrency of streams runs again meanwhile.
+        "$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency "$C" --turns "$TURNS" >/dev/null 2>&1 &
+        LOAD=$!
+        sleep 0.5
+        "$BIN/mx_reconnect_bench" --url "$URL" --api-key "$KEY" --turns "$RECONNECTS" --drop-after 8 >"$WORK/reconnect.$NAME.json" || true
+        wait "$LOAD" 2>/dev/null || true
+      fi
       kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
       python3 - "$NAME" "$C" "$TURNS" "$BEFORE" "$AFTER" "$PEAK" "$RESULT" "$DIRECT" "$WORK/metrics.txt" <<'PY'
 import json, sys
@@ -144,6 +153,20 @@ sys.exit(1 if r["errors"] or d["errors"] else 0)
 PY
     done
     exec 9>&-
+  done
+  echo
+  echo "reconnect with Last-Event-ID under load (mx_reconnect_bench; at each profile's largest level): first missed event, ms"
+  for profile in "${PROFILES[@]}"; do
+    read -r NAME _ <<<"$profile"
+    [ -s "$WORK/reconnect.$NAME.json" ] || { echo "  $NAME: no result"; continue; }
+    python3 - "$NAME" "${LEVELS[-1]}" "$(cat "$WORK/reconnect.$NAME.json")" <<'PY'
+import json, sys
+name, c, r = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+s = r["firstMissedEventMs"]
+print("  %-6s C=%-5s %d reconnects: p50/p90/p99 %.2f/%.2f/%.2f (max %.2f), errors %d %s" % (
+    name, c, r["turns"], s["p50"], s["p90"], s["p99"], s["max"], r["errors"], "; ".join(r["problems"])))
+sys.exit(1 if r["errors"] else 0)
+PY
   done
 fi
 
