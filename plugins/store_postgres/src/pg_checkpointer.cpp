@@ -14,16 +14,20 @@ Status PostgresCheckpointer::save(const Checkpoint& checkpoint) {
   return guarded("save checkpoint", [&]() -> Status {
     auto lease = pool_.acquire();
     if (!lease) return lease.status();
-    lease->prepare("cp_insert", "INSERT INTO checkpoints(thread_id, run_id, step, status, body, created_at) VALUES($1,$2,$3,$4,$5,$6)");
-    lease->prepare("cp_retain", "DELETE FROM checkpoints WHERE thread_id = $1 AND seq NOT IN "
-                                "(SELECT seq FROM checkpoints WHERE thread_id = $1 ORDER BY seq DESC LIMIT $2)");
-    lease->prepare("cp_clear_writes", "DELETE FROM pending_writes WHERE thread_id = $1 AND run_id = $2 AND step < $3");
-    pqxx::work tx(lease->connection());
-    lease->exec(tx, "cp_insert", checkpoint.threadId, checkpoint.runId, checkpoint.step, checkpoint.status,
-                      toJson(checkpoint).dump(), checkpoint.createdAtMs);
-    lease->exec(tx, "cp_retain", checkpoint.threadId, static_cast<int64_t>(retention_));
-    lease->exec(tx, "cp_clear_writes", checkpoint.threadId, checkpoint.runId, checkpoint.step);
-    tx.commit();
+    // One statement, one round trip, atomic: the insert, the retention (the
+    // subquery sees the rows before the insert: keep retention - 1 of them plus
+    // the new one) and the step's pending writes. The graph runtime saves after
+    // every super-step, so round trips here are per-step latency.
+    lease->prepare("cp_save",
+                   "WITH inserted AS (INSERT INTO checkpoints(thread_id, run_id, step, status, body, created_at) "
+                   "VALUES($1,$2,$3,$4,$5,$6) RETURNING seq), "
+                   "retired AS (DELETE FROM checkpoints WHERE thread_id = $1 AND seq NOT IN "
+                   "(SELECT seq FROM checkpoints WHERE thread_id = $1 ORDER BY seq DESC LIMIT $7)), "
+                   "cleared AS (DELETE FROM pending_writes WHERE thread_id = $1 AND run_id = $2 AND step < $3) "
+                   "SELECT seq FROM inserted");
+    pqxx::nontransaction tx(lease->connection());
+    lease->exec(tx, "cp_save", checkpoint.threadId, checkpoint.runId, checkpoint.step, checkpoint.status, toJson(checkpoint).dump(),
+                checkpoint.createdAtMs, static_cast<int64_t>(retention_) - 1);
     return Status::ok();
   });
 }
@@ -33,9 +37,8 @@ Status PostgresCheckpointer::saveWrite(const PendingWrite& write) {
     auto lease = pool_.acquire();
     if (!lease) return lease.status();
     lease->prepare("cp_write", "INSERT INTO pending_writes(thread_id, run_id, step, node, update_json) VALUES($1,$2,$3,$4,$5)");
-    pqxx::work tx(lease->connection());
+    pqxx::nontransaction tx(lease->connection());  // one statement: no BEGIN/COMMIT round trips
     lease->exec(tx, "cp_write", write.threadId, write.runId, write.step, write.node, write.update.dump());
-    tx.commit();
     return Status::ok();
   });
 }
