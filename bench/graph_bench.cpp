@@ -21,6 +21,8 @@
 #include "config/env_expansion.hpp"
 #include "runtime/deployment.hpp"
 
+#include "bench_stats.hpp"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -54,11 +56,7 @@ double cpuMs() {
   return ms(usage.ru_utime) + ms(usage.ru_stime);
 }
 
-double percentile(std::vector<double> values, double p) {
-  if (values.empty()) return -1;
-  std::sort(values.begin(), values.end());
-  return values[std::min(values.size() - 1, static_cast<size_t>(p * static_cast<double>(values.size())))];
-}
+using mx::bench::percentile;
 
 struct Options {
   std::string config;

@@ -20,6 +20,8 @@
 #include "hybrid_search.hpp"
 #include "sqlite_store.hpp"
 
+#include "bench_stats.hpp"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -60,10 +62,7 @@ class ZipfText {
   std::vector<double> cumulative_;
 };
 
-double percentile(std::vector<double> values, double p) {
-  std::sort(values.begin(), values.end());
-  return values[std::min(values.size() - 1, static_cast<size_t>(p * static_cast<double>(values.size())))];
-}
+using mx::bench::percentile;
 
 }  // namespace
 

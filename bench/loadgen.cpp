@@ -19,6 +19,8 @@
 
 #include "net/sse_decoder.hpp"
 
+#include "bench_stats.hpp"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -112,11 +114,7 @@ CURL* open(const Options& options, Stream& stream, size_t n) {
   return easy;
 }
 
-double percentile(std::vector<double> values, double p) {
-  if (values.empty()) return -1;
-  std::sort(values.begin(), values.end());
-  return values[std::min(values.size() - 1, static_cast<size_t>(p * static_cast<double>(values.size())))];
-}
+using mx::bench::percentile;
 
 Json summary(const std::vector<double>& values) {
   return {{"p50", percentile(values, 0.50)}, {"p90", percentile(values, 0.90)}, {"p99", percentile(values, 0.99)}};

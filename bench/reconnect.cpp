@@ -17,6 +17,8 @@
 
 #include "net/sse_decoder.hpp"
 
+#include "bench_stats.hpp"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -71,11 +73,7 @@ CURL* request(const std::string& url, curl_slist* headers, Transfer& transfer) {
   return easy;
 }
 
-double percentile(std::vector<double> values, double p) {
-  if (values.empty()) return -1;
-  std::sort(values.begin(), values.end());
-  return values[std::min(values.size() - 1, static_cast<size_t>(p * static_cast<double>(values.size())))];
-}
+using mx::bench::percentile;
 
 }  // namespace
 

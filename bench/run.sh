@@ -107,7 +107,7 @@ if ((${#PROFILES[@]})); then
       env $(production_env "$DATA" "bench$NAME$C:" "bench_${NAME}_$C") "$BIN/marketerx" serve --config "$ROOT/config/production.toml" --host 127.0.0.1 --port 0 >"$WORK/server.log" 2>&1 &
       SERVER=$!
       PIDS+=($SERVER)
-      wait_for_line "$WORK/server.log" "listening on http://"
+      wait_for_line "$WORK/server.log" "listening on http://[0-9.]*:[0-9][0-9]*"  # the whole address: the line may still be being written
       URL="$(grep -o 'http://[0-9.:]*' "$WORK/server.log" | head -1)"
       "$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency 1 --turns 2 >/dev/null  # warm the canon cache
       DIRECT="$("$BIN/mx_loadgen" --url "$MOCK" --direct 1 --concurrency "$C" --turns "$TURNS")" || true

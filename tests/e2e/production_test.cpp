@@ -58,6 +58,19 @@ std::map<std::string, std::string> pglite(std::string& error) {
           {"MX_PG_PREPARED_STATEMENTS", "false"}};
 }
 
+// The environment config/production.toml reads: the mocks, Redis, one API key, the database.
+std::map<std::string, std::string> productionEnv(const TempDir& dir, const MockHttpServer& apis, const RedisServer& redis,
+                                                 const std::map<std::string, std::string>& database) {
+  std::map<std::string, std::string> env = {{"MX_PLUGIN_DIR", MX_PLUGIN_DIR}, {"MX_DATA_DIR", dir.path()}, {"MX_LOG_LEVEL", "warn"},
+                                            {"ANTHROPIC_API_KEY", "sk-ant-test"}, {"ANTHROPIC_BASE_URL", apis.baseUrl()},
+                                            {"OPENAI_API_KEY", "sk-test"}, {"OPENAI_BASE_URL", apis.baseUrl() + "/v1"},
+                                            {"TAVILY_API_KEY", "tvly-test"}, {"TAVILY_BASE_URL", apis.baseUrl()},
+                                            {"REDIS_PORT", std::to_string(redis.port())},
+                                            {"MX_API_KEY_SHA256", mx::host::chat::sha256Hex(kApiKey)}, {"MX_API_USER", "acme"}};
+  env.insert(database.begin(), database.end());
+  return env;
+}
+
 class Production : public ::testing::TestWithParam<Database> {};
 
 INSTANTIATE_TEST_SUITE_P(On, Production,
@@ -72,14 +85,8 @@ TEST_P(Production, TheAgentGraphOnAnthropicWithPostgresRedisTavilyAndApiKeys) {
   RedisServer redis;
   ASSERT_TRUE(redis.answering());
   MockHttpServer apis([](const MockRequest& request, MockResponse& response) { serveMockApis(AgentScript{}, request, response); });
-  std::map<std::string, std::string> env = {{"MX_PLUGIN_DIR", MX_PLUGIN_DIR}, {"MX_DATA_DIR", dir.path()}, {"MX_LOG_LEVEL", "warn"},
-                                            {"ANTHROPIC_API_KEY", "sk-ant-test"}, {"ANTHROPIC_BASE_URL", apis.baseUrl()},
-                                            {"OPENAI_API_KEY", "sk-test"}, {"OPENAI_BASE_URL", apis.baseUrl() + "/v1"},
-                                            {"TAVILY_API_KEY", "tvly-test"}, {"TAVILY_BASE_URL", apis.baseUrl()},
-                                            {"REDIS_PORT", std::to_string(redis.port())},
-                                            {"MX_API_KEY_SHA256", mx::host::chat::sha256Hex(kApiKey)}, {"MX_API_USER", "acme"},
-                                            {"MX_CHAT_GRAPH", "agent"}};
-  env.insert(database.begin(), database.end());
+  auto env = productionEnv(dir, apis, redis, database);
+  env["MX_CHAT_GRAPH"] = "agent";
   ServerProcess server({MX_BINARY, "serve", "--config", MX_SOURCE_DIR "/config/production.toml", "--port", "0", "--host", "127.0.0.1"}, env);
   ASSERT_TRUE(server.started()) << server.stderrText();
   std::map<std::string, std::string> auth = {{"Authorization", std::string("Bearer ") + kApiKey}};
@@ -196,13 +203,7 @@ TEST(Production, TheMarketerGraphWithAnOpenAiWriterForEveryContentType) {
   RedisServer redis;
   ASSERT_TRUE(redis.answering());
   MockHttpServer apis([](const MockRequest& request, MockResponse& response) { serveMockApis(AgentScript{}, request, response); });
-  std::map<std::string, std::string> env = {{"MX_PLUGIN_DIR", MX_PLUGIN_DIR}, {"MX_DATA_DIR", dir.path()}, {"MX_LOG_LEVEL", "warn"},
-                                            {"ANTHROPIC_API_KEY", "sk-ant-test"}, {"ANTHROPIC_BASE_URL", apis.baseUrl()},
-                                            {"OPENAI_API_KEY", "sk-test"}, {"OPENAI_BASE_URL", apis.baseUrl() + "/v1"},
-                                            {"TAVILY_API_KEY", "tvly-test"}, {"TAVILY_BASE_URL", apis.baseUrl()},
-                                            {"REDIS_PORT", std::to_string(redis.port())},
-                                            {"MX_API_KEY_SHA256", mx::host::chat::sha256Hex(kApiKey)}, {"MX_API_USER", "acme"}};
-  env.insert(database.begin(), database.end());
+  auto env = productionEnv(dir, apis, redis, database);
   ServerProcess server({MX_BINARY, "serve", "--config", MX_SOURCE_DIR "/config/production.toml", "--port", "0", "--host", "127.0.0.1"}, env);
   ASSERT_TRUE(server.started()) << server.stderrText();
   SseOptions options;

@@ -1,9 +1,7 @@
 // Front door of graph_agent: the node kinds of the generic tool-calling loop.
-#include <filesystem>
-#include <fstream>
-
 #include "agent_nodes.hpp"
 #include "mx/plugin.hpp"
+#include "mx_common/prompt_file.hpp"
 
 namespace {
 
@@ -15,17 +13,6 @@ mx::Result<std::vector<std::shared_ptr<mx::Tool>>> lookUpTools(mx::ComponentCont
     tools.push_back(*tool);
   }
   return tools;
-}
-
-mx::Result<std::string> readPrompt(mx::ComponentContext& context) {
-  std::string inline_ = context.config()["system_prompt"];
-  std::string file = context.config()["system_prompt_file"];
-  if (file.empty()) return inline_;
-  std::filesystem::path path(file);
-  if (path.is_relative()) path = std::filesystem::path(context.configDirectory()) / path;
-  std::ifstream in(path);
-  if (!in) return mx::notFoundError("system_prompt_file " + path.string() + " cannot be read");
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 }  // namespace
@@ -63,7 +50,7 @@ MX_PLUGIN("graph_agent", "0.1.0", "Generic tool-calling loop: a model node and a
     MX_RETURN_IF_ERROR(validate(c));
     auto tools = lookUpTools(context);
     if (!tools) return tools.status();
-    auto prompt = readPrompt(context);
+    auto prompt = mx::common::readSystemPrompt(context);
     if (!prompt) return prompt.status();
     if (!context.models()) return mx::failedPreconditionError("no model catalogue");
     mx::agent::ModelNodeConfig config;

@@ -1,24 +1,11 @@
 // Front door of graph_marketer: the node kinds and router of the canon-first
 // marketer flow (marketer_nodes.hpp, graphs/marketer.toml).
-#include <filesystem>
-#include <fstream>
-
 #include "marketer_nodes.hpp"
 #include "mx/plugin.hpp"
+#include "mx_common/prompt_file.hpp"
 #include "templates.hpp"
 
 namespace {
-
-mx::Result<std::string> readPrompt(mx::ComponentContext& context) {
-  std::string inline_ = context.config()["system_prompt"];
-  std::string file = context.config()["system_prompt_file"];
-  if (file.empty()) return inline_;
-  std::filesystem::path path(file);
-  if (path.is_relative()) path = std::filesystem::path(context.configDirectory()) / path;
-  std::ifstream in(path);
-  if (!in) return mx::notFoundError("system_prompt_file " + path.string() + " cannot be read");
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 mx::Factory<mx::Node> intentKind() {
   mx::Factory<mx::Node> intent;
@@ -43,7 +30,7 @@ mx::Factory<mx::Node> intentKind() {
     if (tier != 1 && tier != 2) return mx::invalidArgumentError("tier must be 1 or 2");
     if (c["max_tokens"].get<int64_t>() < 1) return mx::invalidArgumentError("max_tokens must be at least 1");
     if (!context.models()) return mx::failedPreconditionError("no model catalogue");
-    auto prompt = readPrompt(context);
+    auto prompt = mx::common::readSystemPrompt(context);
     if (!prompt) return prompt.status();
     mx::marketer::IntentConfig config;
     config.model = c["model"];
