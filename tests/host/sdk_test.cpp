@@ -126,3 +126,27 @@ TEST(FrontDoor, RefusesEachIncompatibility) {
 
 }  // namespace
 }  // namespace mx
+
+namespace mx {
+namespace {
+
+TEST(Checkpoints, TheTextIsTheJsonOfTheCheckpoint) {
+  Checkpoint c;
+  c.threadId = "conv \"1\"";
+  c.runId = "run_1";
+  c.step = 3;
+  c.status = "interrupted";
+  c.state = {{"messages", Json::array({{{"role", "user"}, {"content", "hi\nthere"}}})}, {"count", 2}};
+  c.next = {"tools", "model"};
+  c.joins = {{"brief", {"research"}}};
+  c.error = "";
+  c.interruptedAt = "before:tools";
+  c.createdAtMs = 1700000000000;
+  EXPECT_EQ(checkpointText(c), toJson(c).dump());
+  Checkpoint empty;
+  EXPECT_EQ(checkpointText(empty), toJson(empty).dump());
+  EXPECT_EQ(checkpointFromJson(Json::parse(checkpointText(c))).state, c.state);
+}
+
+}  // namespace
+}  // namespace mx

@@ -287,13 +287,17 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
     checkpoint.runId = request_.runId;
     checkpoint.step = step_;
     checkpoint.status = status;
-    checkpoint.state = state_;
+    // Lent, not copied: no node runs while a step's checkpoint is saved, and
+    // the state (the whole conversation) would otherwise be copied per step.
+    checkpoint.state = std::move(state_);
     checkpoint.next = next;
     checkpoint.joins = joins_;
     checkpoint.error = error;
     checkpoint.interruptedAt = interruptedAt_;
     checkpoint.createdAtMs = nowMs();
-    return checkpointer_->save(checkpoint);
+    Status saved = checkpointer_->save(checkpoint);
+    state_ = std::move(checkpoint.state);
+    return saved;
   }
 
   void saveAndFinish(RunStatus status, Status error, std::vector<std::string> next) {

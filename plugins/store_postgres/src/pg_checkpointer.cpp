@@ -26,7 +26,7 @@ Status PostgresCheckpointer::save(const Checkpoint& checkpoint) {
                    "cleared AS (DELETE FROM pending_writes WHERE thread_id = $1 AND run_id = $2 AND step < $3) "
                    "SELECT seq FROM inserted");
     pqxx::nontransaction tx(lease->connection());
-    lease->exec(tx, "cp_save", checkpoint.threadId, checkpoint.runId, checkpoint.step, checkpoint.status, toJson(checkpoint).dump(),
+    lease->exec(tx, "cp_save", checkpoint.threadId, checkpoint.runId, checkpoint.step, checkpoint.status, checkpointText(checkpoint),
                 checkpoint.createdAtMs, static_cast<int64_t>(retention_) - 1);
     return Status::ok();
   });

@@ -74,6 +74,23 @@ inline Json toJson(const Checkpoint& c) {
           {"error", c.error}, {"interruptedAt", c.interruptedAt}, {"createdAtMs", c.createdAtMs}};
 }
 
+// The same JSON text as toJson(c).dump(), written without copying the state
+// tree (the state is the whole conversation; a checkpoint is saved after every
+// super-step).
+inline std::string checkpointText(const Checkpoint& c) {
+  std::string text = "{\"createdAtMs\":" + std::to_string(c.createdAtMs);
+  text += ",\"error\":" + Json(c.error).dump();
+  text += ",\"interruptedAt\":" + Json(c.interruptedAt).dump();
+  text += ",\"joins\":" + (c.joins.is_null() ? std::string("{}") : c.joins.dump());
+  text += ",\"next\":" + Json(c.next).dump();
+  text += ",\"runId\":" + Json(c.runId).dump();
+  text += ",\"state\":" + c.state.dump();
+  text += ",\"status\":" + Json(c.status).dump();
+  text += ",\"step\":" + std::to_string(c.step);
+  text += ",\"threadId\":" + Json(c.threadId).dump() + "}";
+  return text;
+}
+
 inline Checkpoint checkpointFromJson(const Json& j) {
   Checkpoint c;
   c.threadId = j.value("threadId", "");
