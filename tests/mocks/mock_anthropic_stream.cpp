@@ -6,7 +6,8 @@ namespace mx::test {
 
 namespace {
 
-using Json = nlohmann::json;
+// ordered: the fields go out in the order the API sends them (type first), as the fixtures show
+using Json = nlohmann::ordered_json;
 
 std::string event(const std::string& name, const Json& data) { return "event: " + name + "\ndata: " + data.dump() + "\n\n"; }
 

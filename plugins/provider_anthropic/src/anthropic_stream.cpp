@@ -30,7 +30,100 @@ int64_t count(const Json& usage, const char* field, int64_t fallback) {
   return it != usage.end() && it->is_number_integer() ? it->get<int64_t>() : fallback;
 }
 
+void appendUtf8(std::string& out, uint32_t code) {
+  if (code < 0x80) {
+    out.push_back(static_cast<char>(code));
+  } else if (code < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (code >> 6)));
+    out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+  } else if (code < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (code >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (code >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((code >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+  }
+}
+
+bool hex4(std::string_view s, size_t at, uint32_t& value) {
+  if (at + 4 > s.size()) return false;
+  value = 0;
+  for (size_t i = at; i < at + 4; ++i) {
+    char c = s[i];
+    value <<= 4;
+    if (c >= '0' && c <= '9') value |= static_cast<uint32_t>(c - '0');
+    else if (c >= 'a' && c <= 'f') value |= static_cast<uint32_t>(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F') value |= static_cast<uint32_t>(c - 'A' + 10);
+    else return false;
+  }
+  return true;
+}
+
+// A JSON string's contents from `at` (just after the opening quote) to its
+// closing quote, unescaped; `at` ends just after the closing quote.
+bool readJsonString(std::string_view s, size_t& at, std::string& out) {
+  out.clear();
+  while (at < s.size()) {
+    size_t plain = s.find_first_of("\\\"", at);
+    if (plain == std::string_view::npos) return false;
+    out.append(s.substr(at, plain - at));
+    at = plain;
+    if (s[at] == '"') {
+      ++at;
+      return true;
+    }
+    if (++at >= s.size()) return false;
+    char escape = s[at++];
+    switch (escape) {
+      case '"': out.push_back('"'); break;
+      case '\\': out.push_back('\\'); break;
+      case '/': out.push_back('/'); break;
+      case 'b': out.push_back('\b'); break;
+      case 'f': out.push_back('\f'); break;
+      case 'n': out.push_back('\n'); break;
+      case 'r': out.push_back('\r'); break;
+      case 't': out.push_back('\t'); break;
+      case 'u': {
+        uint32_t code = 0;
+        if (!hex4(s, at, code)) return false;
+        at += 4;
+        if (code >= 0xD800 && code < 0xDC00) {  // a surrogate pair
+          uint32_t low = 0;
+          if (at + 6 > s.size() || s[at] != '\\' || s[at + 1] != 'u' || !hex4(s, at + 2, low) || low < 0xDC00 || low >= 0xE000) {
+            return false;
+          }
+          at += 6;
+          code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+        } else if (code >= 0xDC00 && code < 0xE000) {
+          return false;
+        }
+        appendUtf8(out, code);
+        break;
+      }
+      default: return false;
+    }
+  }
+  return false;
+}
+
 }  // namespace
+
+bool parseTextDelta(std::string_view data, int& index, std::string& text) {
+  static constexpr std::string_view kHead = "{\"type\":\"content_block_delta\",\"index\":";
+  static constexpr std::string_view kMiddle = ",\"delta\":{\"type\":\"text_delta\",\"text\":\"";
+  if (data.substr(0, kHead.size()) != kHead) return false;
+  size_t at = kHead.size();
+  size_t digits = at;
+  while (at < data.size() && at - digits < 9 && data[at] >= '0' && data[at] <= '9') ++at;
+  if (at == digits || data.substr(at, kMiddle.size()) != kMiddle) return false;
+  index = std::stoi(std::string(data.substr(digits, at - digits)));
+  at += kMiddle.size();
+  if (!readJsonString(data, at, text)) return false;
+  return data.substr(at) == "}}";
+}
 
 void StreamAccumulator::onEvent(const SseEvent& event) {
   if (finished_ || !failure_.isOk()) {
@@ -45,6 +138,10 @@ void StreamAccumulator::onEvent(const SseEvent& event) {
 
 void StreamAccumulator::dispatch(const SseEvent& event) {
   if (event.event == "ping") {
+    return;
+  }
+  if (event.event == "content_block_delta" && parseTextDelta(event.data, fastIndex_, fastText_)) {
+    onTextDelta(fastIndex_, fastText_);
     return;
   }
   Json data = Json::parse(event.data, nullptr, false);
@@ -115,11 +212,7 @@ void StreamAccumulator::onBlockDelta(const Json& data) {
   const Json& delta = data["delta"];
   std::string type = delta.value("type", "");
   if (type == "text_delta") {
-    const auto& text = delta["text"].get_ref<const std::string&>();
-    block.text += text;
-    response_.streamedChars += static_cast<int64_t>(text.size());
-    observer_->onTextDelta(text);
-    emitted_ = true;
+    onTextDelta(it->first, delta["text"].get_ref<const std::string&>());
   } else if (type == "input_json_delta") {
     const auto& partial = delta["partial_json"].get_ref<const std::string&>();
     block.partialJson += partial;
@@ -134,6 +227,15 @@ void StreamAccumulator::onBlockDelta(const Json& data) {
   } else if (type == "signature_delta") {
     block.signature += delta.value("signature", "");
   }
+}
+
+void StreamAccumulator::onTextDelta(int index, const std::string& text) {
+  auto it = blocks_.find(index);
+  if (it == blocks_.end() || !it->second.known) return;
+  it->second.text += text;
+  response_.streamedChars += static_cast<int64_t>(text.size());
+  observer_->onTextDelta(text);
+  emitted_ = true;
 }
 
 void StreamAccumulator::onMessageDelta(const Json& data) {

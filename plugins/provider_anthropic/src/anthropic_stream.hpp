@@ -9,11 +9,18 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "mx/http.hpp"
 #include "mx/model.hpp"
 
 namespace mx::anthropic {
+
+// The hot path, one per token: a `content_block_delta` with a `text_delta`
+// in the API's exact layout ({"type":"content_block_delta","index":N,
+// "delta":{"type":"text_delta","text":"..."}}) read without building a JSON
+// tree. False for anything else (other layouts take the general parser).
+bool parseTextDelta(std::string_view data, int& index, std::string& text);
 
 class StreamAccumulator {
  public:
@@ -45,6 +52,7 @@ class StreamAccumulator {
   void onMessageStart(const Json& data);
   void onBlockStart(const Json& data);
   void onBlockDelta(const Json& data);
+  void onTextDelta(int index, const std::string& text);
   void onMessageDelta(const Json& data);
   void onError(const Json& data);
   void applyUsage(const Json& usage);
@@ -57,6 +65,8 @@ class StreamAccumulator {
   bool finished_ = false;
   bool emitted_ = false;
   Status failure_;
+  int fastIndex_ = 0;
+  std::string fastText_;   // reused by parseTextDelta: no allocation per token once grown
 };
 
 // Canonical code for an Anthropic error type ("overloaded_error", ...).

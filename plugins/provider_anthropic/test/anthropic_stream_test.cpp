@@ -133,3 +133,64 @@ TEST(AnthropicStream, ErrorTypesMapToCanonicalCodes) {
 
 }  // namespace
 }  // namespace mx::anthropic
+
+namespace mx::anthropic {
+namespace {
+
+TEST(TextDeltaFastPath, ReadsTheApisLayoutWithEveryEscape) {
+  int index = -1;
+  std::string text;
+  ASSERT_TRUE(parseTextDelta(R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}})", index, text));
+  EXPECT_EQ(index, 0);
+  EXPECT_EQ(text, "Hello");
+  ASSERT_TRUE(parseTextDelta(
+      R"({"type":"content_block_delta","index":12,"delta":{"type":"text_delta","text":"a\"b\\c\/d\b\f\n\r\t \u00e9\u20ac\ud83d\ude00 é"}})",
+      index, text));
+  EXPECT_EQ(index, 12);
+  EXPECT_EQ(text, "a\"b\\c/d\b\f\n\r\t \xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80 \xC3\xA9");
+  // The same text through the general parser gives the same string.
+  Json parsed = Json::parse(R"({"t":"a\"b\\c\/d\b\f\n\r\t \u00e9\u20ac\ud83d\ude00 é"})");
+  EXPECT_EQ(parsed["t"], text);
+  ASSERT_TRUE(parseTextDelta(R"({"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":""}})", index, text));
+  EXPECT_EQ(text, "");
+}
+
+TEST(TextDeltaFastPath, AnythingElseGoesToTheGeneralParser) {
+  int index = -1;
+  std::string text;
+  for (const char* other : {
+           R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{"}})",
+           R"({"type":"content_block_delta", "index":0,"delta":{"type":"text_delta","text":"spaced"}})",
+           R"({"index":0,"type":"content_block_delta","delta":{"type":"text_delta","text":"reordered"}})",
+           R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"unterminated}})",
+           R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"bad \x escape"}})",
+           R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"lone \udc00"}})",
+           R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x","extra":1}})",
+           R"({"type":"content_block_delta","index":,"delta":{"type":"text_delta","text":"x"}})"}) {
+    EXPECT_FALSE(parseTextDelta(other, index, text)) << other;
+  }
+}
+
+TEST(TextDeltaFastPath, TheAccumulatorGivesTheSameResultEitherWay) {
+  struct Collect final : ChatObserver {
+    std::string text;
+    void onTextDelta(std::string_view t) override { text.append(t); }
+    void onComplete(const Status&, ChatResponse) override {}
+  };
+  auto run = [](const std::string& deltaData) {
+    Collect observer;
+    StreamAccumulator accumulator(&observer, CacheTtl::FiveMinutes);
+    accumulator.onEvent({"message_start", R"({"type":"message_start","message":{"id":"m","model":"x","usage":{"input_tokens":1,"output_tokens":1}}})", ""});
+    accumulator.onEvent({"content_block_start", R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})", ""});
+    accumulator.onEvent({"content_block_delta", deltaData, ""});
+    accumulator.onEvent({"content_block_stop", R"({"type":"content_block_stop","index":0})", ""});
+    return std::make_pair(observer.text, accumulator.takeResponse().message.content.at(0).text);
+  };
+  auto fast = run(R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"caf\u00e9 \"x\""}})");
+  auto general = run(R"({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "caf\u00e9 \"x\""}})");
+  EXPECT_EQ(fast, general);
+  EXPECT_EQ(fast.first, "caf\xC3\xA9 \"x\"");
+}
+
+}  // namespace
+}  // namespace mx::anthropic
