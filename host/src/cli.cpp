@@ -276,6 +276,10 @@ int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
     }
     runs = std::make_unique<chat::RunManager>(*deployment, settings, *store, deployment->logger("chat"));
     metrics.setGauge("mx_runs_active", "chat runs in progress", [manager = runs.get()] { return static_cast<double>(manager->activeRuns()); });
+    metrics.setGauge("mx_session_cache_hits", "turns that found their conversation in the session cache",
+                     [manager = runs.get()] { return static_cast<double>(manager->sessionCache().hits()); });
+    metrics.setGauge("mx_session_cache_misses", "turns of a known conversation that read its checkpoints instead",
+                     [manager = runs.get()] { return static_cast<double>(manager->sessionCache().misses()); });
     const Json& a = deployment->authSettings();
     if (a["mode"] == "api_keys") {
       std::map<std::string, std::string> keys;

@@ -134,7 +134,6 @@ void PgliteServer::reset() {
   pqxx::nontransaction tx(connection);
   tx.exec0("DROP SCHEMA public CASCADE");
   tx.exec0("CREATE SCHEMA public");
-  tx.exec0("DROP TABLE IF EXISTS mx_schema_migrations");
 }
 
 }  // namespace mx::test

@@ -134,7 +134,6 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
           --pending_;
         }
       }
-      stepStarted_ = Clock::now();
       stepFirstStart_ = stepLastDone_ = Clock::time_point{};
       if (pending_ == 0) {
         workers_.post([self = shared_from_this()] {
@@ -167,7 +166,7 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
     auto startedAt = Clock::now();
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (stepFirstStart_ < stepStarted_) stepFirstStart_ = startedAt;  // the first node of this step
+      if (stepFirstStart_ == Clock::time_point{}) stepFirstStart_ = startedAt;  // the first node of this step
     }
     std::string spanId;
     if (request_.tracer) spanId = request_.tracer->startSpan({name, "chain", "", "", Json::object()});
@@ -352,7 +351,6 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
   std::map<std::string, Result<Json>> results_;
   std::vector<NodeTiming> timings_;
   // The current step's wait on its nodes: first node start to last node done (guarded by mutex_).
-  Clock::time_point stepStarted_;
   Clock::time_point stepFirstStart_;
   Clock::time_point stepLastDone_;
   double nodeWaitMs_ = 0;

@@ -1,11 +1,10 @@
 #include "knowledge/knowledge_routes.hpp"
 
-#include "http/http_cache.hpp"
-
 #include <future>
 
 #include "chat/run_manager.hpp"
 #include "chat/sse_connection.hpp"
+#include "http/http_cache.hpp"
 
 namespace mx::host::knowledge {
 

@@ -1,5 +1,6 @@
 #include "agent_nodes.hpp"
 #include "mx_common/conversation_window.hpp"
+#include "mx_common/model_choice.hpp"
 
 namespace mx::agent {
 
@@ -10,14 +11,7 @@ ModelNode::ModelNode(ModelNodeConfig config, std::shared_ptr<ModelCatalogue> mod
 }
 
 std::string ModelNode::modelFor(const Json& state) const {
-  const std::string key = "tier" + std::to_string(config_.tier);
-  if (state.contains(config_.preferenceChannel) && state[config_.preferenceChannel].is_object()) {
-    const Json& preference = state[config_.preferenceChannel];
-    if (preference.contains(key) && preference[key].is_string()) return preference[key];
-  }
-  if (!config_.model.empty()) return config_.model;
-  const ModelInfo* fallback = models_->defaultFor(config_.tier);
-  return fallback != nullptr ? fallback->id : "";
+  return common::modelForTier(state, config_.preferenceChannel, config_.tier, config_.model, *models_);
 }
 
 std::vector<ToolDefinition> ModelNode::toolsFor(const Json& state) const {

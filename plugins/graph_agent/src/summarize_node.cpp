@@ -2,6 +2,7 @@
 
 #include "agent_nodes.hpp"
 #include "mx_common/conversation_window.hpp"
+#include "mx_common/model_choice.hpp"
 
 namespace mx::agent {
 
@@ -98,13 +99,7 @@ int64_t SummarizeNode::budgetFor(const Json& state) const {
 }
 
 std::string SummarizeNode::modelFor(const Json& state) const {
-  if (state.contains(config_.preferenceChannel) && state[config_.preferenceChannel].is_object()) {
-    std::string preferred = state[config_.preferenceChannel].value("tier" + std::to_string(config_.tier), "");
-    if (!preferred.empty()) return preferred;
-  }
-  if (!config_.model.empty()) return config_.model;
-  const ModelInfo* fallback = models_->defaultFor(config_.tier);
-  return fallback != nullptr ? fallback->id : "";
+  return common::modelForTier(state, config_.preferenceChannel, config_.tier, config_.model, *models_);
 }
 
 size_t SummarizeNode::cutPoint(const Json& messages, size_t through) const {

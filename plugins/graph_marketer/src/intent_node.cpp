@@ -2,6 +2,7 @@
 
 #include "marketer_nodes.hpp"
 #include "mx_common/conversation_window.hpp"
+#include "mx_common/model_choice.hpp"
 
 namespace mx::marketer {
 
@@ -106,14 +107,7 @@ IntentNode::IntentNode(IntentConfig config, std::shared_ptr<ModelCatalogue> mode
     : config_(std::move(config)), models_(std::move(models)) {}
 
 std::string IntentNode::modelFor(const Json& state) const {
-  const char* key = config_.tier == 1 ? "tier1" : "tier2";
-  if (state.contains(config_.preferenceChannel) && state[config_.preferenceChannel].is_object()) {
-    std::string preferred = state[config_.preferenceChannel].value(key, "");
-    if (!preferred.empty()) return preferred;
-  }
-  if (!config_.model.empty()) return config_.model;
-  const ModelInfo* fallback = models_->defaultFor(config_.tier);
-  return fallback != nullptr ? fallback->id : "";
+  return common::modelForTier(state, config_.preferenceChannel, config_.tier, config_.model, *models_);
 }
 
 void IntentNode::run(std::shared_ptr<NodeContext> context, NodeDone done) {

@@ -11,45 +11,39 @@ std::string str(std::string_view view) { return std::string(view); }
 }  // namespace
 
 Status PostgresCheckpointer::save(const Checkpoint& checkpoint) {
-  return guarded("save checkpoint", [&]() -> Status {
-    auto lease = pool_.acquire();
-    if (!lease) return lease.status();
+  return pool_.with("save checkpoint", [&](Pool::Lease& lease) -> Status {
     // One statement, one round trip, atomic: the insert, the retention (the
     // subquery sees the rows before the insert: keep retention - 1 of them plus
     // the new one) and the step's pending writes. The graph runtime saves after
     // every super-step, so round trips here are per-step latency.
-    lease->prepare("cp_save",
+    lease.prepare("cp_save",
                    "WITH inserted AS (INSERT INTO checkpoints(thread_id, run_id, step, status, body, created_at) "
                    "VALUES($1,$2,$3,$4,$5,$6) RETURNING seq), "
                    "retired AS (DELETE FROM checkpoints WHERE thread_id = $1 AND seq NOT IN "
                    "(SELECT seq FROM checkpoints WHERE thread_id = $1 ORDER BY seq DESC LIMIT $7)), "
                    "cleared AS (DELETE FROM pending_writes WHERE thread_id = $1 AND run_id = $2 AND step < $3) "
                    "SELECT seq FROM inserted");
-    pqxx::nontransaction tx(lease->connection());
-    lease->exec(tx, "cp_save", checkpoint.threadId, checkpoint.runId, checkpoint.step, checkpoint.status, checkpointText(checkpoint),
+    pqxx::nontransaction tx(lease.connection());
+    lease.exec(tx, "cp_save", checkpoint.threadId, checkpoint.runId, checkpoint.step, checkpoint.status, checkpointText(checkpoint),
                 checkpoint.createdAtMs, static_cast<int64_t>(retention_) - 1);
     return Status::ok();
   });
 }
 
 Status PostgresCheckpointer::saveWrite(const PendingWrite& write) {
-  return guarded("save pending write", [&]() -> Status {
-    auto lease = pool_.acquire();
-    if (!lease) return lease.status();
-    lease->prepare("cp_write", "INSERT INTO pending_writes(thread_id, run_id, step, node, update_json) VALUES($1,$2,$3,$4,$5)");
-    pqxx::nontransaction tx(lease->connection());  // one statement: no BEGIN/COMMIT round trips
-    lease->exec(tx, "cp_write", write.threadId, write.runId, write.step, write.node, write.update.dump());
+  return pool_.with("save pending write", [&](Pool::Lease& lease) -> Status {
+    lease.prepare("cp_write", "INSERT INTO pending_writes(thread_id, run_id, step, node, update_json) VALUES($1,$2,$3,$4,$5)");
+    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
+    lease.exec(tx, "cp_write", write.threadId, write.runId, write.step, write.node, write.update.dump());
     return Status::ok();
   });
 }
 
 Result<Checkpoint> PostgresCheckpointer::latest(std::string_view threadId, std::string_view runId) {
-  return guarded("latest checkpoint", [&]() -> Result<Checkpoint> {
-    auto lease = pool_.acquire();
-    if (!lease) return lease.status();
-    lease->prepare("cp_latest", "SELECT body FROM checkpoints WHERE thread_id = $1 AND run_id = $2 ORDER BY seq DESC LIMIT 1");
-    pqxx::read_transaction tx(lease->connection());
-    auto rows = lease->exec(tx, "cp_latest", str(threadId), str(runId));
+  return pool_.with("latest checkpoint", [&](Pool::Lease& lease) -> Result<Checkpoint> {
+    lease.prepare("cp_latest", "SELECT body FROM checkpoints WHERE thread_id = $1 AND run_id = $2 ORDER BY seq DESC LIMIT 1");
+    pqxx::read_transaction tx(lease.connection());
+    auto rows = lease.exec(tx, "cp_latest", str(threadId), str(runId));
     if (rows.empty()) return notFoundError("no checkpoint for run " + str(runId) + " of thread " + str(threadId));
     return checkpointFromJson(Json::parse(rows[0][0].as<std::string>()));
   });
@@ -57,13 +51,11 @@ Result<Checkpoint> PostgresCheckpointer::latest(std::string_view threadId, std::
 
 Result<std::vector<PendingWrite>> PostgresCheckpointer::pendingWrites(std::string_view threadId, std::string_view runId,
                                                                       int64_t step) {
-  return guarded("pending writes", [&]() -> Result<std::vector<PendingWrite>> {
-    auto lease = pool_.acquire();
-    if (!lease) return lease.status();
-    lease->prepare("cp_writes", "SELECT node, update_json FROM pending_writes WHERE thread_id = $1 AND run_id = $2 AND step = $3");
-    pqxx::read_transaction tx(lease->connection());
+  return pool_.with("pending writes", [&](Pool::Lease& lease) -> Result<std::vector<PendingWrite>> {
+    lease.prepare("cp_writes", "SELECT node, update_json FROM pending_writes WHERE thread_id = $1 AND run_id = $2 AND step = $3");
+    pqxx::read_transaction tx(lease.connection());
     std::vector<PendingWrite> out;
-    for (const auto& row : lease->exec(tx, "cp_writes", str(threadId), str(runId), step)) {
+    for (const auto& row : lease.exec(tx, "cp_writes", str(threadId), str(runId), step)) {
       out.push_back({str(threadId), str(runId), step, row[0].as<std::string>(), Json::parse(row[1].as<std::string>())});
     }
     return out;
@@ -71,13 +63,11 @@ Result<std::vector<PendingWrite>> PostgresCheckpointer::pendingWrites(std::strin
 }
 
 Result<std::vector<Checkpoint>> PostgresCheckpointer::history(std::string_view threadId) {
-  return guarded("checkpoint history", [&]() -> Result<std::vector<Checkpoint>> {
-    auto lease = pool_.acquire();
-    if (!lease) return lease.status();
-    lease->prepare("cp_history", "SELECT body FROM checkpoints WHERE thread_id = $1 ORDER BY seq");
-    pqxx::read_transaction tx(lease->connection());
+  return pool_.with("checkpoint history", [&](Pool::Lease& lease) -> Result<std::vector<Checkpoint>> {
+    lease.prepare("cp_history", "SELECT body FROM checkpoints WHERE thread_id = $1 ORDER BY seq");
+    pqxx::read_transaction tx(lease.connection());
     std::vector<Checkpoint> out;
-    for (const auto& row : lease->exec(tx, "cp_history", str(threadId))) {
+    for (const auto& row : lease.exec(tx, "cp_history", str(threadId))) {
       out.push_back(checkpointFromJson(Json::parse(row[0].as<std::string>())));
     }
     return out;
@@ -90,10 +80,8 @@ void PostgresCheckpointer::deleteThreadIn(pqxx::work& tx, std::string_view threa
 }
 
 Status PostgresCheckpointer::deleteThread(std::string_view threadId) {
-  return guarded("delete thread checkpoints", [&]() -> Status {
-    auto lease = pool_.acquire();
-    if (!lease) return lease.status();
-    pqxx::work tx(lease->connection());
+  return pool_.with("delete thread checkpoints", [&](Pool::Lease& lease) -> Status {
+    pqxx::work tx(lease.connection());
     deleteThreadIn(tx, threadId);
     tx.commit();
     return Status::ok();

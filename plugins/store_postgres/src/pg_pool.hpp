@@ -22,6 +22,7 @@
 #include <pqxx/pqxx>
 
 #include "mx/status.hpp"
+#include "pg_sql.hpp"
 
 namespace mx::pg {
 
@@ -72,6 +73,16 @@ class Pool {
   // A connection, or Unavailable (server unreachable, or every connection busy
   // for acquireTimeoutMs).
   Result<Lease> acquire();
+  // Runs `body(lease)` on a leased connection; a failed lease or any exception
+  // becomes a Status that names `what`. `body` returns Status or Result<T>.
+  template <class Body>
+  auto with(std::string_view what, Body&& body) -> decltype(body(std::declval<Lease&>())) {
+    return guarded(what, [&]() -> decltype(body(std::declval<Lease&>())) {
+      auto lease = acquire();
+      if (!lease) return lease.status();
+      return body(*lease);
+    });
+  }
   const PoolConfig& config() const { return config_; }
 
  private:

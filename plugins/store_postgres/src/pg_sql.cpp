@@ -1,11 +1,11 @@
 #include "pg_sql.hpp"
 
-#include <cctype>
 #include <charconv>
 #include <cstdio>
-#include <set>
 
 #include <pqxx/pqxx>
+
+#include "mx_common/search_words.hpp"
 
 namespace mx::pg {
 
@@ -79,20 +79,8 @@ std::vector<float> parseFloatList(std::string_view text) {
 }
 
 std::string tsQueryText(std::string_view text) {
-  std::set<std::string> seen;
-  std::string query, word;
-  auto flush = [&] {
-    if (word.size() > 1 && seen.insert(word).second) query += (query.empty() ? "" : " | ") + word;
-    word.clear();
-  };
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c >= 0x80) {
-      word.push_back(static_cast<char>(std::tolower(c)));
-    } else {
-      flush();
-    }
-  }
-  flush();
+  std::string query;
+  for (const auto& word : common::searchWords(text)) query += (query.empty() ? "" : " | ") + word;
   return query;
 }
 

@@ -94,10 +94,8 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(StoreConfig config) {
 std::shared_ptr<Checkpointer> PostgresStore::checkpointer() { return checkpointer_; }
 
 Status PostgresStore::health() {
-  return guarded("health", [&]() -> Status {
-    auto lease = pool_->acquire();
-    if (!lease) return lease.status();
-    pqxx::nontransaction tx(lease->connection());
+  return pool_->with("health", [&](Pool::Lease& lease) -> Status {
+    pqxx::nontransaction tx(lease.connection());
     tx.exec1("SELECT 1");
     return Status::ok();
   });
@@ -112,33 +110,31 @@ Status PostgresStore::checkDimensions(const std::vector<float>& embedding, const
 Status PostgresStore::putResource(const ResourceRecord& resource, const std::vector<ChunkRecord>& chunks) {
   std::vector<std::string> ids, headings, texts, embeddings;
   std::string ordinals = "{";
+  bool pgvector = config_.schema.vectorMode == VectorMode::Pgvector;
   for (const auto& chunk : chunks) {
     MX_RETURN_IF_ERROR(checkDimensions(chunk.embedding, "chunk embedding"));
     ids.push_back(chunk.id);
     headings.push_back(chunk.heading);
     texts.push_back(chunk.text);
-    bool pgvector = config_.schema.vectorMode == VectorMode::Pgvector;
     embeddings.push_back(chunk.embedding.empty() ? "" : pgvector ? vectorLiteral(chunk.embedding) : realArrayLiteral(chunk.embedding));
     ordinals += (ordinals.size() > 1 ? "," : "") + std::to_string(chunk.ordinal);
   }
   ordinals += "}";
   // One round trip for every chunk: the columns as arrays, unnested.
-  std::string embeddingColumns = config_.schema.vectorMode == VectorMode::Pgvector
+  std::string embeddingColumns = pgvector
                                      ? "embedding) SELECT u.id, $1, $2, $3, u.ordinal, u.heading, u.text, NULLIF(u.embedding, '')::vector"
                                      : "embedding, embedding_norm) SELECT u.id, $1, $2, $3, u.ordinal, u.heading, u.text, "
                                        "NULLIF(u.embedding, '')::real[], (SELECT sqrt(sum(x::float8 * x)) FROM unnest(NULLIF(u.embedding, '')::real[]) x)";
-  return guarded("put resource " + resource.id, [&]() -> Status {
-    auto lease = pool_->acquire();
-    if (!lease) return lease.status();
-    lease->prepare("resource_insert", std::string("INSERT INTO resources(") + kResourceColumns + ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)");
-    lease->prepare("chunks_insert", "INSERT INTO chunks(id, resource_id, user_id, resource_type, ordinal, heading, text, " + embeddingColumns +
+  return pool_->with("put resource " + resource.id, [&](Pool::Lease& lease) -> Status {
+    lease.prepare("resource_insert", std::string("INSERT INTO resources(") + kResourceColumns + ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)");
+    lease.prepare("chunks_insert", "INSERT INTO chunks(id, resource_id, user_id, resource_type, ordinal, heading, text, " + embeddingColumns +
                                         " FROM unnest($4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[]) "
                                         "AS u(id, ordinal, heading, text, embedding)");
-    pqxx::work tx(lease->connection());
-    lease->exec(tx, "resource_insert", resource.id, resource.userId, resource.title, resource.resourceType, resource.format,
+    pqxx::work tx(lease.connection());
+    lease.exec(tx, "resource_insert", resource.id, resource.userId, resource.title, resource.resourceType, resource.format,
                       resource.content, static_cast<int64_t>(chunks.size()), resource.embeddingModel, resource.createdAtMs);
     if (!chunks.empty()) {
-      lease->exec(tx, "chunks_insert", resource.id, resource.userId, resource.resourceType, textArrayLiteral(ids), ordinals,
+      lease.exec(tx, "chunks_insert", resource.id, resource.userId, resource.resourceType, textArrayLiteral(ids), ordinals,
                         textArrayLiteral(headings), textArrayLiteral(texts), textArrayLiteral(embeddings));
     }
     tx.commit();
@@ -147,38 +143,32 @@ Status PostgresStore::putResource(const ResourceRecord& resource, const std::vec
 }
 
 Result<std::vector<ResourceRecord>> PostgresStore::listResources(std::string_view userId, Page page) {
-  return guarded("list resources", [&]() -> Result<std::vector<ResourceRecord>> {
-    auto lease = pool_->acquire();
-    if (!lease) return lease.status();
+  return pool_->with("list resources", [&](Pool::Lease& lease) -> Result<std::vector<ResourceRecord>> {
     // Lists carry metadata, not whole documents.
-    lease->prepare("resources_list", "SELECT id, user_id, title, resource_type, format, '' AS content, chunk_count, embedding_model, "
+    lease.prepare("resources_list", "SELECT id, user_id, title, resource_type, format, '' AS content, chunk_count, embedding_model, "
                                      "created_at FROM resources WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3");
-    pqxx::read_transaction tx(lease->connection());
+    pqxx::read_transaction tx(lease.connection());
     std::vector<ResourceRecord> out;
-    for (const auto& row : lease->exec(tx, "resources_list", str(userId), page.limit, page.offset)) out.push_back(readResource(row));
+    for (const auto& row : lease.exec(tx, "resources_list", str(userId), page.limit, page.offset)) out.push_back(readResource(row));
     return out;
   });
 }
 
 Result<ResourceRecord> PostgresStore::getResource(std::string_view userId, std::string_view resourceId) {
-  return guarded("get resource", [&]() -> Result<ResourceRecord> {
-    auto lease = pool_->acquire();
-    if (!lease) return lease.status();
-    lease->prepare("resource_get", std::string("SELECT ") + kResourceColumns + " FROM resources WHERE id = $1 AND user_id = $2");
-    pqxx::read_transaction tx(lease->connection());
-    auto rows = lease->exec(tx, "resource_get", str(resourceId), str(userId));
+  return pool_->with("get resource", [&](Pool::Lease& lease) -> Result<ResourceRecord> {
+    lease.prepare("resource_get", std::string("SELECT ") + kResourceColumns + " FROM resources WHERE id = $1 AND user_id = $2");
+    pqxx::read_transaction tx(lease.connection());
+    auto rows = lease.exec(tx, "resource_get", str(resourceId), str(userId));
     if (rows.empty()) return notFoundError("resource " + str(resourceId) + " not found");
     return readResource(rows[0]);
   });
 }
 
 Status PostgresStore::deleteResource(std::string_view userId, std::string_view resourceId) {
-  return guarded("delete resource", [&]() -> Status {
-    auto lease = pool_->acquire();
-    if (!lease) return lease.status();
-    lease->prepare("resource_delete", "DELETE FROM resources WHERE id = $1 AND user_id = $2");  // chunks cascade
-    pqxx::work tx(lease->connection());
-    auto deleted = lease->exec(tx, "resource_delete", str(resourceId), str(userId));
+  return pool_->with("delete resource", [&](Pool::Lease& lease) -> Status {
+    lease.prepare("resource_delete", "DELETE FROM resources WHERE id = $1 AND user_id = $2");  // chunks cascade
+    pqxx::work tx(lease.connection());
+    auto deleted = lease.exec(tx, "resource_delete", str(resourceId), str(userId));
     if (deleted.affected_rows() == 0) return notFoundError("resource " + str(resourceId) + " not found");
     tx.commit();
     return Status::ok();
@@ -188,14 +178,12 @@ Status PostgresStore::deleteResource(std::string_view userId, std::string_view r
 Result<std::vector<SearchHit>> PostgresStore::searchText(const SearchQuery& query) {
   std::string words = tsQueryText(query.text);
   if (words.empty()) return std::vector<SearchHit>{};
-  return guarded("full-text search", [&]() -> Result<std::vector<SearchHit>> {
-    auto lease = pool_->acquire();
-    if (!lease) return lease.status();
-    lease->prepare("search_text", std::string("SELECT ") + kHitColumns + ", ts_rank_cd(c.tsv, q) AS score "
+  return pool_->with("full-text search", [&](Pool::Lease& lease) -> Result<std::vector<SearchHit>> {
+    lease.prepare("search_text", std::string("SELECT ") + kHitColumns + ", ts_rank_cd(c.tsv, q) AS score "
                                   "FROM chunks c JOIN resources r ON r.id = c.resource_id, to_tsquery('english', $1) q "
                                   "WHERE c.tsv @@ q AND " + kSearchFilters + " ORDER BY score DESC, c.id LIMIT $5");
-    pqxx::read_transaction tx(lease->connection());
-    return readHits(lease->exec(tx, "search_text", words, query.userId, textArrayLiteral(query.resourceTypes),
+    pqxx::read_transaction tx(lease.connection());
+    return readHits(lease.exec(tx, "search_text", words, query.userId, textArrayLiteral(query.resourceTypes),
                                      textArrayLiteral(query.resourceIds), query.limit));
   });
 }
@@ -203,42 +191,38 @@ Result<std::vector<SearchHit>> PostgresStore::searchText(const SearchQuery& quer
 Result<std::vector<SearchHit>> PostgresStore::searchVector(const SearchQuery& query) {
   if (query.embedding.empty()) return std::vector<SearchHit>{};
   MX_RETURN_IF_ERROR(checkDimensions(query.embedding, "query embedding"));
-  return guarded("vector search", [&]() -> Result<std::vector<SearchHit>> {
-    auto lease = pool_->acquire();
-    if (!lease) return lease.status();
+  return pool_->with("vector search", [&](Pool::Lease& lease) -> Result<std::vector<SearchHit>> {
     if (config_.schema.vectorMode == VectorMode::Pgvector) {
-      lease->prepare("search_vector", std::string("SELECT ") + kHitColumns + ", 1 - (c.embedding <=> $1::vector) AS score "
+      lease.prepare("search_vector", std::string("SELECT ") + kHitColumns + ", 1 - (c.embedding <=> $1::vector) AS score "
                                       "FROM chunks c JOIN resources r ON r.id = c.resource_id "
                                       "WHERE c.embedding IS NOT NULL AND " + kSearchFilters +
                                       " ORDER BY c.embedding <=> $1::vector LIMIT $5");
-      pqxx::read_transaction tx(lease->connection());
-      return readHits(lease->exec(tx, "search_vector", vectorLiteral(query.embedding), query.userId,
+      pqxx::read_transaction tx(lease.connection());
+      return readHits(lease.exec(tx, "search_vector", vectorLiteral(query.embedding), query.userId,
                                        textArrayLiteral(query.resourceTypes), textArrayLiteral(query.resourceIds), query.limit));
     }
     double norm = 0;
     for (float x : query.embedding) norm += static_cast<double>(x) * x;
-    lease->prepare("search_vector_exact", std::string("SELECT ") + kHitColumns +
+    lease.prepare("search_vector_exact", std::string("SELECT ") + kHitColumns +
                                               ", (SELECT sum(a::float8 * b) FROM unnest(c.embedding, $1::real[]) AS t(a, b)) "
                                               "/ NULLIF(c.embedding_norm * $6, 0) AS score "
                                               "FROM chunks c JOIN resources r ON r.id = c.resource_id "
                                               "WHERE c.embedding IS NOT NULL AND " + kSearchFilters +
                                               " ORDER BY score DESC NULLS LAST, c.id LIMIT $5");
-    pqxx::read_transaction tx(lease->connection());
-    return readHits(lease->exec(tx, "search_vector_exact", realArrayLiteral(query.embedding), query.userId,
+    pqxx::read_transaction tx(lease.connection());
+    return readHits(lease.exec(tx, "search_vector_exact", realArrayLiteral(query.embedding), query.userId,
                                      textArrayLiteral(query.resourceTypes), textArrayLiteral(query.resourceIds), query.limit,
                                      std::sqrt(norm)));
   });
 }
 
 Result<std::vector<CanonEntry>> PostgresStore::listCanon(std::string_view userId, std::string_view contentType) {
-  return guarded("list canon", [&]() -> Result<std::vector<CanonEntry>> {
-    auto lease = pool_->acquire();
-    if (!lease) return lease.status();
-    lease->prepare("canon_list", "SELECT user_id, content_type, category, id, body::text, updated_at FROM canon WHERE user_id = $1 "
+  return pool_->with("list canon", [&](Pool::Lease& lease) -> Result<std::vector<CanonEntry>> {
+    lease.prepare("canon_list", "SELECT user_id, content_type, category, id, body::text, updated_at FROM canon WHERE user_id = $1 "
                                  "AND ($2::text = '' OR content_type = $2::text) ORDER BY content_type, category, id");
-    pqxx::read_transaction tx(lease->connection());
+    pqxx::read_transaction tx(lease.connection());
     std::vector<CanonEntry> out;
-    for (const auto& row : lease->exec(tx, "canon_list", str(userId), str(contentType))) {
+    for (const auto& row : lease.exec(tx, "canon_list", str(userId), str(contentType))) {
       out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<std::string>(),
                      Json::parse(row[4].as<std::string>(), nullptr, false), row[5].as<int64_t>()});
     }
@@ -247,14 +231,12 @@ Result<std::vector<CanonEntry>> PostgresStore::listCanon(std::string_view userId
 }
 
 Status PostgresStore::putCanon(const CanonEntry& entry) {
-  return guarded("put canon", [&]() -> Status {
-    auto lease = pool_->acquire();
-    if (!lease) return lease.status();
-    lease->prepare("canon_put", "INSERT INTO canon(user_id, content_type, category, id, body, updated_at) VALUES($1,$2,$3,$4,$5::jsonb,$6) "
+  return pool_->with("put canon", [&](Pool::Lease& lease) -> Status {
+    lease.prepare("canon_put", "INSERT INTO canon(user_id, content_type, category, id, body, updated_at) VALUES($1,$2,$3,$4,$5::jsonb,$6) "
                                 "ON CONFLICT (user_id, content_type, category, id) DO UPDATE SET body = EXCLUDED.body, "
                                 "updated_at = EXCLUDED.updated_at");
-    pqxx::work tx(lease->connection());
-    lease->exec(tx, "canon_put", entry.userId, entry.contentType, entry.category, entry.id, jsonText(entry.body), entry.updatedAtMs);
+    pqxx::work tx(lease.connection());
+    lease.exec(tx, "canon_put", entry.userId, entry.contentType, entry.category, entry.id, jsonText(entry.body), entry.updatedAtMs);
     tx.commit();
     return Status::ok();
   });
@@ -262,12 +244,10 @@ Status PostgresStore::putCanon(const CanonEntry& entry) {
 
 Status PostgresStore::deleteCanon(std::string_view userId, std::string_view contentType, std::string_view category,
                                   std::string_view id) {
-  return guarded("delete canon", [&]() -> Status {
-    auto lease = pool_->acquire();
-    if (!lease) return lease.status();
-    lease->prepare("canon_delete", "DELETE FROM canon WHERE user_id = $1 AND content_type = $2 AND category = $3 AND id = $4");
-    pqxx::work tx(lease->connection());
-    auto deleted = lease->exec(tx, "canon_delete", str(userId), str(contentType), str(category), str(id));
+  return pool_->with("delete canon", [&](Pool::Lease& lease) -> Status {
+    lease.prepare("canon_delete", "DELETE FROM canon WHERE user_id = $1 AND content_type = $2 AND category = $3 AND id = $4");
+    pqxx::work tx(lease.connection());
+    auto deleted = lease.exec(tx, "canon_delete", str(userId), str(contentType), str(category), str(id));
     if (deleted.affected_rows() == 0) return notFoundError("canon entry " + str(id) + " not found");
     tx.commit();
     return Status::ok();
@@ -275,15 +255,13 @@ Status PostgresStore::deleteCanon(std::string_view userId, std::string_view cont
 }
 
 Status PostgresStore::putConversation(const ConversationRecord& c) {
-  return guarded("put conversation", [&]() -> Status {
-    auto lease = pool_->acquire();
-    if (!lease) return lease.status();
+  return pool_->with("put conversation", [&](Pool::Lease& lease) -> Status {
     // Another user's id updates nothing: answered as not found.
-    lease->prepare("conversation_put", std::string("INSERT INTO conversations(") + kConversationColumns + ") VALUES($1,$2,$3,$4,$5,$6) "
+    lease.prepare("conversation_put", std::string("INSERT INTO conversations(") + kConversationColumns + ") VALUES($1,$2,$3,$4,$5,$6) "
                                        "ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, message_count = EXCLUDED.message_count, "
                                        "updated_at = EXCLUDED.updated_at WHERE conversations.user_id = EXCLUDED.user_id");
-    pqxx::work tx(lease->connection());
-    auto written = lease->exec(tx, "conversation_put", c.id, c.userId, c.title, c.messageCount, c.createdAtMs, c.updatedAtMs);
+    pqxx::work tx(lease.connection());
+    auto written = lease.exec(tx, "conversation_put", c.id, c.userId, c.title, c.messageCount, c.createdAtMs, c.updatedAtMs);
     if (written.affected_rows() == 0) return notFoundError("conversation " + c.id + " not found");
     tx.commit();
     return Status::ok();
@@ -291,26 +269,22 @@ Status PostgresStore::putConversation(const ConversationRecord& c) {
 }
 
 Result<ConversationRecord> PostgresStore::getConversation(std::string_view userId, std::string_view id) {
-  return guarded("get conversation", [&]() -> Result<ConversationRecord> {
-    auto lease = pool_->acquire();
-    if (!lease) return lease.status();
-    lease->prepare("conversation_get", std::string("SELECT ") + kConversationColumns + " FROM conversations WHERE id = $1 AND user_id = $2");
-    pqxx::read_transaction tx(lease->connection());
-    auto rows = lease->exec(tx, "conversation_get", str(id), str(userId));
+  return pool_->with("get conversation", [&](Pool::Lease& lease) -> Result<ConversationRecord> {
+    lease.prepare("conversation_get", std::string("SELECT ") + kConversationColumns + " FROM conversations WHERE id = $1 AND user_id = $2");
+    pqxx::read_transaction tx(lease.connection());
+    auto rows = lease.exec(tx, "conversation_get", str(id), str(userId));
     if (rows.empty()) return notFoundError("conversation " + str(id) + " not found");
     return readConversation(rows[0]);
   });
 }
 
 Result<std::vector<ConversationRecord>> PostgresStore::listConversations(std::string_view userId, Page page) {
-  return guarded("list conversations", [&]() -> Result<std::vector<ConversationRecord>> {
-    auto lease = pool_->acquire();
-    if (!lease) return lease.status();
-    lease->prepare("conversations_list", std::string("SELECT ") + kConversationColumns +
+  return pool_->with("list conversations", [&](Pool::Lease& lease) -> Result<std::vector<ConversationRecord>> {
+    lease.prepare("conversations_list", std::string("SELECT ") + kConversationColumns +
                                              " FROM conversations WHERE user_id = $1 ORDER BY updated_at DESC, id LIMIT $2 OFFSET $3");
-    pqxx::read_transaction tx(lease->connection());
+    pqxx::read_transaction tx(lease.connection());
     std::vector<ConversationRecord> out;
-    for (const auto& row : lease->exec(tx, "conversations_list", str(userId), page.limit, page.offset)) {
+    for (const auto& row : lease.exec(tx, "conversations_list", str(userId), page.limit, page.offset)) {
       out.push_back(readConversation(row));
     }
     return out;
@@ -318,10 +292,8 @@ Result<std::vector<ConversationRecord>> PostgresStore::listConversations(std::st
 }
 
 Status PostgresStore::deleteConversation(std::string_view userId, std::string_view id) {
-  return guarded("delete conversation", [&]() -> Status {
-    auto lease = pool_->acquire();
-    if (!lease) return lease.status();
-    pqxx::work tx(lease->connection());
+  return pool_->with("delete conversation", [&](Pool::Lease& lease) -> Status {
+    pqxx::work tx(lease.connection());
     // Messages cascade; the rest is deleted in the same transaction.
     auto deleted = tx.exec_params("DELETE FROM conversations WHERE id = $1 AND user_id = $2", str(id), str(userId));
     if (deleted.affected_rows() == 0) return notFoundError("conversation " + str(id) + " not found");
@@ -334,27 +306,23 @@ Status PostgresStore::deleteConversation(std::string_view userId, std::string_vi
 }
 
 Status PostgresStore::appendMessage(const MessageRecord& m) {
-  return guarded("append message", [&]() -> Status {
-    auto lease = pool_->acquire();
-    if (!lease) return lease.status();
-    lease->prepare("message_append", "INSERT INTO messages(id, conversation_id, user_id, role, content, run_id, metadata, created_at) "
+  return pool_->with("append message", [&](Pool::Lease& lease) -> Status {
+    lease.prepare("message_append", "INSERT INTO messages(id, conversation_id, user_id, role, content, run_id, metadata, created_at) "
                                      "VALUES($1,$2,$3,$4,$5,$6,$7::jsonb,$8)");
-    pqxx::work tx(lease->connection());
-    lease->exec(tx, "message_append", m.id, m.conversationId, m.userId, m.role, m.content, m.runId, jsonText(m.metadata), m.createdAtMs);
+    pqxx::work tx(lease.connection());
+    lease.exec(tx, "message_append", m.id, m.conversationId, m.userId, m.role, m.content, m.runId, jsonText(m.metadata), m.createdAtMs);
     tx.commit();
     return Status::ok();
   });
 }
 
 Result<std::vector<MessageRecord>> PostgresStore::listMessages(std::string_view userId, std::string_view conversationId) {
-  return guarded("list messages", [&]() -> Result<std::vector<MessageRecord>> {
-    auto lease = pool_->acquire();
-    if (!lease) return lease.status();
-    lease->prepare("messages_list", "SELECT id, conversation_id, user_id, role, content, run_id, metadata::text, created_at FROM messages "
+  return pool_->with("list messages", [&](Pool::Lease& lease) -> Result<std::vector<MessageRecord>> {
+    lease.prepare("messages_list", "SELECT id, conversation_id, user_id, role, content, run_id, metadata::text, created_at FROM messages "
                                     "WHERE conversation_id = $1 AND user_id = $2 ORDER BY seq");
-    pqxx::read_transaction tx(lease->connection());
+    pqxx::read_transaction tx(lease.connection());
     std::vector<MessageRecord> out;
-    for (const auto& row : lease->exec(tx, "messages_list", str(conversationId), str(userId))) {
+    for (const auto& row : lease.exec(tx, "messages_list", str(conversationId), str(userId))) {
       out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<std::string>(),
                      row[4].as<std::string>(), row[5].as<std::string>(), Json::parse(row[6].as<std::string>(), nullptr, false),
                      row[7].as<int64_t>()});
@@ -364,15 +332,13 @@ Result<std::vector<MessageRecord>> PostgresStore::listMessages(std::string_view 
 }
 
 Status PostgresStore::putArtifact(const ArtifactRecord& a) {
-  return guarded("put artifact", [&]() -> Status {
-    auto lease = pool_->acquire();
-    if (!lease) return lease.status();
-    lease->prepare("artifact_put", "INSERT INTO artifacts(id, conversation_id, user_id, run_id, content_type, content, word_count, status, "
+  return pool_->with("put artifact", [&](Pool::Lease& lease) -> Status {
+    lease.prepare("artifact_put", "INSERT INTO artifacts(id, conversation_id, user_id, run_id, content_type, content, word_count, status, "
                                    "metadata, created_at) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9::jsonb,$10) "
                                    "ON CONFLICT (id) DO UPDATE SET content = EXCLUDED.content, word_count = EXCLUDED.word_count, "
                                    "status = EXCLUDED.status, metadata = EXCLUDED.metadata WHERE artifacts.user_id = EXCLUDED.user_id");
-    pqxx::work tx(lease->connection());
-    auto written = lease->exec(tx, "artifact_put", a.id, a.conversationId, a.userId, a.runId, a.contentType, a.content, a.wordCount,
+    pqxx::work tx(lease.connection());
+    auto written = lease.exec(tx, "artifact_put", a.id, a.conversationId, a.userId, a.runId, a.contentType, a.content, a.wordCount,
                                     a.status, jsonText(a.metadata), a.createdAtMs);
     if (written.affected_rows() == 0) return notFoundError("artifact " + a.id + " not found");
     tx.commit();
@@ -381,26 +347,22 @@ Status PostgresStore::putArtifact(const ArtifactRecord& a) {
 }
 
 Result<ArtifactRecord> PostgresStore::getArtifact(std::string_view userId, std::string_view id) {
-  return guarded("get artifact", [&]() -> Result<ArtifactRecord> {
-    auto lease = pool_->acquire();
-    if (!lease) return lease.status();
-    lease->prepare("artifact_get", std::string("SELECT ") + kArtifactColumns + " FROM artifacts WHERE id = $1 AND user_id = $2");
-    pqxx::read_transaction tx(lease->connection());
-    auto rows = lease->exec(tx, "artifact_get", str(id), str(userId));
+  return pool_->with("get artifact", [&](Pool::Lease& lease) -> Result<ArtifactRecord> {
+    lease.prepare("artifact_get", std::string("SELECT ") + kArtifactColumns + " FROM artifacts WHERE id = $1 AND user_id = $2");
+    pqxx::read_transaction tx(lease.connection());
+    auto rows = lease.exec(tx, "artifact_get", str(id), str(userId));
     if (rows.empty()) return notFoundError("artifact " + str(id) + " not found");
     return readArtifact(rows[0]);
   });
 }
 
 Result<std::vector<ArtifactRecord>> PostgresStore::listArtifacts(std::string_view userId, std::string_view conversationId) {
-  return guarded("list artifacts", [&]() -> Result<std::vector<ArtifactRecord>> {
-    auto lease = pool_->acquire();
-    if (!lease) return lease.status();
-    lease->prepare("artifacts_list", std::string("SELECT ") + kArtifactColumns +
+  return pool_->with("list artifacts", [&](Pool::Lease& lease) -> Result<std::vector<ArtifactRecord>> {
+    lease.prepare("artifacts_list", std::string("SELECT ") + kArtifactColumns +
                                          " FROM artifacts WHERE conversation_id = $1 AND user_id = $2 ORDER BY created_at, id");
-    pqxx::read_transaction tx(lease->connection());
+    pqxx::read_transaction tx(lease.connection());
     std::vector<ArtifactRecord> out;
-    for (const auto& row : lease->exec(tx, "artifacts_list", str(conversationId), str(userId))) out.push_back(readArtifact(row));
+    for (const auto& row : lease.exec(tx, "artifacts_list", str(conversationId), str(userId))) out.push_back(readArtifact(row));
     return out;
   });
 }
@@ -416,14 +378,12 @@ Status PostgresStore::appendRunEvents(std::string_view userId, std::string_view 
     data.push_back(e.data);
   }
   sequences += "}";
-  return guarded("append run events", [&]() -> Status {
-    auto lease = pool_->acquire();
-    if (!lease) return lease.status();
-    lease->prepare("run_events_append", "INSERT INTO run_events(run_id, seq, user_id, conversation_id, event, data) "
+  return pool_->with("append run events", [&](Pool::Lease& lease) -> Status {
+    lease.prepare("run_events_append", "INSERT INTO run_events(run_id, seq, user_id, conversation_id, event, data) "
                                         "SELECT $1, u.seq, $2, $3, u.event, u.data FROM unnest($4::bigint[], $5::text[], $6::text[]) "
                                         "AS u(seq, event, data) ON CONFLICT (run_id, seq) DO NOTHING");
-    pqxx::work tx(lease->connection());
-    lease->exec(tx, "run_events_append", str(runId), str(userId), str(conversationId), sequences, textArrayLiteral(names),
+    pqxx::work tx(lease.connection());
+    lease.exec(tx, "run_events_append", str(runId), str(userId), str(conversationId), sequences, textArrayLiteral(names),
                       textArrayLiteral(data));
     tx.commit();
     return Status::ok();
@@ -431,13 +391,11 @@ Status PostgresStore::appendRunEvents(std::string_view userId, std::string_view 
 }
 
 Result<std::vector<RunEvent>> PostgresStore::runEvents(std::string_view userId, std::string_view runId, int64_t after) {
-  return guarded("run events", [&]() -> Result<std::vector<RunEvent>> {
-    auto lease = pool_->acquire();
-    if (!lease) return lease.status();
-    lease->prepare("run_events_list", "SELECT seq, event, data FROM run_events WHERE run_id = $1 AND user_id = $2 AND seq > $3 ORDER BY seq");
-    pqxx::read_transaction tx(lease->connection());
+  return pool_->with("run events", [&](Pool::Lease& lease) -> Result<std::vector<RunEvent>> {
+    lease.prepare("run_events_list", "SELECT seq, event, data FROM run_events WHERE run_id = $1 AND user_id = $2 AND seq > $3 ORDER BY seq");
+    pqxx::read_transaction tx(lease.connection());
     std::vector<RunEvent> out;
-    for (const auto& row : lease->exec(tx, "run_events_list", str(runId), str(userId), after)) {
+    for (const auto& row : lease.exec(tx, "run_events_list", str(runId), str(userId), after)) {
       out.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>()});
     }
     return out;

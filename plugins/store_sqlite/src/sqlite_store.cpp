@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <set>
 
+#include "mx_common/search_words.hpp"
+
 namespace mx::sqlite {
 
 namespace {
@@ -97,21 +99,8 @@ constexpr const char* kArtifactColumns =
 }  // namespace
 
 std::vector<std::string> ftsWords(std::string_view text) {
-  std::set<std::string> seen;
-  std::vector<std::string> words;
-  std::string word;
-  auto flush = [&] {
-    if (word.size() > 1 && seen.insert(word).second) words.push_back("\"" + word + "\"");
-    word.clear();
-  };
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c >= 0x80) {
-      word.push_back(static_cast<char>(std::tolower(c)));
-    } else {
-      flush();
-    }
-  }
-  flush();
+  std::vector<std::string> words = common::searchWords(text);
+  for (auto& word : words) word = "\"" + word + "\"";
   return words;
 }
 

@@ -3,6 +3,8 @@
 #include <random>
 #include <sstream>
 
+#include "mx_common/model_choice.hpp"
+
 namespace mx::writer {
 
 int64_t countWords(const std::string& text) {
@@ -42,13 +44,7 @@ std::string ContentExecutionTool::renderPrompt(const Json& brief) const {
 }
 
 std::string ContentExecutionTool::modelFor(const Json* state) const {
-  if (state != nullptr && state->contains("modelPreference") && (*state)["modelPreference"].is_object()) {
-    const Json& preference = (*state)["modelPreference"];
-    if (preference.contains("tier2") && preference["tier2"].is_string()) return preference["tier2"];
-  }
-  if (!config_.model.empty()) return config_.model;
-  const ModelInfo* model = models_->defaultFor(2);
-  return model != nullptr ? model->id : "";
+  return common::modelForTier(state != nullptr ? *state : Json::object(), "modelPreference", 2, config_.model, *models_);
 }
 
 namespace {
