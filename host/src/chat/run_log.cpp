@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "chat/json_text.hpp"
 #include "mx/json.hpp"
 
 namespace mx::host::chat {
@@ -14,12 +15,7 @@ void RunLog::track(std::string_view event, const std::string& data) {
   std::string id = parsed.value("artifactId", "");
   std::string type = parsed.value("type", "");
   if (id.empty()) return;
-  auto [it, isNew] = artifacts_.try_emplace(id);
-  ArtifactDraft& draft = it->second;
-  if (isNew) {
-    draft.id = id;
-    artifactOrder_.push_back(id);
-  }
+  ArtifactDraft& draft = this->draft(id);
   if (type == "start" && parsed.contains("metadata")) draft.contentType = parsed["metadata"].value("contentType", "");
   if (type == "delta") draft.content += parsed.value("content", "");
   if (type == "end") {
@@ -31,19 +27,42 @@ void RunLog::track(std::string_view event, const std::string& data) {
   }
 }
 
-void RunLog::emit(std::string_view event, std::string data) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (closed_) return;
+ArtifactDraft& RunLog::draft(const std::string& artifactId) {
+  auto [it, isNew] = artifacts_.try_emplace(artifactId);
+  if (isNew) {
+    it->second.id = artifactId;
+    artifactOrder_.push_back(artifactId);
+  }
+  return it->second;
+}
+
+void RunLog::append(std::string_view event, std::string data) {
   int64_t id = static_cast<int64_t>(events_.size()) + 1;
-  track(event, data);
-  for (auto& subscriber : subscribers_) subscriber->frame(id, event, data);
-  subscribers_.erase(std::remove_if(subscribers_.begin(), subscribers_.end(), [](const auto& s) { return s->closed(); }),
+  subscribers_.erase(std::remove_if(subscribers_.begin(), subscribers_.end(),
+                                    [&](const auto& subscriber) { return !subscriber->frame(id, event, data); }),
                      subscribers_.end());
   events_.push_back({id, std::string(event), std::move(data)});
   lastSent_ = std::chrono::steady_clock::now();
 }
 
+void RunLog::emit(std::string_view event, std::string data) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (closed_) return;
+  track(event, data);
+  append(event, std::move(data));
+}
+
+void RunLog::emitArtifactDelta(std::string_view artifactId, std::string_view text) {
+  std::string data = artifactDeltaJson(artifactId, text);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (closed_) return;
+  auto known = artifacts_.find(artifactId);
+  (known != artifacts_.end() ? known->second : draft(std::string(artifactId))).content.append(text);
+  append("artifact", std::move(data));
+}
+
 void RunLog::subscribe(const std::shared_ptr<SseConnection>& connection, int64_t afterId) {
+  OutputBatch replay;  // the missed events leave in one write, after the lock is released
   std::lock_guard<std::mutex> lock(mutex_);
   for (const auto& e : events_) {
     if (e.sequence > afterId) connection->frame(e.sequence, e.event, e.data);

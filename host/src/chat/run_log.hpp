@@ -35,6 +35,8 @@ struct ArtifactDraft {
 class RunLog final : public EventSink {
  public:
   void emit(std::string_view event, std::string data) override;
+  // Formats the event without a JSON tree and adds the text to the draft.
+  void emitArtifactDelta(std::string_view artifactId, std::string_view text) override;
 
   // Replays events after `afterId`, then streams live ones (or finishes the
   // stream at once if the run is over).
@@ -55,12 +57,15 @@ class RunLog final : public EventSink {
 
  private:
   void track(std::string_view event, const std::string& data);
+  ArtifactDraft& draft(const std::string& artifactId);
+  // Sends the event to every stream (dropping closed ones) and keeps it. Under the lock.
+  void append(std::string_view event, std::string data);
 
   mutable std::mutex mutex_;
   std::vector<RunEvent> events_;
   std::vector<std::shared_ptr<SseConnection>> subscribers_;
   bool everSubscribed_ = false;
-  std::map<std::string, ArtifactDraft> artifacts_;
+  std::map<std::string, ArtifactDraft, std::less<>> artifacts_;
   std::vector<std::string> artifactOrder_;
   bool closed_ = false;
   std::chrono::steady_clock::time_point lastSent_ = std::chrono::steady_clock::now();

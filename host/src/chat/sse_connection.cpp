@@ -7,51 +7,70 @@
 
 namespace mx::host::chat {
 
-std::string SseConnection::formatFrame(int64_t id, std::string_view event, std::string_view data) {
-  std::string frame = "id: " + std::to_string(id) + "\nevent: " + std::string(event) + "\n";
+void SseConnection::appendFrame(std::string& out, int64_t id, std::string_view event, std::string_view data) {
+  char number[24];
+  int digits = std::snprintf(number, sizeof number, "%lld", static_cast<long long>(id));
+  out.append("id: ").append(number, static_cast<size_t>(digits)).append("\nevent: ").append(event).append("\n");
   size_t start = 0;
   while (true) {
     size_t end = data.find('\n', start);
-    frame += "data: ";
-    frame.append(data.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
-    frame += "\n";
+    out.append("data: ");
+    out.append(data.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    out.push_back('\n');
     if (end == std::string_view::npos) break;
     start = end + 1;
   }
-  frame += "\n";
+  out.push_back('\n');
+}
+
+std::string SseConnection::formatFrame(int64_t id, std::string_view event, std::string_view data) {
+  std::string frame;
+  appendFrame(frame, id, event, data);
   return frame;
 }
 
-// Under the lock, so frames from different threads reach the queue in order.
+// Under the lock, so bytes from different threads reach the queue in order.
 // Write completions are not waited for: Pistache's promises are not safe to
 // chain from a thread other than the reactor that settles them.
-bool SseConnection::enqueue(std::string bytes, bool last) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (closed_) return false;
+void SseConnection::sendLocked(std::string_view tail, bool last) {
+  if (closed_) return;
   auto peer = peer_.lock();
   if (!peer) {
     closed_ = true;
-    return false;
+    pending_.clear();
+    return;
   }
   if (last) closed_ = true;
+  std::string bytes;
+  if (!pending_.empty()) {
+    char size[24];
+    int n = std::snprintf(size, sizeof size, "%zx\r\n", pending_.size());
+    bytes.reserve(static_cast<size_t>(n) + pending_.size() + 2 + tail.size());
+    bytes.append(size, static_cast<size_t>(n)).append(pending_).append("\r\n");
+    pending_.clear();
+    if (pending_.capacity() > 4096) pending_.shrink_to_fit();  // an idle stream keeps little
+  }
+  bytes.append(tail);
+  if (bytes.empty()) return;
   size_t length = bytes.size();
   peer->send(Pistache::RawBuffer(std::move(bytes), length));
-  return true;
 }
 
-namespace {
-
-std::string chunk(std::string_view payload) {
-  char size[24];
-  int n = std::snprintf(size, sizeof size, "%zx\r\n", payload.size());
-  std::string out(size, static_cast<size_t>(n));
-  out.reserve(out.size() + payload.size() + 2);
-  out += payload;
-  out += "\r\n";
-  return out;
+bool SseConnection::gathered() {
+  if (deferred_) return true;
+  if (OutputBatch::defer(shared_from_this())) {
+    deferred_ = true;
+  } else {
+    sendLocked({}, false);
+  }
+  return !closed_;
 }
 
-}  // namespace
+void SseConnection::flushDeferred() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  deferred_ = false;
+  sendLocked({}, false);
+}
 
 std::shared_ptr<SseConnection> SseConnection::open(Pistache::Http::ResponseWriter& response) {
   std::ostringstream head;
@@ -66,21 +85,34 @@ std::shared_ptr<SseConnection> SseConnection::open(Pistache::Http::ResponseWrite
   // request, so the connection is not reused for another.
   head << "Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n";
   auto connection = std::make_shared<SseConnection>(response.peer());
-  connection->enqueue(head.str(), false);
+  std::lock_guard<std::mutex> lock(connection->mutex_);
+  connection->sendLocked(head.str(), false);
   return connection;
 }
 
 bool SseConnection::frame(int64_t id, std::string_view event, std::string_view data) {
-  return enqueue(chunk(formatFrame(id, event, data)), false);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (closed_) return false;
+  appendFrame(pending_, id, event, data);
+  return gathered();
 }
 
-bool SseConnection::comment(std::string_view text) { return enqueue(chunk(": " + std::string(text) + "\n\n"), false); }
+bool SseConnection::comment(std::string_view text) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (closed_) return false;
+  pending_.append(": ").append(text).append("\n\n");
+  return gathered();
+}
 
-void SseConnection::finish() { enqueue("0\r\n\r\n", true); }
+void SseConnection::finish() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  sendLocked("0\r\n\r\n", true);
+}
 
 void SseConnection::markClosed() {
   std::lock_guard<std::mutex> lock(mutex_);
   closed_ = true;
+  pending_.clear();
 }
 
 bool SseConnection::clientGone() {

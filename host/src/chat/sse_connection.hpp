@@ -10,7 +10,11 @@
 // without its data, and Pistache 0.0.5 then aborts the process ("could not
 // find write data"). Frames carry `id:` (the run's event sequence),
 // `event:` and the data split into one `data:` line per line.
-// Thread-safety: every method may be called from any thread (one mutex).
+// Frames made while an OutputBatch is open on the calling thread are gathered
+// and leave as one HTTP chunk when the batch closes (net/output_batch.hpp);
+// otherwise each frame is one chunk, sent at once.
+// Thread-safety: every method may be called from any thread (one mutex);
+// frames keep the order of the calls.
 // Blocking: never.
 #pragma once
 
@@ -21,9 +25,11 @@
 #include <pistache/http.h>
 #include <pistache/peer.h>
 
+#include "net/output_batch.hpp"
+
 namespace mx::host::chat {
 
-class SseConnection {
+class SseConnection final : public DeferredWriter, public std::enable_shared_from_this<SseConnection> {
  public:
   explicit SseConnection(std::weak_ptr<Pistache::Tcp::Peer> peer) : peer_(std::move(peer)) {}
 
@@ -41,14 +47,21 @@ class SseConnection {
   // True once the client's TCP connection is gone (probes the peer).
   bool clientGone();
 
+  void flushDeferred() override;
+
   static std::string formatFrame(int64_t id, std::string_view event, std::string_view data);
+  static void appendFrame(std::string& out, int64_t id, std::string_view event, std::string_view data);
 
  private:
-  // Queues `bytes` (already framed); `last` closes the stream.
-  bool enqueue(std::string bytes, bool last);
+  // Writes `pending_` now, or once the thread's output batch closes.
+  bool gathered();
+  // Sends `pending_` as one chunk, then `tail` (raw bytes); `last` closes the stream.
+  void sendLocked(std::string_view tail, bool last);
 
   mutable std::mutex mutex_;
   std::weak_ptr<Pistache::Tcp::Peer> peer_;
+  std::string pending_;  // SSE bytes not yet handed to Pistache
+  bool deferred_ = false;
   bool closed_ = false;
 };
 

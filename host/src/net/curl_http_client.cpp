@@ -10,6 +10,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "net/output_batch.hpp"
 #include "net/sse_decoder.hpp"
 
 namespace mx::host {
@@ -342,17 +343,21 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
         if (stopping_) break;
       }
       drainQueues();
-      int running = 0;
-      curl_multi_perform(multi_, &running);
-      int queued = 0;
-      while (CURLMsg* message = curl_multi_info_read(multi_, &queued)) {
-        if (message->msg == CURLMSG_DONE) {
-          Transfer* transfer = nullptr;
-          curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &transfer);
-          finish(transfer->id, nullptr, message->data.result);
+      {
+        // What the transfers' callbacks send to clients in this pass leaves in one write per client.
+        OutputBatch burst;
+        int running = 0;
+        curl_multi_perform(multi_, &running);
+        int queued = 0;
+        while (CURLMsg* message = curl_multi_info_read(multi_, &queued)) {
+          if (message->msg == CURLMSG_DONE) {
+            Transfer* transfer = nullptr;
+            curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &transfer);
+            finish(transfer->id, nullptr, message->data.result);
+          }
         }
+        scanIdle();
       }
-      scanIdle();
       curl_multi_poll(multi_, nullptr, 0, pollTimeoutMs(), nullptr);
     }
     stopAll();

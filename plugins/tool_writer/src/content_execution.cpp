@@ -58,7 +58,7 @@ class ArtifactObserver final : public ChatObserver {
 
   void onTextDelta(std::string_view text) override {
     content_.append(text);
-    emit({{"type", "delta"}, {"artifactId", artifactId_}, {"content", text}});
+    if (context_->events != nullptr) context_->events->emitArtifactDelta(artifactId_, text);
   }
 
   void onComplete(const Status& status, ChatResponse response) override {

@@ -25,6 +25,14 @@ class EventSink {
   virtual void emit(std::string_view event, std::string data) = 0;
 
   void emitJson(std::string_view event, const Json& data) { emit(event, data.dump()); }
+
+  // ABI 1.2: one text delta of an artifact being written, the most frequent
+  // event (one per model token). The same event as emitJson("artifact",
+  // {type: delta, artifactId, content}); a host overrides it to format the
+  // event without a JSON tree and to track the draft without parsing it back.
+  virtual void emitArtifactDelta(std::string_view artifactId, std::string_view text) {
+    emitJson("artifact", {{"type", "delta"}, {"artifactId", artifactId}, {"content", text}});
+  }
 };
 
 }  // namespace mx

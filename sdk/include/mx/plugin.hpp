@@ -30,7 +30,7 @@
 #include "mx/status.hpp"
 
 #define MX_ABI_MAJOR 1
-#define MX_ABI_MINOR 1  // 1.1: NodeContext::usage, ToolContext::usage
+#define MX_ABI_MINOR 2  // 1.1: NodeContext::usage, ToolContext::usage; 1.2: EventSink::emitArtifactDelta
 #define MX_PLUGIN_MAGIC 0x4D58504Cu  // "MXPL"
 
 #define MX_STRINGIFY_IMPL(x) #x

@@ -1,0 +1,128 @@
+// The hot event path: artifact deltas formatted without a JSON tree, the run
+// log tracking drafts from them, and output batches coalescing writes.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "chat/json_text.hpp"
+#include "chat/run_log.hpp"
+#include "mx/json.hpp"
+#include "net/output_batch.hpp"
+
+namespace mx::host {
+namespace {
+
+std::string viaNlohmann(const std::string& text) { return Json(text).dump(); }
+
+std::string viaAppend(std::string_view text) {
+  std::string out;
+  chat::appendJsonString(out, text);
+  return out;
+}
+
+TEST(JsonText, WritesStringsExactlyAsNlohmannDoes) {
+  std::vector<std::string> samples = {"",          "plain words", "quote \" and backslash \\", "line\nbreak\r\ttab",
+                                      "\b\f",      "caf\xC3\xA9", "\xE2\x82\xAC 100",          "emoji \xF0\x9F\x9A\x80!",
+                                      "del \x7F",  "</script>",   "{\"json\": [1, 2]}"};
+  std::string controls;
+  for (char c = 1; c < 0x20; ++c) controls.push_back(c);
+  samples.push_back(controls);
+  samples.push_back(std::string("nul \0 inside", 12));
+  for (const auto& sample : samples) EXPECT_EQ(viaAppend(sample), viaNlohmann(sample)) << sample;
+}
+
+TEST(JsonText, ReplacesInvalidUtf8InsteadOfThrowing) {
+  // A lone continuation byte, a truncated sequence, an overlong form, a surrogate.
+  for (std::string bad : {"a\x80z", "cut \xE2\x82", "overlong \xC0\xAF", "surrogate \xED\xA0\x80", "\xF5\x80\x80\x80"}) {
+    std::string written = viaAppend(bad);
+    Json parsed = Json::parse(written, nullptr, false);
+    ASSERT_TRUE(parsed.is_string()) << written;
+    EXPECT_NE(parsed.get<std::string>().find("\xEF\xBF\xBD"), std::string::npos) << written;
+  }
+}
+
+TEST(JsonText, ArtifactDeltaMatchesTheTreeFormat) {
+  std::string text = "Spring \"sale\"\nstarts \xE2\x82\xAC";
+  EXPECT_EQ(chat::artifactDeltaJson("art_1", text),
+            Json({{"type", "delta"}, {"artifactId", "art_1"}, {"content", text}}).dump());
+}
+
+TEST(RunLog, ArtifactDeltasAreEventsAndBuildTheDraft) {
+  chat::RunLog log;
+  log.emitJson("artifact", {{"type", "start"}, {"artifactId", "art_9"}, {"metadata", {{"contentType", "email"}}}});
+  log.emitArtifactDelta("art_9", "Hello ");
+  log.emitArtifactDelta("art_9", "\"world\"");
+  EventSink& sink = log;  // a plugin built against the SDK default sees the same event
+  sink.emitArtifactDelta("art_9", "!");
+  log.emitJson("artifact", {{"type", "end"}, {"artifactId", "art_9"}, {"metadata", {{"wordCount", 2}}}});
+
+  auto events = log.events();
+  ASSERT_EQ(events.size(), 5u);
+  EXPECT_EQ(events[1].sequence, 2);
+  EXPECT_EQ(events[1].event, "artifact");
+  EXPECT_EQ(Json::parse(events[2].data), Json({{"type", "delta"}, {"artifactId", "art_9"}, {"content", "\"world\""}}));
+  auto drafts = log.artifacts();
+  ASSERT_EQ(drafts.size(), 1u);
+  EXPECT_EQ(drafts[0].content, "Hello \"world\"!");
+  EXPECT_EQ(drafts[0].contentType, "email");
+  EXPECT_TRUE(drafts[0].ended);
+  EXPECT_EQ(drafts[0].wordCount, 2);
+}
+
+TEST(RunLog, DeltasAfterCloseAreDropped) {
+  chat::RunLog log;
+  log.emitArtifactDelta("art_1", "kept");
+  log.close();
+  log.emitArtifactDelta("art_1", "dropped");
+  EXPECT_EQ(log.events().size(), 1u);
+  EXPECT_EQ(log.artifacts().at(0).content, "kept");
+}
+
+class CountingWriter final : public DeferredWriter {
+ public:
+  void flushDeferred() override { ++flushes; }
+  int flushes = 0;
+};
+
+TEST(OutputBatch, OutsideABatchWritersWriteAtOnce) {
+  auto writer = std::make_shared<CountingWriter>();
+  EXPECT_FALSE(OutputBatch::defer(writer));
+  EXPECT_EQ(writer->flushes, 0);
+}
+
+TEST(OutputBatch, DeferredWritersFlushWhenTheOutermostBatchCloses) {
+  auto writer = std::make_shared<CountingWriter>();
+  {
+    OutputBatch outer;
+    {
+      OutputBatch inner;
+      EXPECT_TRUE(OutputBatch::defer(writer));
+    }
+    EXPECT_EQ(writer->flushes, 0);  // the inner batch joined the outer one
+    EXPECT_TRUE(OutputBatch::defer(writer));
+  }
+  EXPECT_EQ(writer->flushes, 2);
+  EXPECT_FALSE(OutputBatch::defer(writer));  // closed
+}
+
+TEST(OutputBatch, ABatchBelongsToItsThread) {
+  auto writer = std::make_shared<CountingWriter>();
+  OutputBatch mine;
+  bool deferredElsewhere = true;
+  std::thread other([&] { deferredElsewhere = OutputBatch::defer(writer); });
+  other.join();
+  EXPECT_FALSE(deferredElsewhere);
+}
+
+TEST(OutputBatch, AFlushThatWritesMoreWritesAtOnce) {
+  struct Chaining final : DeferredWriter {
+    void flushDeferred() override { deferredAgain = OutputBatch::defer(std::make_shared<CountingWriter>()); }
+    bool deferredAgain = true;
+  };
+  auto writer = std::make_shared<Chaining>();
+  { OutputBatch batch; OutputBatch::defer(writer); }
+  EXPECT_FALSE(writer->deferredAgain);
+}
+
+}  // namespace
+}  // namespace mx::host
