@@ -187,7 +187,10 @@ TEST_P(Production, TheAgentGraphOnAnthropicWithPostgresRedisTavilyAndApiKeys) {
   EXPECT_EQ(tx.exec1("SELECT count(*) FROM messages WHERE user_id = 'acme'")[0].as<int>(), 2);
   EXPECT_EQ(tx.exec1("SELECT count(*) FROM artifacts WHERE user_id = 'acme' AND status = 'complete'")[0].as<int>(), 1);
   EXPECT_GE(tx.exec1("SELECT count(*) FROM chunks WHERE user_id = 'acme' AND embedding IS NOT NULL")[0].as<int>(), 1);
-  EXPECT_GE(tx.exec1("SELECT count(*) FROM checkpoints")[0].as<int>(), 2);
+  // durability "exit": one checkpoint per run, its final state, and no pending writes
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM checkpoints")[0].as<int>(), 1);
+  EXPECT_EQ(tx.exec1("SELECT status FROM checkpoints")[0].as<std::string>(), "completed");
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM pending_writes")[0].as<int>(), 0);
   EXPECT_GE(tx.exec1("SELECT count(*) FROM run_events")[0].as<int>(), 20);
 }
 

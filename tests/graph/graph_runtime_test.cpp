@@ -102,6 +102,104 @@ to = "__end__"
   EXPECT_EQ((*history)[1].status, "completed");
 }
 
+const std::string kThreeSteps = "[graph]\nentry = \"a\"\n" + kChannels + R"(
+[nodes.a]
+kind = "test.write"
+update = { log = ["a"] }
+[nodes.b]
+kind = "test.write"
+update = { log = ["b"] }
+[nodes.c]
+kind = "test.write"
+update = { log = ["c"] }
+[[edges]]
+from = "a"
+to = "b"
+[[edges]]
+from = "b"
+to = "c"
+[[edges]]
+from = "c"
+to = "__end__"
+)";
+
+std::vector<std::string> statuses(Deployment& deployment, const std::string& thread) {
+  std::vector<std::string> out;
+  auto history = deployment.checkpointer()->history(thread);
+  if (history) {
+    for (const auto& checkpoint : *history) out.push_back(checkpoint.status + "@" + std::to_string(checkpoint.step));
+  }
+  return out;
+}
+
+TEST(GraphRuntime, DurabilityExitSavesOnlyTheFinalCheckpoint) {
+  TempDir dir;
+  auto g = loadGraphDeployment(dir, kThreeSteps, "durability = \"exit\"\n");
+  ASSERT_TRUE(g.deployment) << g.errors[0];
+  EXPECT_EQ(g.deployment->runtime().durability(), Durability::Exit);
+  auto outcome = runGraph(*g.deployment, request("t", "r", nullptr));
+  EXPECT_EQ(outcome.status, RunStatus::Completed) << outcome.error.toString();
+  EXPECT_EQ(outcome.state["log"], Json::array({"a", "b", "c"}));
+  EXPECT_EQ(statuses(*g.deployment, "t"), std::vector<std::string>{"completed@3"});
+  auto writes = g.deployment->checkpointer()->pendingWrites("t", "r", 0);
+  ASSERT_TRUE(writes.isOk());
+  EXPECT_TRUE(writes->empty());
+}
+
+TEST(GraphRuntime, DurabilityExitStillSavesAnInterruptAndResumes) {
+  TempDir dir;
+  auto graph = kThreeSteps;
+  graph.replace(graph.find("[graph]\n"), 8, "[graph]\ninterrupt_after = [\"a\"]\n");
+  auto g = loadGraphDeployment(dir, graph, "durability = \"exit\"\n");
+  ASSERT_TRUE(g.deployment) << g.errors[0];
+  auto first = runGraph(*g.deployment, request("t", "r", nullptr));
+  EXPECT_EQ(first.status, RunStatus::Interrupted);
+  EXPECT_EQ(statuses(*g.deployment, "t"), std::vector<std::string>{"interrupted@1"});
+  auto second = runGraph(*g.deployment, request("t", "r", nullptr, {{"approved", true}}), true);
+  EXPECT_EQ(second.status, RunStatus::Completed) << second.error.toString();
+  EXPECT_EQ(second.state["log"], Json::array({"a", "b", "c"}));
+  EXPECT_EQ(statuses(*g.deployment, "t"), (std::vector<std::string>{"interrupted@1", "completed@3"}));
+}
+
+TEST(GraphRuntime, DurabilityAsyncSavesEveryStepInOrderBeforeTheRunIsDone) {
+  TempDir dir;
+  auto g = loadGraphDeployment(dir, kThreeSteps, "durability = \"async\"\nretention = 100\n");
+  ASSERT_TRUE(g.deployment) << g.errors[0];
+  for (int i = 0; i < 20; ++i) {  // runs at once: the writer keeps each run's order
+    std::vector<std::future<RunOutcome>> runs;
+    for (int k = 0; k < 5; ++k) {
+      auto promise = std::make_shared<std::promise<RunOutcome>>();
+      runs.push_back(promise->get_future());
+      g.deployment->runtime().start(g.deployment->graph("g"), request("t" + std::to_string(k), "r" + std::to_string(i), nullptr),
+                                    [promise](RunOutcome outcome) { promise->set_value(std::move(outcome)); });
+    }
+    for (int k = 0; k < 5; ++k) {
+      auto outcome = runs[static_cast<size_t>(k)].get();
+      ASSERT_EQ(outcome.status, RunStatus::Completed) << outcome.error.toString();
+      // done only once the final checkpoint is saved
+      auto latest = g.deployment->checkpointer()->latest("t" + std::to_string(k), "r" + std::to_string(i));
+      ASSERT_TRUE(latest.isOk()) << latest.status().toString();
+      EXPECT_EQ(latest->status, "completed");
+      EXPECT_EQ(latest->state["log"], Json::array({"a", "b", "c"}));
+    }
+  }
+  auto history = statuses(*g.deployment, "t0");
+  ASSERT_EQ(history.size(), 60u);
+  EXPECT_EQ(std::vector<std::string>(history.begin(), history.begin() + 3),
+            (std::vector<std::string>{"running@1", "running@2", "completed@3"}));
+}
+
+TEST(GraphRuntime, UnknownDurabilityIsAConfigError) {
+  TempDir dir;
+  auto g = loadGraphDeployment(dir, kThreeSteps, "durability = \"later\"\n");
+  ASSERT_FALSE(g.deployment);
+  ASSERT_FALSE(g.errors.empty());
+  EXPECT_NE(g.errors[0].find("[checkpoints] durability must be \"sync\", \"async\" or \"exit\", got \"later\""),
+            std::string::npos)
+      << g.errors[0];
+  EXPECT_NE(g.errors[0].find("deploy.toml:"), std::string::npos) << g.errors[0];
+}
+
 TEST(GraphRuntime, ConditionalEdgesAndRouters) {
   TempDir dir;
   auto g = loadGraphDeployment(dir, "[graph]\nentry = \"start\"\n" + kChannels + R"(

@@ -23,9 +23,11 @@ struct LoadedGraph {
   std::vector<std::string> errors;
 };
 
-inline LoadedGraph loadGraphDeployment(const TempDir& dir, const std::string& graphToml) {
+inline LoadedGraph loadGraphDeployment(const TempDir& dir, const std::string& graphToml,
+                                       const std::string& checkpoints = "backend = \"memory\"\nretention = 50\n") {
   LoadedGraph loaded;
-  loaded.deployment = host::Deployment::load(deploymentWithGraph(dir, graphToml), host::processEnvironment(), loaded.errors);
+  loaded.deployment =
+      host::Deployment::load(deploymentWithGraph(dir, graphToml, checkpoints), host::processEnvironment(), loaded.errors);
   if (loaded.deployment) {
     Status status = loaded.deployment->instantiate();
     if (!status.isOk()) {

@@ -21,6 +21,22 @@ const char* runStatusName(RunStatus status) {
   return "failed";
 }
 
+std::optional<Durability> parseDurability(std::string_view name) {
+  if (name == "sync") return Durability::Sync;
+  if (name == "async") return Durability::Async;
+  if (name == "exit") return Durability::Exit;
+  return std::nullopt;
+}
+
+const char* durabilityName(Durability durability) {
+  switch (durability) {
+    case Durability::Sync: return "sync";
+    case Durability::Async: return "async";
+    case Durability::Exit: return "exit";
+  }
+  return "sync";
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -61,9 +77,11 @@ Status applyUpdate(const GraphDefinition& graph, const std::string& node, Json& 
 class RunExecution final : public std::enable_shared_from_this<RunExecution> {
  public:
   RunExecution(std::shared_ptr<const GraphDefinition> graph, WorkerPool& workers,
-               std::shared_ptr<Checkpointer> checkpointer, std::shared_ptr<Logger> logger, RunRequest request, RunDone done)
-      : graph_(std::move(graph)), workers_(workers), checkpointer_(std::move(checkpointer)), logger_(std::move(logger)),
-        request_(std::move(request)), done_(std::move(done)), started_(Clock::now()) {}
+               std::shared_ptr<Checkpointer> checkpointer, Durability durability, CheckpointWriter* writer,
+               std::shared_ptr<Logger> logger, RunRequest request, RunDone done)
+      : graph_(std::move(graph)), workers_(workers), checkpointer_(std::move(checkpointer)), durability_(durability),
+        writer_(writer), logger_(std::move(logger)), request_(std::move(request)), done_(std::move(done)),
+        started_(Clock::now()) {}
 
   void startFresh() {
     state_ = request_.initialState.value_or(graph_->initialState());
@@ -187,13 +205,10 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
                       std::chrono::duration<double, std::milli>(finishedAt - startedAt).count(),
                       result.isOk() ? "ok" : std::string(codeName(result.status().code()))};
     if (request_.tracer) request_.tracer->endSpan(spanId, result.isOk() ? *result : Json(), result.status());
-    // Durable before it counts: a crash after this point will not run the node again.
+    // Durable before it counts (sync): a crash after this point will not run the node again.
     workers_.post([self = shared_from_this(), name, timing, result = std::move(result)]() mutable {
       CpuTally tally(self->cpuNs_);
-      if (result.isOk()) {
-        Status saved = self->checkpointer_->saveWrite({self->request_.threadId, self->request_.runId, self->step_, name, *result});
-        if (!saved.isOk()) self->logger_->warn("pending write of node \"" + name + "\" not saved: " + saved.toString());
-      }
+      if (result.isOk()) self->savePendingWrite(name, *result);
       bool last;
       {
         std::lock_guard<std::mutex> lock(self->mutex_);
@@ -238,8 +253,12 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
       }
     }
     if (next->empty()) return saveAndFinish(RunStatus::Completed, Status::ok(), {});
-    Status saved = save("running", *next, "");
-    if (!saved.isOk()) return finish(RunStatus::Failed, saved.withContext("saving checkpoint"));
+    if (durability_ == Durability::Sync) {
+      Status saved = save("running", *next, "");
+      if (!saved.isOk()) return finish(RunStatus::Failed, saved.withContext("saving checkpoint"));
+    } else if (durability_ == Durability::Async) {
+      writer_->save(checkpointCopy("running", *next, ""));
+    }
     current_ = std::move(*next);
     runStep();
   }
@@ -280,6 +299,30 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
     return next;
   }
 
+  void savePendingWrite(const std::string& node, const Json& update) {
+    if (durability_ == Durability::Exit) return;
+    PendingWrite write{request_.threadId, request_.runId, step_, node, update};
+    if (durability_ == Durability::Async) return writer_->saveWrite(std::move(write));
+    Status saved = checkpointer_->saveWrite(write);
+    if (!saved.isOk()) logger_->warn("pending write of node \"" + node + "\" not saved: " + saved.toString());
+  }
+
+  // Async: the writer saves while the run goes on, so it gets its own copy of the state.
+  Checkpoint checkpointCopy(const std::string& status, const std::vector<std::string>& next, const std::string& error) {
+    Checkpoint checkpoint;
+    checkpoint.threadId = request_.threadId;
+    checkpoint.runId = request_.runId;
+    checkpoint.step = step_;
+    checkpoint.status = status;
+    checkpoint.state = state_;
+    checkpoint.next = next;
+    checkpoint.joins = joins_;
+    checkpoint.error = error;
+    checkpoint.interruptedAt = interruptedAt_;
+    checkpoint.createdAtMs = nowMs();
+    return checkpoint;
+  }
+
   Status save(const std::string& status, const std::vector<std::string>& next, const std::string& error) {
     Checkpoint checkpoint;
     checkpoint.threadId = request_.threadId;
@@ -300,6 +343,19 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
   }
 
   void saveAndFinish(RunStatus status, Status error, std::vector<std::string> next) {
+    if (durability_ == Durability::Async) {
+      // After the run's earlier checkpoints (the writer keeps order); the run finishes once it is saved.
+      writer_->save(checkpointCopy(runStatusName(status), next, error.isOk() ? "" : error.toString()),
+                    [self = shared_from_this(), status, error, next](Status saved) mutable {
+                      self->workers_.post([self, status, error = std::move(error), next = std::move(next), saved]() mutable {
+                        CpuTally tally(self->cpuNs_);
+                        if (!saved.isOk()) self->logger_->error("run " + self->request_.runId + ": checkpoint not saved: " + saved.toString());
+                        self->next_ = std::move(next);
+                        self->finish(status, std::move(error));
+                      });
+                    });
+      return;
+    }
     Status saved = save(runStatusName(status), next, error.isOk() ? "" : error.toString());
     if (!saved.isOk()) logger_->error("run " + request_.runId + ": checkpoint not saved: " + saved.toString());
     next_ = std::move(next);
@@ -334,6 +390,8 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
   std::shared_ptr<const GraphDefinition> graph_;
   WorkerPool& workers_;
   std::shared_ptr<Checkpointer> checkpointer_;
+  Durability durability_;
+  CheckpointWriter* writer_;  // async only; outlives the run (the runtime owns it)
   std::shared_ptr<Logger> logger_;
   RunRequest request_;
   RunDone done_;
@@ -359,11 +417,17 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
 
 }  // namespace
 
-GraphRuntime::GraphRuntime(WorkerPool& workers, std::shared_ptr<Checkpointer> checkpointer, std::shared_ptr<Logger> logger)
-    : workers_(workers), checkpointer_(std::move(checkpointer)), logger_(std::move(logger)) {}
+GraphRuntime::GraphRuntime(WorkerPool& workers, std::shared_ptr<Checkpointer> checkpointer, std::shared_ptr<Logger> logger,
+                           Durability durability)
+    : workers_(workers), checkpointer_(std::move(checkpointer)), logger_(std::move(logger)), durability_(durability) {
+  if (durability_ == Durability::Async) writer_ = std::make_unique<CheckpointWriter>(checkpointer_, logger_);
+}
+
+GraphRuntime::~GraphRuntime() = default;
 
 void GraphRuntime::start(std::shared_ptr<const GraphDefinition> graph, RunRequest request, RunDone done) {
-  auto run = std::make_shared<RunExecution>(std::move(graph), workers_, checkpointer_, logger_, std::move(request), std::move(done));
+  auto run = std::make_shared<RunExecution>(std::move(graph), workers_, checkpointer_, durability_, writer_.get(), logger_,
+                                            std::move(request), std::move(done));
   run->startFresh();
 }
 
@@ -384,7 +448,8 @@ void GraphRuntime::resume(std::shared_ptr<const GraphDefinition> graph, RunReque
     done(std::move(outcome));
     return;
   }
-  auto run = std::make_shared<RunExecution>(std::move(graph), workers_, checkpointer_, logger_, std::move(request), std::move(done));
+  auto run = std::make_shared<RunExecution>(std::move(graph), workers_, checkpointer_, durability_, writer_.get(), logger_,
+                                            std::move(request), std::move(done));
   run->startFrom(*checkpoint);
 }
 

@@ -11,9 +11,18 @@
 // with new input. Cancellation (the request's token) stops the run: no new
 // node starts, running nodes are told through their context's token, and the
 // state up to that point is saved with status "cancelled".
+// When checkpoints are saved is the deployment's durability (LangGraph's modes):
+//   sync  — each step's checkpoint and each node's pending write before the run
+//           goes on: a run resumed after a crash loses nothing;
+//   async — handed to a writer thread and saved while the next step runs (in
+//           order); the final checkpoint is saved before `done`: a crash may
+//           lose the last steps;
+//   exit  — only the final checkpoint (completed, interrupted, cancelled,
+//           failed): a crash loses the run in progress.
 // Thread-safety: start/resume from any thread; `done` is called once, on a
 // worker thread.
-// Blocking: never on the calling thread; checkpoint I/O runs on workers.
+// Blocking: never on the calling thread; checkpoint I/O runs on workers (sync,
+// exit) or the writer thread (async).
 #pragma once
 
 #include <functional>
@@ -22,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "graph/checkpoint_writer.hpp"
 #include "graph/graph_definition.hpp"
 #include "mx/events.hpp"
 #include "mx/log.hpp"
@@ -41,6 +51,10 @@ struct RunRequest {
   std::shared_ptr<Tracer> tracer;
   UsageRecorder* usage = nullptr;     // the run's model-call accounting; must outlive the run
 };
+
+enum class Durability { Sync, Async, Exit };
+std::optional<Durability> parseDurability(std::string_view name);
+const char* durabilityName(Durability durability);
 
 enum class RunStatus { Completed, Interrupted, Cancelled, Failed };
 const char* runStatusName(RunStatus status);
@@ -74,7 +88,9 @@ using RunDone = std::function<void(RunOutcome)>;
 
 class GraphRuntime {
  public:
-  GraphRuntime(WorkerPool& workers, std::shared_ptr<Checkpointer> checkpointer, std::shared_ptr<Logger> logger);
+  GraphRuntime(WorkerPool& workers, std::shared_ptr<Checkpointer> checkpointer, std::shared_ptr<Logger> logger,
+               Durability durability = Durability::Sync);
+  ~GraphRuntime();
 
   void start(std::shared_ptr<const GraphDefinition> graph, RunRequest request, RunDone done);
   // Continues (thread, run) from its newest checkpoint: after an interrupt (the
@@ -82,11 +98,14 @@ class GraphRuntime {
   void resume(std::shared_ptr<const GraphDefinition> graph, RunRequest request, RunDone done);
 
   Checkpointer& checkpointer() { return *checkpointer_; }
+  Durability durability() const { return durability_; }
 
  private:
   WorkerPool& workers_;
   std::shared_ptr<Checkpointer> checkpointer_;
   std::shared_ptr<Logger> logger_;
+  Durability durability_;
+  std::unique_ptr<CheckpointWriter> writer_;  // async only
 };
 
 }  // namespace mx::host

@@ -21,7 +21,10 @@ const ConfigSchema& checkpointSchema() {
       ConfigSchema()
           .optional("backend", ConfigType::String, "memory", "memory, file (<data_dir>/checkpoints) or store")
           .optional("store", ConfigType::String, "main", "with backend = store: the [stores.*] that keeps them")
-          .optional("retention", ConfigType::Integer, 20, "checkpoints kept per thread");
+          .optional("retention", ConfigType::Integer, 20, "checkpoints kept per thread")
+          .optional("durability", ConfigType::String, "sync",
+                    "when runs save checkpoints: sync (every step, before going on), async (every step, while the "
+                    "next runs) or exit (only the final one)");
   return schema;
 }
 
@@ -144,6 +147,11 @@ std::unique_ptr<Deployment> Deployment::load(const std::string& configFile, EnvL
       configErrors.push_back({locationOf(*checkpoints, configFile),
                               "[checkpoints] backend must be \"memory\", \"file\" or \"store\", got \"" + backend + "\""});
     }
+    std::string durability = deployment->checkpointSettings_.value("durability", "sync");
+    if (!parseDurability(durability)) {
+      configErrors.push_back({locationOf(*checkpoints, configFile),
+                              "[checkpoints] durability must be \"sync\", \"async\" or \"exit\", got \"" + durability + "\""});
+    }
   } else {
     deployment->checkpointSettings_ = validateTable(toml::table{}, checkpointSchema(), {configFile, "[checkpoints]", {}}, env, configErrors);
   }
@@ -225,7 +233,8 @@ Status Deployment::instantiate() {
   } else {
     checkpointer_ = std::make_shared<MemoryCheckpointer>(retention);
   }
-  runtime_ = std::make_unique<GraphRuntime>(*workers_, checkpointer_, logger("graph"));
+  auto durability = parseDurability(checkpointSettings_.value("durability", "sync")).value_or(Durability::Sync);
+  runtime_ = std::make_unique<GraphRuntime>(*workers_, checkpointer_, logger("graph"), durability);
   return Status::ok();
 }
 
