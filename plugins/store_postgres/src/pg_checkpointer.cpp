@@ -42,7 +42,7 @@ Status PostgresCheckpointer::saveWrite(const PendingWrite& write) {
 Result<Checkpoint> PostgresCheckpointer::latest(std::string_view threadId, std::string_view runId) {
   return pool_.with("latest checkpoint", [&](Pool::Lease& lease) -> Result<Checkpoint> {
     lease.prepare("cp_latest", "SELECT body FROM checkpoints WHERE thread_id = $1 AND run_id = $2 ORDER BY seq DESC LIMIT 1");
-    pqxx::read_transaction tx(lease.connection());
+    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
     auto rows = lease.exec(tx, "cp_latest", str(threadId), str(runId));
     if (rows.empty()) return notFoundError("no checkpoint for run " + str(runId) + " of thread " + str(threadId));
     return checkpointFromJson(Json::parse(rows[0][0].as<std::string>()));
@@ -53,7 +53,7 @@ Result<std::vector<PendingWrite>> PostgresCheckpointer::pendingWrites(std::strin
                                                                       int64_t step) {
   return pool_.with("pending writes", [&](Pool::Lease& lease) -> Result<std::vector<PendingWrite>> {
     lease.prepare("cp_writes", "SELECT node, update_json FROM pending_writes WHERE thread_id = $1 AND run_id = $2 AND step = $3");
-    pqxx::read_transaction tx(lease.connection());
+    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
     std::vector<PendingWrite> out;
     for (const auto& row : lease.exec(tx, "cp_writes", str(threadId), str(runId), step)) {
       out.push_back({str(threadId), str(runId), step, row[0].as<std::string>(), Json::parse(row[1].as<std::string>())});
@@ -65,7 +65,7 @@ Result<std::vector<PendingWrite>> PostgresCheckpointer::pendingWrites(std::strin
 Result<std::vector<Checkpoint>> PostgresCheckpointer::history(std::string_view threadId) {
   return pool_.with("checkpoint history", [&](Pool::Lease& lease) -> Result<std::vector<Checkpoint>> {
     lease.prepare("cp_history", "SELECT body FROM checkpoints WHERE thread_id = $1 ORDER BY seq");
-    pqxx::read_transaction tx(lease.connection());
+    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
     std::vector<Checkpoint> out;
     for (const auto& row : lease.exec(tx, "cp_history", str(threadId))) {
       out.push_back(checkpointFromJson(Json::parse(row[0].as<std::string>())));
