@@ -1,9 +1,10 @@
 // The host's HttpClient (mx/http.hpp) on one libcurl multi handle.
 //
-// One I/O thread runs curl_multi_poll over every transfer of every plugin,
-// delivers response data to handlers (decoding SSE when asked), runs timers,
-// and enforces idle timeouts. New requests, cancellations and timers reach the
-// thread through a locked queue plus curl_multi_wakeup. Connections are kept
+// One I/O thread waits in epoll on the sockets libcurl names (its socket
+// API: only ready sockets are acted on, so a pass costs what is ready, not
+// what is open), delivers response data to handlers (decoding SSE when asked),
+// runs timers, and enforces idle timeouts. New requests, cancellations and
+// timers reach the thread through a locked queue plus an eventfd. Connections are kept
 // alive and reused across requests to the same host.
 // Thread-safety: start/runAfter/shutdown from any thread.
 // Blocking: start/runAfter never block; shutdown joins the I/O thread.
