@@ -9,7 +9,7 @@ PACKAGES=(
   libpistache-dev rapidjson-dev libssl-dev
   libboost-dev libboost-filesystem-dev
   libtomlplusplus-dev nlohmann-json3-dev
-  libpqxx-dev libpq-dev libhiredis-dev libcurl4-openssl-dev
+  libpqxx-dev libpq-dev libhiredis-dev libcurl4-openssl-dev libjemalloc-dev
   libsqlite3-dev libhnswlib-dev
   libgtest-dev libgmock-dev
   redis-server postgresql
