@@ -11,6 +11,8 @@
 #                           once, no HTTP, paced mock; threads, memory and CPU per run
 #   bench/run.sh --knowledge  knowledge-search over 100,000 chunks on the embedded store
 #   bench/run.sh --smoke    one small run of each, checks the harness works (ctest)
+#   REPEAT=3 bench/run.sh --fast   each level three times (a fresh server each), then a row of
+#                           the medians of every column (absolute figures drift between runs)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="${BUILD_DIR:-$ROOT/build}"
@@ -26,6 +28,7 @@ GRAPH_PROFILE="300 20 50"
 GRAPH_RUNS=(1 100 1000 2000 4000)
 KNOWLEDGE="100000 1000"   # chunks, queries
 RECONNECTS=50             # reconnects measured at each profile's largest level, under its load
+REPEAT="${REPEAT:-1}"     # runs per level; with more than one, a median row follows
 case "${1:-}" in
   --smoke) PROFILES=("fast 0 0 40 20"); LEVELS=(4); GRAPH_PROFILE="0 0 40"; GRAPH_RUNS=(8); KNOWLEDGE="2000 50"; RECONNECTS=5 ;;
   --fast) PROFILES=("${PROFILES[0]}"); GRAPH_RUNS=(); KNOWLEDGE="" ;;
@@ -101,10 +104,12 @@ if ((${#PROFILES[@]})); then
     read -r NAME FIRST BETWEEN WORDS MIN_TURNS <<<"$profile"
     start_mock "$NAME" "$FIRST" "$BETWEEN" "$WORDS"
     for C in "${LEVELS[@]}"; do
-      TURNS=$(( 2 * C > MIN_TURNS ? 2 * C : MIN_TURNS ))
-      DATA="$WORK/data.$NAME.$C"; mkdir -p "$DATA"
-      new_database "bench_${NAME}_$C"
-      env $(production_env "$DATA" "bench$NAME$C:" "bench_${NAME}_$C") "$BIN/marketerx" serve --config "$ROOT/config/production.toml" --host 127.0.0.1 --port 0 >"$WORK/server.log" 2>&1 &
+     TURNS=$(( 2 * C > MIN_TURNS ? 2 * C : MIN_TURNS ))
+     ROWS="$WORK/rows.$NAME.$C.jsonl"; : >"$ROWS"
+     for RUN in $(seq 1 "$REPEAT"); do
+      DATA="$WORK/data.$NAME.$C.$RUN"; mkdir -p "$DATA"
+      new_database "bench_${NAME}_${C}_$RUN"
+      env $(production_env "$DATA" "bench$NAME$C.$RUN:" "bench_${NAME}_${C}_$RUN") "$BIN/marketerx" serve --config "$ROOT/config/production.toml" --host 127.0.0.1 --port 0 >"$WORK/server.log" 2>&1 &
       SERVER=$!
       PIDS+=($SERVER)
       wait_for_line "$WORK/server.log" "listening on http://[0-9.]*:[0-9][0-9]*"  # the whole address: the line may still be being written
@@ -116,7 +121,7 @@ if ((${#PROFILES[@]})); then
       AFTER="$(cpu_ms "$SERVER")"
       PEAK="$(peak_kb "$SERVER")"
       curl -s "$URL/metrics" >"$WORK/metrics.txt" || true
-      if [ "$C" = "${LEVELS[-1]}" ]; then
+      if [ "$C" = "${LEVELS[-1]}" ] && [ "$RUN" = "$REPEAT" ]; then
         # Reconnects under load: the same concurrency of streams runs again meanwhile.
         "$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency "$C" --turns "$TURNS" >/dev/null 2>&1 &
         LOAD=$!
@@ -125,7 +130,7 @@ if ((${#PROFILES[@]})); then
         wait "$LOAD" 2>/dev/null || true
       fi
       kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
-      python3 - "$NAME" "$C" "$TURNS" "$BEFORE" "$AFTER" "$PEAK" "$RESULT" "$DIRECT" "$WORK/metrics.txt" <<'PY'
+      python3 - "$NAME$( [ "$REPEAT" -gt 1 ] && echo "#$RUN")" "$C" "$TURNS" "$BEFORE" "$AFTER" "$PEAK" "$RESULT" "$DIRECT" "$WORK/metrics.txt" "$ROWS" <<'PY'
 import json, sys
 name, c, turns, before, after, peak = sys.argv[1:7]
 r, d = json.loads(sys.argv[7]), json.loads(sys.argv[8])
@@ -144,6 +149,12 @@ cpu = (int(after) - int(before)) / max(ok, 1)
 # The server's added latency to the first artifact delta, over the direct
 # first text delta of the mock: p99 of both runs.
 added = r["firstDeltaMs"]["p99"] - d["firstDeltaMs"]["p99"]
+row = {"firstEventMs": r["firstEventMs"], "firstDeltaMs": r["firstDeltaMs"], "totalMs": r["totalMs"],
+       "turnsPerSecond": r["turnsPerSecond"], "eventsPerSecond": r["eventsPerSecond"], "cpu": cpu, "added": added,
+       "peakMb": int(peak) / 1024, "overhead": mean("mx_run_overhead_ms"), "runtimeCpu": mean("mx_run_runtime_cpu_ms"),
+       "errors": r["errors"] + d["errors"]}
+with open(sys.argv[10], "a") as rows:
+    rows.write(json.dumps(row) + "\n")
 print("%-6s %5s %6s | %-22s | %-22s | %-22s | %8.0f %9.0f | %7.2f %7.1f %6.0fMB | %6.2f %6.2f | %d %s" % (
     name, c, turns, trip(r["firstEventMs"]), trip(r["firstDeltaMs"]), trip(r["totalMs"]),
     r["turnsPerSecond"], r["eventsPerSecond"], cpu, added, int(peak) / 1024,
@@ -151,6 +162,20 @@ print("%-6s %5s %6s | %-22s | %-22s | %-22s | %8.0f %9.0f | %7.2f %7.1f %6.0fMB 
     "; ".join(r["problems"]) + (" direct errors: %d" % d["errors"] if d["errors"] else "")))
 sys.exit(1 if r["errors"] or d["errors"] else 0)
 PY
+     done
+     if [ "$REPEAT" -gt 1 ]; then
+      python3 - "$NAME" "$C" "$TURNS" "$ROWS" <<'PY'
+import json, statistics, sys
+name, c, turns, path = sys.argv[1:5]
+rows = [json.loads(line) for line in open(path) if line.strip()]
+med = lambda f: statistics.median(f(r) for r in rows)
+trip = lambda key: "%.1f/%.1f/%.1f" % tuple(med(lambda r: r[key][p]) for p in ("p50", "p90", "p99"))
+print("%-6s %5s %6s | %-22s | %-22s | %-22s | %8.0f %9.0f | %7.2f %7.1f %6.0fMB | %6.2f %6.2f | %d  (median of %d runs)" % (
+    name + "~", c, turns, trip("firstEventMs"), trip("firstDeltaMs"), trip("totalMs"), med(lambda r: r["turnsPerSecond"]),
+    med(lambda r: r["eventsPerSecond"]), med(lambda r: r["cpu"]), med(lambda r: r["added"]), med(lambda r: r["peakMb"]),
+    med(lambda r: r["overhead"]), med(lambda r: r["runtimeCpu"]), sum(r["errors"] for r in rows), len(rows)))
+PY
+     fi
     done
     exec 9>&-
   done
