@@ -3,12 +3,13 @@
 // server against. Prints "listening on PORT" and serves until stdin closes.
 // Pacing: --first-token-ms before the first event of every answer,
 // --between-ms between events; --words sets the length of the writer's draft.
+// One epoll thread serves every connection (bench/epoll_mock_server.hpp).
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <string>
 
-#include "mock_http_server.hpp"
+#include "epoll_mock_server.hpp"
 #include "scripted_agent.hpp"
 
 int main(int argc, char** argv) {
@@ -24,13 +25,11 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  mx::test::MockHttpServer server([&script](const mx::test::MockRequest& request, mx::test::MockResponse& response) {
+  mx::bench::EpollMockServer server([&script](const mx::test::MockRequest& request, mx::test::MockResponse& response) {
     mx::test::serveMockApis(script, request, response);
   });
   std::printf("listening on %d\n", server.port());
   std::fflush(stdout);
-  std::string line;
-  while (std::getline(std::cin, line)) {
-  }
+  server.run(0);  // until stdin closes
   return 0;
 }

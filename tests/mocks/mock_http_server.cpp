@@ -43,6 +43,11 @@ std::string lower(std::string text) {
 }  // namespace
 
 void MockResponse::write(std::string_view data) {
+  if (schedule_ != nullptr) {  // writes at the same moment leave together
+    if (schedule_->empty() || schedule_->back().at != offset_ || schedule_->back().closeAfter) schedule_->push_back({offset_, {}});
+    schedule_->back().bytes.append(data);
+    return;
+  }
   while (!data.empty() && !failed_) {
     ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
     if (n <= 0) {
@@ -90,6 +95,11 @@ void MockResponse::chunk(std::string_view data) {
 void MockResponse::end() { write("0\r\n\r\n"); }
 
 void MockResponse::reset() {
+  if (schedule_ != nullptr) {
+    schedule_->push_back({offset_, {}, true});
+    closed_ = true;
+    return;
+  }
   linger option{1, 0};
   setsockopt(fd_, SOL_SOCKET, SO_LINGER, &option, sizeof option);
   ::shutdown(fd_, SHUT_RDWR);
@@ -97,6 +107,11 @@ void MockResponse::reset() {
 }
 
 void MockResponse::close() {
+  if (schedule_ != nullptr) {
+    schedule_->push_back({offset_, {}, true});
+    closed_ = true;
+    return;
+  }
   ::shutdown(fd_, SHUT_RDWR);
   closed_ = true;
 }
@@ -178,26 +193,7 @@ void MockHttpServer::serveConnection(int fd) {
       }
       buffer.append(chunk, static_cast<size_t>(n));
     }
-    MockRequest request;
-    {
-      std::istringstream head(buffer.substr(0, headerEnd));
-      std::string line;
-      std::getline(head, line);
-      std::istringstream requestLine(line);
-      std::string target;
-      requestLine >> request.method >> target;
-      auto question = target.find('?');
-      request.path = target.substr(0, question);
-      request.query = question == std::string::npos ? "" : target.substr(question + 1);
-      while (std::getline(head, line)) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        auto colon = line.find(':');
-        if (colon == std::string::npos) continue;
-        std::string value = line.substr(colon + 1);
-        value.erase(0, value.find_first_not_of(' '));
-        request.headers[lower(line.substr(0, colon))] = value;
-      }
-    }
+    MockRequest request = parseRequestHead(std::string_view(buffer).substr(0, headerEnd));
     size_t contentLength = request.headers.count("content-length") ? std::stoul(request.headers["content-length"]) : 0;
     buffer.erase(0, headerEnd + 4);
     while (buffer.size() < contentLength) {
@@ -225,6 +221,28 @@ done:
     openFds_.erase(std::remove(openFds_.begin(), openFds_.end(), fd), openFds_.end());
   }
   ::close(fd);
+}
+
+MockRequest parseRequestHead(std::string_view headText) {
+  MockRequest request;
+  std::istringstream head{std::string(headText)};
+  std::string line;
+  std::getline(head, line);
+  std::istringstream requestLine(line);
+  std::string target;
+  requestLine >> request.method >> target;
+  auto question = target.find('?');
+  request.path = target.substr(0, question);
+  request.query = question == std::string::npos ? "" : target.substr(question + 1);
+  while (std::getline(head, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    request.headers[lower(line.substr(0, colon))] = value;
+  }
+  return request;
 }
 
 std::vector<std::string> splitAt(std::string_view body, const std::vector<size_t>& offsets) {

@@ -1,7 +1,8 @@
 // Test support: a small HTTP/1.1 server on loopback for mocking external APIs.
 //
-// One thread per connection (tests only; the benchmark has its own epoll
-// mock), keep-alive, Content-Length request bodies. The handler gets the
+// One thread per connection (tests only; the benchmark serves the same
+// handlers from one epoll thread: bench/epoll_mock_server.hpp), keep-alive,
+// Content-Length request bodies. The handler gets the
 // parsed request and a writer that can do what real servers do, and what
 // they do wrong: chunked streams split at any byte, delays, stalls, resets.
 // Thread-safety: handlers run concurrently on connection threads; `requests()`
@@ -33,9 +34,19 @@ struct MockRequest {
   }
 };
 
+// What a handler wrote, with when: bytes at an offset from the request
+// (the handler's sleeps add up instead of blocking), for a server that plays
+// responses from timers instead of a thread per connection.
+struct ScheduledWrite {
+  std::chrono::milliseconds at{0};
+  std::string bytes;
+  bool closeAfter = false;  // the handler closed or reset the connection here
+};
+
 class MockResponse {
  public:
   explicit MockResponse(int fd) : fd_(fd) {}
+  explicit MockResponse(std::vector<ScheduledWrite>* schedule) : fd_(-1), schedule_(schedule) {}
 
   // A complete response with Content-Length.
   void send(int status, const std::vector<std::pair<std::string, std::string>>& headers, std::string_view body);
@@ -47,7 +58,13 @@ class MockResponse {
   void reset();
   // Closes the connection without finishing the response (FIN).
   void close();
-  void sleep(std::chrono::milliseconds duration) const { std::this_thread::sleep_for(duration); }
+  void sleep(std::chrono::milliseconds duration) {
+    if (schedule_ != nullptr) {
+      offset_ += duration;
+    } else {
+      std::this_thread::sleep_for(duration);
+    }
+  }
   bool failed() const { return failed_; }
   bool closed() const { return closed_; }
 
@@ -55,6 +72,8 @@ class MockResponse {
   void write(std::string_view data);
 
   int fd_;
+  std::vector<ScheduledWrite>* schedule_ = nullptr;
+  std::chrono::milliseconds offset_{0};
   bool failed_ = false;
   bool closed_ = false;
 };
@@ -90,6 +109,9 @@ class MockHttpServer {
   std::vector<std::thread> connectionThreads_;
   std::vector<int> openFds_;
 };
+
+// The request line and headers (up to, not including, the blank line).
+MockRequest parseRequestHead(std::string_view head);
 
 // Splits `body` into pieces at the given byte offsets (sorted, within range).
 std::vector<std::string> splitAt(std::string_view body, const std::vector<size_t>& offsets);
