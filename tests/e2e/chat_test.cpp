@@ -273,6 +273,13 @@ TEST(Chat, ReconnectingWithLastEventIdReproducesTheStreamExactly) {
       EXPECT_EQ(joined[i].data, whole.events[i].data);
     }
     EXPECT_EQ(whole.events.back().event, "done");
+    // Finished: its events were freed from memory and come back from the store, after the given id.
+    auto tail = openSse("GET", server->baseUrl() + "/api/v1/runs/" + runId + "/stream", "", {{{"Last-Event-ID", "5"}}, 0, nullptr, 30000});
+    ASSERT_EQ(tail.status, 200);
+    EXPECT_EQ(tail.headers["x-conversation-id"], first.headers["x-conversation-id"]);
+    ASSERT_EQ(tail.events.size(), whole.events.size() - 5);
+    EXPECT_EQ(tail.events.front().id, "6");
+    EXPECT_EQ(tail.events.back().data, whole.events.back().data);
   }
   EXPECT_EQ(httpGet(server->baseUrl() + "/api/v1/runs/run_nope/stream").status, 404);
 }

@@ -78,6 +78,19 @@ TEST(RunLog, DeltasAfterCloseAreDropped) {
   EXPECT_EQ(log.artifacts().at(0).content, "kept");
 }
 
+TEST(RunLog, EventsAreReleasedOnlyOnceTheRunIsClosed) {
+  chat::RunLog log;
+  log.emitJson("thinking", {{"status", "working"}});
+  log.releaseEvents();  // still running: kept for reconnects
+  EXPECT_FALSE(log.released());
+  EXPECT_EQ(log.events().size(), 1u);
+  log.close();
+  log.releaseEvents();
+  EXPECT_TRUE(log.released());
+  EXPECT_TRUE(log.events().empty());
+  EXPECT_FALSE(log.subscribe(nullptr, 0)) << "a released log sends nothing: the caller replays from the store";
+}
+
 class CountingWriter final : public DeferredWriter {
  public:
   void flushDeferred() override { ++flushes; }

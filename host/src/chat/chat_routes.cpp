@@ -127,7 +127,7 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
     if (!valid.isOk()) return http::sendStatusError(response, valid, context);
     auto run = runs.startTurn(turn);
     if (!run) return http::sendStatusError(response, run.status(), context);
-    (*run)->log->subscribe(startSse(response, (*run)->conversationId, (*run)->id), 0);
+    (void)(*run)->log->subscribe(startSse(response, (*run)->conversationId, (*run)->id), 0);  // a new run: never released
   });
 
   server.route(Method::Get, "/api/v1/runs/:id/stream", [&runs, &auth](const Request& request, ResponseWriter& response,
@@ -137,18 +137,28 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
     std::string runId = request.param(":id").as<std::string>();
     int64_t after = lastEventId(request);
     auto run = runs.find(runId, *user);
-    if (run) {
-      (*run)->log->subscribe(startSse(response, (*run)->conversationId, runId), after);
+    if (run && !(*run)->log->released()) {
+      auto connection = startSse(response, (*run)->conversationId, runId);
+      if ((*run)->log->subscribe(connection, after)) return;
+      // Released between the check and the subscription: the store has every event.
+      auto stored = runs.store().runEvents(*user, runId, after);
+      if (!stored) {
+        connection->comment("replay failed: " + stored.status().toString());
+      } else {
+        for (const auto& e : *stored) connection->frame(e.sequence, e.event, e.data);
+      }
+      connection->finish();
       return;
     }
     auto stored = runs.store().runEvents(*user, runId, 0);
     if (!stored) return http::sendStatusError(response, stored.status(), context);
     if (stored->empty()) return http::sendError(response, Code::Not_Found, "not_found", "run " + runId + " not found", context);
-    std::string conversationId;
+    std::string conversationId = run ? (*run)->conversationId : "";
     for (const auto& e : *stored) {
-      if (e.event == "done") conversationId = Json::parse(e.data, nullptr, false).value("conversationId", "");
+      if (conversationId.empty() && e.event == "done") conversationId = Json::parse(e.data, nullptr, false).value("conversationId", "");
     }
     auto connection = startSse(response, conversationId, runId);
+    OutputBatch replay;  // one write
     for (const auto& e : *stored) {
       if (e.sequence > after) connection->frame(e.sequence, e.event, e.data);
     }

@@ -61,9 +61,10 @@ void RunLog::emitArtifactDelta(std::string_view artifactId, std::string_view tex
   append("artifact", std::move(data));
 }
 
-void RunLog::subscribe(const std::shared_ptr<SseConnection>& connection, int64_t afterId) {
+bool RunLog::subscribe(const std::shared_ptr<SseConnection>& connection, int64_t afterId) {
   OutputBatch replay;  // the missed events leave in one write, after the lock is released
   std::lock_guard<std::mutex> lock(mutex_);
+  if (released_) return false;
   for (const auto& e : events_) {
     if (e.sequence > afterId) connection->frame(e.sequence, e.event, e.data);
   }
@@ -73,6 +74,21 @@ void RunLog::subscribe(const std::shared_ptr<SseConnection>& connection, int64_t
     subscribers_.push_back(connection);
     everSubscribed_ = true;
   }
+  return true;
+}
+
+void RunLog::releaseEvents() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!closed_) return;
+  released_ = true;
+  std::vector<RunEvent>().swap(events_);
+  artifacts_.clear();
+  artifactOrder_.clear();
+}
+
+bool RunLog::released() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return released_;
 }
 
 void RunLog::close() {

@@ -39,8 +39,14 @@ class RunLog final : public EventSink {
   void emitArtifactDelta(std::string_view artifactId, std::string_view text) override;
 
   // Replays events after `afterId`, then streams live ones (or finishes the
-  // stream at once if the run is over).
-  void subscribe(const std::shared_ptr<SseConnection>& connection, int64_t afterId);
+  // stream at once if the run is over). False, sending nothing, once the
+  // events were released: replay from the store then.
+  bool subscribe(const std::shared_ptr<SseConnection>& connection, int64_t afterId);
+  // After close, once the store holds the events: frees them (a finished
+  // run stays findable for the replay window, its events are read back from
+  // the store), so memory follows the live streams, not the finished ones.
+  void releaseEvents();
+  bool released() const;
   // No more events: every stream is finished.
   void close();
   bool closed() const;
@@ -68,6 +74,7 @@ class RunLog final : public EventSink {
   std::map<std::string, ArtifactDraft, std::less<>> artifacts_;
   std::vector<std::string> artifactOrder_;
   bool closed_ = false;
+  bool released_ = false;
   std::chrono::steady_clock::time_point lastSent_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point closedAt_;
 };

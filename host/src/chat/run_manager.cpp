@@ -173,6 +173,7 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
   if (!events.isOk()) logger_->error("run " + run->id + ": event log not saved: " + events.toString());
   run->finished = true;
   run->log->close();
+  if (events.isOk()) run->log->releaseEvents();  // replayed from the store from now on
   wake_.notify_all();
 }
 

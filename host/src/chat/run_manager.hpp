@@ -7,8 +7,9 @@
 // says so. When the graph ends, the turn is saved (assistant message with its
 // usage and cost, artifacts — complete, or kept and marked incomplete — and
 // the event log), then `message` (on success) or `error` (with
-// artifactIncomplete) and `done` close the stream. Finished runs stay
-// replayable from memory for `replay` and from the store afterwards.
+// artifactIncomplete) and `done` close the stream. A finished run's events
+// are freed once the store holds them (replay reads them back from there);
+// the run itself is remembered for `replay`.
 // Thread-safety: every method may be called from any thread.
 // Blocking: startTurn and the lookups touch the store (SQLite: milliseconds).
 #pragma once

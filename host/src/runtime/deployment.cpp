@@ -34,7 +34,7 @@ const ConfigSchema& chatSchema() {
           .optional("graph", ConfigType::String, "agent", "the [graphs.*] that runs chat turns")
           .optional("store", ConfigType::String, "main", "the [stores.*] for conversations")
           .optional("heartbeat_seconds", ConfigType::Integer, 15, "keep-alive comment after this much silence")
-          .optional("replay_seconds", ConfigType::Integer, 600, "finished runs stay replayable from memory")
+          .optional("replay_seconds", ConfigType::Integer, 600, "finished runs stay known in memory (their saved events replay from the store)")
           .optional("max_message_chars", ConfigType::Integer, 32000, "longest user message")
           .optional("disconnect", ConfigType::String, "continue", "continue or cancel the run when its client leaves")
           .optional("cache", ConfigType::String, "", "the [caches.*] for the session layer (empty: none)")
