@@ -1,5 +1,7 @@
 #include "store_conformance.hpp"
 
+#include <atomic>
+#include <mutex>
 #include <random>
 
 namespace mx::test {
@@ -169,6 +171,34 @@ TEST_P(StoreConformance, ConcurrentWritersAndReaders) {
   }
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(store->listResources("u", {1000, 0})->size(), 80u);
+}
+
+// Chat turns of one conversation overlap: one turn saves its end (message,
+// conversation) while the next starts (conversation, message). Every write
+// waits for the others; none fails with "database is locked".
+TEST_P(StoreConformance, ConcurrentTurnsOfOneConversationAllSave) {
+  ASSERT_TRUE(store->putConversation({"conv-busy", "u", "Busy", 0, 1, 1}).isOk());
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  std::string firstFailure;
+  std::mutex mutex;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 40; ++i) {
+        std::string id = std::to_string(t) + "-" + std::to_string(i);
+        for (const Status& status : {store->putConversation({"conv-busy", "u", "Busy", i, 1, 2 + i}),
+                                     store->appendMessage({"m" + id, "conv-busy", "u", "user", "hello " + id, "run" + id, Json::object(), i})}) {
+          if (status.isOk()) continue;
+          std::lock_guard<std::mutex> lock(mutex);
+          if (failures++ == 0) firstFailure = status.toString();
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0) << firstFailure;
+  EXPECT_EQ(store->listMessages("u", "conv-busy")->size(), 160u);
+  EXPECT_EQ(store->putConversation({"conv-busy", "someone-else", "Mine", 0, 1, 1}).code(), Code::NotFound);
 }
 
 }  // namespace

@@ -385,13 +385,18 @@ Status SqliteStore::deleteCanon(std::string_view userId, std::string_view conten
 
 Status SqliteStore::putConversation(const ConversationRecord& c) {
   auto db = pool_->acquire();
-  auto owner = db->prepare("SELECT user_id FROM conversations WHERE id = ?1");
-  owner.bind(1, c.id);
-  if (owner.step() && owner.text(0) != c.userId) return notFoundError("conversation " + c.id + " not found");
-  return db->prepare("INSERT INTO conversations(id, user_id, title, message_count, created_at, updated_at) VALUES(?1,?2,?3,?4,?5,?6) "
-                     "ON CONFLICT(id) DO UPDATE SET title = excluded.title, message_count = excluded.message_count, "
-                     "updated_at = excluded.updated_at")
-      .bind(1, c.id).bind(2, c.userId).bind(3, c.title).bind(4, c.messageCount).bind(5, c.createdAtMs).bind(6, c.updatedAtMs).run();
+  // One statement: a SELECT of the owner kept open across the write would hold
+  // an older read snapshot, and a write from there fails with SQLITE_BUSY at
+  // once (no busy wait) when another connection committed meanwhile.
+  MX_RETURN_IF_ERROR(db->prepare("INSERT INTO conversations(id, user_id, title, message_count, created_at, updated_at) "
+                                 "VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(id) DO UPDATE SET title = excluded.title, "
+                                 "message_count = excluded.message_count, updated_at = excluded.updated_at "
+                                 "WHERE conversations.user_id = excluded.user_id")
+                         .bind(1, c.id).bind(2, c.userId).bind(3, c.title).bind(4, c.messageCount).bind(5, c.createdAtMs)
+                         .bind(6, c.updatedAtMs).run());
+  // Another user's id updates nothing: answered as not found.
+  if (sqlite3_changes(db->handle()) == 0) return notFoundError("conversation " + c.id + " not found");
+  return Status::ok();
 }
 
 Result<ConversationRecord> SqliteStore::getConversation(std::string_view userId, std::string_view id) {
