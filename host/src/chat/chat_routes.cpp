@@ -30,6 +30,21 @@ std::shared_ptr<SseConnection> startSse(ResponseWriter& response, const std::str
   return SseConnection::open(response);
 }
 
+// Streams a run known in memory: its log while it holds the events, else (the
+// run finished and its events were saved and freed, possibly between the
+// start of the turn and this call) the store's copy, then the end.
+void streamRun(const std::shared_ptr<SseConnection>& connection, ActiveRun& run, int64_t after, RunManager& runs) {
+  if (run.log->subscribe(connection, after)) return;
+  OutputBatch replay;  // one write
+  auto stored = runs.store().runEvents(run.userId, run.id, after);
+  if (!stored) {
+    connection->comment("replay failed: " + stored.status().toString());
+  } else {
+    for (const auto& e : *stored) connection->frame(e.sequence, e.event, e.data);
+  }
+  connection->finish();
+}
+
 Json conversationJson(const ConversationRecord& c) {
   return {{"id", c.id}, {"title", c.title}, {"messageCount", c.messageCount}, {"createdAt", c.createdAtMs}, {"updatedAt", c.updatedAtMs}};
 }
@@ -125,9 +140,11 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
       return http::sendError(response, Pistache::Http::Code::Bad_Request, "not_available", valid.message(), context);
     }
     if (!valid.isOk()) return http::sendStatusError(response, valid, context);
-    auto run = runs.startTurn(turn);
+    // The stream is subscribed before the graph starts: it sees every event, however fast the run.
+    auto run = runs.startTurn(turn, [&response](const std::shared_ptr<ActiveRun>& started) {
+      (void)started->log->subscribe(startSse(response, started->conversationId, started->id), 0);  // not closed yet
+    });
     if (!run) return http::sendStatusError(response, run.status(), context);
-    (void)(*run)->log->subscribe(startSse(response, (*run)->conversationId, (*run)->id), 0);  // a new run: never released
   });
 
   server.route(Method::Get, "/api/v1/runs/:id/stream", [&runs, &auth](const Request& request, ResponseWriter& response,
@@ -137,19 +154,7 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
     std::string runId = request.param(":id").as<std::string>();
     int64_t after = lastEventId(request);
     auto run = runs.find(runId, *user);
-    if (run && !(*run)->log->released()) {
-      auto connection = startSse(response, (*run)->conversationId, runId);
-      if ((*run)->log->subscribe(connection, after)) return;
-      // Released between the check and the subscription: the store has every event.
-      auto stored = runs.store().runEvents(*user, runId, after);
-      if (!stored) {
-        connection->comment("replay failed: " + stored.status().toString());
-      } else {
-        for (const auto& e : *stored) connection->frame(e.sequence, e.event, e.data);
-      }
-      connection->finish();
-      return;
-    }
+    if (run && !(*run)->log->released()) return streamRun(startSse(response, (*run)->conversationId, runId), **run, after, runs);
     auto stored = runs.store().runEvents(*user, runId, 0);
     if (!stored) return http::sendStatusError(response, stored.status(), context);
     if (stored->empty()) return http::sendError(response, Code::Not_Found, "not_found", "run " + runId + " not found", context);

@@ -72,7 +72,8 @@ size_t RunManager::activeRuns() const {
   return n;
 }
 
-Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn) {
+Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn,
+                                                         const std::function<void(const std::shared_ptr<ActiveRun>&)>& attach) {
   auto graph = deployment_.graph(settings_.graph);
   if (!graph) return failedPreconditionError("the chat graph \"" + settings_.graph + "\" is not configured");
   int64_t now = nowMillis();
@@ -112,6 +113,7 @@ Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn
   request.events = run->log.get();
   request.usage = &run->usage;
   request.cancel = run->cancel.token();
+  if (attach) attach(run);
   deployment_.runtime().start(graph, std::move(request), [this, run](RunOutcome outcome) { finish(run, std::move(outcome)); });
   return run;
 }

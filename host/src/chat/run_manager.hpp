@@ -18,6 +18,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <map>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -68,7 +69,10 @@ class RunManager {
   RunManager(Deployment& deployment, ChatSettings settings, std::shared_ptr<Store> store, std::shared_ptr<Logger> logger);
   ~RunManager();
 
-  Result<std::shared_ptr<ActiveRun>> startTurn(const TurnRequest& turn);
+  // `attach` runs once the run exists and just before its graph starts (e.g.
+  // subscribes the client's stream), so it sees every event from the first.
+  Result<std::shared_ptr<ActiveRun>> startTurn(const TurnRequest& turn,
+                                               const std::function<void(const std::shared_ptr<ActiveRun>&)>& attach = {});
   // The run if it belongs to `userId` (NotFound otherwise, also for other users' runs).
   Result<std::shared_ptr<ActiveRun>> find(std::string_view runId, std::string_view userId);
   Status cancel(std::string_view runId, std::string_view userId);
