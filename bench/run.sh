@@ -11,6 +11,7 @@
 #                           once, no HTTP, paced mock; threads, memory and CPU per run
 #   bench/run.sh --knowledge  knowledge-search over 100,000 chunks on the embedded store
 #   bench/run.sh --smoke    one small run of each, checks the harness works (ctest)
+#   LEVELS="500 2000" bench/run.sh --paced   other concurrency levels
 #   REPEAT=3 bench/run.sh --fast   each level three times (a fresh server each), then a row of
 #                           the medians of every column (absolute figures drift between runs)
 set -euo pipefail
@@ -22,7 +23,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 # profile: name, ms before the first event, ms between events, draft words,
 # fewest turns per level (a level runs max(2·C, that) turns, as the peer's harness).
 PROFILES=("fast 0 0 200 100" "paced 300 20 200 6")
-LEVELS=(1 50 200 500)
+read -r -a LEVELS <<<"${LEVELS:-1 50 200 500}"  # concurrency levels (LEVELS="500 2000" to change them)
 # graph runtime alone: ms before the first event, ms between events, draft words, run counts
 GRAPH_PROFILE="300 20 50"
 GRAPH_RUNS=(1 100 1000 2000 4000)

@@ -28,15 +28,6 @@ std::optional<Durability> parseDurability(std::string_view name) {
   return std::nullopt;
 }
 
-const char* durabilityName(Durability durability) {
-  switch (durability) {
-    case Durability::Sync: return "sync";
-    case Durability::Async: return "async";
-    case Durability::Exit: return "exit";
-  }
-  return "sync";
-}
-
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -307,14 +298,13 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
     if (!saved.isOk()) logger_->warn("pending write of node \"" + node + "\" not saved: " + saved.toString());
   }
 
-  // Async: the writer saves while the run goes on, so it gets its own copy of the state.
-  Checkpoint checkpointCopy(const std::string& status, const std::vector<std::string>& next, const std::string& error) {
+  Checkpoint checkpointOf(const std::string& status, const std::vector<std::string>& next, const std::string& error, Json state) {
     Checkpoint checkpoint;
     checkpoint.threadId = request_.threadId;
     checkpoint.runId = request_.runId;
     checkpoint.step = step_;
     checkpoint.status = status;
-    checkpoint.state = state_;
+    checkpoint.state = std::move(state);
     checkpoint.next = next;
     checkpoint.joins = joins_;
     checkpoint.error = error;
@@ -323,20 +313,15 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
     return checkpoint;
   }
 
+  // Async: the writer saves while the run goes on, so it gets its own copy of the state.
+  Checkpoint checkpointCopy(const std::string& status, const std::vector<std::string>& next, const std::string& error) {
+    return checkpointOf(status, next, error, state_);
+  }
+
   Status save(const std::string& status, const std::vector<std::string>& next, const std::string& error) {
-    Checkpoint checkpoint;
-    checkpoint.threadId = request_.threadId;
-    checkpoint.runId = request_.runId;
-    checkpoint.step = step_;
-    checkpoint.status = status;
     // Lent, not copied: no node runs while a step's checkpoint is saved, and
     // the state (the whole conversation) would otherwise be copied per step.
-    checkpoint.state = std::move(state_);
-    checkpoint.next = next;
-    checkpoint.joins = joins_;
-    checkpoint.error = error;
-    checkpoint.interruptedAt = interruptedAt_;
-    checkpoint.createdAtMs = nowMs();
+    Checkpoint checkpoint = checkpointOf(status, next, error, std::move(state_));
     Status saved = checkpointer_->save(checkpoint);
     state_ = std::move(checkpoint.state);
     return saved;

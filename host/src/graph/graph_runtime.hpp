@@ -54,7 +54,6 @@ struct RunRequest {
 
 enum class Durability { Sync, Async, Exit };
 std::optional<Durability> parseDurability(std::string_view name);
-const char* durabilityName(Durability durability);
 
 enum class RunStatus { Completed, Interrupted, Cancelled, Failed };
 const char* runStatusName(RunStatus status);
