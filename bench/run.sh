@@ -12,6 +12,7 @@
 #   bench/run.sh --knowledge  knowledge-search over 100,000 chunks on the embedded store
 #   bench/run.sh --smoke    one small run of each, checks the harness works (ctest)
 #   LEVELS="500 2000" bench/run.sh --paced   other concurrency levels
+#   MX_CHECKPOINT_DURABILITY=sync bench/run.sh --fast   production with another durability (default exit)
 #   REPEAT=3 bench/run.sh --fast   each level three times (a fresh server each), then a row of
 #                           the medians of every column (absolute figures drift between runs)
 set -euo pipefail
@@ -64,7 +65,7 @@ production_env() { # data-dir key-prefix database: the environment config/produc
     MX_PLUGIN_DIR="$BUILD/lib/marketerx/plugins" MX_DATA_DIR="$1" MX_LOG_LEVEL=warn MX_HTTP_THREADS=2 \
     ANTHROPIC_API_KEY=bench ANTHROPIC_BASE_URL="$MOCK" OPENAI_API_KEY=bench OPENAI_BASE_URL="$MOCK/v1" \
     TAVILY_API_KEY=bench TAVILY_BASE_URL="$MOCK" REDIS_PORT="$REDIS_PORT" REDIS_KEY_PREFIX="$2" \
-    MX_API_KEY_SHA256="$KEY_SHA" MX_API_USER=bench MX_WORKERS="${MX_WORKERS:-0}"
+    MX_API_KEY_SHA256="$KEY_SHA" MX_API_USER=bench MX_WORKERS="${MX_WORKERS:-0}" MX_CHECKPOINT_DURABILITY="${MX_CHECKPOINT_DURABILITY:-exit}"
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_for_line() { # file pattern
