@@ -31,8 +31,8 @@ std::shared_ptr<SseConnection> startSse(ResponseWriter& response, const std::str
 }
 
 // Streams a run known in memory: its log while it holds the events, else (the
-// run finished and its events were saved and freed, possibly between the
-// start of the turn and this call) the store's copy, then the end.
+// run finished and its events were saved and freed after the caller checked)
+// the store's copy, then the end.
 void streamRun(const std::shared_ptr<SseConnection>& connection, ActiveRun& run, int64_t after, RunManager& runs) {
   if (run.log->subscribe(connection, after)) return;
   OutputBatch replay;  // one write
