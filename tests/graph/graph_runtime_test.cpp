@@ -471,3 +471,66 @@ TEST(Checkpointers, FileKeepsTheLastNAndDeletesThreads) {
 
 }  // namespace
 }  // namespace mx::host
+
+namespace mx::host {
+namespace {
+
+// A checkpointer that fails or throws on chosen steps and records what it saved, in order.
+class FlakyCheckpointer final : public Checkpointer {
+ public:
+  Status save(const Checkpoint& checkpoint) override {
+    if (checkpoint.step == 2) throw std::runtime_error("disk on fire");
+    if (checkpoint.step == 3) return unavailableError("database away");
+    std::lock_guard<std::mutex> lock(mutex_);
+    saved.push_back(checkpoint.runId + "@" + std::to_string(checkpoint.step));
+    return Status::ok();
+  }
+  Status saveWrite(const PendingWrite& write) override {
+    if (write.node == "bad") return unavailableError("write refused");
+    return Status::ok();
+  }
+  Result<Checkpoint> latest(std::string_view, std::string_view) override { return notFoundError("none"); }
+  Result<std::vector<PendingWrite>> pendingWrites(std::string_view, std::string_view, int64_t) override {
+    return std::vector<PendingWrite>{};
+  }
+  Result<std::vector<Checkpoint>> history(std::string_view) override { return std::vector<Checkpoint>{}; }
+  Status deleteThread(std::string_view) override { return Status::ok(); }
+
+  std::mutex mutex_;
+  std::vector<std::string> saved;
+};
+
+Checkpoint checkpointAt(const std::string& run, int64_t step) {
+  Checkpoint checkpoint;
+  checkpoint.threadId = "t";
+  checkpoint.runId = run;
+  checkpoint.step = step;
+  return checkpoint;
+}
+
+TEST(CheckpointWriter, SavesInOrderAndReportsFailuresAndThrowsAsStatuses) {
+  auto checkpointer = std::make_shared<FlakyCheckpointer>();
+  auto logger = std::make_shared<testing::RecordingLogger>();
+  std::promise<Status> thrown, failed, last;
+  {
+    CheckpointWriter writer(checkpointer, logger);
+    writer.save(checkpointAt("r", 0));
+    writer.save(checkpointAt("r", 1));
+    writer.save(checkpointAt("r", 2), [&](Status s) { thrown.set_value(s); });
+    writer.save(checkpointAt("r", 3), [&](Status s) { failed.set_value(s); });
+    writer.save(checkpointAt("r", 3) /* logged, not reported */);
+    writer.saveWrite({"t", "r", 4, "bad", Json::object()});
+    writer.save(checkpointAt("r", 5), [&](Status s) { last.set_value(s); });
+  }  // the destructor saves what is queued before it returns
+  Status exception = thrown.get_future().get();
+  EXPECT_EQ(exception.code(), Code::Internal);
+  EXPECT_NE(exception.message().find("checkpointer threw: disk on fire"), std::string::npos) << exception.toString();
+  EXPECT_EQ(failed.get_future().get().code(), Code::Unavailable);
+  EXPECT_TRUE(last.get_future().get().isOk());
+  EXPECT_EQ(checkpointer->saved, (std::vector<std::string>{"r@0", "r@1", "r@5"}));
+  EXPECT_TRUE(logger->contains("checkpoint of run r step 3 not saved: unavailable: database away"));
+  EXPECT_TRUE(logger->contains("pending write of node \"bad\" not saved"));
+}
+
+}  // namespace
+}  // namespace mx::host
