@@ -6,8 +6,6 @@
 // Prints one JSON object: percentiles of time to first event, to first
 // artifact delta and to the end, turns/s, events/s and errors.
 #include <curl/curl.h>
-#include <sys/epoll.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -19,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "net/curl_socket_events.hpp"
 #include "net/sse_decoder.hpp"
 
 #include "bench_stats.hpp"
@@ -118,72 +117,6 @@ CURL* open(const Options& options, Stream& stream, size_t n) {
 
 using mx::bench::percentile;
 
-// libcurl's socket API on epoll: a pass costs the sockets that are ready, not
-// every open stream (curl_multi_perform/poll would, and at thousands of
-// streams the load generator would measure itself).
-class SocketLoop {
- public:
-  explicit SocketLoop(CURLM* multi) : multi_(multi), epoll_(epoll_create1(EPOLL_CLOEXEC)) {
-    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &SocketLoop::onSocket);
-    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &SocketLoop::onTimer);
-    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-  }
-  ~SocketLoop() { close(epoll_); }
-
-  // Waits for ready sockets or libcurl's timeout, lets libcurl act; returns the running transfers.
-  int waitAndAct() {
-    epoll_event events[512];
-    int wait = 100;
-    if (hasDue_) {
-      auto until = std::chrono::ceil<std::chrono::milliseconds>(due_ - Clock::now()).count();
-      wait = static_cast<int>(std::clamp<long>(until, 0, 100));
-    }
-    int ready = epoll_wait(epoll_, events, 512, wait);
-    int running = 0;
-    for (int i = 0; i < ready; ++i) {
-      int flags = ((events[i].events & EPOLLIN) != 0 ? CURL_CSELECT_IN : 0) |
-                  ((events[i].events & EPOLLOUT) != 0 ? CURL_CSELECT_OUT : 0) |
-                  ((events[i].events & (EPOLLERR | EPOLLHUP)) != 0 ? CURL_CSELECT_ERR : 0);
-      curl_multi_socket_action(multi_, events[i].data.fd, flags, &running);
-    }
-    if (hasDue_ && Clock::now() >= due_) {
-      hasDue_ = false;
-      curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
-    } else if (ready <= 0 && !hasDue_) {
-      curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);  // nothing for 100 ms: let libcurl check
-    }
-    return running;
-  }
-
- private:
-  static int onSocket(CURL*, curl_socket_t socket, int what, void* user, void*) {
-    auto* self = static_cast<SocketLoop*>(user);
-    if (what == CURL_POLL_REMOVE) {
-      epoll_ctl(self->epoll_, EPOLL_CTL_DEL, socket, nullptr);
-      return 0;
-    }
-    epoll_event event{};
-    event.events = ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0u);
-    event.data.fd = socket;
-    if (epoll_ctl(self->epoll_, EPOLL_CTL_MOD, socket, &event) != 0 && errno == ENOENT) {
-      epoll_ctl(self->epoll_, EPOLL_CTL_ADD, socket, &event);
-    }
-    return 0;
-  }
-  static int onTimer(CURLM*, long timeoutMs, void* user) {
-    auto* self = static_cast<SocketLoop*>(user);
-    self->hasDue_ = timeoutMs >= 0;
-    self->due_ = Clock::now() + std::chrono::milliseconds(timeoutMs);
-    return 0;
-  }
-
-  CURLM* multi_;
-  int epoll_;
-  bool hasDue_ = true;  // act once at the start
-  Clock::time_point due_ = Clock::now();
-};
-
 Json summary(const std::vector<double>& values) {
   return {{"p50", percentile(values, 0.50)}, {"p90", percentile(values, 0.90)}, {"p99", percentile(values, 0.99)}};
 }
@@ -216,7 +149,7 @@ int main(int argc, char** argv) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   CURLM* multi = curl_multi_init();
   curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
-  SocketLoop loop(multi);
+  mx::host::CurlSocketEvents loop(multi);  // a pass costs the ready streams, not every open one
   std::vector<std::unique_ptr<Stream>> streams;
   size_t started = 0, errors = 0, events = 0;
   std::vector<double> firstEvent, firstDelta, total;
@@ -230,7 +163,8 @@ int main(int argc, char** argv) {
   while (started < options.turns && started < options.concurrency) launch();
   size_t finished = 0;
   while (finished < started || started < options.turns) {
-    loop.waitAndAct();
+    loop.wait(100);
+    loop.act();
     int queued = 0;
     while (CURLMsg* message = curl_multi_info_read(multi, &queued)) {
       if (message->msg != CURLMSG_DONE) continue;

@@ -23,12 +23,6 @@ void SseConnection::appendFrame(std::string& out, int64_t id, std::string_view e
   out.push_back('\n');
 }
 
-std::string SseConnection::formatFrame(int64_t id, std::string_view event, std::string_view data) {
-  std::string frame;
-  appendFrame(frame, id, event, data);
-  return frame;
-}
-
 // Under the lock, so bytes from different threads reach the queue in order.
 // Write completions are not waited for: Pistache's promises are not safe to
 // chain from a thread other than the reactor that settles them.

@@ -49,10 +49,8 @@ class SseConnection final : public DeferredWriter, public std::enable_shared_fro
 
   void flushDeferred() override;
 
-  static std::string formatFrame(int64_t id, std::string_view event, std::string_view data);
-  static void appendFrame(std::string& out, int64_t id, std::string_view event, std::string_view data);
-
  private:
+  static void appendFrame(std::string& out, int64_t id, std::string_view event, std::string_view data);
   // Writes `pending_` now, or once the thread's output batch closes.
   bool gathered();
   // Sends `pending_` as one chunk, then `tail` (raw bytes); `last` closes the stream.

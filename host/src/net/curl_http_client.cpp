@@ -1,7 +1,6 @@
 #include "net/curl_http_client.hpp"
 
 #include <curl/curl.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "net/curl_socket_events.hpp"
 #include "net/output_batch.hpp"
 #include "net/sse_decoder.hpp"
 
@@ -77,22 +77,10 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
     multi_ = curl_multi_init();
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, options.maxConnections);
     curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, options.maxConnectionsPerHost);
-    // libcurl's socket API: it says which sockets to watch and when its next
-    // timeout is due; the loop waits in epoll and hands libcurl only the
-    // sockets that are ready. curl_multi_perform/curl_multi_poll would instead
-    // poll every transfer's socket on every pass (O(transfers) system calls
-    // per event, most of the I/O thread's time with hundreds of paced streams).
-    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Loop::onSocket);
-    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Loop::onTimer);
-    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-    epollFd_ = epoll_create1(EPOLL_CLOEXEC);
+    events_ = std::make_unique<CurlSocketEvents>(multi_);
     wakeFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (epollFd_ < 0 || wakeFd_ < 0) throw std::runtime_error(std::string("HTTP client: epoll/eventfd: ") + std::strerror(errno));
-    epoll_event event{};
-    event.events = EPOLLIN;
-    event.data.fd = wakeFd_;
-    epoll_ctl(epollFd_, EPOLL_CTL_ADD, wakeFd_, &event);
+    if (wakeFd_ < 0) throw std::runtime_error(std::string("HTTP client: eventfd: ") + std::strerror(errno));
+    events_->watch(wakeFd_);
   }
 
   // The thread keeps the loop alive: the last owner of the client may be a
@@ -102,30 +90,8 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
   }
 
   ~Loop() {
-    curl_multi_cleanup(multi_);
+    curl_multi_cleanup(multi_);  // before events_ goes: libcurl unregisters its sockets
     close(wakeFd_);
-    close(epollFd_);
-  }
-
-  static int onSocket(CURL* /*easy*/, curl_socket_t socket, int what, void* user, void* /*socketData*/) {
-    auto* loop = static_cast<Loop*>(user);
-    if (what == CURL_POLL_REMOVE) {
-      epoll_ctl(loop->epollFd_, EPOLL_CTL_DEL, socket, nullptr);  // may already be closed: nothing to do then
-      return 0;
-    }
-    epoll_event event{};
-    event.events = ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0u);
-    event.data.fd = socket;
-    if (epoll_ctl(loop->epollFd_, EPOLL_CTL_MOD, socket, &event) != 0 && errno == ENOENT) {
-      epoll_ctl(loop->epollFd_, EPOLL_CTL_ADD, socket, &event);
-    }
-    return 0;
-  }
-
-  static int onTimer(CURLM* /*multi*/, long timeoutMs, void* user) {
-    auto* loop = static_cast<Loop*>(user);
-    loop->curlDue_ = timeoutMs < 0 ? SteadyClock::time_point::max() : SteadyClock::now() + std::chrono::milliseconds(timeoutMs);
-    return 0;
   }
 
   void wake() {
@@ -385,18 +351,6 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
     return static_cast<int>(timeout);
   }
 
-  // Lets libcurl act on one ready socket, or on its due timeout (CURL_SOCKET_TIMEOUT).
-  void act(curl_socket_t socket, int events) {
-    int running = 0;
-    curl_multi_socket_action(multi_, socket, events, &running);
-  }
-
-  void actOnDueTimeout() {
-    if (SteadyClock::now() < curlDue_) return;
-    curlDue_ = SteadyClock::time_point::max();
-    act(CURL_SOCKET_TIMEOUT, 0);
-  }
-
   void readCompletions() {
     int queued = 0;
     while (CURLMsg* message = curl_multi_info_read(multi_, &queued)) {
@@ -408,46 +362,28 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
     }
   }
 
-  int waitTimeoutMs() {
-    long timeout = pollTimeoutMs();
-    if (curlDue_ != SteadyClock::time_point::max()) {
-      auto until = std::chrono::ceil<std::chrono::milliseconds>(curlDue_ - SteadyClock::now()).count();
-      timeout = std::max<long>(0, std::min<long>(timeout, until));
-    }
-    return static_cast<int>(timeout);
+  // Lets libcurl act on what is ready (and on its due timeout), then completes
+  // finished transfers. What their callbacks send to clients in this pass
+  // leaves in one write per client.
+  void actAndComplete() {
+    OutputBatch burst;
+    events_->act([this](int) {
+      uint64_t count = 0;
+      [[maybe_unused]] auto read = ::read(wakeFd_, &count, sizeof count);
+    });
+    readCompletions();
   }
 
   void run() {
-    constexpr int kMaxEvents = 256;
-    epoll_event events[kMaxEvents];
     for (;;) {
       {
         std::lock_guard<std::mutex> lock(mutex_);
         if (stopping_) break;
       }
       drainQueues();
-      {
-        // What the transfers' callbacks send to clients in this pass leaves in one write per client.
-        OutputBatch burst;
-        actOnDueTimeout();
-        readCompletions();
-      }
-      int ready = epoll_wait(epollFd_, events, kMaxEvents, waitTimeoutMs());
-      OutputBatch burst;
-      for (int i = 0; i < ready; ++i) {
-        int fd = events[i].data.fd;
-        if (fd == wakeFd_) {
-          uint64_t count = 0;
-          [[maybe_unused]] auto read = ::read(wakeFd_, &count, sizeof count);
-          continue;
-        }
-        int flags = ((events[i].events & EPOLLIN) != 0 ? CURL_CSELECT_IN : 0) |
-                    ((events[i].events & EPOLLOUT) != 0 ? CURL_CSELECT_OUT : 0) |
-                    ((events[i].events & (EPOLLERR | EPOLLHUP)) != 0 ? CURL_CSELECT_ERR : 0);
-        act(fd, flags);
-      }
-      actOnDueTimeout();
-      readCompletions();
+      actAndComplete();  // starts what drainQueues added without a trip through epoll
+      events_->wait(pollTimeoutMs());
+      actAndComplete();
       scanIdle();
     }
     stopAll();
@@ -480,9 +416,8 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
   std::unordered_map<uint64_t, std::unique_ptr<Transfer>> active_;  // I/O thread only
   std::atomic<size_t> activeCount_{0};
   SteadyClock::time_point nextIdleScan_{};
-  int epollFd_ = -1;
+  std::unique_ptr<CurlSocketEvents> events_;  // I/O thread only
   int wakeFd_ = -1;
-  SteadyClock::time_point curlDue_ = SteadyClock::time_point::max();  // libcurl's next timeout (I/O thread only)
 };
 
 CurlHttpClient::CurlHttpClient(std::shared_ptr<Logger> logger, Options options)

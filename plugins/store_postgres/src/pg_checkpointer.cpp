@@ -23,7 +23,7 @@ Status PostgresCheckpointer::save(const Checkpoint& checkpoint) {
                    "(SELECT seq FROM checkpoints WHERE thread_id = $1 ORDER BY seq DESC LIMIT $7)), "
                    "cleared AS (DELETE FROM pending_writes WHERE thread_id = $1 AND run_id = $2 AND step < $3) "
                    "SELECT seq FROM inserted");
-    pqxx::nontransaction tx(lease.connection());
+    pqxx::nontransaction tx(lease.connection());  // one statement (see pg_store.cpp): one round trip
     lease.exec(tx, "cp_save", checkpoint.threadId, checkpoint.runId, checkpoint.step, checkpoint.status, checkpointText(checkpoint),
                 checkpoint.createdAtMs, static_cast<int64_t>(retention_) - 1);
     return Status::ok();
@@ -33,7 +33,7 @@ Status PostgresCheckpointer::save(const Checkpoint& checkpoint) {
 Status PostgresCheckpointer::saveWrite(const PendingWrite& write) {
   return pool_.with("save pending write", [&](Pool::Lease& lease) -> Status {
     lease.prepare("cp_write", "INSERT INTO pending_writes(thread_id, run_id, step, node, update_json) VALUES($1,$2,$3,$4,$5)");
-    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
+    pqxx::nontransaction tx(lease.connection());
     lease.exec(tx, "cp_write", write.threadId, write.runId, write.step, write.node, write.update.dump());
     return Status::ok();
   });
@@ -42,7 +42,7 @@ Status PostgresCheckpointer::saveWrite(const PendingWrite& write) {
 Result<Checkpoint> PostgresCheckpointer::latest(std::string_view threadId, std::string_view runId) {
   return pool_.with("latest checkpoint", [&](Pool::Lease& lease) -> Result<Checkpoint> {
     lease.prepare("cp_latest", "SELECT body FROM checkpoints WHERE thread_id = $1 AND run_id = $2 ORDER BY seq DESC LIMIT 1");
-    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
+    pqxx::nontransaction tx(lease.connection());
     auto rows = lease.exec(tx, "cp_latest", str(threadId), str(runId));
     if (rows.empty()) return notFoundError("no checkpoint for run " + str(runId) + " of thread " + str(threadId));
     return checkpointFromJson(Json::parse(rows[0][0].as<std::string>()));
@@ -53,7 +53,7 @@ Result<std::vector<PendingWrite>> PostgresCheckpointer::pendingWrites(std::strin
                                                                       int64_t step) {
   return pool_.with("pending writes", [&](Pool::Lease& lease) -> Result<std::vector<PendingWrite>> {
     lease.prepare("cp_writes", "SELECT node, update_json FROM pending_writes WHERE thread_id = $1 AND run_id = $2 AND step = $3");
-    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
+    pqxx::nontransaction tx(lease.connection());
     std::vector<PendingWrite> out;
     for (const auto& row : lease.exec(tx, "cp_writes", str(threadId), str(runId), step)) {
       out.push_back({str(threadId), str(runId), step, row[0].as<std::string>(), Json::parse(row[1].as<std::string>())});
@@ -65,7 +65,7 @@ Result<std::vector<PendingWrite>> PostgresCheckpointer::pendingWrites(std::strin
 Result<std::vector<Checkpoint>> PostgresCheckpointer::history(std::string_view threadId) {
   return pool_.with("checkpoint history", [&](Pool::Lease& lease) -> Result<std::vector<Checkpoint>> {
     lease.prepare("cp_history", "SELECT body FROM checkpoints WHERE thread_id = $1 ORDER BY seq");
-    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
+    pqxx::nontransaction tx(lease.connection());
     std::vector<Checkpoint> out;
     for (const auto& row : lease.exec(tx, "cp_history", str(threadId))) {
       out.push_back(checkpointFromJson(Json::parse(row[0].as<std::string>())));

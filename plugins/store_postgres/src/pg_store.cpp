@@ -7,6 +7,10 @@
 
 namespace mx::pg {
 
+// A call that is one statement runs it in a pqxx::nontransaction (autocommit):
+// one round trip, where BEGIN ... COMMIT would take three. Calls of several
+// statements use pqxx::work.
+
 namespace {
 
 std::string str(std::string_view view) { return std::string(view); }
@@ -147,7 +151,7 @@ Result<std::vector<ResourceRecord>> PostgresStore::listResources(std::string_vie
     // Lists carry metadata, not whole documents.
     lease.prepare("resources_list", "SELECT id, user_id, title, resource_type, format, '' AS content, chunk_count, embedding_model, "
                                      "created_at FROM resources WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3");
-    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
+    pqxx::nontransaction tx(lease.connection());
     std::vector<ResourceRecord> out;
     for (const auto& row : lease.exec(tx, "resources_list", str(userId), page.limit, page.offset)) out.push_back(readResource(row));
     return out;
@@ -157,7 +161,7 @@ Result<std::vector<ResourceRecord>> PostgresStore::listResources(std::string_vie
 Result<ResourceRecord> PostgresStore::getResource(std::string_view userId, std::string_view resourceId) {
   return pool_->with("get resource", [&](Pool::Lease& lease) -> Result<ResourceRecord> {
     lease.prepare("resource_get", std::string("SELECT ") + kResourceColumns + " FROM resources WHERE id = $1 AND user_id = $2");
-    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
+    pqxx::nontransaction tx(lease.connection());
     auto rows = lease.exec(tx, "resource_get", str(resourceId), str(userId));
     if (rows.empty()) return notFoundError("resource " + str(resourceId) + " not found");
     return readResource(rows[0]);
@@ -182,7 +186,7 @@ Result<std::vector<SearchHit>> PostgresStore::searchText(const SearchQuery& quer
     lease.prepare("search_text", std::string("SELECT ") + kHitColumns + ", ts_rank_cd(c.tsv, q) AS score "
                                   "FROM chunks c JOIN resources r ON r.id = c.resource_id, to_tsquery('english', $1) q "
                                   "WHERE c.tsv @@ q AND " + kSearchFilters + " ORDER BY score DESC, c.id LIMIT $5");
-    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
+    pqxx::nontransaction tx(lease.connection());
     return readHits(lease.exec(tx, "search_text", words, query.userId, textArrayLiteral(query.resourceTypes),
                                      textArrayLiteral(query.resourceIds), query.limit));
   });
@@ -197,7 +201,7 @@ Result<std::vector<SearchHit>> PostgresStore::searchVector(const SearchQuery& qu
                                       "FROM chunks c JOIN resources r ON r.id = c.resource_id "
                                       "WHERE c.embedding IS NOT NULL AND " + kSearchFilters +
                                       " ORDER BY c.embedding <=> $1::vector LIMIT $5");
-      pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
+      pqxx::nontransaction tx(lease.connection());
       return readHits(lease.exec(tx, "search_vector", vectorLiteral(query.embedding), query.userId,
                                        textArrayLiteral(query.resourceTypes), textArrayLiteral(query.resourceIds), query.limit));
     }
@@ -209,7 +213,7 @@ Result<std::vector<SearchHit>> PostgresStore::searchVector(const SearchQuery& qu
                                               "FROM chunks c JOIN resources r ON r.id = c.resource_id "
                                               "WHERE c.embedding IS NOT NULL AND " + kSearchFilters +
                                               " ORDER BY score DESC NULLS LAST, c.id LIMIT $5");
-    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
+    pqxx::nontransaction tx(lease.connection());
     return readHits(lease.exec(tx, "search_vector_exact", realArrayLiteral(query.embedding), query.userId,
                                      textArrayLiteral(query.resourceTypes), textArrayLiteral(query.resourceIds), query.limit,
                                      std::sqrt(norm)));
@@ -220,7 +224,7 @@ Result<std::vector<CanonEntry>> PostgresStore::listCanon(std::string_view userId
   return pool_->with("list canon", [&](Pool::Lease& lease) -> Result<std::vector<CanonEntry>> {
     lease.prepare("canon_list", "SELECT user_id, content_type, category, id, body::text, updated_at FROM canon WHERE user_id = $1 "
                                  "AND ($2::text = '' OR content_type = $2::text) ORDER BY content_type, category, id");
-    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
+    pqxx::nontransaction tx(lease.connection());
     std::vector<CanonEntry> out;
     for (const auto& row : lease.exec(tx, "canon_list", str(userId), str(contentType))) {
       out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<std::string>(),
@@ -235,9 +239,8 @@ Status PostgresStore::putCanon(const CanonEntry& entry) {
     lease.prepare("canon_put", "INSERT INTO canon(user_id, content_type, category, id, body, updated_at) VALUES($1,$2,$3,$4,$5::jsonb,$6) "
                                 "ON CONFLICT (user_id, content_type, category, id) DO UPDATE SET body = EXCLUDED.body, "
                                 "updated_at = EXCLUDED.updated_at");
-    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
+    pqxx::nontransaction tx(lease.connection());
     lease.exec(tx, "canon_put", entry.userId, entry.contentType, entry.category, entry.id, jsonText(entry.body), entry.updatedAtMs);
-    tx.commit();
     return Status::ok();
   });
 }
@@ -260,10 +263,9 @@ Status PostgresStore::putConversation(const ConversationRecord& c) {
     lease.prepare("conversation_put", std::string("INSERT INTO conversations(") + kConversationColumns + ") VALUES($1,$2,$3,$4,$5,$6) "
                                        "ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, message_count = EXCLUDED.message_count, "
                                        "updated_at = EXCLUDED.updated_at WHERE conversations.user_id = EXCLUDED.user_id");
-    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
+    pqxx::nontransaction tx(lease.connection());
     auto written = lease.exec(tx, "conversation_put", c.id, c.userId, c.title, c.messageCount, c.createdAtMs, c.updatedAtMs);
     if (written.affected_rows() == 0) return notFoundError("conversation " + c.id + " not found");
-    tx.commit();
     return Status::ok();
   });
 }
@@ -271,7 +273,7 @@ Status PostgresStore::putConversation(const ConversationRecord& c) {
 Result<ConversationRecord> PostgresStore::getConversation(std::string_view userId, std::string_view id) {
   return pool_->with("get conversation", [&](Pool::Lease& lease) -> Result<ConversationRecord> {
     lease.prepare("conversation_get", std::string("SELECT ") + kConversationColumns + " FROM conversations WHERE id = $1 AND user_id = $2");
-    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
+    pqxx::nontransaction tx(lease.connection());
     auto rows = lease.exec(tx, "conversation_get", str(id), str(userId));
     if (rows.empty()) return notFoundError("conversation " + str(id) + " not found");
     return readConversation(rows[0]);
@@ -282,7 +284,7 @@ Result<std::vector<ConversationRecord>> PostgresStore::listConversations(std::st
   return pool_->with("list conversations", [&](Pool::Lease& lease) -> Result<std::vector<ConversationRecord>> {
     lease.prepare("conversations_list", std::string("SELECT ") + kConversationColumns +
                                              " FROM conversations WHERE user_id = $1 ORDER BY updated_at DESC, id LIMIT $2 OFFSET $3");
-    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
+    pqxx::nontransaction tx(lease.connection());
     std::vector<ConversationRecord> out;
     for (const auto& row : lease.exec(tx, "conversations_list", str(userId), page.limit, page.offset)) {
       out.push_back(readConversation(row));
@@ -309,9 +311,8 @@ Status PostgresStore::appendMessage(const MessageRecord& m) {
   return pool_->with("append message", [&](Pool::Lease& lease) -> Status {
     lease.prepare("message_append", "INSERT INTO messages(id, conversation_id, user_id, role, content, run_id, metadata, created_at) "
                                      "VALUES($1,$2,$3,$4,$5,$6,$7::jsonb,$8)");
-    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
+    pqxx::nontransaction tx(lease.connection());
     lease.exec(tx, "message_append", m.id, m.conversationId, m.userId, m.role, m.content, m.runId, jsonText(m.metadata), m.createdAtMs);
-    tx.commit();
     return Status::ok();
   });
 }
@@ -320,7 +321,7 @@ Result<std::vector<MessageRecord>> PostgresStore::listMessages(std::string_view 
   return pool_->with("list messages", [&](Pool::Lease& lease) -> Result<std::vector<MessageRecord>> {
     lease.prepare("messages_list", "SELECT id, conversation_id, user_id, role, content, run_id, metadata::text, created_at FROM messages "
                                     "WHERE conversation_id = $1 AND user_id = $2 ORDER BY seq");
-    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
+    pqxx::nontransaction tx(lease.connection());
     std::vector<MessageRecord> out;
     for (const auto& row : lease.exec(tx, "messages_list", str(conversationId), str(userId))) {
       out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<std::string>(),
@@ -337,11 +338,10 @@ Status PostgresStore::putArtifact(const ArtifactRecord& a) {
                                    "metadata, created_at) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9::jsonb,$10) "
                                    "ON CONFLICT (id) DO UPDATE SET content = EXCLUDED.content, word_count = EXCLUDED.word_count, "
                                    "status = EXCLUDED.status, metadata = EXCLUDED.metadata WHERE artifacts.user_id = EXCLUDED.user_id");
-    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
+    pqxx::nontransaction tx(lease.connection());
     auto written = lease.exec(tx, "artifact_put", a.id, a.conversationId, a.userId, a.runId, a.contentType, a.content, a.wordCount,
                                     a.status, jsonText(a.metadata), a.createdAtMs);
     if (written.affected_rows() == 0) return notFoundError("artifact " + a.id + " not found");
-    tx.commit();
     return Status::ok();
   });
 }
@@ -349,7 +349,7 @@ Status PostgresStore::putArtifact(const ArtifactRecord& a) {
 Result<ArtifactRecord> PostgresStore::getArtifact(std::string_view userId, std::string_view id) {
   return pool_->with("get artifact", [&](Pool::Lease& lease) -> Result<ArtifactRecord> {
     lease.prepare("artifact_get", std::string("SELECT ") + kArtifactColumns + " FROM artifacts WHERE id = $1 AND user_id = $2");
-    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
+    pqxx::nontransaction tx(lease.connection());
     auto rows = lease.exec(tx, "artifact_get", str(id), str(userId));
     if (rows.empty()) return notFoundError("artifact " + str(id) + " not found");
     return readArtifact(rows[0]);
@@ -360,7 +360,7 @@ Result<std::vector<ArtifactRecord>> PostgresStore::listArtifacts(std::string_vie
   return pool_->with("list artifacts", [&](Pool::Lease& lease) -> Result<std::vector<ArtifactRecord>> {
     lease.prepare("artifacts_list", std::string("SELECT ") + kArtifactColumns +
                                          " FROM artifacts WHERE conversation_id = $1 AND user_id = $2 ORDER BY created_at, id");
-    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
+    pqxx::nontransaction tx(lease.connection());
     std::vector<ArtifactRecord> out;
     for (const auto& row : lease.exec(tx, "artifacts_list", str(conversationId), str(userId))) out.push_back(readArtifact(row));
     return out;
@@ -382,10 +382,9 @@ Status PostgresStore::appendRunEvents(std::string_view userId, std::string_view 
     lease.prepare("run_events_append", "INSERT INTO run_events(run_id, seq, user_id, conversation_id, event, data) "
                                         "SELECT $1, u.seq, $2, $3, u.event, u.data FROM unnest($4::bigint[], $5::text[], $6::text[]) "
                                         "AS u(seq, event, data) ON CONFLICT (run_id, seq) DO NOTHING");
-    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
+    pqxx::nontransaction tx(lease.connection());
     lease.exec(tx, "run_events_append", str(runId), str(userId), str(conversationId), sequences, textArrayLiteral(names),
                       textArrayLiteral(data));
-    tx.commit();
     return Status::ok();
   });
 }
@@ -393,7 +392,7 @@ Status PostgresStore::appendRunEvents(std::string_view userId, std::string_view 
 Result<std::vector<RunEvent>> PostgresStore::runEvents(std::string_view userId, std::string_view runId, int64_t after) {
   return pool_->with("run events", [&](Pool::Lease& lease) -> Result<std::vector<RunEvent>> {
     lease.prepare("run_events_list", "SELECT seq, event, data FROM run_events WHERE run_id = $1 AND user_id = $2 AND seq > $3 ORDER BY seq");
-    pqxx::nontransaction tx(lease.connection());  // one statement: no BEGIN/COMMIT round trips
+    pqxx::nontransaction tx(lease.connection());
     std::vector<RunEvent> out;
     for (const auto& row : lease.exec(tx, "run_events_list", str(runId), str(userId), after)) {
       out.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>()});
