@@ -16,7 +16,7 @@ std::string viaNlohmann(const std::string& text) { return Json(text).dump(); }
 
 std::string viaAppend(std::string_view text) {
   std::string out;
-  chat::appendJsonString(out, text);
+  appendJsonString(out, text);
   return out;
 }
 

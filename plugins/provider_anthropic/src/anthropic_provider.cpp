@@ -69,7 +69,7 @@ HttpRequest AnthropicProvider::httpRequestFor(const ChatRequest& request) const 
     for (const auto& beta : config_->betas) joined += (joined.empty() ? "" : ",") + beta;
     http.headers.emplace_back("anthropic-beta", joined);
   }
-  http.body = buildRequestBody(request, config_->requestOptions).dump();
+  http.body = buildRequestBody(request, config_->requestOptions);
   http.decodeEventStream = true;
   http.connectTimeout = config_->connectTimeout;
   http.idleTimeout = config_->idleTimeout;

@@ -1,40 +1,122 @@
 #include "anthropic_request.hpp"
 
+#include "mx/json_text.hpp"
+
 namespace mx::anthropic {
 
 namespace {
 
-Json cacheControl(CacheTtl ttl) {
-  Json control = {{"type", "ephemeral"}};
-  if (ttl == CacheTtl::OneHour) {
-    control["ttl"] = "1h";
+class BodyWriter {
+ public:
+  explicit BodyWriter(const ChatRequest& request) : ttl_(request.cacheTtl) {}
+
+  std::string& out() { return out_; }
+
+  void key(std::string_view name) {
+    separate();
+    appendJsonString(out_, name);
+    out_.push_back(':');
   }
-  return control;
+  void field(std::string_view name, std::string_view text) {
+    key(name);
+    appendJsonString(out_, text);
+  }
+  void rawField(std::string_view name, std::string_view json) {
+    key(name);
+    out_.append(json);
+  }
+  void open(char bracket) {
+    out_.push_back(bracket);
+    first_ = true;
+  }
+  void close(char bracket) {
+    out_.push_back(bracket);
+    first_ = false;
+  }
+  // Before an element of an array (or a member of an object, via key()).
+  void separate() {
+    if (!first_) out_.push_back(',');
+    first_ = false;
+  }
+  void cacheControl() {
+    key("cache_control");
+    out_.append(ttl_ == CacheTtl::OneHour ? R"({"type":"ephemeral","ttl":"1h"})" : R"({"type":"ephemeral"})");
+  }
+
+ private:
+  std::string out_;
+  bool first_ = true;
+  CacheTtl ttl_;
+};
+
+bool isSent(const ContentBlock& block) {
+  return block.type != BlockType::Text || !block.text.empty();  // the API rejects empty text blocks
 }
 
-std::optional<Json> blockJson(const ContentBlock& block) {
+void writeBlock(BodyWriter& w, const ContentBlock& block, bool breakpoint) {
+  w.separate();
+  w.open('{');
   switch (block.type) {
     case BlockType::Text:
-      if (block.text.empty()) {
-        return std::nullopt;  // the API rejects empty text blocks
-      }
-      return Json{{"type", "text"}, {"text", block.text}};
+      w.field("type", "text");
+      w.field("text", block.text);
+      break;
     case BlockType::ToolUse:
-      return Json{{"type", "tool_use"},
-                  {"id", block.id},
-                  {"name", block.name},
-                  {"input", block.input.is_object() ? block.input : Json::object()}};
-    case BlockType::ToolResult: {
-      Json result = {{"type", "tool_result"}, {"tool_use_id", block.id}, {"content", block.text}};
-      if (block.isError) {
-        result["is_error"] = true;
-      }
-      return result;
-    }
+      w.field("type", "tool_use");
+      w.field("id", block.id);
+      w.field("name", block.name);
+      w.rawField("input", block.input.is_object() ? block.input.dump() : "{}");
+      break;
+    case BlockType::ToolResult:
+      w.field("type", "tool_result");
+      w.field("tool_use_id", block.id);
+      w.field("content", block.text);
+      if (block.isError) w.rawField("is_error", "true");
+      break;
     case BlockType::Thinking:
-      return Json{{"type", "thinking"}, {"thinking", block.text}, {"signature", block.signature}};
+      w.field("type", "thinking");
+      w.field("thinking", block.text);
+      w.field("signature", block.signature);
+      break;
   }
-  return std::nullopt;
+  if (breakpoint && block.type != BlockType::Thinking) w.cacheControl();
+  w.close('}');
+}
+
+void writeSystem(BodyWriter& w, const ChatRequest& request) {
+  const ContentBlock* last = nullptr;
+  for (const auto& block : request.system) {
+    if (!block.text.empty()) last = &block;
+  }
+  if (last == nullptr) return;
+  w.key("system");
+  w.open('[');
+  for (const auto& block : request.system) {
+    if (block.text.empty()) continue;
+    w.separate();
+    w.open('{');
+    w.field("type", "text");
+    w.field("text", block.text);
+    if (request.cacheSystemAndTools && &block == last) w.cacheControl();
+    w.close('}');
+  }
+  w.close(']');
+}
+
+void writeTools(BodyWriter& w, const ChatRequest& request) {
+  if (request.tools.empty()) return;
+  w.key("tools");
+  w.open('[');
+  for (const auto& tool : request.tools) {
+    w.separate();
+    w.open('{');
+    w.field("name", tool.name);
+    w.field("description", tool.description);
+    w.rawField("input_schema", tool.inputSchema.is_object() ? tool.inputSchema.dump() : R"({"type":"object"})");
+    if (request.cacheSystemAndTools && &tool == &request.tools.back()) w.cacheControl();
+    w.close('}');
+  }
+  w.close(']');
 }
 
 int lastUserMessage(const std::vector<Message>& messages) {
@@ -46,78 +128,67 @@ int lastUserMessage(const std::vector<Message>& messages) {
   return -1;
 }
 
-}  // namespace
-
-Json buildRequestBody(const ChatRequest& request, const RequestOptions& options) {
-  Json body = {{"model", request.model}, {"max_tokens", request.maxTokens}, {"stream", true}};
-  bool caching = request.cacheSystemAndTools;
-
-  Json system = Json::array();
-  for (const auto& block : request.system) {
-    if (!block.text.empty()) {
-      system.push_back({{"type", "text"}, {"text", block.text}});
-    }
-  }
-  if (!system.empty()) {
-    if (caching) {
-      system.back()["cache_control"] = cacheControl(request.cacheTtl);
-    }
-    body["system"] = std::move(system);
-  }
-
-  if (!request.tools.empty()) {
-    Json tools = Json::array();
-    for (const auto& tool : request.tools) {
-      tools.push_back({{"name", tool.name},
-                       {"description", tool.description},
-                       {"input_schema", tool.inputSchema.is_object() ? tool.inputSchema : Json{{"type", "object"}}}});
-    }
-    if (caching) {
-      tools.back()["cache_control"] = cacheControl(request.cacheTtl);
-    }
-    body["tools"] = std::move(tools);
-  }
-
-  int breakpointMessage = caching && options.conversationBreakpoint == ConversationBreakpoint::LastUserMessage
+void writeMessages(BodyWriter& w, const ChatRequest& request, const RequestOptions& options) {
+  int breakpointMessage = request.cacheSystemAndTools && options.conversationBreakpoint == ConversationBreakpoint::LastUserMessage
                               ? lastUserMessage(request.messages)
                               : -1;
-  Json messages = Json::array();
+  w.key("messages");
+  w.open('[');
   for (size_t i = 0; i < request.messages.size(); ++i) {
     const Message& message = request.messages[i];
-    Json content = Json::array();
+    const ContentBlock* lastSent = nullptr;
     for (const auto& block : message.content) {
-      auto json = blockJson(block);
-      if (!json) {
-        continue;
-      }
-      if (block.cacheBreakpoint && block.type != BlockType::Thinking) {
-        (*json)["cache_control"] = cacheControl(request.cacheTtl);
-      }
-      content.push_back(std::move(*json));
+      if (isSent(block)) lastSent = &block;
     }
-    if (content.empty()) {
-      continue;
+    if (lastSent == nullptr) continue;
+    w.separate();
+    w.open('{');
+    w.field("role", message.role == Role::User ? "user" : "assistant");
+    w.key("content");
+    w.open('[');
+    for (const auto& block : message.content) {
+      if (!isSent(block)) continue;
+      writeBlock(w, block, block.cacheBreakpoint || (static_cast<int>(i) == breakpointMessage && &block == lastSent));
     }
-    if (static_cast<int>(i) == breakpointMessage && content.back().value("type", "") != "thinking") {
-      content.back()["cache_control"] = cacheControl(request.cacheTtl);
-    }
-    messages.push_back({{"role", message.role == Role::User ? "user" : "assistant"}, {"content", std::move(content)}});
+    w.close(']');
+    w.close('}');
   }
-  body["messages"] = std::move(messages);
+  w.close(']');
+}
 
-  if (request.temperature) {
-    body["temperature"] = *request.temperature;
-  }
+}  // namespace
+
+std::string buildRequestBody(const ChatRequest& request, const RequestOptions& options) {
+  BodyWriter w(request);
+  w.out().reserve(4096);
+  w.open('{');
+  w.field("model", request.model);
+  w.rawField("max_tokens", std::to_string(request.maxTokens));
+  w.rawField("stream", "true");
+  writeSystem(w, request);
+  writeTools(w, request);
+  writeMessages(w, request, options);
+  if (request.temperature) w.rawField("temperature", Json(*request.temperature).dump());
   if (!request.stopSequences.empty()) {
-    body["stop_sequences"] = request.stopSequences;
+    w.key("stop_sequences");
+    w.open('[');
+    for (const auto& stop : request.stopSequences) {
+      w.separate();
+      appendJsonString(w.out(), stop);
+    }
+    w.close(']');
   }
   if (request.thinkingBudgetTokens) {
-    body["thinking"] = {{"type", "enabled"}, {"budget_tokens", *request.thinkingBudgetTokens}};
+    w.rawField("thinking", R"({"type":"enabled","budget_tokens":)" + std::to_string(*request.thinkingBudgetTokens) + "}");
   }
   if (!request.userId.empty()) {
-    body["metadata"] = {{"user_id", request.userId}};
+    w.key("metadata");
+    w.open('{');
+    w.field("user_id", request.userId);
+    w.close('}');
   }
-  return body;
+  w.close('}');
+  return std::move(w.out());
 }
 
 }  // namespace mx::anthropic

@@ -1,5 +1,7 @@
 #include "anthropic_stream.hpp"
 
+#include <cstring>
+
 namespace mx::anthropic {
 
 Code codeForErrorType(const std::string& type) {
@@ -62,12 +64,24 @@ bool hex4(std::string_view s, size_t at, uint32_t& value) {
   return true;
 }
 
+// The first '"' or '\\' from `at`: two memchr scans (string_view::find_first_of
+// calls memchr once per byte, and every text delta of every model call passes here).
+size_t quoteOrBackslash(std::string_view s, size_t at) {
+  const char* begin = s.data() + at;
+  size_t length = s.size() - at;
+  const void* quote = std::memchr(begin, '"', length);
+  size_t quoteAt = quote ? static_cast<size_t>(static_cast<const char*>(quote) - begin) : length;
+  const void* backslash = std::memchr(begin, '\\', quoteAt);
+  size_t end = backslash ? static_cast<size_t>(static_cast<const char*>(backslash) - begin) : quoteAt;
+  return end == length ? std::string_view::npos : at + end;
+}
+
 // A JSON string's contents from `at` (just after the opening quote) to its
 // closing quote, unescaped; `at` ends just after the closing quote.
 bool readJsonString(std::string_view s, size_t& at, std::string& out) {
   out.clear();
   while (at < s.size()) {
-    size_t plain = s.find_first_of("\\\"", at);
+    size_t plain = quoteOrBackslash(s, at);
     if (plain == std::string_view::npos) return false;
     out.append(s.substr(at, plain - at));
     at = plain;

@@ -21,8 +21,15 @@ ChatRequest sampleRequest() {
   return request;
 }
 
+Json bodyOf(const ChatRequest& request, const RequestOptions& options) {
+  std::string text = buildRequestBody(request, options);
+  Json body = Json::parse(text, nullptr, false);
+  EXPECT_TRUE(body.is_object()) << text;
+  return body;
+}
+
 TEST(AnthropicRequest, StreamsWithSystemToolsAndMessages) {
-  Json body = buildRequestBody(sampleRequest(), {});
+  Json body = bodyOf(sampleRequest(), {});
   EXPECT_EQ(body["model"], "claude-sonnet-4-5-20250929");
   EXPECT_EQ(body["max_tokens"], 2048);
   EXPECT_EQ(body["stream"], true);
@@ -40,7 +47,7 @@ TEST(AnthropicRequest, StreamsWithSystemToolsAndMessages) {
 }
 
 TEST(AnthropicRequest, CacheBreakpointsOnSystemToolsAndLastUserTurn) {
-  Json body = buildRequestBody(sampleRequest(), {});
+  Json body = bodyOf(sampleRequest(), {});
   Json ephemeral = {{"type", "ephemeral"}};
   EXPECT_FALSE(body["system"][0].contains("cache_control"));
   EXPECT_EQ(body["system"][1]["cache_control"], ephemeral);
@@ -53,7 +60,7 @@ TEST(AnthropicRequest, CacheBreakpointsOnSystemToolsAndLastUserTurn) {
 TEST(AnthropicRequest, OneHourTtlAndNoConversationBreakpoint) {
   ChatRequest request = sampleRequest();
   request.cacheTtl = CacheTtl::OneHour;
-  Json body = buildRequestBody(request, {ConversationBreakpoint::None});
+  Json body = bodyOf(request, {ConversationBreakpoint::None});
   EXPECT_EQ(body["system"][1]["cache_control"], Json({{"type", "ephemeral"}, {"ttl", "1h"}}));
   EXPECT_FALSE(body["messages"][2]["content"][0].contains("cache_control"));
 }
@@ -61,7 +68,7 @@ TEST(AnthropicRequest, OneHourTtlAndNoConversationBreakpoint) {
 TEST(AnthropicRequest, CachingCanBeTurnedOff) {
   ChatRequest request = sampleRequest();
   request.cacheSystemAndTools = false;
-  std::string dumped = buildRequestBody(request, {}).dump();
+  std::string dumped = buildRequestBody(request, {});
   EXPECT_EQ(dumped.find("cache_control"), std::string::npos);
 }
 
@@ -73,7 +80,7 @@ TEST(AnthropicRequest, OptionalFieldsAndEmptyTextBlocks) {
   request.thinkingBudgetTokens = 1024;
   request.userId = "user-7";
   request.messages = {{Role::User, {ContentBlock::makeText(""), ContentBlock::makeText("hi")}}};
-  Json body = buildRequestBody(request, {});
+  Json body = bodyOf(request, {});
   EXPECT_DOUBLE_EQ(body["temperature"].get<double>(), 0.3);
   EXPECT_EQ(body["stop_sequences"], Json::array({"###"}));
   EXPECT_EQ(body["thinking"], Json({{"type", "enabled"}, {"budget_tokens", 1024}}));
@@ -92,9 +99,45 @@ TEST(AnthropicRequest, ToolErrorsAndThinkingBlocksRoundTrip) {
   thinking.signature = "sig";
   request.messages = {{Role::Assistant, {thinking}},
                       {Role::User, {ContentBlock::makeToolResult("t1", "bad arguments", true)}}};
-  Json body = buildRequestBody(request, {});
+  Json body = bodyOf(request, {});
   EXPECT_EQ(body["messages"][0]["content"][0], Json({{"type", "thinking"}, {"thinking", "hmm"}, {"signature", "sig"}}));
   EXPECT_EQ(body["messages"][1]["content"][0]["is_error"], true);
+}
+
+// The body is written as text, not through a JSON tree: it must still be the
+// JSON the tree would have made, whatever the strings hold.
+TEST(AnthropicRequest, WritesValidJsonForAnyText) {
+  ChatRequest request = sampleRequest();
+  std::string awkward = std::string("quote \" backslash \\ controls \n\r\t\x01 nul ") + std::string(1, '\0') +
+                        " caf\xC3\xA9 \xF0\x9F\x9A\x80 </script>";
+  request.system.push_back(ContentBlock::makeText(awkward));
+  request.messages.push_back({Role::Assistant, {ContentBlock::makeText(awkward)}});
+  request.messages.push_back({Role::User, {ContentBlock::makeToolResult("toolu_\"2", awkward, true)}});
+  request.stopSequences = {awkward};
+  request.userId = awkward;
+  Json body = bodyOf(request, {});
+  EXPECT_EQ(body["system"][2]["text"], awkward);
+  EXPECT_EQ(body["messages"][3]["content"][0]["text"], awkward);
+  EXPECT_EQ(body["messages"][4]["content"][0]["content"], awkward);
+  EXPECT_EQ(body["messages"][4]["content"][0]["tool_use_id"], "toolu_\"2");
+  EXPECT_EQ(body["stop_sequences"][0], awkward);
+  EXPECT_EQ(body["metadata"]["user_id"], awkward);
+}
+
+TEST(AnthropicRequest, InvalidUtf8BecomesReplacementCharacters) {
+  ChatRequest request = sampleRequest();
+  request.messages.push_back({Role::User, {ContentBlock::makeText("cut \xE2\x82 and lone \x80")}});
+  Json body = bodyOf(request, {});
+  EXPECT_EQ(body["messages"][3]["content"][0]["text"], "cut \xEF\xBF\xBD\xEF\xBF\xBD and lone \xEF\xBF\xBD");
+}
+
+TEST(AnthropicRequest, MessagesOfOnlyEmptyTextAreLeftOut) {
+  ChatRequest request = sampleRequest();
+  request.messages.insert(request.messages.begin() + 1, Message{Role::Assistant, {ContentBlock::makeText("")}});
+  Json body = bodyOf(request, {});
+  ASSERT_EQ(body["messages"].size(), 3u);
+  EXPECT_EQ(body["messages"][1]["role"], "assistant");
+  EXPECT_EQ(body["messages"][1]["content"][0]["text"], "Loading canon.");
 }
 
 }  // namespace
