@@ -7,6 +7,7 @@
 
 #include <pqxx/pqxx>
 
+#include "pg_migrations.hpp"
 #include "pg_pool.hpp"
 #include "pg_sql.hpp"
 #include "pg_store.hpp"
@@ -86,14 +87,62 @@ TEST_F(PostgresStoreTest, MigrationsApplyOnceAndAreRecorded) {
   {
     auto store = pg::PostgresStore::open(configFor(url, pg::VectorMode::Exact));
     ASSERT_TRUE(store.isOk()) << store.status().toString();
-    EXPECT_EQ((*store)->appliedMigrations(), (std::vector<int>{1, 2}));
+    EXPECT_EQ((*store)->appliedMigrations(), (std::vector<int>{1, 2, 3}));
   }
   auto again = pg::PostgresStore::open(configFor(url, pg::VectorMode::Exact));
   ASSERT_TRUE(again.isOk());
   EXPECT_TRUE((*again)->appliedMigrations().empty());
   pqxx::connection connection(url);
   pqxx::read_transaction tx(connection);
-  EXPECT_EQ(tx.exec1("SELECT count(*) FROM mx_schema_migrations")[0].as<int>(), 2);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM mx_schema_migrations")[0].as<int>(), 3);
+}
+
+// A database made before run events were batched: its event rows move into
+// batches, and a replay reads them as before.
+TEST_F(PostgresStoreTest, RunEventRowsOfAnOlderSchemaMoveIntoBatches) {
+  std::string url = freshDatabase();
+  pg::SchemaOptions options{16, pg::VectorMode::Exact};
+  {
+    pqxx::connection connection(url);
+    pqxx::work tx(connection);
+    tx.exec("CREATE TABLE mx_schema_migrations (version int PRIMARY KEY, description text NOT NULL, "
+            "applied_at timestamptz NOT NULL DEFAULT now())");
+    for (const auto& migration : pg::migrations(options)) {
+      if (migration.version > 2) break;
+      tx.exec(migration.sql);
+      tx.exec_params0("INSERT INTO mx_schema_migrations(version, description) VALUES($1, $2)", migration.version,
+                      migration.description);
+    }
+    tx.exec0("INSERT INTO conversations VALUES ('c1', 'alice', 'Old', 0, 1, 1)");
+    tx.exec0("INSERT INTO run_events VALUES ('run1', 2, 'alice', 'c1', 'done', '{}'), "
+             "('run1', 1, 'alice', 'c1', 'message', 'caf\u00e9 \"quoted\"'), ('run2', 1, 'bob', 'c2', 'thinking', '{}')");
+    tx.commit();
+  }
+  auto store = pg::PostgresStore::open(configFor(url, pg::VectorMode::Exact));
+  ASSERT_TRUE(store.isOk()) << store.status().toString();
+  EXPECT_EQ((*store)->appliedMigrations(), (std::vector<int>{3}));
+  auto events = (*store)->runEvents("alice", "run1", 0);
+  ASSERT_TRUE(events.isOk()) << events.status().toString();
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].sequence, 1);
+  EXPECT_EQ((*events)[0].data, "caf\u00e9 \"quoted\"");
+  EXPECT_EQ((*events)[1].event, "done");
+  EXPECT_EQ((*store)->runEvents("bob", "run2", 0)->size(), 1u);
+}
+
+TEST_F(PostgresStoreTest, AnUnreadableEventBatchIsDataLossNotAnEmptyReplay) {
+  std::string url = freshDatabase();
+  auto store = pg::PostgresStore::open(configFor(url, pg::VectorMode::Exact));
+  ASSERT_TRUE(store.isOk()) << store.status().toString();
+  {
+    pqxx::connection connection(url);
+    pqxx::work tx(connection);
+    tx.exec0("INSERT INTO run_event_batches VALUES ('run1', 1, 2, 'alice', 'c1', '[[1,\"thinking\"')");
+    tx.commit();
+  }
+  auto events = (*store)->runEvents("alice", "run1", 0);
+  EXPECT_EQ(events.status().code(), Code::DataLoss);
+  EXPECT_NE(events.status().message().find("run1"), std::string::npos) << events.status().message();
 }
 
 TEST_F(PostgresStoreTest, TwoServersStartingAtOnceMigrateOnce) {

@@ -141,6 +141,36 @@ TEST_P(StoreConformance, ConversationsMessagesArtifactsAndEvents) {
   EXPECT_EQ(store->checkpointer()->latest("c1", "run1").status().code(), Code::NotFound);
 }
 
+// A store may keep a run's events in batches: a replay after any event gets
+// each later event once, in order, whatever the batches and the text hold.
+TEST_P(StoreConformance, RunEventsReplayAcrossBatchesInOrder) {
+  ASSERT_TRUE(store->putConversation({"c1", "alice", "Batches", 0, 10, 10}).isOk());
+  std::string awkward = std::string("quote \" backslash \\ newline \n caf\xC3\xA9 \xF0\x9F\x9A\x80 nul ") + '\0';
+  std::vector<RunEvent> first, second, overlapping;
+  for (int64_t i = 1; i <= 200; ++i) first.push_back({i, "artifact", "{\"n\":" + std::to_string(i) + "}"});
+  first.push_back({201, "message", awkward});
+  for (int64_t i = 202; i <= 240; ++i) second.push_back({i, "artifact", "{}"});
+  for (int64_t i = 230; i <= 241; ++i) overlapping.push_back({i, i == 241 ? "done" : "artifact", "{}"});
+  ASSERT_TRUE(store->appendRunEvents("alice", "c1", "run1", first).isOk());
+  ASSERT_TRUE(store->appendRunEvents("alice", "c1", "run1", second).isOk());
+  ASSERT_TRUE(store->appendRunEvents("alice", "c1", "run1", overlapping).isOk());
+  ASSERT_TRUE(store->appendRunEvents("alice", "c1", "run1", {}).isOk());
+  auto all = store->runEvents("alice", "run1", 0);
+  ASSERT_TRUE(all.isOk()) << all.status().toString();
+  ASSERT_EQ(all->size(), 241u);
+  for (size_t i = 0; i < all->size(); ++i) EXPECT_EQ((*all)[i].sequence, static_cast<int64_t>(i + 1));
+  EXPECT_EQ((*all)[6].data, "{\"n\":7}");
+  EXPECT_EQ((*all)[200].event, "message");
+  EXPECT_EQ((*all)[200].data, awkward);
+  EXPECT_EQ((*all)[240].event, "done");
+  auto tail = store->runEvents("alice", "run1", 235);
+  ASSERT_TRUE(tail.isOk());
+  ASSERT_EQ(tail->size(), 6u);
+  EXPECT_EQ(tail->front().sequence, 236);
+  EXPECT_TRUE(store->runEvents("alice", "run1", 241)->empty());
+  EXPECT_TRUE(store->runEvents("alice", "run2", 0)->empty());
+}
+
 TEST_P(StoreConformance, CheckpointRetentionIsBounded) {
   for (int i = 0; i < 40; ++i) {
     Checkpoint c;

@@ -82,6 +82,18 @@ Status explainMissingExtension(Status status) {
                                  "(Supabase has it) or set vector_search = \"exact\" in the store's config");
 }
 
+// A run's events in one row per append (a turn's ~240 events were ~240 rows,
+// each with two index entries: more database CPU than the rest of the turn).
+const char* kRunEventBatches = R"SQL(
+CREATE TABLE run_event_batches (run_id text NOT NULL, first_seq bigint NOT NULL, last_seq bigint NOT NULL,
+  user_id text NOT NULL, conversation_id text NOT NULL, events text NOT NULL, PRIMARY KEY (run_id, first_seq));
+CREATE INDEX run_event_batches_by_conversation ON run_event_batches(conversation_id);
+INSERT INTO run_event_batches(run_id, first_seq, last_seq, user_id, conversation_id, events)
+  SELECT run_id, min(seq), max(seq), user_id, conversation_id, json_agg(json_build_array(seq, event, data) ORDER BY seq)::text
+  FROM run_events GROUP BY run_id, user_id, conversation_id;
+DROP TABLE run_events;
+)SQL";
+
 }  // namespace
 
 const char* vectorModeName(VectorMode mode) { return mode == VectorMode::Pgvector ? "pgvector" : "exact"; }
@@ -90,6 +102,7 @@ std::vector<Migration> migrations(const SchemaOptions& options) {
   return {
       {1, "conversations, messages, artifacts, run events, checkpoints, canon, resources and chunks with tsvector", kCoreSchema},
       {2, std::string("chunk embeddings: ") + vectorModeName(options.vectorMode), vectorSchema(options)},
+      {3, "run events in one row per batch", kRunEventBatches},
   };
 }
 

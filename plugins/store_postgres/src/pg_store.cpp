@@ -300,7 +300,7 @@ Status PostgresStore::deleteConversation(std::string_view userId, std::string_vi
     auto deleted = tx.exec_params("DELETE FROM conversations WHERE id = $1 AND user_id = $2", str(id), str(userId));
     if (deleted.affected_rows() == 0) return notFoundError("conversation " + str(id) + " not found");
     tx.exec_params0("DELETE FROM artifacts WHERE conversation_id = $1", str(id));
-    tx.exec_params0("DELETE FROM run_events WHERE conversation_id = $1", str(id));
+    tx.exec_params0("DELETE FROM run_event_batches WHERE conversation_id = $1", str(id));
     PostgresCheckpointer::deleteThreadIn(tx, id);
     tx.commit();
     return Status::ok();
@@ -370,32 +370,26 @@ Result<std::vector<ArtifactRecord>> PostgresStore::listArtifacts(std::string_vie
 Status PostgresStore::appendRunEvents(std::string_view userId, std::string_view conversationId, std::string_view runId,
                                       const std::vector<RunEvent>& events) {
   if (events.empty()) return Status::ok();
-  std::vector<std::string> names, data;
-  std::string sequences = "{";
-  for (const auto& e : events) {
-    sequences += (sequences.size() > 1 ? "," : "") + std::to_string(e.sequence);
-    names.push_back(e.event);
-    data.push_back(e.data);
-  }
-  sequences += "}";
   return pool_->with("append run events", [&](Pool::Lease& lease) -> Status {
-    lease.prepare("run_events_append", "INSERT INTO run_events(run_id, seq, user_id, conversation_id, event, data) "
-                                        "SELECT $1, u.seq, $2, $3, u.event, u.data FROM unnest($4::bigint[], $5::text[], $6::text[]) "
-                                        "AS u(seq, event, data) ON CONFLICT (run_id, seq) DO NOTHING");
+    lease.prepare("run_events_append", "INSERT INTO run_event_batches(run_id, first_seq, last_seq, user_id, conversation_id, events) "
+                                        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id, first_seq) DO NOTHING");
     pqxx::nontransaction tx(lease.connection());
-    lease.exec(tx, "run_events_append", str(runId), str(userId), str(conversationId), sequences, textArrayLiteral(names),
-                      textArrayLiteral(data));
+    lease.exec(tx, "run_events_append", str(runId), events.front().sequence, events.back().sequence, str(userId),
+               str(conversationId), runEventsJson(events));
     return Status::ok();
   });
 }
 
 Result<std::vector<RunEvent>> PostgresStore::runEvents(std::string_view userId, std::string_view runId, int64_t after) {
   return pool_->with("run events", [&](Pool::Lease& lease) -> Result<std::vector<RunEvent>> {
-    lease.prepare("run_events_list", "SELECT seq, event, data FROM run_events WHERE run_id = $1 AND user_id = $2 AND seq > $3 ORDER BY seq");
+    lease.prepare("run_events_list", "SELECT events FROM run_event_batches WHERE run_id = $1 AND user_id = $2 AND last_seq > $3 "
+                                      "ORDER BY first_seq");
     pqxx::nontransaction tx(lease.connection());
     std::vector<RunEvent> out;
     for (const auto& row : lease.exec(tx, "run_events_list", str(runId), str(userId), after)) {
-      out.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>()});
+      if (!appendRunEventsFromJson(std::string_view(row[0].c_str(), row[0].size()), after, out)) {
+        return Status(Code::DataLoss, "postgres: run " + str(runId) + " has a run_event_batches row that is not a batch of events");
+      }
     }
     return out;
   });

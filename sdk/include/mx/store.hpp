@@ -16,11 +16,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mx/component.hpp"
 #include "mx/graph.hpp"
 #include "mx/json.hpp"
+#include "mx/json_text.hpp"
 #include "mx/status.hpp"
 
 namespace mx {
@@ -112,6 +114,47 @@ struct RunEvent {
   std::string event;
   std::string data;
 };
+
+// A batch of run events as one text, for stores that keep a run's events in
+// one row instead of a row per event (a turn has ~240 events; a row each cost
+// the database more CPU than the rest of the turn): [[seq,"event","data"],...].
+inline std::string runEventsJson(const std::vector<RunEvent>& events) {
+  size_t size = 2;
+  for (const auto& e : events) size += e.event.size() + e.data.size() + 32;
+  std::string out;
+  out.reserve(size);
+  out.push_back('[');
+  for (const auto& e : events) {
+    if (out.size() > 1) out.push_back(',');
+    out.push_back('[');
+    out.append(std::to_string(e.sequence));
+    out.push_back(',');
+    appendJsonString(out, e.event);
+    out.push_back(',');
+    appendJsonString(out, e.data);
+    out.push_back(']');
+  }
+  out.push_back(']');
+  return out;
+}
+
+// Appends the events of a batch written by runEventsJson whose sequence is
+// above `after` (a store may hold overlapping batches: each sequence is taken
+// once, from the first batch that has it; batches must come in order of their
+// first sequence). False if the text is not such a batch.
+inline bool appendRunEventsFromJson(std::string_view text, int64_t after, std::vector<RunEvent>& out) {
+  Json batch = Json::parse(text, nullptr, false);
+  if (!batch.is_array()) return false;
+  for (const auto& item : batch) {
+    if (!item.is_array() || item.size() != 3 || !item[0].is_number_integer() || !item[1].is_string() || !item[2].is_string()) {
+      return false;
+    }
+    int64_t sequence = item[0].get<int64_t>();
+    if (sequence <= after || (!out.empty() && sequence <= out.back().sequence)) continue;
+    out.push_back({sequence, item[1].get<std::string>(), item[2].get<std::string>()});
+  }
+  return true;
+}
 
 struct Page {
   int limit = 20;
