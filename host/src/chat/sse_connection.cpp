@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include <fcntl.h>
+
 #include <pistache/os.h>
 
 namespace mx::host::chat {
@@ -23,15 +25,24 @@ void SseConnection::appendFrame(std::string& out, int64_t id, std::string_view e
   out.push_back('\n');
 }
 
-// Under the lock, so bytes from different threads reach the queue in order.
-// Write completions are not waited for: Pistache's promises are not safe to
-// chain from a thread other than the reactor that settles them.
+// Pistache's queue, for what the socket does not take at once. Write
+// completions are not waited for: Pistache's promises are not safe to chain
+// from a thread other than the reactor that settles them.
+SseConnection::SseConnection(std::weak_ptr<Pistache::Tcp::Peer> peer, int socket)
+    : peer_(std::move(peer)), writer_(socket, [weakPeer = peer_](std::string bytes) {
+        if (auto queue = weakPeer.lock()) {
+          size_t length = bytes.size();
+          queue->send(Pistache::RawBuffer(std::move(bytes), length));
+        }
+      }) {}
+
+// Under the lock, so bytes from different threads keep their order.
 void SseConnection::sendLocked(std::string_view tail, bool last) {
   if (closed_) return;
-  auto peer = peer_.lock();
-  if (!peer) {
+  if (peer_.expired()) {  // Pistache closed the connection (the client left, or a timeout)
     closed_ = true;
     pending_.clear();
+    writer_.close();
     return;
   }
   if (last) closed_ = true;
@@ -45,9 +56,11 @@ void SseConnection::sendLocked(std::string_view tail, bool last) {
     if (pending_.capacity() > 4096) pending_.shrink_to_fit();  // an idle stream keeps little
   }
   bytes.append(tail);
-  if (bytes.empty()) return;
-  size_t length = bytes.size();
-  peer->send(Pistache::RawBuffer(std::move(bytes), length));
+  if (writer_.write(std::move(bytes)) == SocketWriter::Outcome::Failed) {
+    closed_ = true;
+    pending_.clear();
+  }
+  if (closed_) writer_.close();
 }
 
 bool SseConnection::gathered() {
@@ -78,7 +91,10 @@ std::shared_ptr<SseConnection> SseConnection::open(Pistache::Http::ResponseWrite
   // The stream ends the connection: Pistache never saw a response for this
   // request, so the connection is not reused for another.
   head << "Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n";
-  auto connection = std::make_shared<SseConnection>(response.peer());
+  auto peer = response.peer();
+  // F_DUPFD_CLOEXEC: the stream's own descriptor of the socket (see socket_writer.hpp).
+  int socket = peer ? ::fcntl(peer->fd(), F_DUPFD_CLOEXEC, 0) : -1;
+  auto connection = std::make_shared<SseConnection>(peer, socket);
   std::lock_guard<std::mutex> lock(connection->mutex_);
   connection->sendLocked(head.str(), false);
   return connection;
@@ -107,11 +123,15 @@ void SseConnection::markClosed() {
   std::lock_guard<std::mutex> lock(mutex_);
   closed_ = true;
   pending_.clear();
+  writer_.close();
 }
 
 bool SseConnection::clientGone() {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!closed_ && peer_.expired()) closed_ = true;
+  if (!closed_ && peer_.expired()) {
+    closed_ = true;
+    writer_.close();
+  }
   return closed_;
 }
 

@@ -1,10 +1,13 @@
 // One client's Server-Sent Events stream on Pistache 0.0.5.
 //
-// open() (in the route handler) queues the status line and the response's
-// headers; from then on every frame is HTTP chunk data. Every byte goes
-// through Tcp::Peer::send(), which only enqueues on the transport's MPSC
-// queue — the one write path of Pistache that is safe from any thread (see
-// docs/operations.md). ResponseStream::flush() is never used: it drains the
+// open() (in the route handler) writes the status line and the response's
+// headers; from then on every frame is HTTP chunk data. Bytes are sent
+// straight to the socket from the producing thread through the stream's own
+// duplicate of its descriptor (net/socket_writer.hpp); once the socket is
+// full they go, for the rest of the stream, through Tcp::Peer::send(), which
+// only enqueues on the transport's MPSC queue — the one write path of
+// Pistache that is safe from any thread (see docs/operations.md) — and waits
+// for the socket to drain. ResponseStream::flush() is never used: it drains the
 // whole transport's queue synchronously in the middle of the reactor's event
 // batch, which under load leaves a later writable event of another client
 // without its data, and Pistache 0.0.5 then aborts the process ("could not
@@ -26,12 +29,15 @@
 #include <pistache/peer.h>
 
 #include "net/output_batch.hpp"
+#include "net/socket_writer.hpp"
 
 namespace mx::host::chat {
 
 class SseConnection final : public DeferredWriter, public std::enable_shared_from_this<SseConnection> {
  public:
-  explicit SseConnection(std::weak_ptr<Pistache::Tcp::Peer> peer) : peer_(std::move(peer)) {}
+  // `socket`: a duplicate of the peer's descriptor, owned from now on (-1:
+  // Pistache's queue only).
+  SseConnection(std::weak_ptr<Pistache::Tcp::Peer> peer, int socket);
 
   // Queues "200 OK", the headers set on `response` and chunked framing;
   // call on the route handler's thread, instead of any response.send().
@@ -58,6 +64,7 @@ class SseConnection final : public DeferredWriter, public std::enable_shared_fro
 
   mutable std::mutex mutex_;
   std::weak_ptr<Pistache::Tcp::Peer> peer_;
+  SocketWriter writer_;
   std::string pending_;  // SSE bytes not yet handed to Pistache
   bool deferred_ = false;
   bool closed_ = false;
