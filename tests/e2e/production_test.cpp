@@ -292,5 +292,44 @@ TEST(Production, TheMarketerGraphWithAnOpenAiWriterForEveryContentType) {
   EXPECT_EQ(server.stop(SIGTERM), 0);
 }
 
+// A client that reads slowly: the server writes its stream straight to the
+// socket until the socket is full, then through Pistache's queue; the client
+// still gets every event once, in order, and the stream's clean end.
+TEST(Production, ASlowClientGetsTheWholeStreamInOrder) {
+  std::string databaseError;
+  auto database = debianPostgres(databaseError);
+  ASSERT_EQ(databaseError, "");
+  TempDir dir;
+  RedisServer redis;
+  ASSERT_TRUE(redis.answering());
+  AgentScript script;
+  script.draft = draftOfWords(60000);  // ~450 KB of text: far more than the sockets hold
+  MockHttpServer apis([script](const MockRequest& request, MockResponse& response) { serveMockApis(script, request, response); });
+  auto env = productionEnv(dir, apis, redis, database);
+  env["MX_CHAT_GRAPH"] = "agent";
+  ServerProcess server({MX_BINARY, "serve", "--config", MX_SOURCE_DIR "/config/production.toml", "--port", "0", "--host", "127.0.0.1"}, env);
+  ASSERT_TRUE(server.started()) << server.stderrText();
+  SseOptions options;
+  options.headers = {{"Authorization", std::string("Bearer ") + kApiKey}};
+  options.receiveBufferBytes = 4096;
+  options.stallAfterFirstBytesMs = 1500;
+  options.timeoutMs = 60000;
+  auto stream = openSse("POST", server.baseUrl() + "/api/v1/chat/stream",
+                        Json{{"message", "Create an email campaign for our spring sale"}}.dump(), options);
+  ASSERT_EQ(stream.status, 200) << stream.body;
+  EXPECT_TRUE(stream.endedCleanly);
+  std::string artifact;
+  for (size_t i = 0; i < stream.events.size(); ++i) {
+    ASSERT_EQ(stream.events[i].id, std::to_string(i + 1)) << "every event once, in order";
+    if (stream.events[i].event == "artifact" && stream.events[i].json()["type"] == "delta") {
+      artifact += stream.events[i].json()["content"].get<std::string>();
+    }
+  }
+  ASSERT_FALSE(stream.events.empty());
+  EXPECT_EQ(stream.events.back().event, "done");
+  EXPECT_EQ(artifact, script.draft);
+  EXPECT_EQ(server.stop(SIGTERM), 0);
+}
+
 }  // namespace
 }  // namespace mx::test

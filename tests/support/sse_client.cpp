@@ -3,6 +3,10 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include <sys/socket.h>
 
 #include "http_client.hpp"
 #include "net/sse_decoder.hpp"
@@ -16,7 +20,14 @@ struct State {
   const SseOptions* options;
   host::SseDecoder decoder;
   bool cut = false;
+  bool stalled = false;
 };
+
+int setReceiveBuffer(void* user, curl_socket_t socket, curlsocktype) {
+  int bytes = *static_cast<const int*>(user);
+  ::setsockopt(socket, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+  return CURL_SOCKOPT_OK;
+}
 
 size_t onHeader(char* data, size_t size, size_t count, void* user) {
   addHeaderLine(std::string(data, size * count), static_cast<State*>(user)->result.headers);
@@ -25,6 +36,10 @@ size_t onHeader(char* data, size_t size, size_t count, void* user) {
 
 size_t onBody(char* data, size_t size, size_t count, void* user) {
   auto* state = static_cast<State*>(user);
+  if (!state->stalled && state->options->stallAfterFirstBytesMs > 0) {
+    state->stalled = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(state->options->stallAfterFirstBytesMs));
+  }
   std::string_view chunk(data, size * count);
   if (state->result.headers["content-type"].rfind("text/event-stream", 0) != 0) {
     state->result.body.append(chunk);
@@ -65,6 +80,11 @@ SseResult openSse(const std::string& method, const std::string& url, const std::
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &state);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, options.timeoutMs);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  if (options.receiveBufferBytes > 0) {
+    curl_easy_setopt(curl, CURLOPT_SOCKOPTFUNCTION, setReceiveBuffer);
+    curl_easy_setopt(curl, CURLOPT_SOCKOPTDATA, &options.receiveBufferBytes);
+    curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 1024L);
+  }
   CURLcode code = curl_easy_perform(curl);
   state.result.endedCleanly = code == CURLE_OK;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &state.result.status);

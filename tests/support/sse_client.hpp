@@ -34,6 +34,10 @@ struct SseOptions {
   // Called for each event, with the response headers (the run id is there).
   std::function<void(const SseEventRecord&, const std::map<std::string, std::string>&)> onEvent;
   long timeoutMs = 30000;
+  // A slow client: a small socket receive buffer, and no reading at all for
+  // a while after the first bytes, so the server's socket fills up.
+  int receiveBufferBytes = 0;
+  long stallAfterFirstBytesMs = 0;
 };
 
 SseResult openSse(const std::string& method, const std::string& url, const std::string& body, const SseOptions& options = {});
