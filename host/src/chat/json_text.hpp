@@ -14,5 +14,6 @@ namespace mx::host::chat {
 // {"artifactId":…,"content":…,"type":"delta"}: keys in the order
 // nlohmann::json (std::map) writes them.
 std::string artifactDeltaJson(std::string_view artifactId, std::string_view text);
+void appendArtifactDeltaJson(std::string& out, std::string_view artifactId, std::string_view text);
 
 }  // namespace mx::host::chat

@@ -36,12 +36,30 @@ ArtifactDraft& RunLog::draft(const std::string& artifactId) {
   return it->second;
 }
 
-void RunLog::append(std::string_view event, std::string data) {
-  int64_t id = static_cast<int64_t>(events_.size()) + 1;
+size_t RunLog::nameIndex(std::string_view event) {
+  for (size_t i = 0; i < names_.size(); ++i) {
+    if (names_[i] == event) return i;
+  }
+  names_.emplace_back(event);
+  return names_.size() - 1;
+}
+
+void RunLog::append(std::string_view event, std::string_view data) {
+  size_t at = text_.size();
+  text_.append(data);
+  appendWritten(event, at);
+}
+
+// The event whose data was just written at the end of text_, from `dataAt` on.
+void RunLog::appendWritten(std::string_view event, size_t dataAt) {
+  Entry entry{static_cast<uint32_t>(dataAt), static_cast<uint32_t>(text_.size() - dataAt),
+              static_cast<uint32_t>(nameIndex(event))};
+  entries_.push_back(entry);
+  int64_t id = static_cast<int64_t>(entries_.size());
+  std::string_view data = dataOf(entry);
   subscribers_.erase(std::remove_if(subscribers_.begin(), subscribers_.end(),
                                     [&](const auto& subscriber) { return !subscriber->frame(id, event, data); }),
                      subscribers_.end());
-  events_.push_back({id, std::string(event), std::move(data)});
   lastSent_ = std::chrono::steady_clock::now();
 }
 
@@ -49,24 +67,25 @@ void RunLog::emit(std::string_view event, std::string data) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (closed_) return;
   track(event, data);
-  append(event, std::move(data));
+  append(event, data);
 }
 
 void RunLog::emitArtifactDelta(std::string_view artifactId, std::string_view text) {
-  std::string data = artifactDeltaJson(artifactId, text);
   std::lock_guard<std::mutex> lock(mutex_);
   if (closed_) return;
   auto known = artifacts_.find(artifactId);
   (known != artifacts_.end() ? known->second : draft(std::string(artifactId))).content.append(text);
-  append("artifact", std::move(data));
+  size_t at = text_.size();
+  appendArtifactDeltaJson(text_, artifactId, text);
+  appendWritten("artifact", at);
 }
 
 bool RunLog::subscribe(const std::shared_ptr<SseConnection>& connection, int64_t afterId) {
   OutputBatch replay;  // the missed events leave in one write, after the lock is released
   std::lock_guard<std::mutex> lock(mutex_);
   if (released_) return false;
-  for (const auto& e : events_) {
-    if (e.sequence > afterId) connection->frame(e.sequence, e.event, e.data);
+  for (size_t i = afterId > 0 ? static_cast<size_t>(afterId) : 0; i < entries_.size(); ++i) {
+    connection->frame(static_cast<int64_t>(i) + 1, nameOf(entries_[i]), dataOf(entries_[i]));
   }
   if (closed_) {
     connection->finish();
@@ -81,7 +100,8 @@ void RunLog::releaseEvents() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!closed_) return;
   released_ = true;
-  std::vector<RunEvent>().swap(events_);
+  std::vector<Entry>().swap(entries_);
+  std::string().swap(text_);
   artifacts_.clear();
   artifactOrder_.clear();
 }
@@ -112,7 +132,12 @@ std::chrono::steady_clock::time_point RunLog::closedAt() const {
 
 std::vector<RunEvent> RunLog::events() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return events_;
+  std::vector<RunEvent> out;
+  out.reserve(entries_.size());
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    out.push_back({static_cast<int64_t>(i) + 1, std::string(nameOf(entries_[i])), std::string(dataOf(entries_[i]))});
+  }
+  return out;
 }
 
 std::vector<ArtifactDraft> RunLog::artifacts() const {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -65,10 +66,26 @@ class RunLog final : public EventSink {
   void track(std::string_view event, const std::string& data);
   ArtifactDraft& draft(const std::string& artifactId);
   // Sends the event to every stream (dropping closed ones) and keeps it. Under the lock.
-  void append(std::string_view event, std::string data);
+  void append(std::string_view event, std::string_view data);
+  void appendWritten(std::string_view event, size_t dataAt);
+
+  // The events, compact: a turn keeps ~240 of them for its whole life (a
+  // reconnect replays them), so each is a 12-byte entry pointing into one
+  // text buffer, its name an index into the run's few distinct names,
+  // instead of a RunEvent with two strings (and a heap block) each.
+  struct Entry {
+    uint32_t dataAt;
+    uint32_t dataLength;
+    uint32_t nameIndex;
+  };
+  size_t nameIndex(std::string_view event);
+  std::string_view nameOf(const Entry& entry) const { return names_[entry.nameIndex]; }
+  std::string_view dataOf(const Entry& entry) const { return std::string_view(text_).substr(entry.dataAt, entry.dataLength); }
 
   mutable std::mutex mutex_;
-  std::vector<RunEvent> events_;
+  std::vector<Entry> entries_;  // entries_[i] is event i + 1
+  std::string text_;
+  std::vector<std::string> names_;
   std::vector<std::shared_ptr<SseConnection>> subscribers_;
   bool everSubscribed_ = false;
   std::map<std::string, ArtifactDraft, std::less<>> artifacts_;

@@ -191,10 +191,16 @@ class RoutingObserver final : public ChatObserver {
       : catalogue_(catalogue), model_(model), original_(std::move(original)), inner_(std::move(inner)),
         cancel_(std::move(cancel)), earlierCost_(earlierCost), logger_(std::move(logger)) {}
 
-  void onTextDelta(std::string_view t) override { delivered_ = true; inner_->onTextDelta(t); }
-  void onThinkingDelta(std::string_view t) override { delivered_ = true; inner_->onThinkingDelta(t); }
+  void onTextDelta(std::string_view t) override {
+    delivered();
+    inner_->onTextDelta(t);
+  }
+  void onThinkingDelta(std::string_view t) override {
+    delivered();
+    inner_->onThinkingDelta(t);
+  }
   void onToolCallStart(int i, std::string_view id, std::string_view n) override {
-    delivered_ = true;
+    delivered();
     inner_->onToolCallStart(i, id, n);
   }
   void onToolCallDelta(int i, std::string_view p) override { inner_->onToolCallDelta(i, p); }
@@ -216,9 +222,17 @@ class RoutingObserver final : public ChatObserver {
   }
 
  private:
+  // Once the model has said something there is no falling back: the
+  // request kept for it (a whole conversation) goes.
+  void delivered() {
+    if (delivered_) return;
+    delivered_ = true;
+    original_ = ChatRequest{};
+  }
+
   HostModelCatalogue& catalogue_;
   const ModelInfo& model_;
-  ChatRequest original_;
+  ChatRequest original_;  // for the fallback model; empty when there is none
   std::shared_ptr<ChatObserver> inner_;
   CancellationToken cancel_;
   double earlierCost_;
@@ -250,10 +264,12 @@ void HostModelCatalogue::chatWithCost(const ModelInfo& model, ChatRequest reques
     observer->onComplete(provider.status(), {});
     return;
   }
-  ChatRequest forProvider = request;
+  // A copy of the conversation only when a fallback model may need it.
+  bool canFallBack = !model.fallback.empty();
+  ChatRequest forProvider = canFallBack ? request : std::move(request);
   forProvider.model = model.providerModel;
-  auto routing = std::make_shared<RoutingObserver>(*this, model, std::move(request), std::move(observer), cancel,
-                                                   earlierCost, logger_);
+  auto routing = std::make_shared<RoutingObserver>(*this, model, canFallBack ? std::move(request) : ChatRequest{},
+                                                   std::move(observer), cancel, earlierCost, logger_);
   (*provider)->chat(std::move(forProvider), std::move(routing), std::move(cancel));
 }
 

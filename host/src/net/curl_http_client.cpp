@@ -72,7 +72,8 @@ struct Transfer {
 
 class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient::Loop> {
  public:
-  Loop(std::shared_ptr<Logger> logger, Options options) : logger_(std::move(logger)) {
+  Loop(std::shared_ptr<Logger> logger, Options options)
+      : logger_(std::move(logger)), receiveBufferBytes_(options.receiveBufferBytes) {
     globalInit();
     multi_ = curl_multi_init();
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, options.maxConnections);
@@ -242,6 +243,7 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
     curl_easy_setopt(easy, CURLOPT_PRIVATE, transfer.get());
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer->errorBuffer);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, receiveBufferBytes_);
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connectTimeout.count()));
     if (request.totalTimeout.count() > 0) {
       curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(request.totalTimeout.count()));
@@ -404,6 +406,7 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
   }
 
   std::shared_ptr<Logger> logger_;
+  long receiveBufferBytes_;
   CURLM* multi_ = nullptr;
   std::thread thread_;
   mutable std::mutex mutex_;

@@ -22,6 +22,10 @@ class CurlHttpClient final : public HttpClient {
   struct Options {
     long maxConnections = 4096;        // connection cache size of the multi handle
     long maxConnectionsPerHost = 0;    // 0 = unlimited
+    // libcurl's receive buffer per transfer (its default is 16 KiB): model
+    // streams arrive in events of a few hundred bytes, and a buffer per live
+    // call is per-stream memory.
+    long receiveBufferBytes = 4096;
   };
 
   CurlHttpClient(std::shared_ptr<Logger> logger, Options options);

@@ -188,6 +188,7 @@ std::string buildRequestBody(const ChatRequest& request, const RequestOptions& o
     w.close('}');
   }
   w.close('}');
+  w.out().shrink_to_fit();  // kept for the whole call (and its retries): no slack
   return std::move(w.out());
 }
 
