@@ -1,7 +1,9 @@
 // store_sqlite against the store conformance suite.
 #include <filesystem>
 
+#include "chat/run_saving.hpp"
 #include "process.hpp"
+#include "runtime/guards.hpp"
 #include "sqlite_db.hpp"
 #include "sqlite_store.hpp"
 #include "store_conformance.hpp"
@@ -75,6 +77,86 @@ PRAGMA user_version = 1;
   auto broken = (*store)->runEvents("alice", "run3", 0);
   EXPECT_EQ(broken.status().code(), Code::DataLoss);
   EXPECT_NE(broken.status().message().find("run3"), std::string::npos) << broken.status().message();
+}
+
+// A store of a plugin built before RunRecordStore: every call forwards to a
+// real store, and saving a run goes part by part.
+class PlainStore : public Store {
+ public:
+  explicit PlainStore(std::shared_ptr<Store> inner) : inner_(std::move(inner)) {}
+  std::string backendName() const override { return inner_->backendName(); }
+  int embeddingDimensions() const override { return inner_->embeddingDimensions(); }
+  Status putResource(const ResourceRecord& r, const std::vector<ChunkRecord>& c) override { return inner_->putResource(r, c); }
+  Result<std::vector<ResourceRecord>> listResources(std::string_view u, Page p) override { return inner_->listResources(u, p); }
+  Result<ResourceRecord> getResource(std::string_view u, std::string_view id) override { return inner_->getResource(u, id); }
+  Status deleteResource(std::string_view u, std::string_view id) override { return inner_->deleteResource(u, id); }
+  Result<std::vector<SearchHit>> searchText(const SearchQuery& q) override { return inner_->searchText(q); }
+  Result<std::vector<SearchHit>> searchVector(const SearchQuery& q) override { return inner_->searchVector(q); }
+  Result<std::vector<CanonEntry>> listCanon(std::string_view u, std::string_view t) override { return inner_->listCanon(u, t); }
+  Status putCanon(const CanonEntry& e) override { return inner_->putCanon(e); }
+  Status deleteCanon(std::string_view u, std::string_view t, std::string_view c, std::string_view id) override {
+    return inner_->deleteCanon(u, t, c, id);
+  }
+  Status putConversation(const ConversationRecord& c) override { return inner_->putConversation(c); }
+  Result<ConversationRecord> getConversation(std::string_view u, std::string_view id) override { return inner_->getConversation(u, id); }
+  Result<std::vector<ConversationRecord>> listConversations(std::string_view u, Page p) override { return inner_->listConversations(u, p); }
+  Status deleteConversation(std::string_view u, std::string_view id) override { return inner_->deleteConversation(u, id); }
+  Status appendMessage(const MessageRecord& m) override { return inner_->appendMessage(m); }
+  Result<std::vector<MessageRecord>> listMessages(std::string_view u, std::string_view c) override { return inner_->listMessages(u, c); }
+  Status putArtifact(const ArtifactRecord& a) override { return inner_->putArtifact(a); }
+  Result<ArtifactRecord> getArtifact(std::string_view u, std::string_view id) override { return inner_->getArtifact(u, id); }
+  Result<std::vector<ArtifactRecord>> listArtifacts(std::string_view u, std::string_view c) override { return inner_->listArtifacts(u, c); }
+  Status appendRunEvents(std::string_view u, std::string_view c, std::string_view r, const std::vector<RunEvent>& e) override {
+    return inner_->appendRunEvents(u, c, r, e);
+  }
+  Result<std::vector<RunEvent>> runEvents(std::string_view u, std::string_view r, int64_t after) override {
+    return inner_->runEvents(u, r, after);
+  }
+  std::shared_ptr<Checkpointer> checkpointer() override { return inner_->checkpointer(); }
+
+ private:
+  std::shared_ptr<Store> inner_;
+};
+
+class ThrowingRunStore final : public PlainStore, public RunRecordStore {
+ public:
+  using PlainStore::PlainStore;
+  Status saveRun(const RunRecord&) override { throw std::runtime_error("boom"); }
+};
+
+RunRecord sampleRun() {
+  RunRecord run{"alice", "c1", "run1", {}, std::nullopt, 20, {{1, "thinking", "{}"}, {2, "done", "{}"}}};
+  run.artifacts.push_back({"a1", "c1", "alice", "run1", "email", "Subject: Hi", 2, "complete", Json::object(), 15});
+  run.assistantMessage = MessageRecord{"m2", "c1", "alice", "assistant", "Done", "run1", Json::object(), 19};
+  return run;
+}
+
+TEST(RunSaving, AStoreWithoutRunRecordStoreSavesPartByPartBehindTheGuard) {
+  auto sqlite = makeSqlite();
+  ASSERT_TRUE(sqlite->putConversation({"c1", "alice", "Sale", 1, 10, 10}).isOk());
+  auto guarded = host::guard(std::make_shared<PlainStore>(sqlite), "store \"plain\"");
+  ASSERT_TRUE(host::chat::saveRun(*guarded, sampleRun()).isOk());
+  EXPECT_EQ(sqlite->getConversation("alice", "c1")->messageCount, 2);
+  EXPECT_EQ(sqlite->getConversation("alice", "c1")->updatedAtMs, 20);
+  EXPECT_EQ(sqlite->getArtifact("alice", "a1")->content, "Subject: Hi");
+  EXPECT_EQ(sqlite->listMessages("alice", "c1")->size(), 1u);
+  EXPECT_EQ(sqlite->runEvents("alice", "run1", 0)->size(), 2u);
+  // Part by part, a conversation that is gone is reported; what could be saved is.
+  RunRecord orphan = sampleRun();
+  orphan.conversationId = "gone";
+  orphan.runId = "run2";
+  orphan.assistantMessage.reset();
+  EXPECT_EQ(host::chat::saveRun(*guarded, orphan).code(), Code::NotFound);
+}
+
+TEST(RunSaving, AThrowingSaveRunBecomesAnErrorNamingTheStore) {
+  auto sqlite = makeSqlite();
+  ASSERT_TRUE(sqlite->putConversation({"c1", "alice", "Sale", 1, 10, 10}).isOk());
+  auto guarded = host::guard(std::make_shared<ThrowingRunStore>(sqlite), "store \"thrower\"");
+  Status saved = host::chat::saveRun(*guarded, sampleRun());
+  EXPECT_EQ(saved.code(), Code::Internal);
+  EXPECT_NE(saved.message().find("thrower"), std::string::npos) << saved.message();
+  EXPECT_NE(saved.message().find("boom"), std::string::npos) << saved.message();
 }
 
 }  // namespace

@@ -171,6 +171,59 @@ TEST_P(StoreConformance, RunEventsReplayAcrossBatchesInOrder) {
   EXPECT_TRUE(store->runEvents("alice", "run2", 0)->empty());
 }
 
+// A finished run in one call: the conversation's count and time, the
+// artifacts, the message and the events, or nothing at all.
+TEST_P(StoreConformance, SavesAFinishedRunAtOnceOrNotAtAll) {
+  auto* runs = dynamic_cast<RunRecordStore*>(store.get());
+  ASSERT_NE(runs, nullptr) << "every shipped store saves runs at once";
+  ASSERT_TRUE(store->putConversation({"c1", "alice", "Sale", 1, 10, 10}).isOk());
+  ASSERT_TRUE(store->appendMessage({"m1", "c1", "alice", "user", "Create an email", "run1", Json::object(), 10}).isOk());
+
+  RunRecord run{"alice", "c1", "run1", {}, std::nullopt, 20, {}};
+  run.artifacts.push_back({"a1", "c1", "alice", "run1", "email", "Subject: Hi \"there\"\nBody", 3, "complete", {{"k", 1}}, 15});
+  run.artifacts.push_back({"a2", "c1", "alice", "run1", "ad", "Half an a", 3, "incomplete", Json::object(), 16});
+  run.assistantMessage = MessageRecord{"m2", "c1", "alice", "assistant", "Done", "run1", {{"steps", 4}}, 19};
+  run.events = {{1, "thinking", "{}"}, {2, "artifact", "{\"type\":\"start\"}"}, {3, "done", "{\"messageCount\":2}"}};
+  ASSERT_TRUE(runs->saveRun(run).isOk());
+  auto conversation = store->getConversation("alice", "c1");
+  EXPECT_EQ(conversation->messageCount, 2);
+  EXPECT_EQ(conversation->updatedAtMs, 20);
+  auto artifacts = store->listArtifacts("alice", "c1");
+  ASSERT_EQ(artifacts->size(), 2u);
+  EXPECT_EQ(store->getArtifact("alice", "a1")->content, "Subject: Hi \"there\"\nBody");
+  EXPECT_EQ(store->getArtifact("alice", "a1")->metadata["k"], 1);
+  EXPECT_EQ(store->getArtifact("alice", "a2")->status, "incomplete");
+  auto messages = store->listMessages("alice", "c1");
+  ASSERT_EQ(messages->size(), 2u);
+  EXPECT_EQ((*messages)[1].content, "Done");
+  EXPECT_EQ((*messages)[1].metadata["steps"], 4);
+  EXPECT_EQ(store->runEvents("alice", "run1", 1)->size(), 2u);
+
+  // A failed run: no message, the count stays.
+  RunRecord failed{"alice", "c1", "run2", {{"a3", "c1", "alice", "run2", "email", "Sub", 1, "incomplete", {}, 30}}, std::nullopt, 31,
+                   {{1, "error", "{}"}}};
+  ASSERT_TRUE(runs->saveRun(failed).isOk());
+  EXPECT_EQ(store->getConversation("alice", "c1")->messageCount, 2);
+  EXPECT_EQ(store->getArtifact("alice", "a3")->status, "incomplete");
+
+  // Another user's conversation: NotFound, and nothing of the run is saved.
+  RunRecord intruder{"bob", "c1", "run3", {{"a1", "c1", "bob", "run3", "email", "stolen", 1, "complete", {}, 40}},
+                     MessageRecord{"m3", "c1", "bob", "assistant", "hi", "run3", {}, 40}, 41, {{1, "done", "{}"}}};
+  EXPECT_EQ(runs->saveRun(intruder).code(), Code::NotFound);
+  EXPECT_EQ(store->getArtifact("alice", "a1")->content, "Subject: Hi \"there\"\nBody");
+  EXPECT_EQ(store->listMessages("alice", "c1")->size(), 2u);
+  EXPECT_EQ(store->getConversation("alice", "c1")->messageCount, 2);
+  EXPECT_TRUE(store->runEvents("bob", "run3", 0)->empty());
+  RunRecord orphan{"alice", "gone", "run4", {}, std::nullopt, 50, {{1, "done", "{}"}}};
+  EXPECT_EQ(runs->saveRun(orphan).code(), Code::NotFound);
+}
+
+TEST_P(StoreConformance, AnotherUsersArtifactIdIsNotOverwritten) {
+  ASSERT_TRUE(store->putArtifact({"a1", "c1", "alice", "run1", "email", "mine", 1, "complete", {}, 1}).isOk());
+  EXPECT_EQ(store->putArtifact({"a1", "c9", "bob", "run9", "email", "stolen", 1, "complete", {}, 2}).code(), Code::NotFound);
+  EXPECT_EQ(store->getArtifact("alice", "a1")->content, "mine");
+}
+
 TEST_P(StoreConformance, CheckpointRetentionIsBounded) {
   for (int i = 0; i < 40; ++i) {
     Checkpoint c;

@@ -1,5 +1,7 @@
 #include "chat/run_manager.hpp"
 
+#include "chat/run_saving.hpp"
+
 #include <random>
 #include <sstream>
 
@@ -93,6 +95,7 @@ Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn
   run->userId = turn.userId;
   run->conversationId = conversation.id;
   conversation.messageCount += 1;
+  run->messageCount = conversation.messageCount;
   conversation.updatedAtMs = now;
   MX_RETURN_IF_ERROR(store_->putConversation(conversation));
   MX_RETURN_IF_ERROR(store_->appendMessage({newId("msg_"), conversation.id, turn.userId, "user", turn.message, run->id,
@@ -118,27 +121,27 @@ Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn
   return run;
 }
 
+// The run's records, its last events (message or error, then done) and its
+// event log are saved together, before `done` reaches the client: a client
+// that reads the conversation after `done` finds everything in it.
 void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcome) {
   bool completed = outcome.status == RunStatus::Completed;
+  RunRecord record{run->userId, run->conversationId, run->id, {}, std::nullopt, nowMillis(), {}};
   bool artifactIncomplete = false;
   for (const auto& draft : run->log->artifacts()) {
     bool incomplete = !completed || !draft.ended || draft.incomplete;
     artifactIncomplete = artifactIncomplete || incomplete;
-    ArtifactRecord record{draft.id, run->conversationId, run->userId, run->id, draft.contentType, draft.content,
-                          draft.ended ? draft.wordCount : countWords(draft.content), incomplete ? "incomplete" : "complete",
-                          Json::object(), nowMillis()};
-    Status saved = store_->putArtifact(record);
-    if (!saved.isOk()) logger_->error("run " + run->id + ": artifact " + draft.id + " not saved: " + saved.toString());
+    record.artifacts.push_back({draft.id, run->conversationId, run->userId, run->id, draft.contentType, draft.content,
+                                draft.ended ? draft.wordCount : countWords(draft.content), incomplete ? "incomplete" : "complete",
+                                Json::object(), nowMillis()});
   }
-  auto conversation = store_->getConversation(run->userId, run->conversationId);
-  int64_t messageCount = conversation ? conversation->messageCount : 0;
+  int64_t messageCount = run->messageCount;
   Json usage = run->usage.toJson();  // every model call of the run, Tier 2 and interrupted ones included
   if (completed) {
     std::string messageId = newId("msg_");
     std::string text = lastAssistantText(outcome.state);
-    Status saved = store_->appendMessage({messageId, run->conversationId, run->userId, "assistant", text, run->id,
-                                          {{"usage", usage}, {"steps", outcome.steps}}, nowMillis()});
-    if (!saved.isOk()) logger_->error("run " + run->id + ": assistant message not saved: " + saved.toString());
+    record.assistantMessage = MessageRecord{messageId, run->conversationId, run->userId, "assistant", text, run->id,
+                                            {{"usage", usage}, {"steps", outcome.steps}}, nowMillis()};
     ++messageCount;
     run->log->emitJson("message", {{"role", "assistant"}, {"content", text}, {"messageId", messageId}});
     if (artifactIncomplete) {  // the model answered, but an artifact was cut: never a clean end
@@ -159,23 +162,22 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
                                  {"artifactIncomplete", artifactIncomplete},
                                  {"usage", usage}});
   }
-  if (conversation) {
-    conversation->messageCount = messageCount;
-    conversation->updatedAtMs = nowMillis();
-    (void)store_->putConversation(*conversation);
-  }
-  if (completed) session_.save(run->userId, run->conversationId, outcome.state);
-  run->log->emitJson("done", {{"conversationId", run->conversationId}, {"messageCount", messageCount}});
-  auto log = run->log->events();
+  // `done` is saved with the rest and sent once they are saved; nothing else
+  // emits events once the graph has finished, so it keeps the next number.
+  std::string done = Json{{"conversationId", run->conversationId}, {"messageCount", messageCount}}.dump();
+  record.events = run->log->events();
+  record.events.push_back({static_cast<int64_t>(record.events.size()) + 1, "done", done});
   if (settings_.metrics != nullptr) {
     settings_.metrics->recordRun({runStatusName(outcome.status), outcome.wallMs, outcome.nodeWaitMs, outcome.runtimeCpuMs,
-                                  log.size(), usage});
+                                  record.events.size(), usage});
   }
-  Status events = store_->appendRunEvents(run->userId, run->conversationId, run->id, log);
-  if (!events.isOk()) logger_->error("run " + run->id + ": event log not saved: " + events.toString());
+  Status saved = saveRun(*store_, record);
+  if (!saved.isOk()) logger_->error("run " + run->id + ": not saved (artifacts, message, event log): " + saved.toString());
+  if (completed) session_.save(run->userId, run->conversationId, outcome.state);
+  run->log->emit("done", done);
   run->finished = true;
   run->log->close();
-  if (events.isOk()) run->log->releaseEvents();  // replayed from the store from now on
+  if (saved.isOk()) run->log->releaseEvents();  // replayed from the store from now on
   wake_.notify_all();
 }
 

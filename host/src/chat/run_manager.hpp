@@ -50,6 +50,7 @@ struct ActiveRun {
   std::string id;
   std::string userId;
   std::string conversationId;
+  int64_t messageCount = 0;  // the conversation's, the user's message of this turn included
   std::shared_ptr<RunLog> log = std::make_shared<RunLog>();
   RunUsage usage;
   CancellationSource cancel;

@@ -105,9 +105,16 @@ class GuardedCacheBackend final : public GuardBase<CacheBackend> {
   }
 };
 
-class GuardedStore final : public GuardBase<Store> {
+// Also a RunRecordStore: forwards to the plugin's when it has one, and
+// answers Unimplemented when not (the caller then saves part by part).
+class GuardedStore final : public GuardBase<Store>, public RunRecordStore {
  public:
   using GuardBase::GuardBase;
+  Status saveRun(const RunRecord& run) override {
+    auto* direct = dynamic_cast<RunRecordStore*>(inner_.get());
+    if (direct == nullptr) return unimplementedError("the store saves runs part by part");
+    return guardedCall(label_, [&] { return direct->saveRun(run); });
+  }
   std::string backendName() const override { return inner_->backendName(); }
   int embeddingDimensions() const override { return inner_->embeddingDimensions(); }
   Status putResource(const ResourceRecord& r, const std::vector<ChunkRecord>& c) override {

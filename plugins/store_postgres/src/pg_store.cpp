@@ -367,6 +367,64 @@ Result<std::vector<ArtifactRecord>> PostgresStore::listArtifacts(std::string_vie
   });
 }
 
+namespace {
+
+std::string bigintArrayLiteral(const std::vector<int64_t>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + std::to_string(values[i]);
+  return out + "}";
+}
+
+}  // namespace
+
+Status PostgresStore::saveRun(const RunRecord& run) {
+  std::vector<std::string> ids, types, contents, statuses, metadata;
+  std::vector<int64_t> words, created;
+  for (const auto& a : run.artifacts) {
+    ids.push_back(a.id);
+    types.push_back(a.contentType);
+    contents.push_back(a.content);
+    statuses.push_back(a.status);
+    metadata.push_back(jsonText(a.metadata));
+    words.push_back(a.wordCount);
+    created.push_back(a.createdAtMs);
+  }
+  const MessageRecord empty;
+  const MessageRecord& message = run.assistantMessage ? *run.assistantMessage : empty;
+  return pool_->with("save run", [&](Pool::Lease& lease) -> Status {
+    // The conversation first: when it is gone (or another user's), the other
+    // parts insert nothing and no row comes back.
+    lease.prepare("run_save",
+                  "WITH conversation AS (UPDATE conversations SET message_count = message_count + $4, updated_at = $5 "
+                  "  WHERE id = $2 AND user_id = $1 RETURNING message_count), "
+                  "artifact AS (INSERT INTO artifacts(id, conversation_id, user_id, run_id, content_type, content, word_count, status, "
+                  "  metadata, created_at) "
+                  "  SELECT u.id, $2, $1, $3, u.content_type, u.content, u.word_count, u.status, u.metadata::jsonb, u.created_at "
+                  "  FROM unnest($6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::text[], $12::bigint[]) "
+                  "    AS u(id, content_type, content, word_count, status, metadata, created_at) "
+                  "  WHERE EXISTS (SELECT 1 FROM conversation) "
+                  "  ON CONFLICT (id) DO UPDATE SET content = EXCLUDED.content, word_count = EXCLUDED.word_count, "
+                  "  status = EXCLUDED.status, metadata = EXCLUDED.metadata WHERE artifacts.user_id = EXCLUDED.user_id), "
+                  "message AS (INSERT INTO messages(id, conversation_id, user_id, role, content, run_id, metadata, created_at) "
+                  "  SELECT $13, $2, $1, 'assistant', $14, $3, $15::jsonb, $16 WHERE $13 <> '' AND EXISTS (SELECT 1 FROM conversation)), "
+                  "batch AS (INSERT INTO run_event_batches(run_id, first_seq, last_seq, user_id, conversation_id, events) "
+                  "  SELECT $3, $17, $18, $1, $2, $19 WHERE $19 <> '' AND EXISTS (SELECT 1 FROM conversation) "
+                  "  ON CONFLICT (run_id, first_seq) DO NOTHING) "
+                  "SELECT message_count FROM conversation");
+    pqxx::nontransaction tx(lease.connection());
+    bool hasEvents = !run.events.empty();
+    auto rows = lease.exec(tx, "run_save", run.userId, run.conversationId, run.runId,
+                           static_cast<int64_t>(run.assistantMessage ? 1 : 0), run.updatedAtMs, textArrayLiteral(ids),
+                           textArrayLiteral(types), textArrayLiteral(contents), bigintArrayLiteral(words),
+                           textArrayLiteral(statuses), textArrayLiteral(metadata), bigintArrayLiteral(created), message.id,
+                           message.content, jsonText(message.metadata), message.createdAtMs,
+                           hasEvents ? run.events.front().sequence : int64_t{0}, hasEvents ? run.events.back().sequence : int64_t{0},
+                           hasEvents ? runEventsJson(run.events) : std::string());
+    if (rows.empty()) return notFoundError("conversation " + run.conversationId + " not found");
+    return Status::ok();
+  });
+}
+
 Status PostgresStore::appendRunEvents(std::string_view userId, std::string_view conversationId, std::string_view runId,
                                       const std::vector<RunEvent>& events) {
   if (events.empty()) return Status::ok();

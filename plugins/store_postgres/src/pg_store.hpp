@@ -29,7 +29,7 @@ struct StoreConfig {
 
 class PostgresCheckpointer;
 
-class PostgresStore final : public Store {
+class PostgresStore final : public Store, public RunRecordStore {
  public:
   static Result<std::unique_ptr<PostgresStore>> open(StoreConfig config);
 
@@ -59,6 +59,9 @@ class PostgresStore final : public Store {
   Result<ArtifactRecord> getArtifact(std::string_view userId, std::string_view id) override;
   Result<std::vector<ArtifactRecord>> listArtifacts(std::string_view userId, std::string_view conversationId) override;
 
+  // One statement: the conversation's count and time, the artifacts, the
+  // message and the event batch, atomically.
+  Status saveRun(const RunRecord& run) override;
   Status appendRunEvents(std::string_view userId, std::string_view conversationId, std::string_view runId,
                          const std::vector<RunEvent>& events) override;
   Result<std::vector<RunEvent>> runEvents(std::string_view userId, std::string_view runId, int64_t after) override;

@@ -106,6 +106,32 @@ constexpr const char* kResourceColumns = "id, user_id, title, resource_type, for
 constexpr const char* kArtifactColumns =
     "id, conversation_id, user_id, run_id, content_type, content, word_count, status, metadata, created_at";
 
+// Another user's artifact id updates nothing (the caller answers NotFound).
+Status insertArtifact(Connection& db, const ArtifactRecord& a) {
+  return db.prepare(std::string("INSERT INTO artifacts(") + kArtifactColumns + ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
+                    "ON CONFLICT(id) DO UPDATE SET content=excluded.content, word_count=excluded.word_count, "
+                    "status=excluded.status, metadata=excluded.metadata WHERE artifacts.user_id = excluded.user_id")
+      .bind(1, a.id).bind(2, a.conversationId).bind(3, a.userId).bind(4, a.runId).bind(5, a.contentType).bind(6, a.content)
+      .bind(7, a.wordCount).bind(8, a.status).bind(9, (a.metadata.is_null() ? Json::object() : a.metadata).dump())
+      .bind(10, a.createdAtMs).run();
+}
+
+Status insertMessage(Connection& db, const MessageRecord& m) {
+  return db.prepare("INSERT INTO messages(id, conversation_id, user_id, role, content, run_id, metadata, created_at, seq) "
+                    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,(SELECT COALESCE(MAX(seq),0)+1 FROM messages WHERE conversation_id=?2))")
+      .bind(1, m.id).bind(2, m.conversationId).bind(3, m.userId).bind(4, m.role).bind(5, m.content).bind(6, m.runId)
+      .bind(7, (m.metadata.is_null() ? Json::object() : m.metadata).dump()).bind(8, m.createdAtMs).run();
+}
+
+Status insertRunEvents(Connection& db, std::string_view userId, std::string_view conversationId, std::string_view runId,
+                       const std::vector<RunEvent>& events) {
+  if (events.empty()) return Status::ok();
+  return db.prepare("INSERT OR IGNORE INTO run_event_batches(run_id, first_seq, last_seq, user_id, conversation_id, events) "
+                    "VALUES(?1,?2,?3,?4,?5,?6)")
+      .bind(1, runId).bind(2, events.front().sequence).bind(3, events.back().sequence).bind(4, userId)
+      .bind(5, conversationId).bind(6, runEventsJson(events)).run();
+}
+
 }  // namespace
 
 std::vector<std::string> ftsWords(std::string_view text) {
@@ -446,10 +472,7 @@ Status SqliteStore::deleteConversation(std::string_view userId, std::string_view
 
 Status SqliteStore::appendMessage(const MessageRecord& m) {
   auto db = pool_->acquire();
-  return db->prepare("INSERT INTO messages(id, conversation_id, user_id, role, content, run_id, metadata, created_at, seq) "
-                     "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,(SELECT COALESCE(MAX(seq),0)+1 FROM messages WHERE conversation_id=?2))")
-      .bind(1, m.id).bind(2, m.conversationId).bind(3, m.userId).bind(4, m.role).bind(5, m.content).bind(6, m.runId)
-      .bind(7, (m.metadata.is_null() ? Json::object() : m.metadata).dump()).bind(8, m.createdAtMs).run();
+  return insertMessage(*db, m);
 }
 
 Result<std::vector<MessageRecord>> SqliteStore::listMessages(std::string_view userId, std::string_view conversationId) {
@@ -467,12 +490,9 @@ Result<std::vector<MessageRecord>> SqliteStore::listMessages(std::string_view us
 
 Status SqliteStore::putArtifact(const ArtifactRecord& a) {
   auto db = pool_->acquire();
-  return db->prepare(std::string("INSERT INTO artifacts(") + kArtifactColumns + ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
-                     "ON CONFLICT(id) DO UPDATE SET content=excluded.content, word_count=excluded.word_count, "
-                     "status=excluded.status, metadata=excluded.metadata")
-      .bind(1, a.id).bind(2, a.conversationId).bind(3, a.userId).bind(4, a.runId).bind(5, a.contentType).bind(6, a.content)
-      .bind(7, a.wordCount).bind(8, a.status).bind(9, (a.metadata.is_null() ? Json::object() : a.metadata).dump())
-      .bind(10, a.createdAtMs).run();
+  MX_RETURN_IF_ERROR(insertArtifact(*db, a));
+  if (sqlite3_changes(db->handle()) == 0) return notFoundError("artifact " + a.id + " not found");
+  return Status::ok();
 }
 
 Result<ArtifactRecord> SqliteStore::getArtifact(std::string_view userId, std::string_view id) {
@@ -495,14 +515,25 @@ Result<std::vector<ArtifactRecord>> SqliteStore::listArtifacts(std::string_view 
   return out;
 }
 
+Status SqliteStore::saveRun(const RunRecord& run) {
+  auto db = pool_->acquire();
+  Transaction tx(*db);
+  MX_RETURN_IF_ERROR(tx.begun());
+  MX_RETURN_IF_ERROR(db->prepare("UPDATE conversations SET message_count = message_count + ?1, updated_at = ?2 "
+                                 "WHERE id = ?3 AND user_id = ?4")
+                         .bind(1, static_cast<int64_t>(run.assistantMessage ? 1 : 0)).bind(2, run.updatedAtMs)
+                         .bind(3, run.conversationId).bind(4, run.userId).run());
+  if (sqlite3_changes(db->handle()) == 0) return notFoundError("conversation " + run.conversationId + " not found");
+  for (const auto& artifact : run.artifacts) MX_RETURN_IF_ERROR(insertArtifact(*db, artifact));
+  if (run.assistantMessage) MX_RETURN_IF_ERROR(insertMessage(*db, *run.assistantMessage));
+  MX_RETURN_IF_ERROR(insertRunEvents(*db, run.userId, run.conversationId, run.runId, run.events));
+  return tx.commit();
+}
+
 Status SqliteStore::appendRunEvents(std::string_view userId, std::string_view conversationId, std::string_view runId,
                                     const std::vector<RunEvent>& events) {
-  if (events.empty()) return Status::ok();
   auto db = pool_->acquire();
-  return db->prepare("INSERT OR IGNORE INTO run_event_batches(run_id, first_seq, last_seq, user_id, conversation_id, events) "
-                     "VALUES(?1,?2,?3,?4,?5,?6)")
-      .bind(1, runId).bind(2, events.front().sequence).bind(3, events.back().sequence).bind(4, userId)
-      .bind(5, conversationId).bind(6, runEventsJson(events)).run();
+  return insertRunEvents(*db, userId, conversationId, runId, events);
 }
 
 Result<std::vector<RunEvent>> SqliteStore::runEvents(std::string_view userId, std::string_view runId, int64_t after) {

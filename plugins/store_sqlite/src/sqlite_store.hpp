@@ -26,7 +26,7 @@ struct StoreConfig {
   size_t checkpointRetention = 20;
 };
 
-class SqliteStore final : public Store {
+class SqliteStore final : public Store, public RunRecordStore {
  public:
   static Result<std::unique_ptr<SqliteStore>> open(StoreConfig config);
 
@@ -56,6 +56,9 @@ class SqliteStore final : public Store {
   Result<ArtifactRecord> getArtifact(std::string_view userId, std::string_view id) override;
   Result<std::vector<ArtifactRecord>> listArtifacts(std::string_view userId, std::string_view conversationId) override;
 
+  // One transaction: the conversation's count and time, the artifacts, the
+  // message and the event batch.
+  Status saveRun(const RunRecord& run) override;
   Status appendRunEvents(std::string_view userId, std::string_view conversationId, std::string_view runId,
                          const std::vector<RunEvent>& events) override;
   Result<std::vector<RunEvent>> runEvents(std::string_view userId, std::string_view runId, int64_t after) override;

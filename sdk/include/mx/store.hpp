@@ -203,4 +203,28 @@ class Store : public Component {
   virtual std::shared_ptr<Checkpointer> checkpointer() = 0;
 };
 
+// What a finished run leaves in the store: its artifacts, the assistant's
+// message when it completed, and its events; the conversation's message
+// count grows by one per message and its updated_at is set.
+struct RunRecord {
+  std::string userId;
+  std::string conversationId;
+  std::string runId;
+  std::vector<ArtifactRecord> artifacts;
+  std::optional<MessageRecord> assistantMessage;
+  int64_t updatedAtMs = 0;
+  std::vector<RunEvent> events;
+};
+
+// Optional, beside Store (the host finds it with dynamic_cast; SDK ABI 1.3):
+// a store that saves a finished run in one round trip and one transaction,
+// instead of a call per artifact, message, conversation and event batch.
+// NotFound (saving nothing) when the conversation is gone or another user's.
+// Thread-safety and blocking: as Store.
+class RunRecordStore {
+ public:
+  virtual ~RunRecordStore() = default;
+  virtual Status saveRun(const RunRecord& run) = 0;
+};
+
 }  // namespace mx

@@ -1,0 +1,38 @@
+#include "chat/run_saving.hpp"
+
+namespace mx::host::chat {
+
+namespace {
+
+Status saveRunPartByPart(Store& store, const RunRecord& run) {
+  Status first = Status::ok();
+  auto keep = [&](Status status) {
+    if (first.isOk() && !status.isOk()) first = std::move(status);
+  };
+  for (const auto& artifact : run.artifacts) keep(store.putArtifact(artifact));
+  if (run.assistantMessage) keep(store.appendMessage(*run.assistantMessage));
+  auto conversation = store.getConversation(run.userId, run.conversationId);
+  if (conversation) {
+    conversation->messageCount += run.assistantMessage ? 1 : 0;
+    conversation->updatedAtMs = run.updatedAtMs;
+    keep(store.putConversation(*conversation));
+  } else {
+    keep(conversation.status());
+  }
+  keep(store.appendRunEvents(run.userId, run.conversationId, run.runId, run.events));
+  return first;
+}
+
+}  // namespace
+
+Status saveRun(Store& store, const RunRecord& run) {
+  // The host's guarded store is always a RunRecordStore; it answers
+  // Unimplemented for a plugin's store that is not one.
+  if (auto* direct = dynamic_cast<RunRecordStore*>(&store)) {
+    Status saved = direct->saveRun(run);
+    if (saved.code() != Code::Unimplemented) return saved;
+  }
+  return saveRunPartByPart(store, run);
+}
+
+}  // namespace mx::host::chat
