@@ -121,6 +121,7 @@ class PlainStore : public Store {
 class ThrowingRunStore final : public PlainStore, public RunRecordStore {
  public:
   using PlainStore::PlainStore;
+  Result<int64_t> beginTurn(const ConversationRecord&, const MessageRecord&) override { throw std::runtime_error("boom"); }
   Status saveRun(const RunRecord&) override { throw std::runtime_error("boom"); }
 };
 
@@ -135,11 +136,16 @@ TEST(RunSaving, AStoreWithoutRunRecordStoreSavesPartByPartBehindTheGuard) {
   auto sqlite = makeSqlite();
   ASSERT_TRUE(sqlite->putConversation({"c1", "alice", "Sale", 1, 10, 10}).isOk());
   auto guarded = host::guard(std::make_shared<PlainStore>(sqlite), "store \"plain\"");
-  ASSERT_TRUE(host::chat::saveRun(*guarded, sampleRun()).isOk());
+  auto count = host::chat::beginTurn(*guarded, *sqlite->getConversation("alice", "c1"),
+                                     {"m1", "c1", "alice", "user", "Create an email", "run1", Json::object(), 12});
+  ASSERT_TRUE(count.isOk()) << count.status().toString();
+  EXPECT_EQ(*count, 2);
   EXPECT_EQ(sqlite->getConversation("alice", "c1")->messageCount, 2);
+  ASSERT_TRUE(host::chat::saveRun(*guarded, sampleRun()).isOk());
+  EXPECT_EQ(sqlite->getConversation("alice", "c1")->messageCount, 3);
   EXPECT_EQ(sqlite->getConversation("alice", "c1")->updatedAtMs, 20);
   EXPECT_EQ(sqlite->getArtifact("alice", "a1")->content, "Subject: Hi");
-  EXPECT_EQ(sqlite->listMessages("alice", "c1")->size(), 1u);
+  EXPECT_EQ(sqlite->listMessages("alice", "c1")->size(), 2u);
   EXPECT_EQ(sqlite->runEvents("alice", "run1", 0)->size(), 2u);
   // Part by part, a conversation that is gone is reported; what could be saved is.
   RunRecord orphan = sampleRun();
@@ -153,6 +159,9 @@ TEST(RunSaving, AThrowingSaveRunBecomesAnErrorNamingTheStore) {
   auto sqlite = makeSqlite();
   ASSERT_TRUE(sqlite->putConversation({"c1", "alice", "Sale", 1, 10, 10}).isOk());
   auto guarded = host::guard(std::make_shared<ThrowingRunStore>(sqlite), "store \"thrower\"");
+  auto begun = host::chat::beginTurn(*guarded, {"c1", "alice", "Sale", 1, 10, 10}, {"m1", "c1", "alice", "user", "hi", "run1", {}, 12});
+  EXPECT_EQ(begun.status().code(), Code::Internal);
+  EXPECT_NE(begun.status().message().find("thrower"), std::string::npos) << begun.status().message();
   Status saved = host::chat::saveRun(*guarded, sampleRun());
   EXPECT_EQ(saved.code(), Code::Internal);
   EXPECT_NE(saved.message().find("thrower"), std::string::npos) << saved.message();

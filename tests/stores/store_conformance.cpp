@@ -218,6 +218,29 @@ TEST_P(StoreConformance, SavesAFinishedRunAtOnceOrNotAtAll) {
   EXPECT_EQ(runs->saveRun(orphan).code(), Code::NotFound);
 }
 
+TEST_P(StoreConformance, BeginningATurnCountsTheUsersMessageOrRefusesAnotherUsersConversation) {
+  auto* runs = dynamic_cast<RunRecordStore*>(store.get());
+  ASSERT_NE(runs, nullptr);
+  auto first = runs->beginTurn({"c1", "alice", "Spring sale", 0, 10, 10}, {"m1", "c1", "alice", "user", "Create an email", "run1", {}, 11});
+  ASSERT_TRUE(first.isOk()) << first.status().toString();
+  EXPECT_EQ(*first, 1);
+  auto second = runs->beginTurn({"c1", "alice", "Another title", 2, 99, 99}, {"m2", "c1", "alice", "user", "And an ad", "run2", {}, 21});
+  ASSERT_TRUE(second.isOk()) << second.status().toString();
+  EXPECT_EQ(*second, 2);  // counted in the database, not from the record passed
+  auto conversation = store->getConversation("alice", "c1");
+  EXPECT_EQ(conversation->title, "Spring sale");
+  EXPECT_EQ(conversation->createdAtMs, 10);
+  EXPECT_EQ(conversation->updatedAtMs, 21);
+  auto messages = store->listMessages("alice", "c1");
+  ASSERT_EQ(messages->size(), 2u);
+  EXPECT_EQ((*messages)[1].content, "And an ad");
+  EXPECT_EQ((*messages)[1].role, "user");
+  auto intruder = runs->beginTurn({"c1", "bob", "steal", 0, 30, 30}, {"m3", "c1", "bob", "user", "mine now", "run3", {}, 31});
+  EXPECT_EQ(intruder.status().code(), Code::NotFound);
+  EXPECT_EQ(store->listMessages("alice", "c1")->size(), 2u);
+  EXPECT_EQ(store->getConversation("alice", "c1")->messageCount, 2);
+}
+
 TEST_P(StoreConformance, AnotherUsersArtifactIdIsNotOverwritten) {
   ASSERT_TRUE(store->putArtifact({"a1", "c1", "alice", "run1", "email", "mine", 1, "complete", {}, 1}).isOk());
   EXPECT_EQ(store->putArtifact({"a1", "c9", "bob", "run9", "email", "stolen", 1, "complete", {}, 2}).code(), Code::NotFound);

@@ -94,12 +94,10 @@ Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn
   run->id = newId("run_");
   run->userId = turn.userId;
   run->conversationId = conversation.id;
-  conversation.messageCount += 1;
-  run->messageCount = conversation.messageCount;
-  conversation.updatedAtMs = now;
-  MX_RETURN_IF_ERROR(store_->putConversation(conversation));
-  MX_RETURN_IF_ERROR(store_->appendMessage({newId("msg_"), conversation.id, turn.userId, "user", turn.message, run->id,
-                                            Json::object(), now}));
+  auto count = beginTurn(*store_, conversation,
+                         {newId("msg_"), conversation.id, turn.userId, "user", turn.message, run->id, Json::object(), now});
+  if (!count) return count.status();
+  run->messageCount = *count;
   if (initialState) (*initialState)["usage"] = Json::object();  // usage is per run
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -25,6 +25,19 @@ Status saveRunPartByPart(Store& store, const RunRecord& run) {
 
 }  // namespace
 
+Result<int64_t> beginTurn(Store& store, const ConversationRecord& conversation, const MessageRecord& userMessage) {
+  if (auto* direct = dynamic_cast<RunRecordStore*>(&store)) {
+    auto count = direct->beginTurn(conversation, userMessage);
+    if (count.status().code() != Code::Unimplemented) return count;
+  }
+  ConversationRecord updated = conversation;
+  updated.messageCount += 1;
+  updated.updatedAtMs = userMessage.createdAtMs;
+  MX_RETURN_IF_ERROR(store.putConversation(updated));
+  MX_RETURN_IF_ERROR(store.appendMessage(userMessage));
+  return updated.messageCount;
+}
+
 Status saveRun(Store& store, const RunRecord& run) {
   // The host's guarded store is always a RunRecordStore; it answers
   // Unimplemented for a plugin's store that is not one.

@@ -110,6 +110,11 @@ class GuardedCacheBackend final : public GuardBase<CacheBackend> {
 class GuardedStore final : public GuardBase<Store>, public RunRecordStore {
  public:
   using GuardBase::GuardBase;
+  Result<int64_t> beginTurn(const ConversationRecord& c, const MessageRecord& m) override {
+    auto* direct = dynamic_cast<RunRecordStore*>(inner_.get());
+    if (direct == nullptr) return unimplementedError("the store saves turns part by part");
+    return guardedCall(label_, [&] { return direct->beginTurn(c, m); });
+  }
   Status saveRun(const RunRecord& run) override {
     auto* direct = dynamic_cast<RunRecordStore*>(inner_.get());
     if (direct == nullptr) return unimplementedError("the store saves runs part by part");

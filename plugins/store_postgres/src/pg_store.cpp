@@ -377,6 +377,24 @@ std::string bigintArrayLiteral(const std::vector<int64_t>& values) {
 
 }  // namespace
 
+Result<int64_t> PostgresStore::beginTurn(const ConversationRecord& c, const MessageRecord& m) {
+  return pool_->with("begin turn", [&](Pool::Lease& lease) -> Result<int64_t> {
+    // Another user's conversation id updates nothing, and then no message is added.
+    lease.prepare("turn_begin",
+                  "WITH conversation AS (INSERT INTO conversations(id, user_id, title, message_count, created_at, updated_at) "
+                  "  VALUES($1, $2, $3, 1, $4, $5) ON CONFLICT (id) DO UPDATE SET message_count = conversations.message_count + 1, "
+                  "  updated_at = EXCLUDED.updated_at WHERE conversations.user_id = EXCLUDED.user_id RETURNING message_count), "
+                  "message AS (INSERT INTO messages(id, conversation_id, user_id, role, content, run_id, metadata, created_at) "
+                  "  SELECT $6, $1, $2, $7, $8, $9, $10::jsonb, $11 WHERE EXISTS (SELECT 1 FROM conversation)) "
+                  "SELECT message_count FROM conversation");
+    pqxx::nontransaction tx(lease.connection());
+    auto rows = lease.exec(tx, "turn_begin", c.id, c.userId, c.title, c.createdAtMs, m.createdAtMs, m.id, m.role, m.content,
+                           m.runId, jsonText(m.metadata), m.createdAtMs);
+    if (rows.empty()) return notFoundError("conversation " + c.id + " not found");
+    return rows[0][0].as<int64_t>();
+  });
+}
+
 Status PostgresStore::saveRun(const RunRecord& run) {
   std::vector<std::string> ids, types, contents, statuses, metadata;
   std::vector<int64_t> words, created;

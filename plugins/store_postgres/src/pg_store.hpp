@@ -59,8 +59,10 @@ class PostgresStore final : public Store, public RunRecordStore {
   Result<ArtifactRecord> getArtifact(std::string_view userId, std::string_view id) override;
   Result<std::vector<ArtifactRecord>> listArtifacts(std::string_view userId, std::string_view conversationId) override;
 
-  // One statement: the conversation's count and time, the artifacts, the
-  // message and the event batch, atomically.
+  // One statement each: the conversation and the user's message; the
+  // conversation's count and time, the artifacts, the message and the event
+  // batch.
+  Result<int64_t> beginTurn(const ConversationRecord& conversation, const MessageRecord& userMessage) override;
   Status saveRun(const RunRecord& run) override;
   Status appendRunEvents(std::string_view userId, std::string_view conversationId, std::string_view runId,
                          const std::vector<RunEvent>& events) override;

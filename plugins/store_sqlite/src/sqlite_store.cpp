@@ -515,6 +515,26 @@ Result<std::vector<ArtifactRecord>> SqliteStore::listArtifacts(std::string_view 
   return out;
 }
 
+Result<int64_t> SqliteStore::beginTurn(const ConversationRecord& c, const MessageRecord& m) {
+  auto db = pool_->acquire();
+  Transaction tx(*db);
+  MX_RETURN_IF_ERROR(tx.begun());
+  int64_t messages = 0;
+  {
+    // Another user's conversation id updates nothing and returns no row.
+    auto upsert = db->prepare("INSERT INTO conversations(id, user_id, title, message_count, created_at, updated_at) "
+                              "VALUES(?1,?2,?3,1,?4,?5) ON CONFLICT(id) DO UPDATE SET message_count = message_count + 1, "
+                              "updated_at = excluded.updated_at WHERE conversations.user_id = excluded.user_id "
+                              "RETURNING message_count");
+    upsert.bind(1, c.id).bind(2, c.userId).bind(3, c.title).bind(4, c.createdAtMs).bind(5, m.createdAtMs);
+    if (!upsert.step()) return upsert.status().isOk() ? notFoundError("conversation " + c.id + " not found") : upsert.status();
+    messages = upsert.integer(0);
+  }
+  MX_RETURN_IF_ERROR(insertMessage(*db, m));
+  MX_RETURN_IF_ERROR(tx.commit());
+  return messages;
+}
+
 Status SqliteStore::saveRun(const RunRecord& run) {
   auto db = pool_->acquire();
   Transaction tx(*db);

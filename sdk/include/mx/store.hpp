@@ -217,13 +217,18 @@ struct RunRecord {
 };
 
 // Optional, beside Store (the host finds it with dynamic_cast; SDK ABI 1.3):
-// a store that saves a finished run in one round trip and one transaction,
-// instead of a call per artifact, message, conversation and event batch.
+// a store that saves a turn's beginning and a finished run each in one round
+// trip and one transaction, instead of a call per artifact, message,
+// conversation and event batch.
 // NotFound (saving nothing) when the conversation is gone or another user's.
 // Thread-safety and blocking: as Store.
 class RunRecordStore {
  public:
   virtual ~RunRecordStore() = default;
+  // A turn begins: the conversation is created (message count 1) or its
+  // count grows by one and updated_at is set (title and created_at of an
+  // existing one stay), and the user's message is added. Returns the count.
+  virtual Result<int64_t> beginTurn(const ConversationRecord& conversation, const MessageRecord& userMessage) = 0;
   virtual Status saveRun(const RunRecord& run) = 0;
 };
 
