@@ -31,6 +31,7 @@ GRAPH_RUNS=(1 100 1000 2000 4000)
 KNOWLEDGE="100000 1000"   # chunks, queries
 RECONNECTS=50             # reconnects measured at each profile's largest level, under its load
 REPEAT="${REPEAT:-1}"     # runs per level; with more than one, a median row follows
+FAILED=0                  # a run with errors still prints its row; the script goes on and exits 1 at the end
 case "${1:-}" in
   --smoke) PROFILES=("fast 0 0 40 20"); LEVELS=(4); GRAPH_PROFILE="0 0 40"; GRAPH_RUNS=(8); KNOWLEDGE="2000 50"; RECONNECTS=5 ;;
   --fast) PROFILES=("${PROFILES[0]}"); GRAPH_RUNS=(); KNOWLEDGE="" ;;
@@ -132,7 +133,7 @@ if ((${#PROFILES[@]})); then
         wait "$LOAD" 2>/dev/null || true
       fi
       kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
-      python3 - "$NAME$( [ "$REPEAT" -gt 1 ] && echo "#$RUN")" "$C" "$TURNS" "$BEFORE" "$AFTER" "$PEAK" "$RESULT" "$DIRECT" "$WORK/metrics.txt" "$ROWS" <<'PY'
+      python3 - "$NAME$( [ "$REPEAT" -gt 1 ] && echo "#$RUN")" "$C" "$TURNS" "$BEFORE" "$AFTER" "$PEAK" "$RESULT" "$DIRECT" "$WORK/metrics.txt" "$ROWS" <<'PY' || FAILED=1
 import json, sys
 name, c, turns, before, after, peak = sys.argv[1:7]
 r, d = json.loads(sys.argv[7]), json.loads(sys.argv[8])
@@ -186,7 +187,7 @@ PY
   for profile in "${PROFILES[@]}"; do
     read -r NAME _ <<<"$profile"
     [ -s "$WORK/reconnect.$NAME.json" ] || { echo "  $NAME: no result"; continue; }
-    python3 - "$NAME" "${LEVELS[-1]}" "$(cat "$WORK/reconnect.$NAME.json")" <<'PY'
+    python3 - "$NAME" "${LEVELS[-1]}" "$(cat "$WORK/reconnect.$NAME.json")" <<'PY' || FAILED=1
 import json, sys
 name, c, r = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 s = r["firstMissedEventMs"]
@@ -207,7 +208,7 @@ if ((${#GRAPH_RUNS[@]})); then
     DATA="$WORK/data.graph.$N"; mkdir -p "$DATA"
     new_database "bench_graph_$N"
     RESULT="$(env $(production_env "$DATA" "benchgraph$N:" "bench_graph_$N") "$BIN/mx_graph_bench" --config "$ROOT/config/production.toml" --runs "$N")" || true
-    python3 - "$N" "$RESULT" <<'PY'
+    python3 - "$N" "$RESULT" <<'PY' || FAILED=1
 import json, sys
 n, raw = sys.argv[1], sys.argv[2]
 if not raw.strip():
@@ -236,3 +237,5 @@ print("  ingest %.0f s | hybrid ms p50/90/99 %s | full text %s | vector %s" % (
     r["ingestSeconds"], trip(r["searchMs"]), trip(r["fullTextMs"]), trip(r["vectorMs"])))
 PY
 fi
+
+exit "$FAILED"
