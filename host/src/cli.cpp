@@ -276,6 +276,8 @@ int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
     }
     runs = std::make_unique<chat::RunManager>(*deployment, settings, *store, deployment->logger("chat"));
     metrics.setGauge("mx_runs_active", "chat runs in progress", [manager = runs.get()] { return static_cast<double>(manager->activeRuns()); });
+    metrics.setGauge("mx_runs_in_memory", "chat runs in memory: in progress, or finished within the replay window",
+                     [manager = runs.get()] { return static_cast<double>(manager->runsInMemory()); });
     metrics.setGauge("mx_session_cache_hits", "turns that found their conversation in the session cache",
                      [manager = runs.get()] { return static_cast<double>(manager->sessionCache().hits()); });
     metrics.setGauge("mx_session_cache_misses", "turns of a known conversation that read its checkpoints instead",

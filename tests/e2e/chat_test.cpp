@@ -284,6 +284,30 @@ TEST(Chat, ReconnectingWithLastEventIdReproducesTheStreamExactly) {
   EXPECT_EQ(httpGet(server->baseUrl() + "/api/v1/runs/run_nope/stream").status, 404);
 }
 
+// After the replay window a finished run leaves memory (the housekeeper drops
+// the oldest finished runs first) and its stream is replayed from the store.
+TEST(Chat, AfterTheReplayWindowARunIsReplayedFromTheStore) {
+  TempDir dir;
+  ServerProcess server({MX_BINARY, "serve", "--config", defaultConfigWithChatSetting(dir, "replay_seconds = 1"), "--port", "0"}, env(dir));
+  ASSERT_TRUE(server.started()) << server.stderrText();
+  std::vector<SseResult> turns;
+  for (int i = 0; i < 3; ++i) turns.push_back(chat(server, {{"message", "Create an email campaign for our summer sale"}}));
+  EXPECT_NE(httpGet(server.baseUrl() + "/metrics").body.find("mx_runs_in_memory 3"), std::string::npos);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  auto metrics = httpGet(server.baseUrl() + "/metrics");
+  EXPECT_NE(metrics.body.find("mx_runs_active 0"), std::string::npos) << metrics.body.substr(0, 2000);
+  EXPECT_NE(metrics.body.find("mx_runs_in_memory 0"), std::string::npos) << metrics.body.substr(0, 2000);
+  for (const auto& turn : turns) {
+    expectWellFormed(turn);
+    auto again = openSse("GET", server.baseUrl() + "/api/v1/runs/" + turn.headers.at("x-run-id") + "/stream", "", {{{"Last-Event-ID", "3"}}, 0, nullptr, 30000});
+    ASSERT_EQ(again.status, 200);
+    ASSERT_EQ(again.events.size(), turn.events.size() - 3);
+    EXPECT_EQ(again.events.front().id, "4");
+    EXPECT_EQ(again.events.back().data, turn.events.back().data);
+    EXPECT_EQ(again.headers["x-conversation-id"], turn.headers.at("x-conversation-id"));
+  }
+}
+
 TEST(Chat, CancelMidArtifactKeepsThePartialArtifact) {
   TempDir dir;
   auto server = startDefault(dir, 25);

@@ -69,9 +69,12 @@ RunManager::~RunManager() { shutdown(std::chrono::milliseconds(0)); }
 
 size_t RunManager::activeRuns() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  size_t n = 0;
-  for (const auto& [id, run] : runs_) n += run->finished ? 0 : 1;
-  return n;
+  return live_.size();
+}
+
+size_t RunManager::runsInMemory() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return runs_.size();
 }
 
 Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn,
@@ -102,6 +105,7 @@ Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn
   {
     std::lock_guard<std::mutex> lock(mutex_);
     runs_[run->id] = run;
+    live_[run->id] = run;
   }
   RunRequest request;
   request.threadId = conversation.id;
@@ -176,7 +180,12 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
   run->finished = true;
   run->log->close();
   if (saved.isOk()) run->log->releaseEvents();  // replayed from the store from now on
-  wake_.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    live_.erase(run->id);
+    finishedOrder_.emplace_back(std::chrono::steady_clock::now(), run->id);
+  }
+  runFinished_.notify_all();
 }
 
 std::optional<Json> RunManager::lastCompletedState(const std::string& conversationId) {
@@ -212,20 +221,18 @@ Status RunManager::cancel(std::string_view runId, std::string_view userId) {
 void RunManager::housekeeping() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {
-    wake_.wait_for(lock, std::chrono::seconds(1));
+    stopHousekeeper_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
     auto now = std::chrono::steady_clock::now();
-    for (auto it = runs_.begin(); it != runs_.end();) {
-      auto& run = it->second;
-      if (run->finished && now - run->log->closedAt() > settings_.replay) {
-        it = runs_.erase(it);  // replay continues from the store
-        continue;
-      }
-      if (!run->finished && settings_.cancelOnDisconnect && run->log->abandoned()) {
+    while (!finishedOrder_.empty() && now - finishedOrder_.front().first > settings_.replay) {
+      runs_.erase(finishedOrder_.front().second);  // replay continues from the store
+      finishedOrder_.pop_front();
+    }
+    for (auto& [id, run] : live_) {
+      if (settings_.cancelOnDisconnect && run->log->abandoned()) {
         run->cancel.cancel("the client disconnected");
-      } else if (!run->finished) {
+      } else {
         run->log->heartbeat(settings_.heartbeat);
       }
-      ++it;
     }
   }
 }
@@ -235,14 +242,12 @@ void RunManager::shutdown(std::chrono::milliseconds grace) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) return;
-    for (auto& [id, run] : runs_) {
-      if (!run->finished) active.push_back(run);
-    }
+    for (auto& [id, run] : live_) active.push_back(run);
   }
   for (auto& run : active) run->cancel.cancel("server shutting down");
   {
     std::unique_lock<std::mutex> lock(mutex_);
-    wake_.wait_for(lock, grace, [&] {
+    runFinished_.wait_for(lock, grace, [&] {
       for (auto& run : active) {
         if (!run->finished) return false;
       }
@@ -250,7 +255,7 @@ void RunManager::shutdown(std::chrono::milliseconds grace) {
     });
     stopping_ = true;
   }
-  wake_.notify_all();
+  stopHousekeeper_.notify_all();
   if (housekeeper_.joinable()) housekeeper_.join();
 }
 

@@ -17,7 +17,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <map>
+#include <unordered_map>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -85,6 +87,8 @@ class RunManager {
   const ChatSettings& settings() const { return settings_; }
   Store& store() { return *store_; }
   size_t activeRuns() const;
+  // Live runs and finished ones still in the replay window.
+  size_t runsInMemory() const;
   const SessionCache& sessionCache() const { return session_; }
 
  private:
@@ -99,8 +103,15 @@ class RunManager {
   std::shared_ptr<Logger> logger_;
   SessionCache session_;
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
+  std::condition_variable runFinished_;   // shutdown waits on it
+  std::condition_variable stopHousekeeper_;
+  // Every run still findable (live, or finished within the replay window).
   std::map<std::string, std::shared_ptr<ActiveRun>, std::less<>> runs_;
+  // The live ones, for heartbeats; the finished ones in the order they
+  // finished, so expiry looks only at the oldest (the housekeeper never scans
+  // the replay window's thousands of finished runs).
+  std::unordered_map<std::string, std::shared_ptr<ActiveRun>> live_;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> finishedOrder_;
   bool stopping_ = false;
   std::thread housekeeper_;
 };
