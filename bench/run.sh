@@ -73,6 +73,10 @@ wait_for_line() { # file pattern
   for _ in $(seq 1 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
   echo "bench: timed out waiting for '$2' in $1" >&2; cat "$1" >&2; return 1
 }
+wait_for_health() { # url log: the server answers /healthz (the URL is right and it accepts)
+  for _ in $(seq 1 100); do curl -sf -o /dev/null "$1/healthz" && return 0; sleep 0.05; done
+  echo "bench: $1/healthz does not answer" >&2; tail -20 "$2" >&2; return 1
+}
 cpu_ms() { awk '{ printf "%d", ($14 + $15) * 1000 / '"$(getconf CLK_TCK)"' }' "/proc/$1/stat"; }
 peak_kb() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }
 
@@ -116,11 +120,21 @@ if ((${#PROFILES[@]})); then
       SERVER=$!
       PIDS+=($SERVER)
       wait_for_line "$WORK/server.log" "listening on http://[0-9.]*:[0-9][0-9]*"  # the whole address: the line may still be being written
-      URL="$(grep -o 'http://[0-9.:]*' "$WORK/server.log" | head -1)"
-      "$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency 1 --turns 2 >/dev/null  # warm the canon cache
+      URL="$(grep -o 'listening on http://[0-9.:]*' "$WORK/server.log" | head -1 | cut -d' ' -f3)"
+      wait_for_health "$URL" "$WORK/server.log"
+      for TRY in 1 2 3; do  # warm the canon cache; a failure is reported and retried once a second
+        WARM="$("$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency 1 --turns 2)" && break
+        echo "bench: warm-up $TRY at $URL failed: $WARM ($(ss -tan state time-wait | wc -l) sockets in TIME-WAIT)" >&2
+        tail -5 "$WORK/server.log" >&2
+        [ "$TRY" = 3 ] && FAILED=1
+        sleep 1
+      done
       DIRECT="$("$BIN/mx_loadgen" --url "$MOCK" --direct 1 --concurrency "$C" --turns "$TURNS")" || true
       BEFORE="$(cpu_ms "$SERVER")"
       RESULT="$("$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency "$C" --turns "$TURNS")" || true
+      if ! kill -0 "$SERVER" 2>/dev/null; then
+        echo "bench: the server exited during the run" >&2; tail -20 "$WORK/server.log" >&2; exit 1
+      fi
       AFTER="$(cpu_ms "$SERVER")"
       PEAK="$(peak_kb "$SERVER")"
       curl -s "$URL/metrics" >"$WORK/metrics.txt" || true
