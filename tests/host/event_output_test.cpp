@@ -78,6 +78,28 @@ TEST(RunLog, DeltasAfterCloseAreDropped) {
   EXPECT_EQ(log.artifacts().at(0).content, "kept");
 }
 
+// The run's end: once sealed, a late event (a tool that outlived its run) is
+// dropped, and the last event takes the number the saved log gave it.
+TEST(RunLog, ASealedLogTakesOnlyItsLastEvent) {
+  chat::RunLog log;
+  log.emitJson("thinking", {{"status", "working"}});
+  log.emitArtifactDelta("art_1", "kept");
+  log.seal();
+  log.emitArtifactDelta("art_1", "late");
+  log.emitJson("thinking", {{"status", "late"}});
+  EXPECT_EQ(log.events().size(), 2u);
+  log.finishWith("done", "{\"messageCount\":2}");
+  EXPECT_TRUE(log.closed());
+  auto events = log.events();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[2].sequence, 3);
+  EXPECT_EQ(events[2].event, "done");
+  EXPECT_EQ(events[2].data, "{\"messageCount\":2}");
+  EXPECT_EQ(log.artifacts().at(0).content, "kept");
+  log.finishWith("done", "{}");  // once closed, nothing more
+  EXPECT_EQ(log.events().size(), 3u);
+}
+
 TEST(RunLog, EventsAreReleasedOnlyOnceTheRunIsClosed) {
   chat::RunLog log;
   log.emitJson("thinking", {{"status", "working"}});

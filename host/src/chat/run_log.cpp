@@ -65,14 +65,14 @@ void RunLog::appendWritten(std::string_view event, size_t dataAt) {
 
 void RunLog::emit(std::string_view event, std::string data) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (closed_) return;
+  if (closed_ || sealed_) return;
   track(event, data);
   append(event, data);
 }
 
 void RunLog::emitArtifactDelta(std::string_view artifactId, std::string_view text) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (closed_) return;
+  if (closed_ || sealed_) return;
   auto known = artifacts_.find(artifactId);
   (known != artifacts_.end() ? known->second : draft(std::string(artifactId))).content.append(text);
   size_t at = text_.size();
@@ -109,6 +109,19 @@ void RunLog::releaseEvents() {
 bool RunLog::released() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return released_;
+}
+
+void RunLog::seal() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  sealed_ = true;
+}
+
+void RunLog::finishWith(std::string_view event, std::string_view data) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!closed_) append(event, data);
+  }
+  close();
 }
 
 void RunLog::close() {

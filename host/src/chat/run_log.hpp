@@ -48,6 +48,11 @@ class RunLog final : public EventSink {
   // the store), so memory follows the live streams, not the finished ones.
   void releaseEvents();
   bool released() const;
+  // From now on emit() and emitArtifactDelta() are ignored (a tool still
+  // running after its run ended); only finishWith() adds the last event.
+  void seal();
+  // Appends the run's last event (even when sealed) and closes.
+  void finishWith(std::string_view event, std::string_view data);
   // No more events: every stream is finished.
   void close();
   bool closed() const;
@@ -91,6 +96,7 @@ class RunLog final : public EventSink {
   std::map<std::string, ArtifactDraft, std::less<>> artifacts_;
   std::vector<std::string> artifactOrder_;
   bool closed_ = false;
+  bool sealed_ = false;
   bool released_ = false;
   std::chrono::steady_clock::time_point lastSent_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point closedAt_;

@@ -164,9 +164,10 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
                                  {"artifactIncomplete", artifactIncomplete},
                                  {"usage", usage}});
   }
-  // `done` is saved with the rest and sent once they are saved; nothing else
-  // emits events once the graph has finished, so it keeps the next number.
+  // `done` is saved with the rest and sent once they are saved; the log is
+  // sealed first, so no late event (a tool that outlived its run) takes its number.
   std::string done = Json{{"conversationId", run->conversationId}, {"messageCount", messageCount}}.dump();
+  run->log->seal();
   record.events = run->log->events();
   record.events.push_back({static_cast<int64_t>(record.events.size()) + 1, "done", done});
   if (settings_.metrics != nullptr) {
@@ -176,9 +177,8 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
   Status saved = saveRun(*store_, record);
   if (!saved.isOk()) logger_->error("run " + run->id + ": not saved (artifacts, message, event log): " + saved.toString());
   if (completed) session_.save(run->userId, run->conversationId, outcome.state);
-  run->log->emit("done", done);
+  run->log->finishWith("done", done);
   run->finished = true;
-  run->log->close();
   if (saved.isOk()) run->log->releaseEvents();  // replayed from the store from now on
   {
     std::lock_guard<std::mutex> lock(mutex_);
