@@ -196,17 +196,25 @@ TEST_P(Production, TheAgentGraphOnAnthropicWithPostgresRedisTavilyAndApiKeys) {
   EXPECT_GE(tx.exec1("SELECT json_array_length(events::json) FROM run_event_batches")[0].as<int>(), 20);
 }
 
+// Debian's PostgreSQL (a fresh database each test), Redis and a temporary directory.
+class ProductionOnDebianPostgres : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    database = debianPostgres(error);
+    ASSERT_EQ(error, "");
+    ASSERT_TRUE(redis.answering());
+  }
+  std::map<std::string, std::string> database;
+  TempDir dir;
+  RedisServer redis;
+};
+
 // The product's flow on the production configuration: the marketer graph on
 // Anthropic (intent, brief, answer) with the Tier 2 writer on OpenAI
 // (modelPreference tier2 = gpt-4o-mini), on Debian's PostgreSQL and Redis:
 // every content type in turn, in one conversation.
-TEST(Production, TheMarketerGraphWithAnOpenAiWriterForEveryContentType) {
-  std::string databaseError;
-  auto database = debianPostgres(databaseError);
-  ASSERT_EQ(databaseError, "");
-  TempDir dir;
-  RedisServer redis;
-  ASSERT_TRUE(redis.answering());
+TEST_F(ProductionOnDebianPostgres, TheMarketerGraphWithAnOpenAiWriterForEveryContentType) {
   MockHttpServer apis([](const MockRequest& request, MockResponse& response) { serveMockApis(AgentScript{}, request, response); });
   auto env = productionEnv(dir, apis, redis, database);
   ServerProcess server({MX_BINARY, "serve", "--config", MX_SOURCE_DIR "/config/production.toml", "--port", "0", "--host", "127.0.0.1"}, env);
@@ -295,13 +303,7 @@ TEST(Production, TheMarketerGraphWithAnOpenAiWriterForEveryContentType) {
 // A client that reads slowly: the server writes its stream straight to the
 // socket until the socket is full, then through Pistache's queue; the client
 // still gets every event once, in order, and the stream's clean end.
-TEST(Production, ASlowClientGetsTheWholeStreamInOrder) {
-  std::string databaseError;
-  auto database = debianPostgres(databaseError);
-  ASSERT_EQ(databaseError, "");
-  TempDir dir;
-  RedisServer redis;
-  ASSERT_TRUE(redis.answering());
+TEST_F(ProductionOnDebianPostgres, ASlowClientGetsTheWholeStreamInOrder) {
   AgentScript script;
   script.draft = draftOfWords(60000);  // ~450 KB of text: far more than the sockets hold
   MockHttpServer apis([script](const MockRequest& request, MockResponse& response) { serveMockApis(script, request, response); });
