@@ -43,8 +43,9 @@ TEST(JsonText, ReplacesInvalidUtf8InsteadOfThrowing) {
 
 TEST(JsonText, ArtifactDeltaMatchesTheTreeFormat) {
   std::string text = "Spring \"sale\"\nstarts \xE2\x82\xAC";
-  EXPECT_EQ(chat::artifactDeltaJson("art_1", text),
-            Json({{"type", "delta"}, {"artifactId", "art_1"}, {"content", text}}).dump());
+  std::string written = "prefix";  // appended after what the buffer already holds
+  chat::appendArtifactDeltaJson(written, "art_1", text);
+  EXPECT_EQ(written.substr(6), Json({{"type", "delta"}, {"artifactId", "art_1"}, {"content", text}}).dump());
 }
 
 TEST(RunLog, ArtifactDeltasAreEventsAndBuildTheDraft) {

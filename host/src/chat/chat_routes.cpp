@@ -30,18 +30,23 @@ std::shared_ptr<SseConnection> startSse(ResponseWriter& response, const std::str
   return SseConnection::open(response);
 }
 
+// A finished run's saved events after `after`, in one write, then the end.
+void replayStored(const std::shared_ptr<SseConnection>& connection, const std::vector<RunEvent>& stored, int64_t after) {
+  OutputBatch replay;
+  for (const auto& e : stored) {
+    if (e.sequence > after) connection->frame(e.sequence, e.event, e.data);
+  }
+  connection->finish();
+}
+
 // Streams a run known in memory: its log while it holds the events, else (the
 // run finished and its events were saved and freed after the caller checked)
 // the store's copy, then the end.
 void streamRun(const std::shared_ptr<SseConnection>& connection, ActiveRun& run, int64_t after, RunManager& runs) {
   if (run.log->subscribe(connection, after)) return;
-  OutputBatch replay;  // one write
   auto stored = runs.store().runEvents(run.userId, run.id, after);
-  if (!stored) {
-    connection->comment("replay failed: " + stored.status().toString());
-  } else {
-    for (const auto& e : *stored) connection->frame(e.sequence, e.event, e.data);
-  }
+  if (stored) return replayStored(connection, *stored, after);
+  connection->comment("replay failed: " + stored.status().toString());
   connection->finish();
 }
 
@@ -162,12 +167,7 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
     for (const auto& e : *stored) {
       if (conversationId.empty() && e.event == "done") conversationId = Json::parse(e.data, nullptr, false).value("conversationId", "");
     }
-    auto connection = startSse(response, conversationId, runId);
-    OutputBatch replay;  // one write
-    for (const auto& e : *stored) {
-      if (e.sequence > after) connection->frame(e.sequence, e.event, e.data);
-    }
-    connection->finish();
+    replayStored(startSse(response, conversationId, runId), *stored, after);
   });
 
   server.route(Method::Post, "/api/v1/runs/:id/cancel", [&runs, &auth](const Request& request, ResponseWriter& response,

@@ -1,4 +1,4 @@
-// The artifact delta event's data written straight into a string: one such
+// The artifact delta event's data appended straight to a buffer: one such
 // event per model token, where building a JSON tree only to serialise it would
 // cost more than the event itself (strings escaped by mx::appendJsonString).
 // Thread-safety: pure functions. Blocking: never.
@@ -13,7 +13,6 @@ namespace mx::host::chat {
 
 // {"artifactId":…,"content":…,"type":"delta"}: keys in the order
 // nlohmann::json (std::map) writes them.
-std::string artifactDeltaJson(std::string_view artifactId, std::string_view text);
 void appendArtifactDeltaJson(std::string& out, std::string_view artifactId, std::string_view text);
 
 }  // namespace mx::host::chat

@@ -265,11 +265,12 @@ void HostModelCatalogue::chatWithCost(const ModelInfo& model, ChatRequest reques
     return;
   }
   // A copy of the conversation only when a fallback model may need it.
-  bool canFallBack = !model.fallback.empty();
-  ChatRequest forProvider = canFallBack ? request : std::move(request);
+  ChatRequest forFallback;
+  if (!model.fallback.empty()) forFallback = request;
+  ChatRequest forProvider = std::move(request);
   forProvider.model = model.providerModel;
-  auto routing = std::make_shared<RoutingObserver>(*this, model, canFallBack ? std::move(request) : ChatRequest{},
-                                                   std::move(observer), cancel, earlierCost, logger_);
+  auto routing = std::make_shared<RoutingObserver>(*this, model, std::move(forFallback), std::move(observer), cancel,
+                                                   earlierCost, logger_);
   (*provider)->chat(std::move(forProvider), std::move(routing), std::move(cancel));
 }
 

@@ -109,16 +109,15 @@ class GuardedCacheBackend final : public GuardBase<CacheBackend> {
 // answers Unimplemented when not (the caller then saves part by part).
 class GuardedStore final : public GuardBase<Store>, public RunRecordStore {
  public:
-  using GuardBase::GuardBase;
+  GuardedStore(std::shared_ptr<Store> inner, std::string label)
+      : GuardBase(std::move(inner), std::move(label)), runs_(dynamic_cast<RunRecordStore*>(inner_.get())) {}
   Result<int64_t> beginTurn(const ConversationRecord& c, const MessageRecord& m) override {
-    auto* direct = dynamic_cast<RunRecordStore*>(inner_.get());
-    if (direct == nullptr) return unimplementedError("the store saves turns part by part");
-    return guardedCall(label_, [&] { return direct->beginTurn(c, m); });
+    if (runs_ == nullptr) return unimplementedError("the store saves turns part by part");
+    return guardedCall(label_, [&] { return runs_->beginTurn(c, m); });
   }
   Status saveRun(const RunRecord& run) override {
-    auto* direct = dynamic_cast<RunRecordStore*>(inner_.get());
-    if (direct == nullptr) return unimplementedError("the store saves runs part by part");
-    return guardedCall(label_, [&] { return direct->saveRun(run); });
+    if (runs_ == nullptr) return unimplementedError("the store saves runs part by part");
+    return guardedCall(label_, [&] { return runs_->saveRun(run); });
   }
   std::string backendName() const override { return inner_->backendName(); }
   int embeddingDimensions() const override { return inner_->embeddingDimensions(); }
@@ -177,6 +176,8 @@ class GuardedStore final : public GuardBase<Store>, public RunRecordStore {
     return guardedCall(label_, [&] { return inner_->runEvents(u, r, after); });
   }
   std::shared_ptr<Checkpointer> checkpointer() override { return inner_->checkpointer(); }
+ private:
+  RunRecordStore* runs_;  // the inner store as a RunRecordStore, if it is one
 };
 
 class GuardedEmbedder final : public GuardBase<Embedder> {

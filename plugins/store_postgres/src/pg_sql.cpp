@@ -44,6 +44,12 @@ std::string textArrayLiteral(const std::vector<std::string>& values) {
   return out + "}";
 }
 
+std::string bigintArrayLiteral(const std::vector<int64_t>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + std::to_string(values[i]);
+  return out + "}";
+}
+
 namespace {
 
 std::string floatList(const std::vector<float>& values, char open, char close) {

@@ -4,6 +4,7 @@
 // Thread-safety: stateless. Blocking: `guarded` runs its body (which may).
 #pragma once
 
+#include <cstdint>
 #include <exception>
 #include <string>
 #include <string_view>
@@ -36,6 +37,8 @@ auto guarded(std::string_view what, Body&& body) -> decltype(body()) {
 
 // '{"a","b"}': a text[] literal, every element quoted and escaped.
 std::string textArrayLiteral(const std::vector<std::string>& values);
+// '{1,2}': a bigint[] literal.
+std::string bigintArrayLiteral(const std::vector<int64_t>& values);
 // '[0.1,0.2]' (pgvector's vector) or '{0.1,0.2}' (real[]), exact float round-trip.
 std::string vectorLiteral(const std::vector<float>& values);
 std::string realArrayLiteral(const std::vector<float>& values);

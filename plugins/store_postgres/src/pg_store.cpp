@@ -113,7 +113,7 @@ Status PostgresStore::checkDimensions(const std::vector<float>& embedding, const
 
 Status PostgresStore::putResource(const ResourceRecord& resource, const std::vector<ChunkRecord>& chunks) {
   std::vector<std::string> ids, headings, texts, embeddings;
-  std::string ordinals = "{";
+  std::vector<int64_t> ordinals;
   bool pgvector = config_.schema.vectorMode == VectorMode::Pgvector;
   for (const auto& chunk : chunks) {
     MX_RETURN_IF_ERROR(checkDimensions(chunk.embedding, "chunk embedding"));
@@ -121,9 +121,8 @@ Status PostgresStore::putResource(const ResourceRecord& resource, const std::vec
     headings.push_back(chunk.heading);
     texts.push_back(chunk.text);
     embeddings.push_back(chunk.embedding.empty() ? "" : pgvector ? vectorLiteral(chunk.embedding) : realArrayLiteral(chunk.embedding));
-    ordinals += (ordinals.size() > 1 ? "," : "") + std::to_string(chunk.ordinal);
+    ordinals.push_back(chunk.ordinal);
   }
-  ordinals += "}";
   // One round trip for every chunk: the columns as arrays, unnested.
   std::string embeddingColumns = pgvector
                                      ? "embedding) SELECT u.id, $1, $2, $3, u.ordinal, u.heading, u.text, NULLIF(u.embedding, '')::vector"
@@ -138,7 +137,7 @@ Status PostgresStore::putResource(const ResourceRecord& resource, const std::vec
     lease.exec(tx, "resource_insert", resource.id, resource.userId, resource.title, resource.resourceType, resource.format,
                       resource.content, static_cast<int64_t>(chunks.size()), resource.embeddingModel, resource.createdAtMs);
     if (!chunks.empty()) {
-      lease.exec(tx, "chunks_insert", resource.id, resource.userId, resource.resourceType, textArrayLiteral(ids), ordinals,
+      lease.exec(tx, "chunks_insert", resource.id, resource.userId, resource.resourceType, textArrayLiteral(ids), bigintArrayLiteral(ordinals),
                         textArrayLiteral(headings), textArrayLiteral(texts), textArrayLiteral(embeddings));
     }
     tx.commit();
@@ -366,16 +365,6 @@ Result<std::vector<ArtifactRecord>> PostgresStore::listArtifacts(std::string_vie
     return out;
   });
 }
-
-namespace {
-
-std::string bigintArrayLiteral(const std::vector<int64_t>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + std::to_string(values[i]);
-  return out + "}";
-}
-
-}  // namespace
 
 Result<int64_t> PostgresStore::beginTurn(const ConversationRecord& c, const MessageRecord& m) {
   return pool_->with("begin turn", [&](Pool::Lease& lease) -> Result<int64_t> {

@@ -17,6 +17,11 @@ TEST(PgSql, TextArraysQuoteAndEscapeEveryElement) {
             R"({"say \"hi\"","back\\slash","{braces},commas","NULL"})");
 }
 
+TEST(PgSql, BigintArrays) {
+  EXPECT_EQ(bigintArrayLiteral({}), "{}");
+  EXPECT_EQ(bigintArrayLiteral({1, -2, 9007199254740993}), "{1,-2,9007199254740993}");
+}
+
 TEST(PgSql, VectorsRoundTripExactly) {
   std::vector<float> v = {0.1f, -2.5f, 1e-7f, 3.4028235e38f, 0.0f};
   EXPECT_EQ(vectorLiteral({1.0f, 0.5f}), "[1,0.5]");
