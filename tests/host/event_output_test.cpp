@@ -70,6 +70,41 @@ TEST(RunLog, ArtifactDeltasAreEventsAndBuildTheDraft) {
   EXPECT_EQ(drafts[0].wordCount, 2);
 }
 
+// A delta keeps no JSON in the log (its entry points into the draft): the
+// events it gives back are still exactly what was sent, whatever the order.
+TEST(RunLog, InterleavedArtifactsGiveBackEveryDeltaExactly) {
+  chat::RunLog log;
+  std::vector<std::pair<std::string, std::string>> sent;  // artifact, text
+  const char* texts[] = {"Sale", " \"now\"\n", "\xE2\x82\xAC" "5", "", "\\end\x01"};
+  for (int i = 0; i < 10; ++i) {
+    std::string artifact = i % 3 == 0 ? "art_b" : "art_a";
+    sent.emplace_back(artifact, texts[i % 5]);
+    if (i == 4) {
+      log.emitJson("tool_call", {{"name", "validate"}});
+    }
+    log.emitArtifactDelta(artifact, texts[i % 5]);
+  }
+  auto events = log.events();
+  ASSERT_EQ(events.size(), 11u);
+  std::string contentA, contentB;
+  size_t deltaIndex = 0;
+  for (const auto& event : events) {
+    if (event.event == "tool_call") continue;
+    const auto& [artifact, text] = sent[deltaIndex++];
+    std::string expected;
+    chat::appendArtifactDeltaJson(expected, artifact, text);
+    EXPECT_EQ(event.event, "artifact");
+    EXPECT_EQ(event.data, expected) << "event " << event.sequence;
+    (artifact == "art_a" ? contentA : contentB) += text;
+  }
+  EXPECT_EQ(events[4].event, "tool_call");
+  auto drafts = log.artifacts();
+  ASSERT_EQ(drafts.size(), 2u);
+  EXPECT_EQ(drafts[0].id, "art_b");  // in the order they started
+  EXPECT_EQ(drafts[0].content, contentB);
+  EXPECT_EQ(drafts[1].content, contentA);
+}
+
 TEST(RunLog, DeltasAfterCloseAreDropped) {
   chat::RunLog log;
   log.emitArtifactDelta("art_1", "kept");

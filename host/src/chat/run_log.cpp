@@ -1,7 +1,6 @@
 #include "chat/run_log.hpp"
 
 #include <algorithm>
-#include <sstream>
 
 #include "chat/json_text.hpp"
 #include "mx/json.hpp"
@@ -15,7 +14,7 @@ void RunLog::track(std::string_view event, const std::string& data) {
   std::string id = parsed.value("artifactId", "");
   std::string type = parsed.value("type", "");
   if (id.empty()) return;
-  ArtifactDraft& draft = this->draft(id);
+  ArtifactDraft& draft = drafts_[draftIndex(id)];
   if (type == "start" && parsed.contains("metadata")) draft.contentType = parsed["metadata"].value("contentType", "");
   if (type == "delta") draft.content += parsed.value("content", "");
   if (type == "end") {
@@ -27,13 +26,12 @@ void RunLog::track(std::string_view event, const std::string& data) {
   }
 }
 
-ArtifactDraft& RunLog::draft(const std::string& artifactId) {
-  auto [it, isNew] = artifacts_.try_emplace(artifactId);
-  if (isNew) {
-    it->second.id = artifactId;
-    artifactOrder_.push_back(artifactId);
-  }
-  return it->second;
+size_t RunLog::draftIndex(std::string_view artifactId) {
+  auto known = draftIndex_.find(artifactId);
+  if (known != draftIndex_.end()) return known->second;
+  drafts_.emplace_back().id = std::string(artifactId);
+  draftIndex_.emplace(std::string(artifactId), drafts_.size() - 1);
+  return drafts_.size() - 1;
 }
 
 size_t RunLog::nameIndex(std::string_view event) {
@@ -44,23 +42,30 @@ size_t RunLog::nameIndex(std::string_view event) {
   return names_.size() - 1;
 }
 
-void RunLog::append(std::string_view event, std::string_view data) {
-  size_t at = text_.size();
-  text_.append(data);
-  appendWritten(event, at);
+std::string_view RunLog::nameOf(const Entry& entry) const {
+  return (entry.nameIndex & kDeltaOf) != 0 ? std::string_view("artifact") : std::string_view(names_[entry.nameIndex]);
 }
 
-// The event whose data was just written at the end of text_, from `dataAt` on.
-void RunLog::appendWritten(std::string_view event, size_t dataAt) {
-  Entry entry{static_cast<uint32_t>(dataAt), static_cast<uint32_t>(text_.size() - dataAt),
-              static_cast<uint32_t>(nameIndex(event))};
-  entries_.push_back(entry);
-  int64_t id = static_cast<int64_t>(entries_.size());
-  std::string_view data = dataOf(entry);
+std::string_view RunLog::dataOf(const Entry& entry, std::string& scratch) const {
+  if ((entry.nameIndex & kDeltaOf) == 0) return std::string_view(text_).substr(entry.dataAt, entry.dataLength);
+  const ArtifactDraft& draft = drafts_[entry.nameIndex & ~kDeltaOf];
+  scratch.clear();
+  appendArtifactDeltaJson(scratch, draft.id, std::string_view(draft.content).substr(entry.dataAt, entry.dataLength));
+  return scratch;
+}
+
+void RunLog::send(int64_t id, std::string_view event, std::string_view data) {
   subscribers_.erase(std::remove_if(subscribers_.begin(), subscribers_.end(),
                                     [&](const auto& subscriber) { return !subscriber->frame(id, event, data); }),
                      subscribers_.end());
   lastSent_ = std::chrono::steady_clock::now();
+}
+
+void RunLog::append(std::string_view event, std::string_view data) {
+  entries_.push_back({static_cast<uint32_t>(text_.size()), static_cast<uint32_t>(data.size()),
+                      static_cast<uint32_t>(nameIndex(event))});
+  text_.append(data);
+  send(static_cast<int64_t>(entries_.size()), event, data);
 }
 
 void RunLog::emit(std::string_view event, std::string data) {
@@ -73,11 +78,12 @@ void RunLog::emit(std::string_view event, std::string data) {
 void RunLog::emitArtifactDelta(std::string_view artifactId, std::string_view text) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (closed_ || sealed_) return;
-  auto known = artifacts_.find(artifactId);
-  (known != artifacts_.end() ? known->second : draft(std::string(artifactId))).content.append(text);
-  size_t at = text_.size();
-  appendArtifactDeltaJson(text_, artifactId, text);
-  appendWritten("artifact", at);
+  size_t index = draftIndex(artifactId);
+  ArtifactDraft& draft = drafts_[index];
+  entries_.push_back({static_cast<uint32_t>(draft.content.size()), static_cast<uint32_t>(text.size()),
+                      kDeltaOf | static_cast<uint32_t>(index)});
+  draft.content.append(text);
+  send(static_cast<int64_t>(entries_.size()), "artifact", dataOf(entries_.back(), scratch_));
 }
 
 bool RunLog::subscribe(const std::shared_ptr<SseConnection>& connection, int64_t afterId) {
@@ -85,7 +91,7 @@ bool RunLog::subscribe(const std::shared_ptr<SseConnection>& connection, int64_t
   std::lock_guard<std::mutex> lock(mutex_);
   if (released_) return false;
   for (size_t i = afterId > 0 ? static_cast<size_t>(afterId) : 0; i < entries_.size(); ++i) {
-    connection->frame(static_cast<int64_t>(i) + 1, nameOf(entries_[i]), dataOf(entries_[i]));
+    connection->frame(static_cast<int64_t>(i) + 1, nameOf(entries_[i]), dataOf(entries_[i], scratch_));
   }
   if (closed_) {
     connection->finish();
@@ -102,8 +108,9 @@ void RunLog::releaseEvents() {
   released_ = true;
   std::vector<Entry>().swap(entries_);
   std::string().swap(text_);
-  artifacts_.clear();
-  artifactOrder_.clear();
+  std::vector<ArtifactDraft>().swap(drafts_);
+  draftIndex_.clear();
+  std::string().swap(scratch_);
 }
 
 bool RunLog::released() const {
@@ -147,17 +154,16 @@ std::vector<RunEvent> RunLog::events() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<RunEvent> out;
   out.reserve(entries_.size());
+  std::string scratch;
   for (size_t i = 0; i < entries_.size(); ++i) {
-    out.push_back({static_cast<int64_t>(i) + 1, std::string(nameOf(entries_[i])), std::string(dataOf(entries_[i]))});
+    out.push_back({static_cast<int64_t>(i) + 1, std::string(nameOf(entries_[i])), std::string(dataOf(entries_[i], scratch))});
   }
   return out;
 }
 
 std::vector<ArtifactDraft> RunLog::artifacts() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<ArtifactDraft> out;
-  for (const auto& id : artifactOrder_) out.push_back(artifacts_.at(id));
-  return out;
+  return drafts_;
 }
 
 size_t RunLog::subscriberCount() const {

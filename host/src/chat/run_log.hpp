@@ -69,23 +69,28 @@ class RunLog final : public EventSink {
 
  private:
   void track(std::string_view event, const std::string& data);
-  ArtifactDraft& draft(const std::string& artifactId);
-  // Sends the event to every stream (dropping closed ones) and keeps it. Under the lock.
+  // Keeps the event and sends it to every stream. Under the lock.
   void append(std::string_view event, std::string_view data);
-  void appendWritten(std::string_view event, size_t dataAt);
 
   // The events, compact: a turn keeps ~240 of them for its whole life (a
   // reconnect replays them), so each is a 12-byte entry pointing into one
   // text buffer, its name an index into the run's few distinct names,
-  // instead of a RunEvent with two strings (and a heap block) each.
+  // instead of a RunEvent with two strings (and a heap block) each. An
+  // artifact delta (most of a turn's events) keeps no JSON at all: its entry
+  // points into the draft's content, and its data is formatted when sent.
   struct Entry {
     uint32_t dataAt;
     uint32_t dataLength;
-    uint32_t nameIndex;
+    uint32_t nameIndex;  // or kDeltaOf | the draft's index
   };
+  static constexpr uint32_t kDeltaOf = 0x80000000u;
   size_t nameIndex(std::string_view event);
-  std::string_view nameOf(const Entry& entry) const { return names_[entry.nameIndex]; }
-  std::string_view dataOf(const Entry& entry) const { return std::string_view(text_).substr(entry.dataAt, entry.dataLength); }
+  size_t draftIndex(std::string_view artifactId);
+  std::string_view nameOf(const Entry& entry) const;
+  // The entry's data; a delta's is formatted into `scratch`.
+  std::string_view dataOf(const Entry& entry, std::string& scratch) const;
+  // Sends event `id` to every stream, dropping closed ones. Under the lock.
+  void send(int64_t id, std::string_view event, std::string_view data);
 
   mutable std::mutex mutex_;
   std::vector<Entry> entries_;  // entries_[i] is event i + 1
@@ -93,8 +98,9 @@ class RunLog final : public EventSink {
   std::vector<std::string> names_;
   std::vector<std::shared_ptr<SseConnection>> subscribers_;
   bool everSubscribed_ = false;
-  std::map<std::string, ArtifactDraft, std::less<>> artifacts_;
-  std::vector<std::string> artifactOrder_;
+  std::vector<ArtifactDraft> drafts_;  // in the order they started
+  std::map<std::string, size_t, std::less<>> draftIndex_;
+  std::string scratch_;  // a delta's data while it is sent
   bool closed_ = false;
   bool sealed_ = false;
   bool released_ = false;
