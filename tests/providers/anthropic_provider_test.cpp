@@ -168,8 +168,10 @@ TEST_F(AnthropicProviderTest, RateLimitedWithRetryAfterThenSucceeds) {
   auto started = std::chrono::steady_clock::now();
   auto result = call(provider(), request());
   ASSERT_TRUE(result.status.isOk()) << result.status.toString();
-  EXPECT_EQ(server_->requestCount(), 2u);
+  ASSERT_EQ(server_->requestCount(), 2u);
   EXPECT_GE(result.completedAt - started, 250ms);
+  EXPECT_EQ(server_->requests().at(1).body, server_->requests().at(0).body) << "a retry sends the same request";
+  EXPECT_EQ(server_->requests().at(1).header("x-api-key"), server_->requests().at(0).header("x-api-key"));
 }
 
 TEST_F(AnthropicProviderTest, OverloadedAndServerErrorsAreRetried) {

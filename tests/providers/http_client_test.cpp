@@ -72,6 +72,23 @@ TEST(HttpClient, DeliversStatusHeadersAndBodyAndSendsTheRequest) {
   EXPECT_EQ(request.body, "{\"q\":1}");
 }
 
+// A shared request is read in place: the caller may drop its reference at
+// once, and the client lets go of its own when the transfer completes.
+TEST(HttpClient, ASharedRequestLivesAsLongAsItsTransfer) {
+  MockHttpServer server([](const MockRequest&, MockResponse& r) { r.send(200, {{"Content-Type", "text/plain"}}, "ok"); });
+  auto client = makeClient();
+  HttpRequest request = post(server.baseUrl() + "/v1/big");
+  request.body = std::string(300000, 'x') + "end";  // several socket writes
+  auto shared = std::make_shared<const HttpRequest>(std::move(request));
+  std::weak_ptr<const HttpRequest> watched = shared;
+  auto collector = std::make_shared<Collector>();
+  client->startShared(std::move(shared), collector, {});
+  ASSERT_TRUE(wait(collector).isOk());
+  EXPECT_EQ(server.requests().at(0).body.size(), 300003u);
+  EXPECT_EQ(server.requests().at(0).body.substr(299997), "xxxend");
+  EXPECT_TRUE(watched.expired()) << "the client keeps the request after the transfer";
+}
+
 TEST(HttpClient, DecodesEventStreamsAcrossChunksButNotErrorBodies) {
   MockHttpServer server([](const MockRequest& request, MockResponse& r) {
     if (request.path == "/error") {

@@ -51,7 +51,7 @@ struct Transfer {
   uint64_t id = 0;
   CURL* easy = nullptr;
   curl_slist* headerList = nullptr;
-  HttpRequest request;
+  std::shared_ptr<const HttpRequest> request;  // curl reads the body in place until the transfer ends
   std::shared_ptr<HttpStreamHandler> handler;
   Subscription cancelSubscription;
   SseDecoder decoder;
@@ -100,7 +100,8 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
     [[maybe_unused]] auto written = write(wakeFd_, &one, sizeof one);
   }
 
-  void start(HttpRequest request, std::shared_ptr<HttpStreamHandler> handler, CancellationToken cancel) {
+  void start(std::shared_ptr<const HttpRequest> request, std::shared_ptr<HttpStreamHandler> handler,
+             CancellationToken cancel) {
     auto transfer = std::make_unique<Transfer>();
     transfer->request = std::move(request);
     transfer->handler = std::move(handler);
@@ -193,7 +194,7 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
       if (status >= 200 && !transfer->responseStarted) {
         transfer->responseStarted = true;
         auto contentType = transfer->responseHeaders.find("content-type").value_or("");
-        transfer->eventStream = transfer->request.decodeEventStream && status < 300 && isEventStream(contentType);
+        transfer->eventStream = transfer->request->decodeEventStream && status < 300 && isEventStream(contentType);
         transfer->handler->onResponseStart(static_cast<int>(status), transfer->responseHeaders);
       }
       return size * count;
@@ -224,7 +225,7 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
   void addTransfer(std::unique_ptr<Transfer> transfer) {
     CURL* easy = curl_easy_init();
     transfer->easy = easy;
-    const HttpRequest& request = transfer->request;
+    const HttpRequest& request = *transfer->request;
     for (const auto& [name, value] : request.headers) {
       transfer->headerList = curl_slist_append(transfer->headerList, (name + ": " + value).c_str());
     }
@@ -271,7 +272,7 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
       return transfer.abortReason;
     }
     std::string detail = transfer.errorBuffer[0] != '\0' ? transfer.errorBuffer : curl_easy_strerror(code);
-    std::string message = transfer.request.method + " " + transfer.request.url + ": " + detail;
+    std::string message = transfer.request->method + " " + transfer.request->url + ": " + detail;
     if (code == CURLE_OPERATION_TIMEDOUT) {
       return deadlineExceededError(message);
     }
@@ -329,15 +330,15 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
     nextIdleScan_ = now + kIdleScanInterval;
     std::vector<uint64_t> stalled;
     for (auto& [id, transfer] : active_) {
-      auto idle = transfer->request.idleTimeout;
+      auto idle = transfer->request->idleTimeout;
       if (idle.count() > 0 && now - transfer->lastActivity > idle) {
         stalled.push_back(id);
       }
     }
     for (uint64_t id : stalled) {
       auto& transfer = *active_[id];
-      Status timeout = deadlineExceededError(transfer.request.method + " " + transfer.request.url + ": no data for " +
-                                             std::to_string(transfer.request.idleTimeout.count()) + " ms (idle timeout)");
+      Status timeout = deadlineExceededError(transfer.request->method + " " + transfer.request->url + ": no data for " +
+                                             std::to_string(transfer.request->idleTimeout.count()) + " ms (idle timeout)");
       finish(id, &timeout, CURLE_OK);
     }
   }
@@ -431,6 +432,11 @@ CurlHttpClient::CurlHttpClient(std::shared_ptr<Logger> logger, Options options)
 CurlHttpClient::~CurlHttpClient() { loop_->shutdown(); }
 
 void CurlHttpClient::start(HttpRequest request, std::shared_ptr<HttpStreamHandler> handler, CancellationToken cancel) {
+  loop_->start(std::make_shared<const HttpRequest>(std::move(request)), std::move(handler), std::move(cancel));
+}
+
+void CurlHttpClient::startShared(std::shared_ptr<const HttpRequest> request, std::shared_ptr<HttpStreamHandler> handler,
+                                 CancellationToken cancel) {
   loop_->start(std::move(request), std::move(handler), std::move(cancel));
 }
 

@@ -32,6 +32,8 @@ class CurlHttpClient final : public HttpClient {
   ~CurlHttpClient() override;
 
   void start(HttpRequest request, std::shared_ptr<HttpStreamHandler> handler, CancellationToken cancel) override;
+  void startShared(std::shared_ptr<const HttpRequest> request, std::shared_ptr<HttpStreamHandler> handler,
+                   CancellationToken cancel) override;
   void runAfter(std::chrono::milliseconds delay, std::function<void()> task) override;
 
   // Completes every pending and running transfer with Cancelled, drops pending

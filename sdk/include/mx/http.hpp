@@ -85,6 +85,15 @@ class HttpClient {
   virtual void start(HttpRequest request, std::shared_ptr<HttpStreamHandler> handler,
                      CancellationToken cancel) = 0;
   virtual void runAfter(std::chrono::milliseconds delay, std::function<void()> task) = 0;
+  // SDK ABI 1.4. The same as `start`, with the request shared instead of
+  // copied: a caller that keeps its request for retries (a whole
+  // conversation, for as long as the call lasts) holds one body with the
+  // transfer, not two. The client keeps its reference until onComplete.
+  // The default copies (for a client written against ABI 1.3).
+  virtual void startShared(std::shared_ptr<const HttpRequest> request, std::shared_ptr<HttpStreamHandler> handler,
+                           CancellationToken cancel) {
+    start(*request, std::move(handler), std::move(cancel));
+  }
 };
 
 }  // namespace mx

@@ -18,7 +18,7 @@ double unitRandom() {
 StreamingCall::StreamingCall(std::shared_ptr<HttpClient> http, Logger& logger, std::string label, RetryPolicy policy,
                              HttpRequest request, CancellationToken cancel)
     : http_(std::move(http)), logger_(logger), label_(std::move(label)), policy_(policy),
-      request_(std::move(request)), cancel_(std::move(cancel)) {}
+      request_(std::make_shared<const HttpRequest>(std::move(request))), cancel_(std::move(cancel)) {}
 
 void StreamingCall::begin() {
   auto self = shared_from_this();
@@ -46,7 +46,11 @@ void StreamingCall::onBodyData(std::string_view chunk) {
 }
 
 void StreamingCall::onEvent(const SseEvent& event) {
-  if (!completed_) onStreamEvent(event);
+  if (completed_) return;
+  onStreamEvent(event);
+  // Once words reached the observer the call is never retried: the request
+  // (a whole conversation, for as long as the answer streams) can go.
+  if (request_ != nullptr && deliveredAnything()) request_.reset();
 }
 
 void StreamingCall::onComplete(const Status& transport) {
@@ -76,7 +80,7 @@ void StreamingCall::attempt() {
   headers_ = {};
   errorBody_.clear();
   startAttempt();
-  http_->start(request_, shared_from_this(), cancel_);
+  http_->startShared(request_, shared_from_this(), cancel_);
 }
 
 void StreamingCall::finishStream(const Status& transport) {
@@ -98,7 +102,7 @@ void StreamingCall::finishStream(const Status& transport) {
   complete(Status(failure.code(), failure.message() + streamed));
 }
 
-bool StreamingCall::canRetry() const { return retriesDone_ < policy_.maxRetries && !cancel_.isCancelled(); }
+bool StreamingCall::canRetry() const { return request_ != nullptr && retriesDone_ < policy_.maxRetries && !cancel_.isCancelled(); }
 
 void StreamingCall::retry(const Status& why, std::optional<std::chrono::milliseconds> serverDelay) {
   auto delay = serverDelay.value_or(backoffDelay(retriesDone_, policy_, unitRandom()));

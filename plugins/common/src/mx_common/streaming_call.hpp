@@ -61,7 +61,9 @@ class StreamingCall : public HttpStreamHandler, public std::enable_shared_from_t
   Logger& logger_;
   std::string label_;
   RetryPolicy policy_;
-  HttpRequest request_;
+  // Shared with the transfer (one body for both); kept for retries until
+  // something was delivered, then only the transfer holds it.
+  std::shared_ptr<const HttpRequest> request_;
   CancellationToken cancel_;
   Subscription cancelSubscription_;
   int status_ = 0;
