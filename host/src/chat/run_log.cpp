@@ -27,6 +27,7 @@ void RunLog::track(std::string_view event, const std::string& data) {
 }
 
 size_t RunLog::draftIndex(std::string_view artifactId) {
+  if (!drafts_.empty() && drafts_.back().id == artifactId) return drafts_.size() - 1;  // the one being written
   auto known = draftIndex_.find(artifactId);
   if (known != draftIndex_.end()) return known->second;
   drafts_.emplace_back().id = std::string(artifactId);
