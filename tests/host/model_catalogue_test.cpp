@@ -5,6 +5,7 @@
 #include "models/model_catalogue.hpp"
 #include "mx/testing/fakes.hpp"
 #include "process.hpp"
+#include "runtime/guards.hpp"
 
 namespace mx::host {
 namespace {
@@ -214,6 +215,98 @@ TEST_F(Routing, CancellationDoesNotFallBackAndUnknownModelsAreNotFound) {
   EXPECT_EQ(call("sonnet")->status.code(), Code::Cancelled);
   EXPECT_TRUE(secondary_->requests().empty());
   EXPECT_EQ(call("claude-9")->status.code(), Code::NotFound);
+}
+
+// A provider that takes its request shared (SDK ABI 1.5): it answers from a
+// FakeModelProvider's script and remembers the request it was handed.
+class SharingProvider final : public ModelProvider, public SharedRequestChat {
+ public:
+  explicit SharingProvider(std::vector<testing::ScriptedReply> script, bool throws = false)
+      : fake_(std::make_shared<testing::FakeModelProvider>(std::move(script))), throws_(throws) {}
+  std::string providerName() const override { return "sharing"; }
+  void chat(ChatRequest request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) override {
+    ++copiesReceived;
+    fake_->chat(std::move(request), std::move(observer), std::move(cancel));
+  }
+  void chatShared(std::shared_ptr<const ChatRequest> request, std::shared_ptr<ChatObserver> observer,
+                  CancellationToken cancel) override {
+    if (throws_) throw std::runtime_error("boom");
+    received = request;
+    fake_->chat(*request, std::move(observer), std::move(cancel));
+  }
+  std::weak_ptr<const ChatRequest> received;
+  int copiesReceived = 0;
+  std::shared_ptr<testing::FakeModelProvider> fake_;
+
+ private:
+  bool throws_;
+};
+
+// Records, at the first words, how many owners the shared request has left.
+struct WatchingOutcome : Outcome {
+  std::shared_ptr<SharingProvider> provider;
+  long ownersAtFirstWords = -1;
+  void onTextDelta(std::string_view) override {
+    if (ownersAtFirstWords < 0) ownersAtFirstWords = provider->received.use_count();
+  }
+};
+
+std::shared_ptr<HostModelCatalogue> catalogueOver(std::shared_ptr<ModelProvider> primary, std::shared_ptr<ModelProvider> secondary) {
+  std::vector<ConfigError> errors;
+  auto catalogue = load(kSonnet, errors);
+  catalogue->setProviderLookup([primary, secondary](std::string_view name) -> Result<std::shared_ptr<ModelProvider>> {
+    return name == "anthropic" ? primary : secondary;
+  });
+  return catalogue;
+}
+
+ChatRequest hello() {
+  ChatRequest request;
+  request.messages = {{Role::User, {ContentBlock::makeText("hi")}}};
+  return request;
+}
+
+TEST(SharedRequests, TheProviderAndTheFallbackShareOneRequestUntilTheFirstWords) {
+  auto primary = std::make_shared<SharingProvider>(std::vector<testing::ScriptedReply>{{{"Hello", " there"}, {}, StopReason::EndTurn, {}, {}}});
+  auto catalogue = catalogueOver(guard(primary, "providers.anthropic"), guard(std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{}), "providers.openai"));
+  auto outcome = std::make_shared<WatchingOutcome>();
+  outcome->provider = primary;
+  catalogue->chat("sonnet", hello(), outcome, {});
+  ASSERT_TRUE(outcome->done && outcome->status.isOk()) << outcome->status.toString();
+  EXPECT_EQ(primary->copiesReceived, 0) << "reached through the guard's chatShared, not a copy";
+  EXPECT_EQ(primary->fake_->requests().at(0).model, "claude-sonnet-4-5-20250929");
+  EXPECT_EQ(outcome->ownersAtFirstWords, 1) << "the catalogue lets go of the fallback's request at the first words";
+  EXPECT_TRUE(primary->received.expired());
+}
+
+TEST(SharedRequests, AFallbackGetsTheSameRequestUnderItsOwnModelId) {
+  auto primary = std::make_shared<SharingProvider>(std::vector<testing::ScriptedReply>{{{}, {}, StopReason::None, {}, unavailableError("529 overloaded")}});
+  auto secondary = std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{{{"From mini"}, {}, StopReason::EndTurn, {}, {}}});
+  auto catalogue = catalogueOver(guard(primary, "providers.anthropic"), guard(secondary, "providers.openai"));
+  auto outcome = std::make_shared<Outcome>();
+  catalogue->chat("sonnet", hello(), outcome, {});
+  ASSERT_TRUE(outcome->status.isOk()) << outcome->status.toString();
+  ASSERT_EQ(secondary->requests().size(), 1u);
+  EXPECT_EQ(secondary->requests()[0].model, "gpt-4o-mini");
+  EXPECT_EQ(secondary->requests()[0].messages.at(0).content.at(0).text, "hi");
+  EXPECT_EQ(primary->fake_->requests().at(0).model, "claude-sonnet-4-5-20250929") << "the primary's request was not changed";
+}
+
+TEST(SharedRequests, TheGuardCopiesForAPluginThatCannotShareAndCatchesOneThatThrows) {
+  auto plain = std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{{{"ok"}, {}, StopReason::EndTurn, {}, {}}});
+  auto guarded = guard(plain, "providers.plain");
+  auto* sharing = dynamic_cast<SharedRequestChat*>(guarded.get());
+  ASSERT_NE(sharing, nullptr) << "every guarded provider takes shared requests";
+  auto outcome = std::make_shared<Outcome>();
+  sharing->chatShared(std::make_shared<const ChatRequest>(hello()), outcome, {});
+  EXPECT_TRUE(outcome->done && outcome->status.isOk());
+  EXPECT_EQ(plain->requests().at(0).messages.at(0).content.at(0).text, "hi");
+
+  auto throwing = guard(std::make_shared<SharingProvider>(std::vector<testing::ScriptedReply>{}, true), "providers.broken");
+  auto failed = std::make_shared<Outcome>();
+  dynamic_cast<SharedRequestChat&>(*throwing).chatShared(std::make_shared<const ChatRequest>(hello()), failed, {});
+  EXPECT_EQ(failed->status.code(), Code::Internal);
+  EXPECT_NE(failed->status.message().find("providers.broken threw: boom"), std::string::npos) << failed->status.message();
 }
 
 }  // namespace

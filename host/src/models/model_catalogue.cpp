@@ -185,7 +185,7 @@ namespace {
 // to the fallback model.
 class RoutingObserver final : public ChatObserver {
  public:
-  RoutingObserver(HostModelCatalogue& catalogue, const ModelInfo& model, ChatRequest original,
+  RoutingObserver(HostModelCatalogue& catalogue, const ModelInfo& model, std::shared_ptr<const ChatRequest> original,
                   std::shared_ptr<ChatObserver> inner, CancellationToken cancel, double earlierCost,
                   std::shared_ptr<Logger> logger)
       : catalogue_(catalogue), model_(model), original_(std::move(original)), inner_(std::move(inner)),
@@ -209,11 +209,11 @@ class RoutingObserver final : public ChatObserver {
     double cost = earlierCost_ + catalogue_.costUsd(model_, response.usage);
     bool tryFallback = !status.isOk() && !delivered_ && !model_.fallback.empty() &&
                        status.code() != Code::Cancelled && !cancel_.isCancelled();
-    if (tryFallback) {
+    if (tryFallback && original_ != nullptr) {
       if (const ModelInfo* fallback = catalogue_.find(model_.fallback)) {
         if (logger_) logger_->warn("model " + model_.id + " failed before streaming (" + status.toString() +
                                    "); falling back to " + fallback->id);
-        catalogue_.chatWithCost(*fallback, std::move(original_), std::move(inner_), std::move(cancel_), cost);
+        catalogue_.chatWithCost(*fallback, ChatRequest(*original_), std::move(inner_), std::move(cancel_), cost);
         return;
       }
     }
@@ -227,12 +227,12 @@ class RoutingObserver final : public ChatObserver {
   void delivered() {
     if (delivered_) return;
     delivered_ = true;
-    original_ = ChatRequest{};
+    original_.reset();
   }
 
   HostModelCatalogue& catalogue_;
   const ModelInfo& model_;
-  ChatRequest original_;  // for the fallback model; empty when there is none
+  std::shared_ptr<const ChatRequest> original_;  // for the fallback model; null when there is none
   std::shared_ptr<ChatObserver> inner_;
   CancellationToken cancel_;
   double earlierCost_;
@@ -264,14 +264,21 @@ void HostModelCatalogue::chatWithCost(const ModelInfo& model, ChatRequest reques
     observer->onComplete(provider.status(), {});
     return;
   }
-  // A copy of the conversation only when a fallback model may need it.
-  ChatRequest forFallback;
-  if (!model.fallback.empty()) forFallback = request;
-  ChatRequest forProvider = std::move(request);
-  forProvider.model = model.providerModel;
-  auto routing = std::make_shared<RoutingObserver>(*this, model, std::move(forFallback), std::move(observer), cancel,
-                                                   earlierCost, logger_);
-  (*provider)->chat(std::move(forProvider), std::move(routing), std::move(cancel));
+  request.model = model.providerModel;
+  auto* sharing = dynamic_cast<SharedRequestChat*>(provider->get());
+  if (model.fallback.empty() || sharing == nullptr) {
+    // Without a fallback nothing is kept; a provider that cannot share gets the request and the fallback a copy.
+    std::shared_ptr<const ChatRequest> forFallback;
+    if (!model.fallback.empty()) forFallback = std::make_shared<const ChatRequest>(request);
+    auto routing = std::make_shared<RoutingObserver>(*this, model, std::move(forFallback), std::move(observer), cancel,
+                                                     earlierCost, logger_);
+    (*provider)->chat(std::move(request), std::move(routing), std::move(cancel));
+    return;
+  }
+  // One request for the provider and the fallback (held until the first words).
+  auto shared = std::make_shared<const ChatRequest>(std::move(request));
+  auto routing = std::make_shared<RoutingObserver>(*this, model, shared, std::move(observer), cancel, earlierCost, logger_);
+  sharing->chatShared(std::move(shared), std::move(routing), std::move(cancel));
 }
 
 Json HostModelCatalogue::describe() const {

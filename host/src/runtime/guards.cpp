@@ -49,9 +49,12 @@ class Once {
   std::shared_ptr<State> state_;
 };
 
-class GuardedModelProvider final : public GuardBase<ModelProvider> {
+// Also a SharedRequestChat: forwards to the plugin's when it has one, and
+// hands a plugin without it a copy of the request.
+class GuardedModelProvider final : public GuardBase<ModelProvider>, public SharedRequestChat {
  public:
-  using GuardBase::GuardBase;
+  GuardedModelProvider(std::shared_ptr<ModelProvider> inner, std::string label)
+      : GuardBase(std::move(inner), std::move(label)), shared_(dynamic_cast<SharedRequestChat*>(inner_.get())) {}
   std::string providerName() const override {
     try {
       return inner_->providerName();
@@ -61,14 +64,32 @@ class GuardedModelProvider final : public GuardBase<ModelProvider> {
   }
   void chat(ChatRequest request, std::shared_ptr<ChatObserver> observer,
             CancellationToken cancel) override {
+    guarded(*observer, [&] { inner_->chat(std::move(request), observer, std::move(cancel)); });
+  }
+  void chatShared(std::shared_ptr<const ChatRequest> request, std::shared_ptr<ChatObserver> observer,
+                  CancellationToken cancel) override {
+    guarded(*observer, [&] {
+      if (shared_ != nullptr) {
+        shared_->chatShared(std::move(request), observer, std::move(cancel));
+      } else {
+        inner_->chat(ChatRequest(*request), observer, std::move(cancel));
+      }
+    });
+  }
+
+ private:
+  template <class Call>
+  void guarded(ChatObserver& observer, Call&& call) {
     try {
-      inner_->chat(std::move(request), observer, std::move(cancel));
+      call();
     } catch (const std::exception& e) {
-      observer->onComplete(internalError(label_ + " threw: " + e.what()), {});
+      observer.onComplete(internalError(label_ + " threw: " + e.what()), {});
     } catch (...) {
-      observer->onComplete(internalError(label_ + " threw a non-standard exception"), {});
+      observer.onComplete(internalError(label_ + " threw a non-standard exception"), {});
     }
   }
+
+  SharedRequestChat* shared_;  // the plugin's, or null
 };
 
 class GuardedTool final : public GuardBase<Tool> {

@@ -77,6 +77,15 @@ HttpRequest AnthropicProvider::httpRequestFor(const ChatRequest& request) const 
 }
 
 void AnthropicProvider::chat(ChatRequest request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) {
+  start(request, std::move(observer), std::move(cancel));
+}
+
+void AnthropicProvider::chatShared(std::shared_ptr<const ChatRequest> request, std::shared_ptr<ChatObserver> observer,
+                                   CancellationToken cancel) {
+  start(*request, std::move(observer), std::move(cancel));
+}
+
+void AnthropicProvider::start(const ChatRequest& request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) {
   if (config_->apiKey.empty()) {
     observer->onComplete(failedPreconditionError(config_->label + " has no API key (set api_key)"), {});
     return;

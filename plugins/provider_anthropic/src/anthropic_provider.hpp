@@ -36,17 +36,22 @@ struct ProviderConfig {
   std::string label = "[providers.anthropic]";
 };
 
-class AnthropicProvider final : public ModelProvider {
+class AnthropicProvider final : public ModelProvider, public SharedRequestChat {
  public:
   AnthropicProvider(ProviderConfig config, std::shared_ptr<HttpClient> http, Logger& logger);
 
   std::string providerName() const override { return "anthropic"; }
   void chat(ChatRequest request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) override;
+  // Reads the request only while it writes the body.
+  void chatShared(std::shared_ptr<const ChatRequest> request, std::shared_ptr<ChatObserver> observer,
+                  CancellationToken cancel) override;
   Status health() override;
 
   HttpRequest httpRequestFor(const ChatRequest& request) const;
 
  private:
+  void start(const ChatRequest& request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel);
+
   std::shared_ptr<const ProviderConfig> config_;  // shared with in-flight calls
   std::shared_ptr<HttpClient> http_;
   Logger& logger_;

@@ -59,6 +59,15 @@ OpenAIProvider::OpenAIProvider(ProviderConfig config, std::shared_ptr<HttpClient
 }
 
 void OpenAIProvider::chat(ChatRequest request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) {
+  start(request, std::move(observer), std::move(cancel));
+}
+
+void OpenAIProvider::chatShared(std::shared_ptr<const ChatRequest> request, std::shared_ptr<ChatObserver> observer,
+                                CancellationToken cancel) {
+  start(*request, std::move(observer), std::move(cancel));
+}
+
+void OpenAIProvider::start(const ChatRequest& request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) {
   const ConnectionConfig& connection = config_->connection;
   HttpRequest http;
   http.url = connection.baseUrl + "/chat/completions";

@@ -35,14 +35,19 @@ struct ProviderConfig {
   ChatOptions chat;
 };
 
-class OpenAIProvider final : public ModelProvider {
+class OpenAIProvider final : public ModelProvider, public SharedRequestChat {
  public:
   OpenAIProvider(ProviderConfig config, std::shared_ptr<HttpClient> http, Logger& logger);
 
   std::string providerName() const override { return "openai"; }
   void chat(ChatRequest request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) override;
+  // Reads the request only while it writes the body.
+  void chatShared(std::shared_ptr<const ChatRequest> request, std::shared_ptr<ChatObserver> observer,
+                  CancellationToken cancel) override;
 
  private:
+  void start(const ChatRequest& request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel);
+
   std::shared_ptr<const ProviderConfig> config_;
   std::shared_ptr<HttpClient> http_;
   Logger& logger_;

@@ -201,6 +201,20 @@ class ModelProvider : public Component {
                     CancellationToken cancel) = 0;
 };
 
+// SDK ABI 1.5, optional beside ModelProvider (the host finds it with
+// dynamic_cast, as RunRecordStore): a provider that only reads the request
+// takes it shared. The host keeps a request for a fallback model until the
+// first words arrive; shared with the provider, it is not copied (a whole
+// conversation and its tool schemas) on every call. The same contract as
+// chat(); the provider must not change the request and may keep the pointer
+// only while it needs it.
+class SharedRequestChat {
+ public:
+  virtual ~SharedRequestChat() = default;
+  virtual void chatShared(std::shared_ptr<const ChatRequest> request, std::shared_ptr<ChatObserver> observer,
+                          CancellationToken cancel) = 0;
+};
+
 // Prices in USD per million tokens.
 struct ModelPrices {
   double input = 0;
