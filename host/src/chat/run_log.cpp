@@ -7,8 +7,12 @@
 
 namespace mx::host::chat {
 
+namespace {
+constexpr std::string_view kArtifactEvent = "artifact";
+}  // namespace
+
 void RunLog::track(std::string_view event, const std::string& data) {
-  if (event != "artifact") return;
+  if (event != kArtifactEvent) return;
   Json parsed = Json::parse(data, nullptr, false);
   if (!parsed.is_object()) return;
   std::string id = parsed.value("artifactId", "");
@@ -44,7 +48,7 @@ size_t RunLog::nameIndex(std::string_view event) {
 }
 
 std::string_view RunLog::nameOf(const Entry& entry) const {
-  return (entry.nameIndex & kDeltaOf) != 0 ? std::string_view("artifact") : std::string_view(names_[entry.nameIndex]);
+  return (entry.nameIndex & kDeltaOf) != 0 ? kArtifactEvent : std::string_view(names_[entry.nameIndex]);
 }
 
 std::string_view RunLog::dataOf(const Entry& entry, std::string& scratch) const {
@@ -84,7 +88,7 @@ void RunLog::emitArtifactDelta(std::string_view artifactId, std::string_view tex
   entries_.push_back({static_cast<uint32_t>(draft.content.size()), static_cast<uint32_t>(text.size()),
                       kDeltaOf | static_cast<uint32_t>(index)});
   draft.content.append(text);
-  send(static_cast<int64_t>(entries_.size()), "artifact", dataOf(entries_.back(), scratch_));
+  send(static_cast<int64_t>(entries_.size()), kArtifactEvent, dataOf(entries_.back(), scratch_));
 }
 
 bool RunLog::subscribe(const std::shared_ptr<SseConnection>& connection, int64_t afterId) {

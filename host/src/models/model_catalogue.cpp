@@ -209,7 +209,7 @@ class RoutingObserver final : public ChatObserver {
     double cost = earlierCost_ + catalogue_.costUsd(model_, response.usage);
     bool tryFallback = !status.isOk() && !delivered_ && !model_.fallback.empty() &&
                        status.code() != Code::Cancelled && !cancel_.isCancelled();
-    if (tryFallback && original_ != nullptr) {
+    if (tryFallback) {
       if (const ModelInfo* fallback = catalogue_.find(model_.fallback)) {
         if (logger_) logger_->warn("model " + model_.id + " failed before streaming (" + status.toString() +
                                    "); falling back to " + fallback->id);
@@ -265,20 +265,21 @@ void HostModelCatalogue::chatWithCost(const ModelInfo& model, ChatRequest reques
     return;
   }
   request.model = model.providerModel;
-  auto* sharing = dynamic_cast<SharedRequestChat*>(provider->get());
-  if (model.fallback.empty() || sharing == nullptr) {
-    // Without a fallback nothing is kept; a provider that cannot share gets the request and the fallback a copy.
-    std::shared_ptr<const ChatRequest> forFallback;
-    if (!model.fallback.empty()) forFallback = std::make_shared<const ChatRequest>(request);
-    auto routing = std::make_shared<RoutingObserver>(*this, model, std::move(forFallback), std::move(observer), cancel,
-                                                     earlierCost, logger_);
-    (*provider)->chat(std::move(request), std::move(routing), std::move(cancel));
-    return;
+  // The request kept for a fallback model (until the first words): the one the provider reads when it
+  // can share it, else a copy; none without a fallback.
+  auto* sharing = model.fallback.empty() ? nullptr : dynamic_cast<SharedRequestChat*>(provider->get());
+  std::shared_ptr<const ChatRequest> forFallback;
+  if (sharing != nullptr) {
+    forFallback = std::make_shared<const ChatRequest>(std::move(request));
+  } else if (!model.fallback.empty()) {
+    forFallback = std::make_shared<const ChatRequest>(request);
   }
-  // One request for the provider and the fallback (held until the first words).
-  auto shared = std::make_shared<const ChatRequest>(std::move(request));
-  auto routing = std::make_shared<RoutingObserver>(*this, model, shared, std::move(observer), cancel, earlierCost, logger_);
-  sharing->chatShared(std::move(shared), std::move(routing), std::move(cancel));
+  auto routing = std::make_shared<RoutingObserver>(*this, model, forFallback, std::move(observer), cancel, earlierCost, logger_);
+  if (sharing != nullptr) {
+    sharing->chatShared(std::move(forFallback), std::move(routing), std::move(cancel));
+  } else {
+    (*provider)->chat(std::move(request), std::move(routing), std::move(cancel));
+  }
 }
 
 Json HostModelCatalogue::describe() const {
