@@ -177,14 +177,15 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
   Status saved = saveRun(*store_, record);
   if (!saved.isOk()) logger_->error("run " + run->id + ": not saved (artifacts, message, event log): " + saved.toString());
   if (completed) session_.save(run->userId, run->conversationId, outcome.state);
-  run->log->finishWith("done", done);
-  run->finished = true;
-  if (saved.isOk()) run->log->releaseEvents();  // replayed from the store from now on
   {
+    // No longer active before `done` can reach a client: one that reads /metrics after it sees 0.
     std::lock_guard<std::mutex> lock(mutex_);
     live_.erase(run->id);
     finishedOrder_.emplace_back(std::chrono::steady_clock::now(), run->id);
   }
+  run->log->finishWith("done", done);
+  run->finished = true;
+  if (saved.isOk()) run->log->releaseEvents();  // replayed from the store from now on
   runFinished_.notify_all();
 }
 
