@@ -15,14 +15,18 @@ Json delta(size_t index, Json body) { return {{"type", "content_block_delta"}, {
 
 }  // namespace
 
-std::vector<std::string> anthropicStreamEvents(const MockMessage& message) {
+std::string anthropicMessageStart(const MockMessage& message) {
   static std::atomic<int> counter{0};
-  std::vector<std::string> out;
   Json usage = {{"input_tokens", message.inputTokens}, {"cache_creation_input_tokens", 0}, {"cache_read_input_tokens", 0}, {"output_tokens", 1}};
-  out.push_back(event("message_start", {{"type", "message_start"},
-                                        {"message", {{"id", "msg_mock" + std::to_string(++counter)}, {"type", "message"}, {"role", "assistant"},
-                                                     {"model", message.model}, {"content", Json::array()}, {"stop_reason", nullptr},
-                                                     {"stop_sequence", nullptr}, {"usage", usage}}}}));
+  return event("message_start", {{"type", "message_start"},
+                                 {"message", {{"id", "msg_mock" + std::to_string(++counter)}, {"type", "message"}, {"role", "assistant"},
+                                              {"model", message.model}, {"content", Json::array()}, {"stop_reason", nullptr},
+                                              {"stop_sequence", nullptr}, {"usage", usage}}}});
+}
+
+std::vector<std::string> anthropicStreamEvents(const MockMessage& message) {
+  std::vector<std::string> out;
+  out.push_back(anthropicMessageStart(message));
   size_t index = 0;
   if (!message.textDeltas.empty()) {
     out.push_back(event("content_block_start", {{"type", "content_block_start"}, {"index", index}, {"content_block", {{"type", "text"}, {"text", ""}}}}));

@@ -30,6 +30,8 @@ struct MockMessage {
 // Each element is one complete SSE event ("event: ...\ndata: ...\n\n"), so a
 // paced mock can sleep between them.
 std::vector<std::string> anthropicStreamEvents(const MockMessage& message);
+// Its first event alone, with a new message id each call.
+std::string anthropicMessageStart(const MockMessage& message);
 std::string anthropicStream(const MockMessage& message);
 
 // Splits text into word-sized deltas (each keeps its leading space).

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
 
 #include "api_mock.hpp"
 
@@ -56,12 +59,56 @@ std::string base64(const std::string& bytes) {
 
 // A deterministic unit-ish vector per text, as OpenAI's base64 float32 encoding.
 std::string embeddingFor(const std::string& text, int dimensions) {
+  float values[7];  // the vector repeats with period 7
+  for (int d = 0; d < 7; ++d) values[d] = static_cast<float>((std::hash<std::string>{}(text + std::to_string(d)) % 1000) / 1000.0);
   std::string bytes(static_cast<size_t>(dimensions) * 4, '\0');
-  for (int d = 0; d < dimensions; ++d) {
-    float value = static_cast<float>((std::hash<std::string>{}(text + std::to_string(d % 7)) % 1000) / 1000.0);
-    std::memcpy(&bytes[static_cast<size_t>(d) * 4], &value, 4);
-  }
+  for (int d = 0; d < dimensions; ++d) std::memcpy(&bytes[static_cast<size_t>(d) * 4], &values[d % 7], 4);
   return base64(bytes);
+}
+
+// The events of a scripted message, composed once per distinct message (the
+// benchmark's mock answers thousands of identical calls: composing every
+// event's JSON each time made the mock cost more CPU per turn than the server);
+// the first event is new each call, for its message id.
+std::vector<std::string> eventsOf(const MockMessage& message) {
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<const std::vector<std::string>>> composed;
+  std::string key = message.model + '\x1f' + std::to_string(message.inputTokens) + '\x1f' + std::to_string(message.outputTokens);
+  for (const auto& text : message.textDeltas) key.append("\x1e").append(text);
+  for (const auto& tool : message.toolUses) key.append("\x1d").append(tool.id).append("\x1f").append(tool.name).append("\x1f").append(tool.input.dump());
+  std::shared_ptr<const std::vector<std::string>> events;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto found = composed.find(key);
+    if (found != composed.end()) events = found->second;
+  }
+  if (!events) {
+    events = std::make_shared<const std::vector<std::string>>(anthropicStreamEvents(message));
+    std::lock_guard<std::mutex> lock(mutex);
+    if (composed.size() >= 64) composed.clear();  // scripts have a handful of distinct messages
+    composed.emplace(std::move(key), events);
+  }
+  std::vector<std::string> out(*events);
+  out.front() = anthropicMessageStart(message);
+  return out;
+}
+
+void serveScriptedAgentBody(const AgentScript& script, const Json& body, MockResponse& response) {
+  if (body.is_discarded() || !body.is_object() || !body.contains("messages")) {
+    response.send(400, {{"Content-Type", "application/json"}},
+                  R"({"type":"error","error":{"type":"invalid_request_error","message":"messages: Field required"}})");
+    return;
+  }
+  response.begin(200, {{"Content-Type", "text/event-stream; charset=utf-8"}, {"Cache-Control", "no-cache"}, {"request-id", "req_mock"}});
+  if (script.firstToken.count() > 0) response.sleep(script.firstToken);
+  bool first = true;
+  for (const auto& event : eventsOf(scriptedAgentTurn(script, body))) {
+    if (!first && script.betweenEvents.count() > 0) response.sleep(script.betweenEvents);
+    first = false;
+    response.chunk(event);
+    if (response.failed()) return;
+  }
+  response.end();
 }
 
 }  // namespace
@@ -130,22 +177,7 @@ MockMessage scriptedAgentTurn(const AgentScript& script, const Json& request) {
 }
 
 void serveScriptedAgent(const AgentScript& script, const MockRequest& request, MockResponse& response) {
-  Json body = Json::parse(request.body, nullptr, false);
-  if (body.is_discarded() || !body.contains("messages")) {
-    response.send(400, {{"Content-Type", "application/json"}},
-                  R"({"type":"error","error":{"type":"invalid_request_error","message":"messages: Field required"}})");
-    return;
-  }
-  response.begin(200, {{"Content-Type", "text/event-stream; charset=utf-8"}, {"Cache-Control", "no-cache"}, {"request-id", "req_mock"}});
-  if (script.firstToken.count() > 0) response.sleep(script.firstToken);
-  bool first = true;
-  for (const auto& event : anthropicStreamEvents(scriptedAgentTurn(script, body))) {
-    if (!first && script.betweenEvents.count() > 0) response.sleep(script.betweenEvents);
-    first = false;
-    response.chunk(event);
-    if (response.failed()) return;
-  }
-  response.end();
+  serveScriptedAgentBody(script, Json::parse(request.body, nullptr, false), response);
 }
 
 void serveOpenAiWriter(const AgentScript& script, const MockRequest& request, MockResponse& response) {
@@ -183,9 +215,9 @@ void serveOpenAiWriter(const AgentScript& script, const MockRequest& request, Mo
 }
 
 void serveMockApis(const AgentScript& script, const MockRequest& request, MockResponse& response) {
-  Json body = Json::parse(request.body.empty() ? "{}" : request.body, nullptr, false);
+  Json body = Json::parse(request.body.empty() ? "{}" : request.body, nullptr, false);  // once: a Tier 1 body is the whole conversation
   if (request.path == "/v1/messages") {
-    serveScriptedAgent(script, request, response);
+    serveScriptedAgentBody(script, body, response);
   } else if (request.path == "/v1/chat/completions") {
     serveOpenAiWriter(script, request, response);
   } else if (request.path == "/v1/embeddings") {
