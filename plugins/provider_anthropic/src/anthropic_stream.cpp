@@ -1,5 +1,6 @@
 #include "anthropic_stream.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace mx::anthropic {
@@ -125,18 +126,45 @@ bool readJsonString(std::string_view s, size_t& at, std::string& out) {
 
 }  // namespace
 
-bool parseTextDelta(std::string_view data, int& index, std::string& text) {
+namespace {
+
+// {"type":"content_block_delta","index":N,"delta":{"type":"<kind>","<field>":"..."}}
+// in exactly the API's layout; `text` gets the string unescaped.
+bool parseDelta(std::string_view data, std::string_view kind, std::string_view field, int& index, std::string& text) {
   static constexpr std::string_view kHead = "{\"type\":\"content_block_delta\",\"index\":";
-  static constexpr std::string_view kMiddle = ",\"delta\":{\"type\":\"text_delta\",\"text\":\"";
   if (data.substr(0, kHead.size()) != kHead) return false;
   size_t at = kHead.size();
   size_t digits = at;
   while (at < data.size() && at - digits < 9 && data[at] >= '0' && data[at] <= '9') ++at;
-  if (at == digits || data.substr(at, kMiddle.size()) != kMiddle) return false;
-  index = std::stoi(std::string(data.substr(digits, at - digits)));
-  at += kMiddle.size();
+  if (at == digits) return false;
+  int parsed = std::stoi(std::string(data.substr(digits, at - digits)));
+  for (std::string_view part : {std::string_view(",\"delta\":{\"type\":\""), kind, std::string_view("\",\""), field,
+                                std::string_view("\":\"")}) {
+    if (data.substr(at, part.size()) != part) return false;
+    at += part.size();
+  }
   if (!readJsonString(data, at, text)) return false;
+  index = parsed;
   return data.substr(at) == "}}";
+}
+
+}  // namespace
+
+bool parseTextDelta(std::string_view data, int& index, std::string& text) {
+  return parseDelta(data, "text_delta", "text", index, text);
+}
+
+bool parseToolInputDelta(std::string_view data, int& index, std::string& partialJson) {
+  return parseDelta(data, "input_json_delta", "partial_json", index, partialJson);
+}
+
+bool parseBlockStop(std::string_view data, int& index) {
+  static constexpr std::string_view kHead = "{\"type\":\"content_block_stop\",\"index\":";
+  if (data.substr(0, kHead.size()) != kHead || data.size() < kHead.size() + 2 || data.back() != '}') return false;
+  std::string_view digits = data.substr(kHead.size(), data.size() - kHead.size() - 1);
+  if (digits.size() > 9 || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
+  index = std::stoi(std::string(digits));
+  return true;
 }
 
 void StreamAccumulator::onEvent(const SseEvent& event) {
@@ -158,6 +186,14 @@ void StreamAccumulator::dispatch(const SseEvent& event) {
     onTextDelta(fastIndex_, fastText_);
     return;
   }
+  if (event.event == "content_block_delta" && parseToolInputDelta(event.data, fastIndex_, fastText_)) {
+    onToolInputDelta(fastIndex_, fastText_);
+    return;
+  }
+  if (event.event == "content_block_stop" && parseBlockStop(event.data, fastIndex_)) {
+    onBlockStop(fastIndex_);
+    return;
+  }
   Json data = Json::parse(event.data, nullptr, false);
   if (data.is_discarded() || !data.is_object()) {
     failure_ = unavailableError("malformed stream event \"" + std::string(event.event) + "\": not a JSON object");
@@ -171,8 +207,7 @@ void StreamAccumulator::dispatch(const SseEvent& event) {
   } else if (type == "content_block_delta") {
     onBlockDelta(data);
   } else if (type == "content_block_stop") {
-    auto it = blocks_.find(data.value("index", -1));
-    if (it != blocks_.end()) it->second.closed = true;
+    onBlockStop(data.value("index", -1));
   } else if (type == "message_delta") {
     onMessageDelta(data);
   } else if (type == "message_stop") {
@@ -228,11 +263,7 @@ void StreamAccumulator::onBlockDelta(const Json& data) {
   if (type == "text_delta") {
     onTextDelta(it->first, delta["text"].get_ref<const std::string&>());
   } else if (type == "input_json_delta") {
-    const auto& partial = delta["partial_json"].get_ref<const std::string&>();
-    block.partialJson += partial;
-    if (!partial.empty()) {
-      observer_->onToolCallDelta(it->first, partial);
-    }
+    onToolInputDelta(it->first, delta["partial_json"].get_ref<const std::string&>());
   } else if (type == "thinking_delta") {
     const auto& thinking = delta["thinking"].get_ref<const std::string&>();
     block.text += thinking;
@@ -241,6 +272,18 @@ void StreamAccumulator::onBlockDelta(const Json& data) {
   } else if (type == "signature_delta") {
     block.signature += delta.value("signature", "");
   }
+}
+
+void StreamAccumulator::onToolInputDelta(int index, const std::string& partialJson) {
+  auto it = blocks_.find(index);
+  if (it == blocks_.end() || !it->second.known) return;
+  it->second.partialJson += partialJson;
+  if (!partialJson.empty()) observer_->onToolCallDelta(index, partialJson);
+}
+
+void StreamAccumulator::onBlockStop(int index) {
+  auto it = blocks_.find(index);
+  if (it != blocks_.end()) it->second.closed = true;
 }
 
 void StreamAccumulator::onTextDelta(int index, const std::string& text) {

@@ -21,6 +21,10 @@ namespace mx::anthropic {
 // "delta":{"type":"text_delta","text":"..."}}) read without building a JSON
 // tree. False for anything else (other layouts take the general parser).
 bool parseTextDelta(std::string_view data, int& index, std::string& text);
+// The same for a tool call's arguments ({"type":"input_json_delta","partial_json":"..."}),
+// and {"type":"content_block_stop","index":N}: the other events of every block.
+bool parseToolInputDelta(std::string_view data, int& index, std::string& partialJson);
+bool parseBlockStop(std::string_view data, int& index);
 
 class StreamAccumulator {
  public:
@@ -53,6 +57,8 @@ class StreamAccumulator {
   void onBlockStart(const Json& data);
   void onBlockDelta(const Json& data);
   void onTextDelta(int index, const std::string& text);
+  void onToolInputDelta(int index, const std::string& partialJson);
+  void onBlockStop(int index);
   void onMessageDelta(const Json& data);
   void onError(const Json& data);
   void applyUsage(const Json& usage);
@@ -66,7 +72,7 @@ class StreamAccumulator {
   bool emitted_ = false;
   Status failure_;
   int fastIndex_ = 0;
-  std::string fastText_;   // reused by parseTextDelta: no allocation per token once grown
+  std::string fastText_;   // reused by the fast parsers: no allocation per token once grown
 };
 
 // Canonical code for an Anthropic error type ("overloaded_error", ...).

@@ -192,5 +192,61 @@ TEST(TextDeltaFastPath, TheAccumulatorGivesTheSameResultEitherWay) {
   EXPECT_EQ(fast.first, "caf\xC3\xA9 \"x\"");
 }
 
+TEST(ToolInputFastPath, ReadsArgumentPiecesAndBlockStops) {
+  int index = -1;
+  std::string text;
+  ASSERT_TRUE(parseToolInputDelta(R"({"type":"content_block_delta","index":3,"delta":{"type":"input_json_delta","partial_json":"{\"locati"}})",
+                                  index, text));
+  EXPECT_EQ(index, 3);
+  EXPECT_EQ(text, "{\"locati");
+  ASSERT_TRUE(parseToolInputDelta(R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":""}})", index, text));
+  EXPECT_EQ(index, 1);
+  EXPECT_EQ(text, "");
+  for (const char* other : {R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}})",
+                            R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"x"}       })",
+                            R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"x","more":1}})"}) {
+    EXPECT_FALSE(parseToolInputDelta(other, index, text)) << other;
+  }
+  ASSERT_TRUE(parseBlockStop(R"({"type":"content_block_stop","index":12})", index));
+  EXPECT_EQ(index, 12);
+  for (const char* other : {R"({"type":"content_block_stop","index":})", R"({"type":"content_block_stop","index":1 })",
+                            R"({"type":"content_block_stop","index":-1})", R"({"type":"content_block_stop","index":1,"x":2})",
+                            R"({"type":"content_block_stop", "index":1})"}) {
+    EXPECT_FALSE(parseBlockStop(other, index)) << other;
+  }
+}
+
+TEST(ToolInputFastPath, TheAccumulatorGivesTheSameToolCallEitherWay) {
+  struct Collect final : ChatObserver {
+    std::string pieces;
+    void onToolCallDelta(int index, std::string_view partial) override { pieces.append(std::to_string(index)).append(":").append(partial).append("|"); }
+    void onComplete(const Status&, ChatResponse) override {}
+  };
+  auto run = [](bool spaced) {
+    auto layout = [spaced](std::string compact) {
+      if (!spaced) return compact;
+      std::string out;
+      for (char c : compact) out += c == ',' ? std::string(", ") : std::string(1, c);  // no ',' inside these strings
+      return out;
+    };
+    Collect observer;
+    StreamAccumulator accumulator(&observer, CacheTtl::FiveMinutes);
+    accumulator.onEvent({"message_start", R"({"type":"message_start","message":{"id":"m","model":"x","usage":{"input_tokens":1,"output_tokens":1}}})", ""});
+    accumulator.onEvent({"content_block_start", R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}})", ""});
+    for (const char* piece : {"", "{\\\"city\\\": \\\"Par", "is\\\"}"}) {
+      accumulator.onEvent({"content_block_delta", layout(std::string(R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":")") + piece + "\"}}"), ""});
+    }
+    accumulator.onEvent({"content_block_stop", layout(R"({"type":"content_block_stop","index":0})"), ""});
+    accumulator.onEvent({"message_delta", R"({"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":5}})", ""});
+    accumulator.onEvent({"message_stop", R"({"type":"message_stop"})", ""});
+    auto response = accumulator.takeResponse();
+    return std::make_pair(observer.pieces, response.message.content.at(0).input.dump());
+  };
+  auto fast = run(false);
+  EXPECT_EQ(fast, run(true));
+  EXPECT_EQ(fast.first, "0:{\"city\": \"Par|0:is\"}|");
+  EXPECT_EQ(fast.second, R"({"city":"Paris"})");
+}
+
 }  // namespace
 }  // namespace mx::anthropic
