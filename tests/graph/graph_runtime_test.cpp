@@ -6,6 +6,7 @@
 #include "graph/predicate.hpp"
 #include "graph/reducers.hpp"
 #include "graph_support.hpp"
+#include "runtime/worker_pool.hpp"
 
 namespace mx::host {
 namespace {
@@ -144,6 +145,57 @@ TEST(GraphRuntime, DurabilityExitSavesOnlyTheFinalCheckpoint) {
   auto writes = g.deployment->checkpointer()->pendingWrites("t", "r", 0);
   ASSERT_TRUE(writes.isOk());
   EXPECT_TRUE(writes->empty());
+}
+
+// Saves as the store plugins do: through the text the runtime wrote.
+class TextSavingCheckpointer final : public Checkpointer, public CheckpointTextSaver {
+ public:
+  Status save(const Checkpoint& c) override {
+    plainSaves.push_back(c.status);
+    return memory.save(c);
+  }
+  Status saveText(const Checkpoint& c, const std::string& text) override {
+    texts.push_back(text);
+    return memory.save(c);
+  }
+  Status saveWrite(const PendingWrite& w) override { return memory.saveWrite(w); }
+  Result<Checkpoint> latest(std::string_view t, std::string_view r) override { return memory.latest(t, r); }
+  Result<std::vector<PendingWrite>> pendingWrites(std::string_view t, std::string_view r, int64_t step) override {
+    return memory.pendingWrites(t, r, step);
+  }
+  Result<std::vector<Checkpoint>> history(std::string_view t) override { return memory.history(t); }
+  Status deleteThread(std::string_view t) override { return memory.deleteThread(t); }
+
+  MemoryCheckpointer memory{50};
+  std::vector<std::string> texts;
+  std::vector<std::string> plainSaves;
+};
+
+TEST(GraphRuntime, TheLastCheckpointsTextGivesTheOutcomeTheStateAsText) {
+  TempDir dir;
+  auto g = loadGraphDeployment(dir, kThreeSteps);
+  ASSERT_TRUE(g.deployment) << g.errors[0];
+  WorkerPool workers(2);
+  for (auto durability : {Durability::Exit, Durability::Sync}) {
+    auto checkpointer = std::make_shared<TextSavingCheckpointer>();
+    GraphRuntime runtime(workers, checkpointer, std::make_shared<testing::RecordingLogger>(), durability);
+    std::promise<RunOutcome> promise;
+    runtime.start(g.deployment->graph("g"), request("t", "r", nullptr), [&](RunOutcome o) { promise.set_value(std::move(o)); });
+    RunOutcome outcome = promise.get_future().get();
+    ASSERT_EQ(outcome.status, RunStatus::Completed) << outcome.error.toString();
+    EXPECT_EQ(outcome.state["log"], Json::array({"a", "b", "c"}));
+    EXPECT_EQ(outcome.stateText, outcome.state.dump());
+    ASSERT_EQ(checkpointer->texts.size(), 1u);  // only the last save keeps the text; the steps before save plainly
+    auto latest = checkpointer->latest("t", "r");
+    ASSERT_TRUE(latest.isOk());
+    EXPECT_EQ(checkpointer->texts[0], checkpointText(*latest));
+    EXPECT_EQ(checkpointer->plainSaves.size(), durability == Durability::Sync ? 2u : 0u);
+  }
+  // A checkpointer without the text saver (the built-in ones): no text, the state as ever.
+  auto outcome = runGraph(*g.deployment, request("t2", "r", nullptr));
+  EXPECT_EQ(outcome.status, RunStatus::Completed);
+  EXPECT_TRUE(outcome.stateText.empty());
+  EXPECT_EQ(outcome.state["log"], Json::array({"a", "b", "c"}));
 }
 
 TEST(GraphRuntime, DurabilityExitStillSavesAnInterruptAndResumes) {

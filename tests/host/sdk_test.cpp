@@ -146,6 +146,10 @@ TEST(Checkpoints, TheTextIsTheJsonOfTheCheckpoint) {
   Checkpoint empty;
   EXPECT_EQ(checkpointText(empty), toJson(empty).dump());
   EXPECT_EQ(checkpointFromJson(Json::parse(checkpointText(c))).state, c.state);
+  size_t stateAt = 0, stateLength = 0;
+  std::string text = checkpointText(c, &stateAt, &stateLength);
+  EXPECT_EQ(text, toJson(c).dump());
+  EXPECT_EQ(text.substr(stateAt, stateLength), c.state.dump());
 }
 
 }  // namespace

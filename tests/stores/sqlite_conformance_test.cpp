@@ -168,5 +168,79 @@ TEST(RunSaving, AThrowingSaveRunBecomesAnErrorNamingTheStore) {
   EXPECT_NE(saved.message().find("boom"), std::string::npos) << saved.message();
 }
 
+// A checkpointer of a plugin built before CheckpointTextSaver, or one that throws.
+class PlainCheckpointer final : public Checkpointer {
+ public:
+  PlainCheckpointer(std::shared_ptr<Checkpointer> inner, bool throws) : inner_(std::move(inner)), throws_(throws) {}
+  Status save(const Checkpoint& c) override { return throws_ ? throw std::runtime_error("disk on fire") : inner_->save(c); }
+  Status saveWrite(const PendingWrite& w) override { return throws_ ? throw std::runtime_error("disk on fire") : inner_->saveWrite(w); }
+  Result<Checkpoint> latest(std::string_view t, std::string_view r) override {
+    if (throws_) throw std::runtime_error("disk on fire");
+    return inner_->latest(t, r);
+  }
+  Result<std::vector<PendingWrite>> pendingWrites(std::string_view t, std::string_view r, int64_t step) override {
+    if (throws_) throw std::runtime_error("disk on fire");
+    return inner_->pendingWrites(t, r, step);
+  }
+  Result<std::vector<Checkpoint>> history(std::string_view t) override {
+    if (throws_) throw std::runtime_error("disk on fire");
+    return inner_->history(t);
+  }
+  Status deleteThread(std::string_view t) override { return throws_ ? throw std::runtime_error("disk on fire") : inner_->deleteThread(t); }
+
+ private:
+  std::shared_ptr<Checkpointer> inner_;
+  bool throws_;
+};
+
+class StoreWithCheckpointer final : public PlainStore {
+ public:
+  StoreWithCheckpointer(std::shared_ptr<Store> inner, std::shared_ptr<Checkpointer> checkpointer)
+      : PlainStore(std::move(inner)), checkpointer_(std::move(checkpointer)) {}
+  std::shared_ptr<Checkpointer> checkpointer() override { return checkpointer_; }
+
+ private:
+  std::shared_ptr<Checkpointer> checkpointer_;
+};
+
+Checkpoint finalCheckpoint(const std::string& thread) {
+  Checkpoint c;
+  c.threadId = thread;
+  c.runId = "run1";
+  c.step = 4;
+  c.status = "completed";
+  c.state = {{"messages", Json::array({{{"role", "user"}, {"content", "caf\u00e9 \"q\""}}})}};
+  c.createdAtMs = 30;
+  return c;
+}
+
+TEST(Checkpoints, TheStoresCheckpointerIsGuardedAndSavesTheRuntimesText) {
+  auto sqlite = makeSqlite();
+  auto checkpointer = host::guard(std::shared_ptr<Store>(sqlite), "store \"main\"")->checkpointer();
+  auto* textSaver = dynamic_cast<CheckpointTextSaver*>(checkpointer.get());
+  ASSERT_NE(textSaver, nullptr);
+  Checkpoint c = finalCheckpoint("t1");
+  ASSERT_TRUE(textSaver->saveText(c, checkpointText(c)).isOk());
+  auto latest = sqlite->checkpointer()->latest("t1", "run1");
+  ASSERT_TRUE(latest.isOk()) << latest.status().toString();
+  EXPECT_EQ(latest->state, c.state);
+  EXPECT_EQ(latest->status, "completed");
+  // A plugin's checkpointer without the text saver gets a plain save of the same checkpoint.
+  auto plain = host::guard(std::make_shared<StoreWithCheckpointer>(sqlite, std::make_shared<PlainCheckpointer>(sqlite->checkpointer(), false)),
+                           "store \"old\"")->checkpointer();
+  ASSERT_TRUE(dynamic_cast<CheckpointTextSaver*>(plain.get())->saveText(finalCheckpoint("t2"), "not used").isOk());
+  EXPECT_EQ(sqlite->checkpointer()->latest("t2", "run1")->state, c.state);
+  // A throwing one: every call is an error naming the store's checkpointer, nothing escapes.
+  auto throwing = host::guard(std::make_shared<StoreWithCheckpointer>(sqlite, std::make_shared<PlainCheckpointer>(sqlite->checkpointer(), true)),
+                              "store \"thrower\"")->checkpointer();
+  for (const Status& status : {throwing->save(c), dynamic_cast<CheckpointTextSaver*>(throwing.get())->saveText(c, checkpointText(c)),
+                               throwing->saveWrite({"t1", "run1", 5, "model", Json::object()}), throwing->latest("t1", "run1").status(),
+                               throwing->pendingWrites("t1", "run1", 5).status(), throwing->history("t1").status(),
+                               throwing->deleteThread("t1")}) {
+    EXPECT_EQ(status.code(), Code::Internal);
+    EXPECT_NE(status.message().find("store \"thrower\" checkpointer threw: disk on fire"), std::string::npos) << status.message();
+  }
+}
+
 }  // namespace
 }  // namespace mx::test

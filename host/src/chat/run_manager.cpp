@@ -176,7 +176,11 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
   }
   Status saved = saveRun(*store_, record);
   if (!saved.isOk()) logger_->error("run " + run->id + ": not saved (artifacts, message, event log): " + saved.toString());
-  if (completed) session_.save(run->userId, run->conversationId, outcome.state);
+  if (completed && !outcome.stateText.empty()) {
+    session_.saveText(run->userId, run->conversationId, outcome.stateText);
+  } else if (completed) {
+    session_.save(run->userId, run->conversationId, outcome.state);
+  }
   {
     // No longer active before `done` can reach a client: one that reads /metrics after it sees 0.
     std::lock_guard<std::mutex> lock(mutex_);

@@ -17,7 +17,11 @@ std::optional<Json> SessionCache::load(const std::string& userId, const std::str
 }
 
 void SessionCache::save(const std::string& userId, const std::string& conversationId, const Json& state) {
-  if (cache_) (void)cache_->set(key(userId, conversationId), state.dump(), ttl_);
+  if (cache_) saveText(userId, conversationId, state.dump());
+}
+
+void SessionCache::saveText(const std::string& userId, const std::string& conversationId, std::string_view stateText) {
+  if (cache_) (void)cache_->set(key(userId, conversationId), stateText, ttl_);
 }
 
 void SessionCache::forget(const std::string& userId, const std::string& conversationId) {

@@ -26,6 +26,8 @@ class SessionCache {
 
   std::optional<Json> load(const std::string& userId, const std::string& conversationId);
   void save(const std::string& userId, const std::string& conversationId, const Json& state);
+  // The same with the state already as JSON text (the final checkpoint wrote it).
+  void saveText(const std::string& userId, const std::string& conversationId, std::string_view stateText);
   void forget(const std::string& userId, const std::string& conversationId);
 
   bool enabled() const { return cache_ != nullptr; }

@@ -318,11 +318,26 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
     return checkpointOf(status, next, error, state_);
   }
 
-  Status save(const std::string& status, const std::vector<std::string>& next, const std::string& error) {
+  // `keepStateText`: the run's last save; when the checkpointer takes the
+  // text, the state's part of it is kept for the outcome (the session cache
+  // stores the same text: the state is serialized once, not twice).
+  Status save(const std::string& status, const std::vector<std::string>& next, const std::string& error,
+              bool keepStateText = false) {
     // Lent, not copied: no node runs while a step's checkpoint is saved, and
     // the state (the whole conversation) would otherwise be copied per step.
     Checkpoint checkpoint = checkpointOf(status, next, error, std::move(state_));
-    Status saved = checkpointer_->save(checkpoint);
+    Status saved;
+    auto* textSaver = keepStateText ? dynamic_cast<CheckpointTextSaver*>(checkpointer_.get()) : nullptr;
+    if (textSaver != nullptr) {
+      size_t stateAt = 0, stateLength = 0;
+      std::string text = checkpointText(checkpoint, &stateAt, &stateLength);
+      saved = textSaver->saveText(checkpoint, text);
+      text.erase(stateAt + stateLength);
+      text.erase(0, stateAt);
+      stateText_ = std::move(text);
+    } else {
+      saved = checkpointer_->save(checkpoint);
+    }
     state_ = std::move(checkpoint.state);
     return saved;
   }
@@ -341,7 +356,7 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
                     });
       return;
     }
-    Status saved = save(runStatusName(status), next, error.isOk() ? "" : error.toString());
+    Status saved = save(runStatusName(status), next, error.isOk() ? "" : error.toString(), true);
     if (!saved.isOk()) logger_->error("run " + request_.runId + ": checkpoint not saved: " + saved.toString());
     next_ = std::move(next);
     finish(status, std::move(error));
@@ -351,7 +366,8 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
     RunOutcome outcome;
     outcome.status = status;
     outcome.error = std::move(error);
-    outcome.state = state_;
+    outcome.state = std::move(state_);  // the run is over: no step reads it again
+    outcome.stateText = std::move(stateText_);
     outcome.next = next_;
     outcome.steps = step_;
     outcome.interruptedAt = interruptedAt_;
@@ -382,6 +398,7 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
   RunDone done_;
   Clock::time_point started_;
   Json state_;
+  std::string stateText_;  // set by the last save (see save)
   std::vector<std::string> current_;
   std::vector<std::string> next_;
   int64_t step_ = 0;

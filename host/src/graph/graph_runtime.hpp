@@ -70,6 +70,9 @@ struct RunOutcome {
   RunStatus status = RunStatus::Completed;
   Status error;
   Json state;
+  // `state` as JSON text (state.dump()) when the final checkpoint was saved
+  // through a CheckpointTextSaver, which needs it written anyway; else empty.
+  std::string stateText;
   std::vector<std::string> next;
   int64_t steps = 0;
   std::string interruptedAt;

@@ -128,6 +128,35 @@ class GuardedCacheBackend final : public GuardBase<CacheBackend> {
 
 // Also a RunRecordStore: forwards to the plugin's when it has one, and
 // answers Unimplemented when not (the caller then saves part by part).
+// A store's checkpointer, guarded as its store (the graph runtime calls it on
+// its workers and its checkpoint writer). The text saver is the plugin's when
+// it has one, else a plain save of the same checkpoint.
+class GuardedCheckpointer final : public Checkpointer, public CheckpointTextSaver {
+ public:
+  GuardedCheckpointer(std::shared_ptr<Checkpointer> inner, std::string label)
+      : inner_(std::move(inner)), textSaver_(dynamic_cast<CheckpointTextSaver*>(inner_.get())), label_(std::move(label)) {}
+  Status save(const Checkpoint& c) override { return guardedCall(label_, [&] { return inner_->save(c); }); }
+  Status saveText(const Checkpoint& c, const std::string& text) override {
+    return guardedCall(label_, [&] { return textSaver_ != nullptr ? textSaver_->saveText(c, text) : inner_->save(c); });
+  }
+  Status saveWrite(const PendingWrite& w) override { return guardedCall(label_, [&] { return inner_->saveWrite(w); }); }
+  Result<Checkpoint> latest(std::string_view t, std::string_view r) override {
+    return guardedCall(label_, [&] { return inner_->latest(t, r); });
+  }
+  Result<std::vector<PendingWrite>> pendingWrites(std::string_view t, std::string_view r, int64_t step) override {
+    return guardedCall(label_, [&] { return inner_->pendingWrites(t, r, step); });
+  }
+  Result<std::vector<Checkpoint>> history(std::string_view t) override {
+    return guardedCall(label_, [&] { return inner_->history(t); });
+  }
+  Status deleteThread(std::string_view t) override { return guardedCall(label_, [&] { return inner_->deleteThread(t); }); }
+
+ private:
+  std::shared_ptr<Checkpointer> inner_;
+  CheckpointTextSaver* textSaver_;  // inner_ as a CheckpointTextSaver, if it is one
+  std::string label_;
+};
+
 class GuardedStore final : public GuardBase<Store>, public RunRecordStore {
  public:
   GuardedStore(std::shared_ptr<Store> inner, std::string label)
@@ -196,7 +225,10 @@ class GuardedStore final : public GuardBase<Store>, public RunRecordStore {
   Result<std::vector<RunEvent>> runEvents(std::string_view u, std::string_view r, int64_t after) override {
     return guardedCall(label_, [&] { return inner_->runEvents(u, r, after); });
   }
-  std::shared_ptr<Checkpointer> checkpointer() override { return inner_->checkpointer(); }
+  std::shared_ptr<Checkpointer> checkpointer() override {
+    auto inner = inner_->checkpointer();
+    return inner ? std::make_shared<GuardedCheckpointer>(std::move(inner), label_ + " checkpointer") : nullptr;
+  }
  private:
   RunRecordStore* runs_;  // the inner store as a RunRecordStore, if it is one
 };

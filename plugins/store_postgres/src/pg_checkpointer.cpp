@@ -10,7 +10,7 @@ std::string str(std::string_view view) { return std::string(view); }
 
 }  // namespace
 
-Status PostgresCheckpointer::save(const Checkpoint& checkpoint) {
+Status PostgresCheckpointer::saveText(const Checkpoint& checkpoint, const std::string& text) {
   return pool_.with("save checkpoint", [&](Pool::Lease& lease) -> Status {
     // One statement, one round trip, atomic: the insert, the retention (the
     // subquery sees the rows before the insert: keep retention - 1 of them plus
@@ -24,7 +24,7 @@ Status PostgresCheckpointer::save(const Checkpoint& checkpoint) {
                    "cleared AS (DELETE FROM pending_writes WHERE thread_id = $1 AND run_id = $2 AND step < $3) "
                    "SELECT seq FROM inserted");
     pqxx::nontransaction tx(lease.connection());  // one statement (see pg_store.cpp): one round trip
-    lease.exec(tx, "cp_save", checkpoint.threadId, checkpoint.runId, checkpoint.step, checkpoint.status, checkpointText(checkpoint),
+    lease.exec(tx, "cp_save", checkpoint.threadId, checkpoint.runId, checkpoint.step, checkpoint.status, text,
                 checkpoint.createdAtMs, static_cast<int64_t>(retention_) - 1);
     return Status::ok();
   });

@@ -10,11 +10,12 @@
 
 namespace mx::pg {
 
-class PostgresCheckpointer final : public Checkpointer {
+class PostgresCheckpointer final : public Checkpointer, public CheckpointTextSaver {
  public:
   PostgresCheckpointer(Pool& pool, size_t retention) : pool_(pool), retention_(retention) {}
 
-  Status save(const Checkpoint& checkpoint) override;
+  Status save(const Checkpoint& checkpoint) override { return saveText(checkpoint, checkpointText(checkpoint)); }
+  Status saveText(const Checkpoint& checkpoint, const std::string& text) override;
   Status saveWrite(const PendingWrite& write) override;
   Result<Checkpoint> latest(std::string_view threadId, std::string_view runId) override;
   Result<std::vector<PendingWrite>> pendingWrites(std::string_view threadId, std::string_view runId, int64_t step) override;

@@ -2,13 +2,13 @@
 
 namespace mx::sqlite {
 
-Status SqliteCheckpointer::save(const Checkpoint& checkpoint) {
+Status SqliteCheckpointer::saveText(const Checkpoint& checkpoint, const std::string& text) {
   auto db = pool_.acquire();
   Transaction tx(*db);
   MX_RETURN_IF_ERROR(tx.begun());
   MX_RETURN_IF_ERROR(db->prepare("INSERT INTO checkpoints(thread_id, run_id, step, status, body, created_at) VALUES(?1,?2,?3,?4,?5,?6)")
                          .bind(1, checkpoint.threadId).bind(2, checkpoint.runId).bind(3, checkpoint.step)
-                         .bind(4, checkpoint.status).bind(5, checkpointText(checkpoint)).bind(6, checkpoint.createdAtMs).run());
+                         .bind(4, checkpoint.status).bind(5, text).bind(6, checkpoint.createdAtMs).run());
   MX_RETURN_IF_ERROR(db->prepare("DELETE FROM checkpoints WHERE thread_id = ?1 AND seq NOT IN "
                                  "(SELECT seq FROM checkpoints WHERE thread_id = ?1 ORDER BY seq DESC LIMIT ?2)")
                          .bind(1, checkpoint.threadId).bind(2, static_cast<int64_t>(retention_)).run());

@@ -76,15 +76,19 @@ inline Json toJson(const Checkpoint& c) {
 
 // The same JSON text as toJson(c).dump(), written without copying the state
 // tree (the state is the whole conversation; a checkpoint is saved after every
-// super-step).
-inline std::string checkpointText(const Checkpoint& c) {
+// super-step). With `stateAt`/`stateLength`, where the state's own text
+// (c.state.dump()) lies in it.
+inline std::string checkpointText(const Checkpoint& c, size_t* stateAt = nullptr, size_t* stateLength = nullptr) {
   std::string text = "{\"createdAtMs\":" + std::to_string(c.createdAtMs);
   text += ",\"error\":" + Json(c.error).dump();
   text += ",\"interruptedAt\":" + Json(c.interruptedAt).dump();
   text += ",\"joins\":" + (c.joins.is_null() ? std::string("{}") : c.joins.dump());
   text += ",\"next\":" + Json(c.next).dump();
   text += ",\"runId\":" + Json(c.runId).dump();
-  text += ",\"state\":" + c.state.dump();
+  text += ",\"state\":";
+  if (stateAt != nullptr) *stateAt = text.size();
+  text += c.state.dump();
+  if (stateLength != nullptr && stateAt != nullptr) *stateLength = text.size() - *stateAt;
   text += ",\"status\":" + Json(c.status).dump();
   text += ",\"step\":" + std::to_string(c.step);
   text += ",\"threadId\":" + Json(c.threadId).dump() + "}";
@@ -132,6 +136,18 @@ class Checkpointer {
   // Every checkpoint of a thread, oldest first (bounded by retention).
   virtual Result<std::vector<Checkpoint>> history(std::string_view threadId) = 0;
   virtual Status deleteThread(std::string_view threadId) = 0;
+};
+
+// SDK ABI 1.6. Optional beside Checkpointer (the host finds it with
+// dynamic_cast, as RunRecordStore): saves a checkpoint whose text the host has
+// already written, `text` == checkpointText(checkpoint), so that a run's final
+// state is serialized once for the checkpoint and the session cache, not once
+// for each. Same contract as Checkpointer::save; `checkpoint` is whole (its
+// state too) and only lent for the call.
+class CheckpointTextSaver {
+ public:
+  virtual ~CheckpointTextSaver() = default;
+  virtual Status saveText(const Checkpoint& checkpoint, const std::string& text) = 0;
 };
 
 }  // namespace mx

@@ -30,9 +30,10 @@
 #include "mx/status.hpp"
 
 #define MX_ABI_MAJOR 1
-#define MX_ABI_MINOR 5  // 1.1: NodeContext::usage, ToolContext::usage; 1.2: EventSink::emitArtifactDelta;
+#define MX_ABI_MINOR 6  // 1.1: NodeContext::usage, ToolContext::usage; 1.2: EventSink::emitArtifactDelta;
                         // 1.3: RunRecordStore (optional beside Store), mx/json_text.hpp;
-                        // 1.4: HttpClient::startShared; 1.5: SharedRequestChat (optional beside ModelProvider)
+                        // 1.4: HttpClient::startShared; 1.5: SharedRequestChat (optional beside ModelProvider);
+                        // 1.6: CheckpointTextSaver (optional beside Checkpointer)
 #define MX_PLUGIN_MAGIC 0x4D58504Cu  // "MXPL"
 
 #define MX_STRINGIFY_IMPL(x) #x
