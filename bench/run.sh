@@ -15,7 +15,9 @@
 #   MX_CHECKPOINT_DURABILITY=sync bench/run.sh --fast   production with another durability (default exit)
 #   REPEAT=3 bench/run.sh --fast   each level three times (a fresh server each), then a row of
 #                           the medians of every column (absolute figures drift between runs)
-set -euo pipefail
+set -eEuo pipefail
+# A command that fails without a word of its own still says where (errexit would end the run silently).
+trap 'echo "bench: line $LINENO: \"$BASH_COMMAND\" failed with status $?" >&2' ERR
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="${BUILD_DIR:-$ROOT/build}"
 BIN="$BUILD/bin"
