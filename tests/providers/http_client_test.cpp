@@ -73,7 +73,7 @@ TEST(HttpClient, DeliversStatusHeadersAndBodyAndSendsTheRequest) {
 }
 
 // A shared request is read in place: the caller may drop its reference at
-// once, and the client lets go of its own when the transfer completes.
+// once, and the client lets go of its own when the response starts.
 TEST(HttpClient, ASharedRequestLivesAsLongAsItsTransfer) {
   MockHttpServer server([](const MockRequest&, MockResponse& r) { r.send(200, {{"Content-Type", "text/plain"}}, "ok"); });
   auto client = makeClient();
@@ -87,6 +87,49 @@ TEST(HttpClient, ASharedRequestLivesAsLongAsItsTransfer) {
   EXPECT_EQ(server.requests().at(0).body.size(), 300003u);
   EXPECT_EQ(server.requests().at(0).body.substr(299997), "xxxend");
   EXPECT_TRUE(watched.expired()) << "the client keeps the request after the transfer";
+}
+
+// A long stream does not keep its request (for a model, the whole
+// conversation): the client holds it only until the response starts, and
+// an idle stream still fails naming the request.
+TEST(HttpClient, AStreamLetsGoOfItsRequestWhenTheResponseStarts) {
+  MockHttpServer server([](const MockRequest& request, MockResponse& r) {
+    r.begin(200, {{"Content-Type", "text/event-stream"}});
+    r.chunk("data: 1\n\n");
+    r.sleep(request.path == "/idle" ? 1500ms : 300ms);
+    r.chunk("data: 2\n\n");
+    r.end();
+  });
+  struct Watcher final : HttpStreamHandler {
+    std::weak_ptr<const HttpRequest> watched;
+    std::vector<bool> releasedAtEvent;
+    std::promise<Status> done;
+    void onResponseStart(int, const HttpHeaders&) override {}
+    void onBodyData(std::string_view) override {}
+    void onEvent(const SseEvent&) override { releasedAtEvent.push_back(watched.expired()); }
+    void onComplete(const Status& s) override { done.set_value(s); }
+  };
+  auto client = makeClient();
+  for (const char* path : {"/stream", "/idle"}) {
+    HttpRequest request = post(server.baseUrl() + path, true);
+    request.body = std::string(100000, 'x');
+    request.idleTimeout = 700ms;
+    auto shared = std::make_shared<const HttpRequest>(std::move(request));
+    auto watcher = std::make_shared<Watcher>();
+    watcher->watched = shared;
+    auto finished = watcher->done.get_future();
+    client->startShared(std::move(shared), watcher, {});
+    ASSERT_EQ(finished.wait_for(10s), std::future_status::ready);
+    Status status = finished.get();
+    if (std::string(path) == "/stream") {
+      ASSERT_TRUE(status.isOk()) << status.toString();
+      EXPECT_EQ(watcher->releasedAtEvent, (std::vector<bool>{true, true}));
+    } else {
+      EXPECT_EQ(status.code(), Code::DeadlineExceeded);
+      EXPECT_NE(status.message().find("POST " + server.baseUrl() + "/idle: no data for 700 ms"), std::string::npos) << status.message();
+    }
+  }
+  EXPECT_EQ(server.requests().at(0).body.size(), 100000u);
 }
 
 TEST(HttpClient, DecodesEventStreamsAcrossChunksButNotErrorBodies) {

@@ -51,7 +51,13 @@ struct Transfer {
   uint64_t id = 0;
   CURL* easy = nullptr;
   curl_slist* headerList = nullptr;
-  std::shared_ptr<const HttpRequest> request;  // curl reads the body in place until the transfer ends
+  // curl reads the body in place while it sends the request; released once
+  // the response starts (nothing is resent after that: no redirects are
+  // followed), so a long stream does not keep a conversation-sized body.
+  std::shared_ptr<const HttpRequest> request;
+  std::string target;                        // "METHOD url", for errors
+  std::chrono::milliseconds idleTimeout{0};
+  bool decodeEventStream = false;
   std::shared_ptr<HttpStreamHandler> handler;
   Subscription cancelSubscription;
   SseDecoder decoder;
@@ -103,6 +109,9 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
   void start(std::shared_ptr<const HttpRequest> request, std::shared_ptr<HttpStreamHandler> handler,
              CancellationToken cancel) {
     auto transfer = std::make_unique<Transfer>();
+    transfer->target = request->method + " " + request->url;
+    transfer->idleTimeout = request->idleTimeout;
+    transfer->decodeEventStream = request->decodeEventStream;
     transfer->request = std::move(request);
     transfer->handler = std::move(handler);
     Transfer* raw = transfer.get();
@@ -193,8 +202,9 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
       curl_easy_getinfo(transfer->easy, CURLINFO_RESPONSE_CODE, &status);
       if (status >= 200 && !transfer->responseStarted) {
         transfer->responseStarted = true;
+        transfer->request.reset();
         auto contentType = transfer->responseHeaders.find("content-type").value_or("");
-        transfer->eventStream = transfer->request->decodeEventStream && status < 300 && isEventStream(contentType);
+        transfer->eventStream = transfer->decodeEventStream && status < 300 && isEventStream(contentType);
         transfer->handler->onResponseStart(static_cast<int>(status), transfer->responseHeaders);
       }
       return size * count;
@@ -272,7 +282,7 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
       return transfer.abortReason;
     }
     std::string detail = transfer.errorBuffer[0] != '\0' ? transfer.errorBuffer : curl_easy_strerror(code);
-    std::string message = transfer.request->method + " " + transfer.request->url + ": " + detail;
+    std::string message = transfer.target + ": " + detail;
     if (code == CURLE_OPERATION_TIMEDOUT) {
       return deadlineExceededError(message);
     }
@@ -330,15 +340,15 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
     nextIdleScan_ = now + kIdleScanInterval;
     std::vector<uint64_t> stalled;
     for (auto& [id, transfer] : active_) {
-      auto idle = transfer->request->idleTimeout;
+      auto idle = transfer->idleTimeout;
       if (idle.count() > 0 && now - transfer->lastActivity > idle) {
         stalled.push_back(id);
       }
     }
     for (uint64_t id : stalled) {
       auto& transfer = *active_[id];
-      Status timeout = deadlineExceededError(transfer.request->method + " " + transfer.request->url + ": no data for " +
-                                             std::to_string(transfer.request->idleTimeout.count()) + " ms (idle timeout)");
+      Status timeout = deadlineExceededError(transfer.target + ": no data for " + std::to_string(transfer.idleTimeout.count()) +
+                                             " ms (idle timeout)");
       finish(id, &timeout, CURLE_OK);
     }
   }
