@@ -291,7 +291,7 @@ int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
     } else {
       auth = std::make_unique<chat::Authenticator>(chat::Authenticator::none(a["local_user"]));
     }
-    chat::addChatRoutes(server, *runs, *deployment, *auth);
+    chat::addChatRoutes(server, *runs, *deployment, *auth, deployment->workers());
   }
   knowledge::KnowledgeServices knowledgeServices;
   if (deployment->knowledgeSettings().is_object()) {

@@ -407,6 +407,8 @@ TEST(Chat, BadInputGetsA4xxWithTheErrorShape) {
     ASSERT_TRUE(json.is_object()) << response.body;
     EXPECT_NE(json["error"]["message"].get<std::string>().find(message), std::string::npos) << json.dump();
     EXPECT_EQ(json["error"]["requestId"], "bad-1");
+    EXPECT_EQ(response.headers["x-request-id"], "bad-1") << body.substr(0, 80);  // refused on the reactor or, after the store, on a worker
+    EXPECT_EQ(response.headers["content-type"].rfind("application/json", 0), 0u) << response.headers["content-type"];
   }
   auto tooBig = post(std::string(2 * 1024 * 1024, 'x'));  // over max_request_bytes (1 MiB)
   EXPECT_EQ(tooBig.status, 413);

@@ -333,5 +333,41 @@ TEST_F(ProductionOnDebianPostgres, ASlowClientGetsTheWholeStreamInOrder) {
   EXPECT_EQ(server.stop(SIGTERM), 0);
 }
 
+// The store goes away between turns: a new turn is answered at once with the
+// API's error shape (the turn starts on a worker, after the handler returned),
+// and the server goes on answering everything else.
+TEST(ProductionStoreOutage, ATurnThatCannotBeRecordedIsRefusedInTheErrorShape) {
+  PostgresServer postgres;
+  ASSERT_EQ(postgres.error(), "");
+  TempDir dir;
+  RedisServer redis;
+  ASSERT_TRUE(redis.answering());
+  MockHttpServer apis([](const MockRequest& request, MockResponse& response) { serveMockApis(AgentScript{}, request, response); });
+  auto env = productionEnv(dir, apis, redis, {{"DATABASE_URL", postgres.createDatabase("outage")}, {"MX_VECTOR_SEARCH", "exact"}});
+  env["MX_CHAT_GRAPH"] = "agent";
+  ServerProcess server({MX_BINARY, "serve", "--config", MX_SOURCE_DIR "/config/production.toml", "--port", "0", "--host", "127.0.0.1"}, env);
+  ASSERT_TRUE(server.started()) << server.stderrText();
+  std::map<std::string, std::string> headers = {{"Authorization", std::string("Bearer ") + kApiKey}, {"X-Request-Id", "outage-1"}};
+  SseOptions options;
+  options.headers = headers;
+  auto first = openSse("POST", server.baseUrl() + "/api/v1/chat/stream", Json{{"message", "Create an email campaign"}}.dump(), options);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.events.back().event, "done");
+
+  postgres.stop();
+  auto refused = httpRequest("POST", server.baseUrl() + "/api/v1/chat/stream", Json{{"message", "Create an email campaign"}}.dump(), headers);
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ(refused.headers["x-request-id"], "outage-1");
+  EXPECT_EQ(refused.headers["content-type"].rfind("application/json", 0), 0u) << refused.headers["content-type"];
+  auto error = Json::parse(refused.body, nullptr, false);
+  ASSERT_TRUE(error.is_object()) << refused.body;
+  EXPECT_EQ(error["error"]["code"], "unavailable");
+  EXPECT_EQ(error["error"]["requestId"], "outage-1");
+  EXPECT_FALSE(error["error"]["message"].get<std::string>().empty());
+  EXPECT_EQ(httpGet(server.baseUrl() + "/healthz").status, 200);  // the process is alive and answering
+  EXPECT_EQ(httpRequest("POST", server.baseUrl() + "/api/v1/runs/run_nope/cancel", "", headers).status, 404);
+  EXPECT_EQ(server.stop(SIGTERM), 0);
+}
+
 }  // namespace
 }  // namespace mx::test

@@ -1,9 +1,14 @@
 // store_sqlite against the store conformance suite.
 #include <filesystem>
 
+#include <gtest/gtest.h>
+
 #include "chat/run_saving.hpp"
 #include "process.hpp"
 #include "runtime/guards.hpp"
+#include "chat/run_manager.hpp"
+#include "graph_support.hpp"
+#include "mx/testing/fakes.hpp"
 #include "sqlite_db.hpp"
 #include "sqlite_store.hpp"
 #include "store_conformance.hpp"
@@ -240,6 +245,36 @@ TEST(Checkpoints, TheStoresCheckpointerIsGuardedAndSavesTheRuntimesText) {
     EXPECT_EQ(status.code(), Code::Internal);
     EXPECT_NE(status.message().find("store \"thrower\" checkpointer threw: disk on fire"), std::string::npos) << status.message();
   }
+}
+
+// A turn that reaches the run manager once shutdown has begun (it was queued
+// for a worker before) is refused, not started on a runtime that is stopping.
+TEST(RunManagerShutdown, ATurnAfterShutdownBeganIsRefused) {
+  TempDir dir;
+  auto g = loadGraphDeployment(dir, R"([graph]
+entry = "a"
+[channels.messages]
+reducer = "append"
+default = []
+[nodes.a]
+kind = "test.write"
+update = { messages = [{ role = "assistant", content = "hi" }] }
+[[edges]]
+from = "a"
+to = "__end__"
+)");
+  ASSERT_TRUE(g.deployment) << g.errors[0];
+  host::chat::ChatSettings settings;
+  settings.graph = "g";
+  host::chat::RunManager runs(*g.deployment, settings, makeSqlite(), std::make_shared<testing::RecordingLogger>());
+  host::chat::TurnRequest turn{"alice", "", "Create an email", nullptr, nullptr};
+  auto first = runs.startTurn(turn);
+  ASSERT_TRUE(first.isOk()) << first.status().toString();
+  runs.shutdown(std::chrono::milliseconds(5000));
+  EXPECT_TRUE((*first)->finished);
+  auto late = runs.startTurn(turn);
+  EXPECT_EQ(late.status().code(), Code::Unavailable);
+  EXPECT_NE(late.status().message().find("shutting down"), std::string::npos) << late.status().message();
 }
 
 }  // namespace

@@ -20,14 +20,15 @@ Result<std::string> caller(const Request& request, const Authenticator& auth) {
   return auth.authenticate(header(request, "Authorization"));
 }
 
+std::string sseHeaders(const std::string& conversationId, const std::string& runId) {
+  return "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\nX-Conversation-Id: " +
+         conversationId + "\r\nX-Run-Id: " + runId + "\r\n";
+}
+
 std::shared_ptr<SseConnection> startSse(ResponseWriter& response, const std::string& conversationId, const std::string& runId) {
-  response.headers()
-      .add<Pistache::Http::Header::ContentType>(Pistache::Http::Mime::MediaType::fromString("text/event-stream"))
-      .add<Pistache::Http::Header::CacheControl>(Pistache::Http::CacheDirective::NoCache);
-  http::addHeader(response, "X-Accel-Buffering", "no");
-  http::addHeader(response, "X-Conversation-Id", conversationId);
-  http::addHeader(response, "X-Run-Id", runId);
-  return SseConnection::open(response);
+  auto connection = SseConnection::prepare(response);
+  connection->begin(sseHeaders(conversationId, runId));
+  return connection;
 }
 
 // A finished run's saved events after `after`, in one write, then the end.
@@ -48,6 +49,27 @@ void streamRun(const std::shared_ptr<SseConnection>& connection, ActiveRun& run,
   if (stored) return replayStored(connection, *stored, after);
   connection->comment("replay failed: " + stored.status().toString());
   connection->finish();
+}
+
+// A refusal from a worker, in the API's error shape.
+void refuse(SseConnection& connection, const Status& status, const std::string& requestId) {
+  connection.refuse(static_cast<int>(http::httpCodeFor(status.code())),
+                    http::errorJson(status, requestId).dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
+// Starts the turn with `connection` subscribed before its graph runs (it sees
+// every event, however fast the run); the failure if it did not start. Runs
+// on a worker, where nothing may escape.
+Status guardedStart(RunManager& runs, const TurnRequest& turn, const std::shared_ptr<SseConnection>& connection) {
+  try {
+    auto run = runs.startTurn(turn, [&connection](const std::shared_ptr<ActiveRun>& started) {
+      connection->begin(sseHeaders(started->conversationId, started->id));
+      (void)started->log->subscribe(connection, 0);  // not closed yet
+    });
+    return run.status();
+  } catch (const std::exception& e) {
+    return internalError(std::string("starting the turn failed: ") + e.what());
+  }
 }
 
 Json conversationJson(const ConversationRecord& c) {
@@ -131,11 +153,12 @@ int queryInt(const Request& request, const std::string& name, int fallback, int 
 
 }  // namespace
 
-void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment& deployment, const Authenticator& auth) {
+void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment& deployment, const Authenticator& auth,
+                   WorkerPool& workers) {
   auto models = deployment.models();
 
-  server.route(Method::Post, "/api/v1/chat/stream", [&runs, &auth, models](const Request& request, ResponseWriter& response,
-                                                                           RequestContext& context) {
+  server.route(Method::Post, "/api/v1/chat/stream", [&runs, &auth, models, &workers](const Request& request, ResponseWriter& response,
+                                                                                     RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
     TurnRequest turn;
@@ -145,29 +168,39 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
       return http::sendError(response, Pistache::Http::Code::Bad_Request, "not_available", valid.message(), context);
     }
     if (!valid.isOk()) return http::sendStatusError(response, valid, context);
-    // The stream is subscribed before the graph starts: it sees every event, however fast the run.
-    auto run = runs.startTurn(turn, [&response](const std::shared_ptr<ActiveRun>& started) {
-      (void)started->log->subscribe(startSse(response, started->conversationId, started->id), 0);  // not closed yet
+    // The turn starts on a worker: it reads and writes the store and the
+    // session cache, and a reactor that waited on them would hold up every
+    // other request of its connections (a reconnect, a cancel) meanwhile.
+    auto connection = SseConnection::prepare(response);
+    workers.post([&runs, turn = std::move(turn), connection, requestId = context.requestId] {
+      Status failed = guardedStart(runs, turn, connection);
+      if (!failed.isOk()) refuse(*connection, failed, requestId);
     });
-    if (!run) return http::sendStatusError(response, run.status(), context);
   });
 
-  server.route(Method::Get, "/api/v1/runs/:id/stream", [&runs, &auth](const Request& request, ResponseWriter& response,
-                                                                     RequestContext& context) {
+  server.route(Method::Get, "/api/v1/runs/:id/stream", [&runs, &auth, &workers](const Request& request, ResponseWriter& response,
+                                                                               RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
     std::string runId = request.param(":id").as<std::string>();
     int64_t after = lastEventId(request);
     auto run = runs.find(runId, *user);
     if (run && !(*run)->log->released()) return streamRun(startSse(response, (*run)->conversationId, runId), **run, after, runs);
-    auto stored = runs.store().runEvents(*user, runId, 0);
-    if (!stored) return http::sendStatusError(response, stored.status(), context);
-    if (stored->empty()) return http::sendError(response, Code::Not_Found, "not_found", "run " + runId + " not found", context);
+    // A run no longer in memory is read back from the store, on a worker.
+    auto connection = SseConnection::prepare(response);
     std::string conversationId = run ? (*run)->conversationId : "";
-    for (const auto& e : *stored) {
-      if (conversationId.empty() && e.event == "done") conversationId = Json::parse(e.data, nullptr, false).value("conversationId", "");
-    }
-    replayStored(startSse(response, conversationId, runId), *stored, after);
+    workers.post([&runs, user = *user, runId, after, conversationId, connection, requestId = context.requestId]() mutable {
+      auto stored = runs.store().runEvents(user, runId, 0);
+      if (stored && stored->empty()) stored = notFoundError("run " + runId + " not found");
+      if (!stored) return refuse(*connection, stored.status(), requestId);
+      for (const auto& e : *stored) {
+        if (!conversationId.empty() || e.event != "done") continue;
+        Json done = Json::parse(e.data, nullptr, false);
+        if (done.is_object() && done.contains("conversationId") && done["conversationId"].is_string()) conversationId = done["conversationId"];
+      }
+      connection->begin(sseHeaders(conversationId, runId));
+      replayStored(connection, *stored, after);
+    });
   });
 
   server.route(Method::Post, "/api/v1/runs/:id/cancel", [&runs, &auth](const Request& request, ResponseWriter& response,

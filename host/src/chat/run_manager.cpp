@@ -79,6 +79,7 @@ size_t RunManager::runsInMemory() const {
 
 Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn,
                                                          const std::function<void(const std::shared_ptr<ActiveRun>&)>& attach) {
+  if (draining_) return unavailableError("the server is shutting down: no new turns");
   auto graph = deployment_.graph(settings_.graph);
   if (!graph) return failedPreconditionError("the chat graph \"" + settings_.graph + "\" is not configured");
   int64_t now = nowMillis();
@@ -243,6 +244,7 @@ void RunManager::housekeeping() {
 }
 
 void RunManager::shutdown(std::chrono::milliseconds grace) {
+  draining_ = true;  // a turn still queued to start is refused
   std::vector<std::shared_ptr<ActiveRun>> active;
   {
     std::lock_guard<std::mutex> lock(mutex_);

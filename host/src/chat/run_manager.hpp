@@ -113,6 +113,7 @@ class RunManager {
   std::unordered_map<std::string, std::shared_ptr<ActiveRun>> live_;
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> finishedOrder_;
   bool stopping_ = false;
+  std::atomic<bool> draining_{false};  // shutdown has begun
   std::thread housekeeper_;
 };
 

@@ -80,24 +80,52 @@ void SseConnection::flushDeferred() {
 }
 
 std::shared_ptr<SseConnection> SseConnection::open(Pistache::Http::ResponseWriter& response) {
+  auto connection = prepare(response);
+  connection->begin({});
+  return connection;
+}
+
+std::shared_ptr<SseConnection> SseConnection::prepare(Pistache::Http::ResponseWriter& response) {
   std::ostringstream head;
-  head << "HTTP/1.1 200 OK\r\n";
   for (const auto& header : response.headers().list()) {
     head << header->name() << ": ";
     header->write(head);
     head << "\r\n";
   }
   for (const auto& [name, raw] : response.headers().rawList()) head << name << ": " << raw.value() << "\r\n";
-  // The stream ends the connection: Pistache never saw a response for this
-  // request, so the connection is not reused for another.
-  head << "Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n";
   auto peer = response.peer();
-  // F_DUPFD_CLOEXEC: the stream's own descriptor of the socket (see socket_writer.hpp).
+  // F_DUPFD_CLOEXEC: the stream's own descriptor of the socket (see socket_writer.hpp),
+  // taken here: later, Pistache may have closed the client's and another client got its number.
   int socket = peer ? ::fcntl(peer->fd(), F_DUPFD_CLOEXEC, 0) : -1;
   auto connection = std::make_shared<SseConnection>(peer, socket);
-  std::lock_guard<std::mutex> lock(connection->mutex_);
-  connection->sendLocked(head.str(), false);
+  connection->preparedHeaders_ = head.str();
   return connection;
+}
+
+void SseConnection::begin(std::string_view headerLines) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (begun_) return;
+  begun_ = true;
+  std::string head = "HTTP/1.1 200 OK\r\n" + preparedHeaders_;
+  head.append(headerLines);
+  // The stream ends the connection: Pistache never saw a response for this
+  // request, so the connection is not reused for another.
+  head += "Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n";
+  preparedHeaders_.clear();
+  sendLocked(head, false);
+}
+
+void SseConnection::refuse(int httpCode, std::string_view jsonBody) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (begun_) return sendLocked("0\r\n\r\n", true);  // too late for a status: the stream just ends
+  begun_ = true;
+  std::string response = "HTTP/1.1 " + std::to_string(httpCode) + " " +
+                         Pistache::Http::codeString(static_cast<Pistache::Http::Code>(httpCode)) + "\r\n" + preparedHeaders_ +
+                         "Content-Type: application/json\r\nContent-Length: " + std::to_string(jsonBody.size()) +
+                         "\r\nConnection: close\r\n\r\n";
+  response.append(jsonBody);
+  preparedHeaders_.clear();
+  sendLocked(response, true);
 }
 
 bool SseConnection::frame(int64_t id, std::string_view event, std::string_view data) {

@@ -42,6 +42,15 @@ class SseConnection final : public DeferredWriter, public std::enable_shared_fro
   // Queues "200 OK", the headers set on `response` and chunked framing;
   // call on the route handler's thread, instead of any response.send().
   static std::shared_ptr<SseConnection> open(Pistache::Http::ResponseWriter& response);
+  // The same in two steps, for a handler whose work goes on after it returns
+  // (on a worker: the reactor does not wait on the store): prepare() on the
+  // handler's thread takes the client's socket and the headers set so far;
+  // then begin() (the stream, with more header lines, each ending in \r\n)
+  // or refuse() (a whole JSON response instead) from any thread; the first
+  // of them counts (a refusal after begin() only ends the stream).
+  static std::shared_ptr<SseConnection> prepare(Pistache::Http::ResponseWriter& response);
+  void begin(std::string_view headerLines);
+  void refuse(int httpCode, std::string_view jsonBody);
 
   // False once the client is gone (the caller may stop sending).
   bool frame(int64_t id, std::string_view event, std::string_view data);
@@ -66,6 +75,8 @@ class SseConnection final : public DeferredWriter, public std::enable_shared_fro
   std::weak_ptr<Pistache::Tcp::Peer> peer_;
   SocketWriter writer_;
   std::string pending_;  // SSE bytes not yet handed to Pistache
+  std::string preparedHeaders_;  // prepare()'s header lines, until begin() or refuse()
+  bool begun_ = false;           // the status line is out (begin() or refuse())
   bool deferred_ = false;
   bool closed_ = false;
 };

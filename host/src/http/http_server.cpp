@@ -22,10 +22,17 @@ void sendJson(ResponseWriter& response, Code code, const Json& body) {
   response.send(code, body.dump(-1, ' ', false, Json::error_handler_t::replace));
 }
 
+Json errorJson(std::string_view errorCode, std::string_view message, const std::string& requestId) {
+  return Json{{"error", {{"code", errorCode}, {"message", message}, {"requestId", requestId}}}};
+}
+
+Json errorJson(const Status& status, const std::string& requestId) {
+  return errorJson(codeName(status.code()), status.message(), requestId);
+}
+
 void sendError(ResponseWriter& response, Code code, std::string_view errorCode,
                std::string_view message, const RequestContext& context) {
-  sendJson(response, code,
-           Json{{"error", {{"code", errorCode}, {"message", message}, {"requestId", context.requestId}}}});
+  sendJson(response, code, errorJson(errorCode, message, context.requestId));
 }
 
 Code httpCodeFor(mx::Code code) {

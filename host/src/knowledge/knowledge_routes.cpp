@@ -64,12 +64,8 @@ void sendCacheableLater(const std::weak_ptr<Pistache::Tcp::Peer>& weak, const Js
   sendRawLater(weak, 200, payload, requestId, headers);
 }
 
-Json errorBody(const Status& status, const std::string& requestId) {
-  return {{"error", {{"code", codeName(status.code())}, {"message", status.message()}, {"requestId", requestId}}}};
-}
-
 void sendStatusLater(const std::weak_ptr<Pistache::Tcp::Peer>& peer, const Status& status, const std::string& requestId) {
-  sendLater(peer, static_cast<int>(http::httpCodeFor(status.code())), errorBody(status, requestId), requestId);
+  sendLater(peer, static_cast<int>(http::httpCodeFor(status.code())), http::errorJson(status, requestId), requestId);
 }
 
 Json resourceJson(const ResourceRecord& r, bool withContent) {

@@ -1,0 +1,61 @@
+// SseConnection's two-step start on a real socket: begin() opens the chunked
+// stream with the given headers; refuse() sends one whole JSON response
+// instead; whichever comes first counts (a refusal after begin() only ends the
+// stream, a begin() after a refusal writes nothing).
+#include "chat/sse_connection.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace mx::host::chat {
+namespace {
+
+struct Client {
+  std::shared_ptr<Pistache::Tcp::Peer> peer;  // owns the server's end, as Pistache's would
+  int reader = -1;
+  std::shared_ptr<SseConnection> connection;
+  Client() {
+    int fds[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    ::fcntl(fds[1], F_SETFL, ::fcntl(fds[1], F_GETFL) | O_NONBLOCK);
+    peer = Pistache::Tcp::Peer::Create(fds[0], Pistache::Address("127.0.0.1", Pistache::Port(0)));
+    reader = fds[1];
+    connection = std::make_shared<SseConnection>(peer, ::fcntl(fds[0], F_DUPFD_CLOEXEC, 0));
+  }
+  ~Client() { ::close(reader); }
+  std::string received() const {
+    std::string out;
+    char buffer[65536];
+    ssize_t n;
+    while ((n = ::read(reader, buffer, sizeof buffer)) > 0) out.append(buffer, static_cast<size_t>(n));
+    return out;
+  }
+};
+
+TEST(SseConnection, BeginOpensTheStreamAndALateRefusalOnlyEndsIt) {
+  Client client;
+  client.connection->begin("X-Run-Id: run_1\r\n");
+  EXPECT_TRUE(client.connection->frame(1, "thinking", "{\"a\":1}"));
+  client.connection->refuse(500, "{\"error\":{}}");
+  EXPECT_EQ(client.received(),
+            "HTTP/1.1 200 OK\r\nX-Run-Id: run_1\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "25\r\nid: 1\nevent: thinking\ndata: {\"a\":1}\n\n\r\n"
+            "0\r\n\r\n");
+  EXPECT_TRUE(client.connection->closed());
+}
+
+TEST(SseConnection, ARefusalIsOneWholeJsonResponseAndNothingFollows) {
+  Client client;
+  std::string body = "{\"error\":{\"code\":\"not_found\",\"message\":\"conversation conv_1 not found\",\"requestId\":\"r1\"}}";
+  client.connection->refuse(404, body);
+  client.connection->begin("X-Run-Id: run_1\r\n");
+  EXPECT_FALSE(client.connection->frame(1, "thinking", "{}"));
+  EXPECT_EQ(client.received(), "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: " +
+                                   std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+}
+
+}  // namespace
+}  // namespace mx::host::chat
