@@ -3,6 +3,8 @@
 // connection is a failure, never a SIGPIPE.
 #include "net/socket_writer.hpp"
 
+#include "socket_read.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -26,13 +28,7 @@ struct SocketPair {
   ~SocketPair() {
     if (reader >= 0) ::close(reader);
   }
-  std::string drain() const {
-    std::string out;
-    char buffer[65536];
-    ssize_t n;
-    while ((n = ::read(reader, buffer, sizeof buffer)) > 0) out.append(buffer, static_cast<size_t>(n));
-    return out;
-  }
+  std::string drain() const { return test::readAvailable(reader); }
 };
 
 TEST(SocketWriter, WritesStraightToTheSocket) {

@@ -4,6 +4,8 @@
 // stream, a begin() after a refusal writes nothing).
 #include "chat/sse_connection.hpp"
 
+#include "socket_read.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -26,13 +28,7 @@ struct Client {
     connection = std::make_shared<SseConnection>(peer, ::fcntl(fds[0], F_DUPFD_CLOEXEC, 0));
   }
   ~Client() { ::close(reader); }
-  std::string received() const {
-    std::string out;
-    char buffer[65536];
-    ssize_t n;
-    while ((n = ::read(reader, buffer, sizeof buffer)) > 0) out.append(buffer, static_cast<size_t>(n));
-    return out;
-  }
+  std::string received() const { return test::readAvailable(reader); }
 };
 
 TEST(SseConnection, BeginOpensTheStreamAndALateRefusalOnlyEndsIt) {
