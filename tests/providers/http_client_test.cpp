@@ -179,6 +179,9 @@ TEST(HttpClient, ConnectionRefusedIsUnavailable) {
   client->start(post("http://127.0.0.1:" + std::to_string(port) + "/"), c, {});
   Status status = wait(c);
   EXPECT_EQ(status.code(), Code::Unavailable) << status.toString();
+  // What and why: the request, and the system's reason (libcurl's own text does not say).
+  EXPECT_NE(status.message().find("POST http://127.0.0.1:" + std::to_string(port) + "/"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("(Connection refused)"), std::string::npos) << status.message();
 }
 
 TEST(HttpClient, ResetMidStreamIsUnavailable) {

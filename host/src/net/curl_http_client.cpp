@@ -282,6 +282,10 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
       return transfer.abortReason;
     }
     std::string detail = transfer.errorBuffer[0] != '\0' ? transfer.errorBuffer : curl_easy_strerror(code);
+    long osErrno = 0;  // libcurl 7.88 does not say why a connect failed: refused, no local port, unreachable
+    if (curl_easy_getinfo(transfer.easy, CURLINFO_OS_ERRNO, &osErrno) == CURLE_OK && osErrno != 0) {
+      detail += " (" + std::string(std::strerror(static_cast<int>(osErrno))) + ")";
+    }
     std::string message = transfer.target + ": " + detail;
     if (code == CURLE_OPERATION_TIMEDOUT) {
       return deadlineExceededError(message);
