@@ -22,6 +22,12 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="${BUILD_DIR:-$ROOT/build}"
 BIN="$BUILD/bin"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+# Each live stream holds three of the server's descriptors (the client's socket, the duplicate its
+# frames are written through, its model connection): say so when a level cannot fit.
+FD_LIMIT="$(ulimit -n)"
+if [ "$FD_LIMIT" != unlimited ] && [ "$FD_LIMIT" -lt 65536 ]; then
+  echo "bench: file descriptors per process are limited to $FD_LIMIT here (hard limit; 65536 asked): levels above $(( (FD_LIMIT - 200) / 3 )) streams will fail to connect" >&2
+fi
 
 # profile: name, ms before the first event, ms between events, draft words,
 # fewest turns per level (a level runs max(2·C, that) turns, as the peer's harness).
