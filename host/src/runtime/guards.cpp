@@ -126,8 +126,6 @@ class GuardedCacheBackend final : public GuardBase<CacheBackend> {
   }
 };
 
-// Also a RunRecordStore: forwards to the plugin's when it has one, and
-// answers Unimplemented when not (the caller then saves part by part).
 // A store's checkpointer, guarded as its store (the graph runtime calls it on
 // its workers and its checkpoint writer). The text saver is the plugin's when
 // it has one, else a plain save of the same checkpoint.
@@ -157,6 +155,8 @@ class GuardedCheckpointer final : public Checkpointer, public CheckpointTextSave
   std::string label_;
 };
 
+// Also a RunRecordStore: forwards to the plugin's when it has one, and
+// answers Unimplemented when not (the caller then saves part by part).
 class GuardedStore final : public GuardBase<Store>, public RunRecordStore {
  public:
   GuardedStore(std::shared_ptr<Store> inner, std::string label)

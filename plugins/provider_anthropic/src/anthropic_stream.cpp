@@ -124,10 +124,6 @@ bool readJsonString(std::string_view s, size_t& at, std::string& out) {
   return false;
 }
 
-}  // namespace
-
-namespace {
-
 // {"type":"content_block_delta","index":N,"delta":{"type":"<kind>","<field>":"..."}}
 // in exactly the API's layout; `text` gets the string unescaped.
 bool parseDelta(std::string_view data, std::string_view kind, std::string_view field, int& index, std::string& text) {
