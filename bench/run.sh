@@ -147,11 +147,13 @@ if ((${#PROFILES[@]})); then
       PEAK="$(peak_kb "$SERVER")"
       curl -s "$URL/metrics" >"$WORK/metrics.txt" || true
       if [ "$C" = "${LEVELS[-1]}" ] && [ "$RUN" = "$REPEAT" ]; then
-        # Reconnects under load: the same concurrency of streams runs again meanwhile.
-        "$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency "$C" --turns "$TURNS" >/dev/null 2>&1 &
+        # Reconnects under load: the same concurrency of streams runs again meanwhile, until the
+        # last reconnect (a fixed number of turns would end before the reconnects at fast pacing).
+        "$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency "$C" --turns 100000000 >/dev/null 2>&1 &
         LOAD=$!
         sleep 0.5
         "$BIN/mx_reconnect_bench" --url "$URL" --api-key "$KEY" --turns "$RECONNECTS" --drop-after 8 >"$WORK/reconnect.$NAME.json" || true
+        kill "$LOAD" 2>/dev/null || true
         wait "$LOAD" 2>/dev/null || true
       fi
       kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
@@ -205,16 +207,17 @@ PY
     exec 9>&-
   done
   echo
-  echo "reconnect with Last-Event-ID under load (mx_reconnect_bench; at each profile's largest level): first missed event, ms"
+  echo "reconnect with Last-Event-ID under load (mx_reconnect_bench; at each profile's largest level), ms from the request to"
+  echo "  first missed: an event the run had already sent (replayed); next: the run's next event, which it may not have produced yet"
   for profile in "${PROFILES[@]}"; do
     read -r NAME _ <<<"$profile"
     [ -s "$WORK/reconnect.$NAME.json" ] || { echo "  $NAME: no result"; continue; }
     python3 - "$NAME" "${LEVELS[-1]}" "$(cat "$WORK/reconnect.$NAME.json")" <<'PY' || FAILED=1
 import json, sys
 name, c, r = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-s = r["firstMissedEventMs"]
-print("  %-6s C=%-5s %d reconnects: p50/p90/p99 %.2f/%.2f/%.2f (max %.2f), errors %d %s" % (
-    name, c, r["turns"], s["p50"], s["p90"], s["p99"], s["max"], r["errors"], "; ".join(r["problems"])))
+trip = lambda s: "p50/p90/p99 %.2f/%.2f/%.2f (max %.2f)" % (s["p50"], s["p90"], s["p99"], s["max"])
+print("  %-6s C=%-5s %d reconnects: first missed %s | next %s | errors %d %s" % (
+    name, c, r["turns"], trip(r["firstMissedEventMs"]), trip(r["nextEventMs"]), r["errors"], "; ".join(r["problems"])))
 sys.exit(1 if r["errors"] else 0)
 PY
   done
