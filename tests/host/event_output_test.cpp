@@ -1,13 +1,16 @@
 // The hot event path: artifact deltas formatted without a JSON tree, the run
-// log tracking drafts from them, and output batches coalescing writes.
+// log tracking drafts from them, and output batches coalescing writes (one
+// per HTTP client pass, one per worker task).
 #include <gtest/gtest.h>
 
+#include <future>
 #include <thread>
 
 #include "chat/json_text.hpp"
 #include "chat/run_log.hpp"
 #include "mx/json.hpp"
 #include "net/output_batch.hpp"
+#include "runtime/worker_pool.hpp"
 
 namespace mx::host {
 namespace {
@@ -193,6 +196,23 @@ TEST(OutputBatch, AFlushThatWritesMoreWritesAtOnce) {
   auto writer = std::make_shared<Chaining>();
   { OutputBatch batch; OutputBatch::defer(writer); }
   EXPECT_FALSE(writer->deferredAgain);
+}
+
+// A worker task is a batch: a graph step's status events to one client leave
+// in one write when the task returns, not one write each.
+TEST(OutputBatch, AWorkerTaskIsABatch) {
+  auto writer = std::make_shared<CountingWriter>();
+  WorkerPool workers(1);
+  std::promise<std::pair<bool, int>> inside;
+  workers.post([&] {
+    bool deferred = OutputBatch::defer(writer);
+    inside.set_value({deferred, writer->flushes});
+  });
+  auto [deferred, flushesInside] = inside.get_future().get();
+  workers.stop();
+  EXPECT_TRUE(deferred);
+  EXPECT_EQ(flushesInside, 0);
+  EXPECT_EQ(writer->flushes, 1);
 }
 
 }  // namespace

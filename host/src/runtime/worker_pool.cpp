@@ -1,5 +1,7 @@
 #include "runtime/worker_pool.hpp"
 
+#include "net/output_batch.hpp"
+
 namespace mx::host {
 
 WorkerPool::WorkerPool(size_t threads) {
@@ -42,6 +44,7 @@ void WorkerPool::loop() {
       task = std::move(tasks_.front());
       tasks_.pop_front();
     }
+    OutputBatch burst;  // what one task sends a client (a step's status events) leaves in one write
     task();
   }
 }

@@ -1,6 +1,8 @@
 // A fixed pool of worker threads for graph steps, checkpoint writes and
 // blocking tools. Tasks run in FIFO order; none may block for long on the
 // network (model streams and HTTP tools are asynchronous and hold no worker).
+// Each task runs inside an OutputBatch: the SSE frames it produces for one
+// client leave in one write when it returns.
 // Thread-safety: post() from any thread. stop() joins after draining.
 #pragma once
 
