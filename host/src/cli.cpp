@@ -14,6 +14,7 @@
 #include "http/system_routes.hpp"
 #include "mx/plugin.hpp"
 #include "runtime/deployment.hpp"
+#include "runtime/descriptor_limit.hpp"
 #include "runtime/health_monitor.hpp"
 
 namespace mx::host {
@@ -231,6 +232,8 @@ int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
     return kExitUsage;
   }
   auto log = deployment->logger("server");
+  // Before anything opens a descriptor: one socket (three, for a chat turn) per client.
+  std::optional<uint64_t> descriptorLimit = raiseDescriptorLimit();
   Status created = deployment->instantiate();
   if (!created.isOk()) {
     err << created.message() << "\n";
@@ -261,6 +264,12 @@ int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
     settings.heartbeat = std::chrono::seconds(c["heartbeat_seconds"].get<int64_t>());
     settings.replay = std::chrono::seconds(c["replay_seconds"].get<int64_t>());
     settings.maxMessageChars = c["max_message_chars"].get<size_t>();
+    settings.maxLiveRuns = c["max_live_runs"].get<int64_t>() > 0 ? c["max_live_runs"].get<size_t>()
+                           : descriptorLimit                     ? turnsWithin(*descriptorLimit)
+                                                                 : 0;
+    log->info("chat: at most " + (settings.maxLiveRuns == 0 ? std::string("unlimited") : std::to_string(settings.maxLiveRuns)) +
+              " turns in progress at once (descriptor limit " +
+              (descriptorLimit ? std::to_string(*descriptorLimit) : std::string("unlimited")) + ")");
     settings.cancelOnDisconnect = c["disconnect"] == "cancel";
     settings.metrics = &metrics;
     settings.sessionTtl = std::chrono::seconds(c["session_ttl_seconds"].get<int64_t>());
@@ -276,6 +285,10 @@ int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
     }
     runs = std::make_unique<chat::RunManager>(*deployment, settings, *store, deployment->logger("chat"));
     metrics.setGauge("mx_runs_active", "chat runs in progress", [manager = runs.get()] { return static_cast<double>(manager->activeRuns()); });
+    metrics.setGauge("mx_runs_limit", "chat runs allowed in progress at once ([chat] max_live_runs; 0: no limit)",
+                     [manager = runs.get()] { return static_cast<double>(manager->settings().maxLiveRuns); });
+    metrics.setGauge("mx_runs_refused", "chat turns refused (503) because the limit of runs in progress was reached",
+                     [manager = runs.get()] { return static_cast<double>(manager->refusedTurns()); });
     metrics.setGauge("mx_runs_in_memory", "chat runs in memory: in progress, or finished within the replay window",
                      [manager = runs.get()] { return static_cast<double>(manager->runsInMemory()); });
     metrics.setGauge("mx_session_cache_hits", "turns that found their conversation in the session cache",

@@ -380,6 +380,35 @@ TEST(Chat, DisconnectCancelPolicyStopsTheRunWhenItsClientLeaves) {
   EXPECT_EQ(saved["messages"].size(), 1u) << "no assistant answer for a cancelled run";
 }
 
+// Beyond [chat] max_live_runs a turn gets 503 at once, with Retry-After and the
+// error shape, while the turns in progress go on; /metrics counts the refusals.
+TEST(Chat, ATurnBeyondTheLimitOfRunsInProgressGets503WithRetryAfter) {
+  TempDir dir;
+  std::string config = defaultConfigWithChatSetting(dir, "max_live_runs = 1");
+  ServerProcess server({MX_BINARY, "serve", "--config", config, "--port", "0"}, env(dir, 10));
+  ASSERT_TRUE(server.started()) << server.stderrText();
+  mx::test::HttpResponse refused;
+  mx::test::SseOptions options;
+  options.onEvent = [&](const mx::test::SseEventRecord&, const std::map<std::string, std::string>&) {
+    if (refused.status != 0) return;
+    refused = httpRequest("POST", server.baseUrl() + "/api/v1/chat/stream", Json{{"message", "Write an ad"}}.dump(),
+                          {{"Content-Type", "application/json"}, {"X-Request-Id", "busy-1"}});
+  };
+  auto first = chat(server, {{"message", "Create an email campaign for our winter sale"}}, options);
+  expectWellFormed(first);  // the turn in progress was not disturbed
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(refused.headers["retry-after"], "1");
+  EXPECT_EQ(refused.headers["x-request-id"], "busy-1");
+  auto error = Json::parse(refused.body, nullptr, false);
+  ASSERT_TRUE(error.is_object()) << refused.body;
+  EXPECT_EQ(error["error"]["code"], "unavailable") << error.dump();
+  EXPECT_NE(error["error"]["message"].get<std::string>().find("limit of 1 turns in progress"), std::string::npos) << error.dump();
+  auto metrics = httpGet(server.baseUrl() + "/metrics").body;
+  EXPECT_NE(metrics.find("mx_runs_limit 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("mx_runs_refused 1\n"), std::string::npos) << metrics;
+  expectWellFormed(chat(server, {{"message", "Write an ad for our spring sale"}}));  // the place is free again
+}
+
 TEST(Chat, BadInputGetsA4xxWithTheErrorShape) {
   TempDir dir;
   auto server = startDefault(dir);

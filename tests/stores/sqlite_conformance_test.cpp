@@ -1,5 +1,7 @@
 // store_sqlite against the store conformance suite.
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -245,6 +247,50 @@ TEST(Checkpoints, TheStoresCheckpointerIsGuardedAndSavesTheRuntimesText) {
     EXPECT_EQ(status.code(), Code::Internal);
     EXPECT_NE(status.message().find("store \"thrower\" checkpointer threw: disk on fire"), std::string::npos) << status.message();
   }
+}
+
+// A turn beyond [chat] max_live_runs is refused at once (Unavailable, naming
+// the limit) instead of starting; a finished run gives its place back, and so
+// does a turn that failed to start.
+TEST(RunManagerAdmission, TurnsBeyondTheLimitAreRefusedUntilAPlaceIsFree) {
+  TempDir dir;
+  auto g = loadGraphDeployment(dir, R"([graph]
+entry = "a"
+[channels.messages]
+reducer = "append"
+default = []
+[nodes.a]
+kind = "test.wait"
+[[edges]]
+from = "a"
+to = "__end__"
+)");
+  ASSERT_TRUE(g.deployment) << g.errors[0];
+  host::chat::ChatSettings settings;
+  settings.graph = "g";
+  settings.maxLiveRuns = 1;
+  host::chat::RunManager runs(*g.deployment, settings, makeSqlite(), std::make_shared<testing::RecordingLogger>());
+  host::chat::TurnRequest turn{"alice", "", "Create an email", nullptr, nullptr};
+  host::chat::TurnRequest unknownConversation{"alice", "conv_missing", "Create an email", nullptr, nullptr};
+
+  auto first = runs.startTurn(turn);
+  ASSERT_TRUE(first.isOk()) << first.status().toString();
+  auto second = runs.startTurn(turn);
+  EXPECT_EQ(second.status().code(), Code::Unavailable);
+  EXPECT_NE(second.status().message().find("limit of 1 turns in progress"), std::string::npos) << second.status().message();
+  EXPECT_EQ(runs.refusedTurns(), 1u);
+  EXPECT_EQ(runs.activeRuns(), 1u);
+
+  ASSERT_TRUE(runs.cancel((*first)->id, "alice").isOk());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!(*first)->finished && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ASSERT_TRUE((*first)->finished);
+
+  EXPECT_EQ(runs.startTurn(unknownConversation).status().code(), Code::NotFound);  // its place is given back
+  auto third = runs.startTurn(turn);
+  ASSERT_TRUE(third.isOk()) << third.status().toString();
+  EXPECT_EQ(runs.refusedTurns(), 1u);
+  runs.shutdown(std::chrono::milliseconds(5000));
 }
 
 // A turn that reaches the run manager once shutdown has begun (it was queued

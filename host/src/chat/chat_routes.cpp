@@ -53,8 +53,10 @@ void streamRun(const std::shared_ptr<SseConnection>& connection, ActiveRun& run,
 
 // A refusal from a worker, in the API's error shape.
 void refuse(SseConnection& connection, const Status& status, const std::string& requestId) {
+  // Unavailable is passing (the limit of turns in progress, a restart, the store): say when to try again.
   connection.refuse(static_cast<int>(http::httpCodeFor(status.code())),
-                    http::errorJson(status, requestId).dump(-1, ' ', false, Json::error_handler_t::replace));
+                    http::errorJson(status, requestId).dump(-1, ' ', false, Json::error_handler_t::replace),
+                    status.code() == mx::Code::Unavailable ? "Retry-After: 1\r\n" : "");
 }
 
 // Starts the turn with `connection` subscribed before its graph runs (it sees

@@ -46,6 +46,18 @@ std::string lastAssistantText(const Json& state) {
   return "";
 }
 
+// An admitted turn's place in maxLiveRuns, given back if the turn does not start.
+struct PlaceUntilStarted {
+  std::atomic<size_t>& admitted;
+  bool started = false;
+  explicit PlaceUntilStarted(std::atomic<size_t>& count) : admitted(count) {}
+  PlaceUntilStarted(const PlaceUntilStarted&) = delete;
+  PlaceUntilStarted& operator=(const PlaceUntilStarted&) = delete;
+  ~PlaceUntilStarted() {
+    if (!started) admitted.fetch_sub(1, std::memory_order_relaxed);
+  }
+};
+
 int64_t countWords(const std::string& text) {
   std::istringstream in(text);
   int64_t n = 0;
@@ -77,9 +89,23 @@ size_t RunManager::runsInMemory() const {
   return runs_.size();
 }
 
+bool RunManager::admit() {
+  size_t now = admitted_.load(std::memory_order_relaxed);
+  do {
+    if (settings_.maxLiveRuns != 0 && now >= settings_.maxLiveRuns) return false;
+  } while (!admitted_.compare_exchange_weak(now, now + 1, std::memory_order_relaxed));
+  return true;
+}
+
 Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn,
                                                          const std::function<void(const std::shared_ptr<ActiveRun>&)>& attach) {
   if (draining_) return unavailableError("the server is shutting down: no new turns");
+  if (!admit()) {
+    refused_.fetch_add(1, std::memory_order_relaxed);
+    return unavailableError("the server is at its limit of " + std::to_string(settings_.maxLiveRuns) +
+                            " turns in progress: retry shortly");
+  }
+  PlaceUntilStarted place{admitted_};  // a run that starts gives its place back when it finishes
   auto graph = deployment_.graph(settings_.graph);
   if (!graph) return failedPreconditionError("the chat graph \"" + settings_.graph + "\" is not configured");
   int64_t now = nowMillis();
@@ -120,6 +146,7 @@ Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn
   request.usage = &run->usage;
   request.cancel = run->cancel.token();
   if (attach) attach(run);
+  place.started = true;
   deployment_.runtime().start(graph, std::move(request), [this, run](RunOutcome outcome) { finish(run, std::move(outcome)); });
   return run;
 }
@@ -188,6 +215,7 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
     live_.erase(run->id);
     finishedOrder_.emplace_back(std::chrono::steady_clock::now(), run->id);
   }
+  admitted_.fetch_sub(1, std::memory_order_relaxed);
   run->log->finishWith("done", done);
   run->finished = true;
   if (saved.isOk()) run->log->releaseEvents();  // replayed from the store from now on

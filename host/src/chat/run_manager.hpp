@@ -42,6 +42,10 @@ struct ChatSettings {
   std::chrono::seconds heartbeat{15};
   std::chrono::seconds replay{600};
   size_t maxMessageChars = 32000;
+  // Turns in progress at once; a turn beyond it is refused (Unavailable: the
+  // API answers 503 with Retry-After) instead of starting and failing midway
+  // when the process runs out of descriptors. 0: no limit.
+  size_t maxLiveRuns = 0;
   bool cancelOnDisconnect = false;
   std::shared_ptr<CacheBackend> sessionCache;     // null: no session cache layer
   http::ServerMetrics* metrics = nullptr;         // null: not recorded; must outlive the manager
@@ -87,12 +91,16 @@ class RunManager {
   const ChatSettings& settings() const { return settings_; }
   Store& store() { return *store_; }
   size_t activeRuns() const;
+  // Turns refused since start because maxLiveRuns were in progress.
+  uint64_t refusedTurns() const { return refused_.load(std::memory_order_relaxed); }
   // Live runs and finished ones still in the replay window.
   size_t runsInMemory() const;
   const SessionCache& sessionCache() const { return session_; }
 
  private:
   void finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcome);
+  // Takes one of maxLiveRuns places for a starting turn; false at the limit.
+  bool admit();
   void housekeeping();
   // The state of the conversation's newest completed run, from its checkpoints.
   std::optional<Json> lastCompletedState(const std::string& conversationId);
@@ -114,6 +122,10 @@ class RunManager {
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> finishedOrder_;
   bool stopping_ = false;
   std::atomic<bool> draining_{false};  // shutdown has begun
+  // Turns admitted and not finished: counted from admission (before the store
+  // work of startTurn), so turns starting at once cannot all pass the limit.
+  std::atomic<size_t> admitted_{0};
+  std::atomic<uint64_t> refused_{0};
   std::thread housekeeper_;
 };
 

@@ -115,14 +115,15 @@ void SseConnection::begin(std::string_view headerLines) {
   sendLocked(head, false);
 }
 
-void SseConnection::refuse(int httpCode, std::string_view jsonBody) {
+void SseConnection::refuse(int httpCode, std::string_view jsonBody, std::string_view headerLines) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (begun_) return sendLocked("0\r\n\r\n", true);  // too late for a status: the stream just ends
   begun_ = true;
   std::string response = "HTTP/1.1 " + std::to_string(httpCode) + " " +
-                         Pistache::Http::codeString(static_cast<Pistache::Http::Code>(httpCode)) + "\r\n" + preparedHeaders_ +
-                         "Content-Type: application/json\r\nContent-Length: " + std::to_string(jsonBody.size()) +
-                         "\r\nConnection: close\r\n\r\n";
+                         Pistache::Http::codeString(static_cast<Pistache::Http::Code>(httpCode)) + "\r\n" + preparedHeaders_;
+  response.append(headerLines);
+  response += "Content-Type: application/json\r\nContent-Length: " + std::to_string(jsonBody.size()) +
+              "\r\nConnection: close\r\n\r\n";
   response.append(jsonBody);
   preparedHeaders_.clear();
   sendLocked(response, true);

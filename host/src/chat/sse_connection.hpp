@@ -46,11 +46,12 @@ class SseConnection final : public DeferredWriter, public std::enable_shared_fro
   // (on a worker: the reactor does not wait on the store): prepare() on the
   // handler's thread takes the client's socket and the headers set so far;
   // then begin() (the stream, with more header lines, each ending in \r\n)
-  // or refuse() (a whole JSON response instead) from any thread; the first
-  // of them counts (a refusal after begin() only ends the stream).
+  // or refuse() (a whole JSON response instead, with more header lines if
+  // given) from any thread; the first of them counts (a refusal after begin()
+  // only ends the stream).
   static std::shared_ptr<SseConnection> prepare(Pistache::Http::ResponseWriter& response);
   void begin(std::string_view headerLines);
-  void refuse(int httpCode, std::string_view jsonBody);
+  void refuse(int httpCode, std::string_view jsonBody, std::string_view headerLines = {});
 
   // False once the client is gone (the caller may stop sending).
   bool frame(int64_t id, std::string_view event, std::string_view data);

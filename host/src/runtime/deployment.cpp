@@ -36,6 +36,9 @@ const ConfigSchema& chatSchema() {
           .optional("heartbeat_seconds", ConfigType::Integer, 15, "keep-alive comment after this much silence")
           .optional("replay_seconds", ConfigType::Integer, 600, "finished runs stay known in memory (their saved events replay from the store)")
           .optional("max_message_chars", ConfigType::Integer, 32000, "longest user message")
+          .optional("max_live_runs", ConfigType::Integer, 0,
+                    "turns in progress at once, more are refused with 503 (0: as many as the process's descriptor "
+                    "limit holds, three each)")
           .optional("disconnect", ConfigType::String, "continue", "continue or cancel the run when its client leaves")
           .optional("cache", ConfigType::String, "", "the [caches.*] for the session layer (empty: none)")
           .optional("session_ttl_seconds", ConfigType::Integer, 1800, "a conversation's state stays cached this long");

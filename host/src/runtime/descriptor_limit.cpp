@@ -1,0 +1,25 @@
+#include "runtime/descriptor_limit.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+
+namespace mx::host {
+
+std::optional<uint64_t> raiseDescriptorLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return std::nullopt;
+  if (limit.rlim_cur != limit.rlim_max) {
+    rlimit raised{limit.rlim_max, limit.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (limit.rlim_cur == RLIM_INFINITY) return std::nullopt;
+  return static_cast<uint64_t>(limit.rlim_cur);
+}
+
+size_t turnsWithin(uint64_t limit) {
+  if (limit <= kDescriptorReserve + kDescriptorsPerTurn) return 1;
+  return static_cast<size_t>((limit - kDescriptorReserve) / kDescriptorsPerTurn);
+}
+
+}  // namespace mx::host

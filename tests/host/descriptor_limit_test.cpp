@@ -1,0 +1,33 @@
+// The server's default limit of chat turns in progress, from its descriptor limit.
+#include <gtest/gtest.h>
+
+#include <sys/resource.h>
+
+#include "runtime/descriptor_limit.hpp"
+
+namespace mx::host {
+namespace {
+
+TEST(DescriptorLimit, ThreeDescriptorsPerTurnAfterAReserve) {
+  EXPECT_EQ(turnsWithin(20000), (20000u - 256u) / 3u);  // this project's CI container: 6,581 turns
+  EXPECT_EQ(turnsWithin(1024), (1024u - 256u) / 3u);
+  EXPECT_EQ(turnsWithin(100), 1u);  // never none: a tiny limit still serves one turn at a time
+}
+
+TEST(DescriptorLimit, TheSoftLimitIsRaisedToTheHardOne) {
+  rlimit before{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &before), 0);
+  auto limit = raiseDescriptorLimit();
+  rlimit after{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &after), 0);
+  EXPECT_EQ(after.rlim_cur, before.rlim_max);
+  if (before.rlim_max == RLIM_INFINITY) {
+    EXPECT_FALSE(limit.has_value());
+  } else {
+    ASSERT_TRUE(limit.has_value());
+    EXPECT_EQ(*limit, static_cast<uint64_t>(before.rlim_max));
+  }
+}
+
+}  // namespace
+}  // namespace mx::host
