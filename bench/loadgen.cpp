@@ -3,14 +3,18 @@
 // one thread with libcurl's multi interface. Every stream is parsed with the
 // host's SSE decoder and checked: ids 1, 2, 3 ..., `thinking` first, `done`
 // last, artifact start before its deltas before its end, one `message`.
+// A turn the server refuses with 503 (its limit of turns in progress) is sent
+// again after its Retry-After, as a client would; its times still count from
+// the first attempt, and the refusals are reported apart from errors.
 // Prints one JSON object: percentiles of time to first event, to first
-// artifact delta and to the end, turns/s, events/s and errors.
+// artifact delta and to the end, turns/s, events/s, errors and refusals.
 #include <curl/curl.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +59,7 @@ struct Stream {
   mx::host::SseDecoder decoder;
   bool direct = false;
   size_t slot = 0;
+  size_t number = 0;  // the turn's number (its message), kept across retries
   curl_slist* headers = nullptr;
   std::string body;
 
@@ -102,7 +107,7 @@ std::string chatBody(size_t n) { return Json{{"message", "Create an email campai
 
 CURL* open(const Options& options, Stream& stream, size_t n) {
   CURL* easy = curl_easy_init();
-  stream.started = Clock::now();
+  stream.number = n;
   stream.body = options.direct ? directBody() : chatBody(n);
   curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
   if (!options.direct) {
@@ -165,16 +170,35 @@ int main(int argc, char** argv) {
   std::vector<double> firstEvent, firstDelta, total;
   std::vector<std::string> problems;
   auto begin = Clock::now();
+  size_t refused = 0;
+  std::deque<std::pair<Clock::time_point, std::unique_ptr<Stream>>> retries;  // refused turns, in the order they are due
   auto launch = [&] {
     streams.push_back(std::make_unique<Stream>());
     streams.back()->slot = streams.size() - 1;
+    streams.back()->started = Clock::now();
     curl_multi_add_handle(multi, open(options, *streams.back(), started++));
+  };
+  auto retry = [&](std::unique_ptr<Stream> refusedStream) {
+    auto again = std::make_unique<Stream>();
+    again->started = refusedStream->started;
+    again->slot = streams.size();
+    streams.push_back(std::move(again));
+    curl_multi_add_handle(multi, open(options, *streams.back(), refusedStream->number));
   };
   while (started < options.turns && started < options.concurrency) launch();
   size_t finished = 0;
   while (finished < started || started < options.turns) {
-    loop.wait(100);
+    int capMs = 100;
+    if (!retries.empty()) {
+      auto until = std::chrono::ceil<std::chrono::milliseconds>(retries.front().first - Clock::now()).count();
+      capMs = static_cast<int>(std::clamp<long>(until, 0, capMs));
+    }
+    loop.wait(capMs);
     loop.act();
+    while (!retries.empty() && retries.front().first <= Clock::now()) {
+      retry(std::move(retries.front().second));
+      retries.pop_front();
+    }
     int queued = 0;
     while (CURLMsg* message = curl_multi_info_read(multi, &queued)) {
       if (message->msg != CURLMSG_DONE) continue;
@@ -183,6 +207,16 @@ int main(int argc, char** argv) {
       long status = 0;
       curl_easy_getinfo(message->easy_handle, CURLINFO_RESPONSE_CODE, &status);
       stream->totalMs = stream->sinceStart();
+      if (message->data.result == CURLE_OK && status == 503 && !options.direct) {
+        curl_off_t afterSeconds = 1;
+        curl_easy_getinfo(message->easy_handle, CURLINFO_RETRY_AFTER, &afterSeconds);
+        ++refused;
+        curl_multi_remove_handle(multi, message->easy_handle);
+        curl_easy_cleanup(message->easy_handle);
+        curl_slist_free_all(stream->headers);
+        retries.emplace_back(Clock::now() + std::chrono::seconds(std::max<curl_off_t>(afterSeconds, 1)), std::move(streams[stream->slot]));
+        continue;
+      }
       if (message->data.result != CURLE_OK) stream->problem = curl_easy_strerror(message->data.result);
       else if (status != 200) stream->problem = "HTTP " + std::to_string(status);
       else if (!stream->sawDone) stream->problem = "the stream ended without its last event";
@@ -206,7 +240,7 @@ int main(int argc, char** argv) {
   }
   double seconds = std::chrono::duration<double>(Clock::now() - begin).count();
   Json out = {{"mode", options.direct ? "direct" : "server"}, {"concurrency", options.concurrency}, {"turns", options.turns},
-              {"errors", errors}, {"problems", problems}, {"seconds", seconds},
+              {"errors", errors}, {"refused", refused}, {"problems", problems}, {"seconds", seconds},
               {"turnsPerSecond", static_cast<double>(options.turns - errors) / seconds},
               {"eventsPerSecond", static_cast<double>(events) / seconds},
               {"eventsPerTurn", options.turns ? static_cast<double>(events) / static_cast<double>(options.turns) : 0.0},

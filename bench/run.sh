@@ -179,14 +179,15 @@ added = r["firstDeltaMs"]["p99"] - d["firstDeltaMs"]["p99"]
 row = {"firstEventMs": r["firstEventMs"], "firstDeltaMs": r["firstDeltaMs"], "totalMs": r["totalMs"],
        "turnsPerSecond": r["turnsPerSecond"], "eventsPerSecond": r["eventsPerSecond"], "cpu": cpu, "added": added,
        "peakMb": int(peak) / 1024, "overhead": mean("mx_run_overhead_ms"), "runtimeCpu": mean("mx_run_runtime_cpu_ms"),
-       "errors": r["errors"] + d["errors"]}
+       "errors": r["errors"] + d["errors"], "refused": r.get("refused", 0)}
 with open(sys.argv[10], "a") as rows:
     rows.write(json.dumps(row) + "\n")
 print("%-6s %5s %6s | %-22s | %-22s | %-22s | %8.0f %9.0f | %7.2f %7.1f %6.0fMB | %6.2f %6.2f | %d %s" % (
     name, c, turns, trip(r["firstEventMs"]), trip(r["firstDeltaMs"]), trip(r["totalMs"]),
     r["turnsPerSecond"], r["eventsPerSecond"], cpu, added, int(peak) / 1024,
     mean("mx_run_overhead_ms"), mean("mx_run_runtime_cpu_ms"), r["errors"],
-    "; ".join(r["problems"]) + (" direct errors: %d" % d["errors"] if d["errors"] else "")))
+    "; ".join(r["problems"]) + (" direct errors: %d" % d["errors"] if d["errors"] else "") +
+    (" (%d refused with 503 at the server's limit of turns in progress, sent again after Retry-After)" % r["refused"] if r.get("refused") else "")))
 sys.exit(1 if r["errors"] or d["errors"] else 0)
 PY
      done
