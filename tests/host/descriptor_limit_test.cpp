@@ -21,6 +21,7 @@ TEST(DescriptorLimit, TheSoftLimitIsRaisedToTheHardOne) {
   rlimit after{};
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &after), 0);
   EXPECT_EQ(after.rlim_cur, before.rlim_max);
+  EXPECT_EQ(descriptorLimit(), limit);
   if (before.rlim_max == RLIM_INFINITY) {
     EXPECT_FALSE(limit.has_value());
   } else {

@@ -278,6 +278,34 @@ TEST(HttpClient, ShutdownCompletesInFlightTransfers) {
   EXPECT_EQ(wait(late).code(), Code::Cancelled);
 }
 
+// With a cap on open connections, transfers beyond it wait for one to free
+// (and reuse it) instead of opening more: none fails.
+TEST(HttpClient, TransfersBeyondTheConnectionCapWaitAndAllComplete) {
+  MockHttpServer server([](const MockRequest&, MockResponse& r) {
+    r.begin(200, {{"Content-Type", "text/event-stream"}});
+    for (int i = 0; i < 5; ++i) {
+      r.chunk("data: " + std::to_string(i) + "\n\n");
+      r.sleep(10ms);
+    }
+    r.end();
+  });
+  CurlHttpClient::Options options;
+  options.maxTotalConnections = 2;
+  auto client = std::make_shared<CurlHttpClient>(
+      std::make_shared<SourceLogger>(std::make_shared<LogOutput>(LogLevel::Error, false), "test"), options);
+  std::vector<std::shared_ptr<Collector>> collectors;
+  for (int i = 0; i < 8; ++i) {
+    collectors.push_back(std::make_shared<Collector>());
+    client->start(post(server.baseUrl() + "/", true), collectors.back(), {});
+  }
+  for (auto& c : collectors) {
+    ASSERT_TRUE(wait(c).isOk());
+    EXPECT_EQ(c->events.size(), 5u);
+  }
+  EXPECT_EQ(server.requestCount(), 8u);
+  EXPECT_LE(server.connectionCount(), 2u);
+}
+
 TEST(HttpClient, ManyConcurrentStreamsOnOneThread) {
   MockHttpServer server([](const MockRequest&, MockResponse& r) {
     r.begin(200, {{"Content-Type", "text/event-stream"}});

@@ -84,6 +84,7 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
     multi_ = curl_multi_init();
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, options.maxConnections);
     curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, options.maxConnectionsPerHost);
+    curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, options.maxTotalConnections);
     events_ = std::make_unique<CurlSocketEvents>(multi_);
     wakeFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wakeFd_ < 0) throw std::runtime_error(std::string("HTTP client: eventfd: ") + std::strerror(errno));

@@ -22,6 +22,10 @@ class CurlHttpClient final : public HttpClient {
   struct Options {
     long maxConnections = 4096;        // connection cache size of the multi handle
     long maxConnectionsPerHost = 0;    // 0 = unlimited
+    // Connections open at once, in use or idle (0 = unlimited): a transfer
+    // beyond it waits in libcurl's queue for one to free (an idle one is
+    // closed to make room) instead of failing when descriptors run out.
+    long maxTotalConnections = 0;
     // libcurl's receive buffer per transfer (its default is 16 KiB): model
     // streams arrive in events of a few hundred bytes, and a buffer per live
     // call is per-stream memory.

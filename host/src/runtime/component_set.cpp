@@ -5,6 +5,7 @@
 
 #include "config/schema_validation.hpp"
 #include "config/suggest.hpp"
+#include "runtime/descriptor_limit.hpp"
 #include "runtime/guards.hpp"
 
 namespace mx::host {
@@ -175,8 +176,14 @@ Status ComponentSet::createTyped(ComponentInstance& instance) {
 
 std::shared_ptr<CurlHttpClient> ComponentSet::httpClient() {
   if (!httpClient_) {
-    httpClient_ = std::make_shared<CurlHttpClient>(std::make_shared<SourceLogger>(log_, "http-client"),
-                                                   CurlHttpClient::Options{});
+    // One connection per chat turn the descriptor limit holds (see descriptor_limit.hpp): the
+    // parallel tool calls of some turns wait for a connection rather than fail for a descriptor.
+    CurlHttpClient::Options options;
+    if (auto limit = descriptorLimit()) {
+      options.maxTotalConnections = static_cast<long>(turnsWithin(*limit));
+      options.maxConnections = std::min(options.maxConnections, options.maxTotalConnections);
+    }
+    httpClient_ = std::make_shared<CurlHttpClient>(std::make_shared<SourceLogger>(log_, "http-client"), options);
   }
   return httpClient_;
 }

@@ -17,6 +17,12 @@ std::optional<uint64_t> raiseDescriptorLimit() {
   return static_cast<uint64_t>(limit.rlim_cur);
 }
 
+std::optional<uint64_t> descriptorLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return std::nullopt;
+  return static_cast<uint64_t>(limit.rlim_cur);
+}
+
 size_t turnsWithin(uint64_t limit) {
   if (limit <= kDescriptorReserve + kDescriptorsPerTurn) return 1;
   return static_cast<size_t>((limit - kDescriptorReserve) / kDescriptorsPerTurn);

@@ -4,11 +4,15 @@
 // What: raiseDescriptorLimit() lifts the process's soft RLIMIT_NOFILE to its
 // hard limit (what a server that holds one socket per client wants; Go's
 // runtime and nginx's worker_rlimit_nofile do the same) and returns the limit
-// now in force. turnsWithin() says how many turns fit in that many
-// descriptors: a live turn holds three (the client's socket, the stream's
-// duplicate of it that frames are written through, and its model
-// connection), and `reserve` are kept for everything else (the listener,
-// database and cache connections, epoll, files).
+// now in force; descriptorLimit() reads it. turnsWithin() says how many turns
+// fit in that many descriptors: a live turn holds three (the client's socket,
+// the stream's duplicate of it that frames are written through, and one
+// upstream connection), and kDescriptorReserve are kept for everything else
+// (the listener, database and cache connections, epoll, files). The budget
+// holds because both sides are capped: [chat] max_live_runs admits that many
+// turns (two descriptors each), and the HTTP client keeps at most that many
+// connections open, in use or idle (a turn whose tools call two services at
+// once may wait for a connection; it does not fail for a descriptor).
 // Thread-safety: raiseDescriptorLimit changes process state; call it once,
 // at start-up. turnsWithin is pure. Blocking: never.
 #pragma once
@@ -24,6 +28,9 @@ constexpr uint64_t kDescriptorReserve = 256;
 
 // The soft limit after raising it; nullopt when it is unlimited.
 std::optional<uint64_t> raiseDescriptorLimit();
+
+// The soft limit in force; nullopt when it is unlimited.
+std::optional<uint64_t> descriptorLimit();
 
 // Turns that fit in `limit` descriptors (at least 1).
 size_t turnsWithin(uint64_t limit);
