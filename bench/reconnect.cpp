@@ -9,7 +9,9 @@
 //    reconnect with the same Last-Event-ID times the request until K+1 arrives:
 //    an event the client missed, replayed from the run's log (or, for a finished
 //    run, from the store): "first missed event", what the target is about.
-// Prints one JSON object with both sets of percentiles. Blocking libcurl, one
+// A chat turn refused with 503 (the server's limit of turns in progress) is
+// sent again after its Retry-After. Prints one JSON object with both sets of
+// percentiles. Blocking libcurl, one
 // turn at a time; run it beside a load generator to measure under load.
 #include <curl/curl.h>
 
@@ -17,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -142,12 +145,22 @@ int main(int argc, char** argv) {
   for (size_t turn = 0; turn < turns; ++turn) {
     curl_slist* headers = requestHeaders(apiKey);
     Transfer first;
-    first.stopAfter = dropAfter;
     std::string body = nlohmann::json{{"message", "Create an email campaign for our spring sale #" + std::to_string(turn)}}.dump();
-    CURL* chat = request(url + "/api/v1/chat/stream", headers, first);
-    curl_easy_setopt(chat, CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_perform(chat);  // ends with a write error: we dropped it
-    curl_easy_cleanup(chat);
+    // A turn refused at the server's limit of turns in progress (503) is sent again after Retry-After.
+    for (int attempt = 0; attempt < 600; ++attempt) {
+      first = Transfer();
+      first.stopAfter = dropAfter;
+      CURL* chat = request(url + "/api/v1/chat/stream", headers, first);
+      curl_easy_setopt(chat, CURLOPT_POSTFIELDS, body.c_str());
+      curl_easy_perform(chat);  // ends with a write error: we dropped it
+      long status = 0;
+      curl_off_t retryAfter = 1;
+      curl_easy_getinfo(chat, CURLINFO_RESPONSE_CODE, &status);
+      curl_easy_getinfo(chat, CURLINFO_RETRY_AFTER, &retryAfter);
+      curl_easy_cleanup(chat);
+      if (status != 503) break;
+      std::this_thread::sleep_for(std::chrono::seconds(std::max<curl_off_t>(retryAfter, 1)));
+    }
     if (first.runId.empty() || first.events < dropAfter) {
       ++errors;
       if (problems.size() < 5) problems.push_back("the first stream gave " + std::to_string(first.events) + " events");

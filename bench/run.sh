@@ -23,10 +23,10 @@ BUILD="${BUILD_DIR:-$ROOT/build}"
 BIN="$BUILD/bin"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 # Each live stream holds three of the server's descriptors (the client's socket, the duplicate its
-# frames are written through, its model connection): say so when a level cannot fit.
+# frames are written through, its model connection): say so when a level cannot fit at once.
 FD_LIMIT="$(ulimit -n)"
 if [ "$FD_LIMIT" != unlimited ] && [ "$FD_LIMIT" -lt 65536 ]; then
-  echo "bench: file descriptors per process are limited to $FD_LIMIT here (hard limit; 65536 asked): levels above $(( (FD_LIMIT - 200) / 3 )) streams will fail to connect" >&2
+  echo "bench: file descriptors per process are limited to $FD_LIMIT here (hard limit; 65536 asked): the server admits $(( (FD_LIMIT - 256) / 3 )) turns at once and answers more with 503, which the load generator sends again after Retry-After" >&2
 fi
 
 # profile: name, ms before the first event, ms between events, draft words,
@@ -75,6 +75,24 @@ production_env() { # data-dir key-prefix database: the environment config/produc
     ANTHROPIC_API_KEY=bench ANTHROPIC_BASE_URL="$MOCK" OPENAI_API_KEY=bench OPENAI_BASE_URL="$MOCK/v1" \
     TAVILY_API_KEY=bench TAVILY_BASE_URL="$MOCK" REDIS_PORT="$REDIS_PORT" REDIS_KEY_PREFIX="$2" \
     MX_API_KEY_SHA256="$KEY_SHA" MX_API_USER=bench MX_WORKERS="${MX_WORKERS:-0}" MX_CHECKPOINT_DURABILITY="${MX_CHECKPOINT_DURABILITY:-exit}"
+}
+server_problems() { # log: the server's most frequent warnings and errors, ids and numbers folded
+  python3 - "$1" <<'PY'
+import collections, json, re, sys
+counts = collections.Counter()
+for line in open(sys.argv[1], errors="replace"):
+    line = line.strip()
+    try:
+        entry = json.loads(line)
+        level, text = entry.get("level", ""), "[%s] %s" % (entry.get("source", ""), entry.get("message", ""))
+    except ValueError:
+        parts = line.split(" ", 2)
+        level, text = (parts[1], parts[2]) if len(parts) == 3 else ("", line)
+    if level in ("WARN", "ERROR"):
+        counts[level + " " + re.sub(r"\b(run|conv|msg|art|toolu)_[0-9a-zA-Z]+|\d+(\.\d+)?", "#", text)[:240]] += 1
+for text, n in counts.most_common(5):
+    print("  %7dx %s" % (n, text))
+PY
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_for_line() { # file pattern
@@ -157,6 +175,10 @@ if ((${#PROFILES[@]})); then
         wait "$LOAD" 2>/dev/null || true
       fi
       kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+      if ! python3 -c 'import json, sys; sys.exit(1 if json.loads(sys.argv[1])["errors"] else 0)' "$RESULT" 2>/dev/null; then
+        echo "bench: errors in this run; the server's most frequent warnings and errors:" >&2
+        server_problems "$WORK/server.log" >&2
+      fi
       python3 - "$NAME$( [ "$REPEAT" -gt 1 ] && echo "#$RUN")" "$C" "$TURNS" "$BEFORE" "$AFTER" "$PEAK" "$RESULT" "$DIRECT" "$WORK/metrics.txt" "$ROWS" <<'PY' || FAILED=1
 import json, sys
 name, c, turns, before, after, peak = sys.argv[1:7]
