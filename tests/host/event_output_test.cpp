@@ -44,6 +44,36 @@ TEST(JsonText, ReplacesInvalidUtf8InsteadOfThrowing) {
   }
 }
 
+// The eight-byte fast path: whatever byte needs attention, wherever it falls in
+// or around a word, the text is the same as nlohmann's.
+TEST(JsonText, EveryPositionOfASpecialByteInLongTextIsWrittenAsNlohmannDoes) {
+  for (std::string special : std::vector<std::string>{"\"", "\\", "\n", std::string(1, '\x01'), std::string(1, '\x1F'), "\x7F", " ", "~",
+                              "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x9A\x80"}) {
+    for (size_t at = 0; at < 20; ++at) {
+      std::string text = std::string(at, 'a') + special + std::string(19 - at, 'z');
+      ASSERT_EQ(viaAppend(text), viaNlohmann(text)) << "at " << at;
+    }
+  }
+  std::string invalid = std::string(13, 'a') + "\x80" + std::string(13, 'b');
+  EXPECT_EQ(Json::parse(viaAppend(invalid)).get<std::string>(), std::string(13, 'a') + "\xEF\xBF\xBD" + std::string(13, 'b'));
+}
+
+TEST(JsonText, WholeValuesAreWrittenAsDumpWritesThem) {
+  Json value = {{"messages", Json::array({{{"role", "user"}, {"content", "Create an email \"campaign\"\nfor caf\xC3\xA9s"}},
+                                           {{"role", "assistant"},
+                                            {"content", Json::array({{{"type", "tool_use"}, {"id", "toolu_1"}, {"input", {{"query", "spring"}, {"limit", 5}}}}})}}})},
+                {"usage", {{"inputTokens", 1200}, {"costUsd", 0.0123}, {"ratio", -2.5e-7}, {"big", 18446744073709551615ULL}, {"negative", -42}}},
+                {"flags", {true, false, nullptr}},
+                {"empty", {{"object", Json::object()}, {"array", Json::array()}, {"string", ""}}},
+                {"z last", "order"}, {"A first", 1}};
+  EXPECT_EQ(jsonText(value), value.dump());
+  std::string prefixed = "[";
+  appendJson(prefixed, Json(3.0));
+  EXPECT_EQ(prefixed, "[" + Json(3.0).dump());
+  // Where dump() would throw on invalid UTF-8, the text says U+FFFD instead.
+  EXPECT_EQ(Json::parse(jsonText({{"bad", "a\xFFz"}}))["bad"], "a\xEF\xBF\xBDz");
+}
+
 TEST(JsonText, ArtifactDeltaMatchesTheTreeFormat) {
   std::string text = "Spring \"sale\"\nstarts \xE2\x82\xAC";
   std::string written = "prefix";  // appended after what the buffer already holds

@@ -39,7 +39,7 @@ Json summarizeResults(const std::string& type, const Json& result) {
 
 namespace {
 
-std::string resultText(const Json& result) { return result.is_string() ? result.get<std::string>() : result.dump(); }
+std::string resultText(const Json& result) { return result.is_string() ? result.get<std::string>() : jsonText(result); }
 
 // Collects the results of one step's tool calls and answers once all are in.
 class Batch final : public std::enable_shared_from_this<Batch> {
@@ -95,8 +95,8 @@ void ToolsNode::run(std::shared_ptr<NodeContext> context, NodeDone done) {
   const Json& messages = state.contains(config_.messagesChannel) ? state[config_.messagesChannel] : Json();
   std::vector<ContentBlock> calls;
   if (messages.is_array() && !messages.empty()) {
-    for (const auto& block : messageFromJson(messages.back()).content) {
-      if (block.type == BlockType::ToolUse) calls.push_back(block);
+    for (auto& block : messageFromJson(messages.back()).content) {
+      if (block.type == BlockType::ToolUse) calls.push_back(std::move(block));
     }
   }
   if (calls.empty()) {

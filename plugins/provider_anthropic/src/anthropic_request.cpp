@@ -25,6 +25,10 @@ class BodyWriter {
     key(name);
     out_.append(json);
   }
+  void jsonField(std::string_view name, const Json& value) {
+    key(name);
+    appendJson(out_, value);
+  }
   void open(char bracket) {
     out_.push_back(bracket);
     first_ = true;
@@ -65,7 +69,11 @@ void writeBlock(BodyWriter& w, const ContentBlock& block, bool breakpoint) {
       w.field("type", "tool_use");
       w.field("id", block.id);
       w.field("name", block.name);
-      w.rawField("input", block.input.is_object() ? block.input.dump() : "{}");
+      if (block.input.is_object()) {
+        w.jsonField("input", block.input);
+      } else {
+        w.rawField("input", "{}");
+      }
       break;
     case BlockType::ToolResult:
       w.field("type", "tool_result");
@@ -112,7 +120,11 @@ void writeTools(BodyWriter& w, const ChatRequest& request) {
     w.open('{');
     w.field("name", tool.name);
     w.field("description", tool.description);
-    w.rawField("input_schema", tool.inputSchema.is_object() ? tool.inputSchema.dump() : R"({"type":"object"})");
+    if (tool.inputSchema.is_object()) {
+      w.jsonField("input_schema", tool.inputSchema);
+    } else {
+      w.rawField("input_schema", R"({"type":"object"})");
+    }
     if (request.cacheSystemAndTools && &tool == &request.tools.back()) w.cacheControl();
     w.close('}');
   }

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "mx/json.hpp"
+#include "mx/json_text.hpp"
 
 namespace mx {
 
@@ -24,7 +25,7 @@ class EventSink {
   virtual ~EventSink() = default;
   virtual void emit(std::string_view event, std::string data) = 0;
 
-  void emitJson(std::string_view event, const Json& data) { emit(event, data.dump()); }
+  void emitJson(std::string_view event, const Json& data) { emit(event, jsonText(data)); }
 
   // ABI 1.2: one text delta of an artifact being written, the most frequent
   // event (one per model token). The same event as emitJson("artifact",

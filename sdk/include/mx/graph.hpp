@@ -24,6 +24,7 @@
 #include "mx/component.hpp"
 #include "mx/events.hpp"
 #include "mx/json.hpp"
+#include "mx/json_text.hpp"
 #include "mx/status.hpp"
 #include "mx/usage.hpp"
 
@@ -82,12 +83,17 @@ inline std::string checkpointText(const Checkpoint& c, size_t* stateAt = nullptr
   std::string text = "{\"createdAtMs\":" + std::to_string(c.createdAtMs);
   text += ",\"error\":" + Json(c.error).dump();
   text += ",\"interruptedAt\":" + Json(c.interruptedAt).dump();
-  text += ",\"joins\":" + (c.joins.is_null() ? std::string("{}") : c.joins.dump());
+  text += ",\"joins\":";
+  if (c.joins.is_null()) {
+    text += "{}";
+  } else {
+    appendJson(text, c.joins);
+  }
   text += ",\"next\":" + Json(c.next).dump();
   text += ",\"runId\":" + Json(c.runId).dump();
   text += ",\"state\":";
   if (stateAt != nullptr) *stateAt = text.size();
-  text += c.state.dump();
+  appendJson(text, c.state);
   if (stateLength != nullptr && stateAt != nullptr) *stateLength = text.size() - *stateAt;
   text += ",\"status\":" + Json(c.status).dump();
   text += ",\"step\":" + std::to_string(c.step);
