@@ -5,9 +5,13 @@
 namespace mx::host::chat {
 
 std::string sha256Hex(const std::string& text) {
+  // Fetched once: OpenSSL 3 looks the implementation up in its provider
+  // tables on every EVP_sha256() digest otherwise (a lock and a hash lookup
+  // per request). A fetched method is safe to share between threads.
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
+  EVP_Digest(text.data(), text.size(), digest, &length, kSha256 != nullptr ? kSha256 : EVP_sha256(), nullptr);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   for (unsigned int i = 0; i < length; ++i) {
