@@ -7,6 +7,7 @@
 #include "mx/cancel.hpp"
 #include "mx/plugin.hpp"
 #include "mx/status.hpp"
+#include "mx/store.hpp"
 #include "plugins/plugin_loader.hpp"
 
 namespace mx {
@@ -150,6 +151,66 @@ TEST(Checkpoints, TheTextIsTheJsonOfTheCheckpoint) {
   std::string text = checkpointText(c, &stateAt, &stateLength);
   EXPECT_EQ(text, toJson(c).dump());
   EXPECT_EQ(text.substr(stateAt, stateLength), c.state.dump());
+}
+
+std::vector<RunEvent> sampleEvents() {
+  return {{1, "thinking", R"({"content":"Planning \"the\" campaign","type":"agent_reasoning"})"},
+          {2, "artifact", "{\"artifactId\":\"art_1\",\"content\":\"caf\xC3\xA9 \xF0\x9F\x9A\x80\\n\",\"type\":\"delta\"}"},
+          {3, "message", "two\nlines"},
+          {4, "empty", ""},
+          {5, "done", "{}"}};
+}
+
+TEST(RunEvents, ABatchIsWrittenAsLengthPrefixedTextAndReadBackExactly) {
+  auto events = sampleEvents();
+  std::string text = runEventsText(events);
+  EXPECT_EQ(text.rfind(kRunEventsTextHeader, 0), 0u);
+  // The data as it is, not escaped, behind its length.
+  EXPECT_NE(text.find("1 thinking " + std::to_string(events[0].data.size()) + "\n" + events[0].data + "\n2 artifact "), std::string::npos) << text;
+  std::vector<RunEvent> read;
+  ASSERT_TRUE(readRunEvents(text, 0, read));
+  ASSERT_EQ(read.size(), events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(read[i].sequence, events[i].sequence);
+    EXPECT_EQ(read[i].event, events[i].event);
+    EXPECT_EQ(read[i].data, events[i].data);
+  }
+  std::vector<RunEvent> after;
+  ASSERT_TRUE(readRunEvents(text, 3, after));
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[0].sequence, 4);
+}
+
+TEST(RunEvents, BatchesOfTheEarlierFormatAndOddEventsStillReadBack) {
+  auto events = sampleEvents();
+  std::vector<RunEvent> read;
+  ASSERT_TRUE(readRunEvents(runEventsJson(events), 0, read));  // saved by an earlier version
+  EXPECT_EQ(read.size(), events.size());
+  EXPECT_EQ(read[1].data, events[1].data);
+  // Data a text column would refuse, and names the format cannot hold, take the escaped form.
+  for (RunEvent odd : {RunEvent{6, "message", std::string("nul \0 byte", 10)}, RunEvent{6, "message", "bad \xFF utf-8"},
+                       RunEvent{6, "two words", "{}"}, RunEvent{6, "", "{}"}}) {
+    auto withOdd = events;
+    withOdd.push_back(odd);
+    std::string text = runEventsText(withOdd);
+    EXPECT_EQ(text.front(), '[') << odd.event;
+    std::vector<RunEvent> back;
+    ASSERT_TRUE(readRunEvents(text, 0, back));
+    EXPECT_EQ(back.size(), withOdd.size());
+  }
+}
+
+TEST(RunEvents, ABrokenBatchIsRefused) {
+  std::string good = runEventsText(sampleEvents());
+  for (std::string broken : {good.substr(0, good.size() - 1), good.substr(0, good.size() / 2), std::string(kRunEventsTextHeader) + "x thinking 2\n{}\n",
+                             std::string(kRunEventsTextHeader) + "1 thinking 5\n{}\n", std::string(kRunEventsTextHeader) + "1 thinking\n{}\n",
+                             std::string(kRunEventsTextHeader) + "1  2\n{}\n", std::string("[[1,")}) {
+    std::vector<RunEvent> read;
+    EXPECT_FALSE(readRunEvents(broken, 0, read)) << broken;
+  }
+  std::vector<RunEvent> none;
+  EXPECT_TRUE(readRunEvents(kRunEventsTextHeader, 0, none));  // an empty batch
+  EXPECT_TRUE(none.empty());
 }
 
 }  // namespace

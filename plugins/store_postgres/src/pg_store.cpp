@@ -426,7 +426,7 @@ Status PostgresStore::saveRun(const RunRecord& run) {
                            textArrayLiteral(statuses), textArrayLiteral(metadata), bigintArrayLiteral(created), message.id,
                            message.content, jsonText(message.metadata), message.createdAtMs,
                            hasEvents ? run.events.front().sequence : int64_t{0}, hasEvents ? run.events.back().sequence : int64_t{0},
-                           hasEvents ? runEventsJson(run.events) : std::string());
+                           hasEvents ? runEventsText(run.events) : std::string());
     if (rows.empty()) return notFoundError("conversation " + run.conversationId + " not found");
     return Status::ok();
   });
@@ -440,7 +440,7 @@ Status PostgresStore::appendRunEvents(std::string_view userId, std::string_view 
                                         "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id, first_seq) DO NOTHING");
     pqxx::nontransaction tx(lease.connection());
     lease.exec(tx, "run_events_append", str(runId), events.front().sequence, events.back().sequence, str(userId),
-               str(conversationId), runEventsJson(events));
+               str(conversationId), runEventsText(events));
     return Status::ok();
   });
 }
@@ -452,7 +452,7 @@ Result<std::vector<RunEvent>> PostgresStore::runEvents(std::string_view userId, 
     pqxx::nontransaction tx(lease.connection());
     std::vector<RunEvent> out;
     for (const auto& row : lease.exec(tx, "run_events_list", str(runId), str(userId), after)) {
-      if (!appendRunEventsFromJson(std::string_view(row[0].c_str(), row[0].size()), after, out)) {
+      if (!readRunEvents(std::string_view(row[0].c_str(), row[0].size()), after, out)) {
         return Status(Code::DataLoss, "postgres: run " + str(runId) + " has a run_event_batches row that is not a batch of events");
       }
     }

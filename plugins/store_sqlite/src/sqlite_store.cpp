@@ -129,7 +129,7 @@ Status insertRunEvents(Connection& db, std::string_view userId, std::string_view
   return db.prepare("INSERT OR IGNORE INTO run_event_batches(run_id, first_seq, last_seq, user_id, conversation_id, events) "
                     "VALUES(?1,?2,?3,?4,?5,?6)")
       .bind(1, runId).bind(2, events.front().sequence).bind(3, events.back().sequence).bind(4, userId)
-      .bind(5, conversationId).bind(6, runEventsJson(events)).run();
+      .bind(5, conversationId).bind(6, runEventsText(events)).run();
 }
 
 }  // namespace
@@ -562,7 +562,7 @@ Result<std::vector<RunEvent>> SqliteStore::runEvents(std::string_view userId, st
   s.bind(1, runId).bind(2, userId).bind(3, after);
   std::vector<RunEvent> out;
   while (s.step()) {
-    if (!appendRunEventsFromJson(s.text(0), after, out)) {
+    if (!readRunEvents(s.text(0), after, out)) {
       return Status(Code::DataLoss, "database " + config_.path + ": run " + std::string(runId) +
                                         " has a run_event_batches row that is not a batch of events");
     }
