@@ -166,8 +166,13 @@ if ((${#PROFILES[@]})); then
       curl -s "$URL/metrics" >"$WORK/metrics.txt" || true
       if [ "$C" = "${LEVELS[-1]}" ] && [ "$RUN" = "$REPEAT" ]; then
         # Reconnects under load: the same concurrency of streams runs again meanwhile, until the
-        # last reconnect (a fixed number of turns would end before the reconnects at fast pacing).
-        "$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency "$C" --turns 100000000 >/dev/null 2>&1 &
+        # last reconnect (a fixed number of turns would end before the reconnects at fast pacing);
+        # no more than the server admits at once, less a few places for the reconnecting client's
+        # turns (else they would queue behind thousands of refused ones, one retry a second).
+        LIMIT="$(awk '/^mx_runs_limit / { print int($2) }' "$WORK/metrics.txt")"
+        LOAD_C="$C"
+        if [ "${LIMIT:-0}" -gt 0 ] && [ "$LOAD_C" -gt $(( LIMIT - 8 )) ]; then LOAD_C=$(( LIMIT - 8 )); fi
+        "$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency "$LOAD_C" --turns 100000000 >/dev/null 2>&1 &
         LOAD=$!
         sleep 0.5
         "$BIN/mx_reconnect_bench" --url "$URL" --api-key "$KEY" --turns "$RECONNECTS" --drop-after 8 >"$WORK/reconnect.$NAME.json" || true
