@@ -142,16 +142,19 @@ if ((${#PROFILES[@]})); then
      for RUN in $(seq 1 "$REPEAT"); do
       DATA="$WORK/data.$NAME.$C.$RUN"; mkdir -p "$DATA"
       new_database "bench_${NAME}_${C}_$RUN"
-      env $(production_env "$DATA" "bench$NAME$C.$RUN:" "bench_${NAME}_${C}_$RUN") "$BIN/marketerx" serve --config "$ROOT/config/production.toml" --host 127.0.0.1 --port 0 >"$WORK/server.log" 2>&1 &
+      # A log of its own per server: the background start truncates a shared one only when the
+      # child runs, and a look before that found the last server's address in it.
+      SERVER_LOG="$WORK/server.$NAME.$C.$RUN.log"
+      env $(production_env "$DATA" "bench$NAME$C.$RUN:" "bench_${NAME}_${C}_$RUN") "$BIN/marketerx" serve --config "$ROOT/config/production.toml" --host 127.0.0.1 --port 0 >"$SERVER_LOG" 2>&1 &
       SERVER=$!
       PIDS+=($SERVER)
-      wait_for_line "$WORK/server.log" "listening on http://[0-9.]*:[0-9][0-9]*"  # the whole address: the line may still be being written
-      URL="$(grep -o 'listening on http://[0-9.:]*' "$WORK/server.log" | head -1 | cut -d' ' -f3)"
-      wait_for_health "$URL" "$WORK/server.log"
+      wait_for_line "$SERVER_LOG" "listening on http://[0-9.]*:[0-9][0-9]*"  # the whole address: the line may still be being written
+      URL="$(grep -o 'listening on http://[0-9.:]*' "$SERVER_LOG" | head -1 | cut -d' ' -f3)"
+      wait_for_health "$URL" "$SERVER_LOG"
       for TRY in 1 2 3; do  # warm the canon cache; a failure is reported and retried once a second
         WARM="$("$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency 1 --turns 2)" && break
         echo "bench: warm-up $TRY at $URL failed: $WARM ($(ss -tan state time-wait | wc -l) sockets in TIME-WAIT)" >&2
-        tail -5 "$WORK/server.log" >&2
+        tail -5 "$SERVER_LOG" >&2
         [ "$TRY" = 3 ] && FAILED=1
         sleep 1
       done
@@ -159,7 +162,7 @@ if ((${#PROFILES[@]})); then
       BEFORE="$(cpu_ms "$SERVER")"
       RESULT="$("$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency "$C" --turns "$TURNS")" || true
       if ! kill -0 "$SERVER" 2>/dev/null; then
-        echo "bench: the server exited during the run" >&2; tail -20 "$WORK/server.log" >&2; exit 1
+        echo "bench: the server exited during the run" >&2; tail -20 "$SERVER_LOG" >&2; exit 1
       fi
       AFTER="$(cpu_ms "$SERVER")"
       PEAK="$(peak_kb "$SERVER")"
@@ -182,7 +185,7 @@ if ((${#PROFILES[@]})); then
       kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
       if ! python3 -c 'import json, sys; sys.exit(1 if json.loads(sys.argv[1])["errors"] else 0)' "$RESULT" 2>/dev/null; then
         echo "bench: errors in this run; the server's most frequent warnings and errors:" >&2
-        server_problems "$WORK/server.log" >&2
+        server_problems "$SERVER_LOG" >&2
       fi
       python3 - "$NAME$( [ "$REPEAT" -gt 1 ] && echo "#$RUN")" "$C" "$TURNS" "$BEFORE" "$AFTER" "$PEAK" "$RESULT" "$DIRECT" "$WORK/metrics.txt" "$ROWS" <<'PY' || FAILED=1
 import json, sys
