@@ -280,16 +280,19 @@ to = "__end__"
   EXPECT_NE(second.status().message().find("limit of 1 turns in progress"), std::string::npos) << second.status().message();
   EXPECT_EQ(runs.refusedTurns(), 1u);
   EXPECT_EQ(runs.activeRuns(), 1u);
+  EXPECT_EQ(runs.refuseIfFull().code(), Code::Unavailable);  // the HTTP handler's look before any work
+  EXPECT_EQ(runs.refusedTurns(), 2u);
 
   ASSERT_TRUE(runs.cancel((*first)->id, "alice").isOk());
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (!(*first)->finished && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   ASSERT_TRUE((*first)->finished);
 
+  EXPECT_TRUE(runs.refuseIfFull().isOk());
   EXPECT_EQ(runs.startTurn(unknownConversation).status().code(), Code::NotFound);  // its place is given back
   auto third = runs.startTurn(turn);
   ASSERT_TRUE(third.isOk()) << third.status().toString();
-  EXPECT_EQ(runs.refusedTurns(), 1u);
+  EXPECT_EQ(runs.refusedTurns(), 2u);
   runs.shutdown(std::chrono::milliseconds(5000));
 }
 

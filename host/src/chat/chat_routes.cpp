@@ -170,6 +170,12 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
       return http::sendError(response, Pistache::Http::Code::Bad_Request, "not_available", valid.message(), context);
     }
     if (!valid.isOk()) return http::sendStatusError(response, valid, context);
+    // At the limit of turns in progress, refused here: no descriptor taken, no worker's time.
+    Status room = runs.refuseIfFull();
+    if (!room.isOk()) {
+      http::addHeader(response, "Retry-After", "1");
+      return http::sendStatusError(response, room, context);
+    }
     // The turn starts on a worker: it reads and writes the store and the
     // session cache, and a reactor that waited on them would hold up every
     // other request of its connections (a reconnect, a cancel) meanwhile.

@@ -97,14 +97,21 @@ bool RunManager::admit() {
   return true;
 }
 
+Status RunManager::countRefusal() {
+  refused_.fetch_add(1, std::memory_order_relaxed);
+  return unavailableError("the server is at its limit of " + std::to_string(settings_.maxLiveRuns) +
+                          " turns in progress: retry shortly");
+}
+
+Status RunManager::refuseIfFull() {
+  if (settings_.maxLiveRuns == 0 || admitted_.load(std::memory_order_relaxed) < settings_.maxLiveRuns) return Status::ok();
+  return countRefusal();
+}
+
 Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn,
                                                          const std::function<void(const std::shared_ptr<ActiveRun>&)>& attach) {
   if (draining_) return unavailableError("the server is shutting down: no new turns");
-  if (!admit()) {
-    refused_.fetch_add(1, std::memory_order_relaxed);
-    return unavailableError("the server is at its limit of " + std::to_string(settings_.maxLiveRuns) +
-                            " turns in progress: retry shortly");
-  }
+  if (!admit()) return countRefusal();
   PlaceUntilStarted place{admitted_};  // a run that starts gives its place back when it finishes
   auto graph = deployment_.graph(settings_.graph);
   if (!graph) return failedPreconditionError("the chat graph \"" + settings_.graph + "\" is not configured");

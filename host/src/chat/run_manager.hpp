@@ -93,6 +93,9 @@ class RunManager {
   size_t activeRuns() const;
   // Turns refused since start because maxLiveRuns were in progress.
   uint64_t refusedTurns() const { return refused_.load(std::memory_order_relaxed); }
+  // A cheap look before any work: a turn would be refused now (startTurn
+  // still decides). Counts the refusal and returns its error, or OK.
+  Status refuseIfFull();
   // Live runs and finished ones still in the replay window.
   size_t runsInMemory() const;
   const SessionCache& sessionCache() const { return session_; }
@@ -101,6 +104,7 @@ class RunManager {
   void finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcome);
   // Takes one of maxLiveRuns places for a starting turn; false at the limit.
   bool admit();
+  Status countRefusal();  // a turn refused at the limit: counted; its error
   void housekeeping();
   // The state of the conversation's newest completed run, from its checkpoints.
   std::optional<Json> lastCompletedState(const std::string& conversationId);
