@@ -26,7 +26,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 # frames are written through, its model connection): say so when a level cannot fit at once.
 FD_LIMIT="$(ulimit -n)"
 if [ "$FD_LIMIT" != unlimited ] && [ "$FD_LIMIT" -lt 65536 ]; then
-  echo "bench: file descriptors per process are limited to $FD_LIMIT here (hard limit; 65536 asked): the server admits $(( (FD_LIMIT - 256) / 3 )) turns at once and answers more with 503, which the load generator sends again after Retry-After" >&2
+  echo "bench: file descriptors per process are limited to $FD_LIMIT here (hard limit; 65536 asked): the server admits $(( (FD_LIMIT - (FD_LIMIT / 10 > 256 ? FD_LIMIT / 10 : 256)) / 3 )) turns at once and answers more with 503, which the load generator sends again after Retry-After" >&2
 fi
 
 # profile: name, ms before the first event, ms between events, draft words,

@@ -23,9 +23,12 @@ std::optional<uint64_t> descriptorLimit() {
   return static_cast<uint64_t>(limit.rlim_cur);
 }
 
+uint64_t descriptorReserve(uint64_t limit) { return std::max(kMinDescriptorReserve, limit / 10); }
+
 size_t turnsWithin(uint64_t limit) {
-  if (limit <= kDescriptorReserve + kDescriptorsPerTurn) return 1;
-  return static_cast<size_t>((limit - kDescriptorReserve) / kDescriptorsPerTurn);
+  uint64_t reserve = descriptorReserve(limit);
+  if (limit <= reserve + kDescriptorsPerTurn) return 1;
+  return static_cast<size_t>((limit - reserve) / kDescriptorsPerTurn);
 }
 
 }  // namespace mx::host

@@ -7,8 +7,11 @@
 // now in force; descriptorLimit() reads it. turnsWithin() says how many turns
 // fit in that many descriptors: a live turn holds three (the client's socket,
 // the stream's duplicate of it that frames are written through, and one
-// upstream connection), and kDescriptorReserve are kept for everything else
-// (the listener, database and cache connections, epoll, files). The budget
+// upstream connection), and a tenth of the limit (at least 256) is kept for
+// everything else: the listener, database and cache connections, epoll,
+// files, and the connections of clients being turned away at the limit (with
+// 10,000 streams wanting in, thousands of refused clients come back within a
+// second of each other, each holding a socket until its 503 is out). The budget
 // holds because both sides are capped: [chat] max_live_runs admits that many
 // turns (two descriptors each), and the HTTP client keeps at most that many
 // connections open, in use or idle (a turn whose tools call two services at
@@ -24,7 +27,10 @@
 namespace mx::host {
 
 constexpr size_t kDescriptorsPerTurn = 3;
-constexpr uint64_t kDescriptorReserve = 256;
+constexpr uint64_t kMinDescriptorReserve = 256;
+
+// Descriptors kept back from `limit` for everything but the turns.
+uint64_t descriptorReserve(uint64_t limit);
 
 // The soft limit after raising it; nullopt when it is unlimited.
 std::optional<uint64_t> raiseDescriptorLimit();
