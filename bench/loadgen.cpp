@@ -4,8 +4,9 @@
 // host's SSE decoder and checked: ids 1, 2, 3 ..., `thinking` first, `done`
 // last, artifact start before its deltas before its end, one `message`.
 // A turn the server refuses with 503 (its limit of turns in progress) is sent
-// again after its Retry-After, as a client would; its times still count from
-// the first attempt, and the refusals are reported apart from errors.
+// again after its Retry-After (times 0.5-1.5, as clients' backoff spreads
+// them), as a client would; its times still count from the first attempt, and
+// the refusals are reported apart from errors.
 // Prints one JSON object: percentiles of time to first event, to first
 // artifact delta and to the end, turns/s, events/s, errors and refusals.
 #include <curl/curl.h>
@@ -14,8 +15,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <deque>
+#include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -171,7 +173,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> problems;
   auto begin = Clock::now();
   size_t refused = 0;
-  std::deque<std::pair<Clock::time_point, std::unique_ptr<Stream>>> retries;  // refused turns, in the order they are due
+  std::mt19937 random(12345);
+  std::uniform_real_distribution<double> jitter(0.0, 1.0);
+  std::multimap<Clock::time_point, std::unique_ptr<Stream>> retries;  // refused turns, by when they are due
   auto launch = [&] {
     streams.push_back(std::make_unique<Stream>());
     streams.back()->slot = streams.size() - 1;
@@ -190,14 +194,14 @@ int main(int argc, char** argv) {
   while (finished < started || started < options.turns) {
     int capMs = 100;
     if (!retries.empty()) {
-      auto until = std::chrono::ceil<std::chrono::milliseconds>(retries.front().first - Clock::now()).count();
+      auto until = std::chrono::ceil<std::chrono::milliseconds>(retries.begin()->first - Clock::now()).count();
       capMs = static_cast<int>(std::clamp<long>(until, 0, capMs));
     }
     loop.wait(capMs);
     loop.act();
-    while (!retries.empty() && retries.front().first <= Clock::now()) {
-      retry(std::move(retries.front().second));
-      retries.pop_front();
+    while (!retries.empty() && retries.begin()->first <= Clock::now()) {
+      retry(std::move(retries.begin()->second));
+      retries.erase(retries.begin());
     }
     int queued = 0;
     while (CURLMsg* message = curl_multi_info_read(multi, &queued)) {
@@ -214,7 +218,10 @@ int main(int argc, char** argv) {
         curl_multi_remove_handle(multi, message->easy_handle);
         curl_easy_cleanup(message->easy_handle);
         curl_slist_free_all(stream->headers);
-        retries.emplace_back(Clock::now() + std::chrono::seconds(std::max<curl_off_t>(afterSeconds, 1)), std::move(streams[stream->slot]));
+        // Spread over half to one and a half times Retry-After, as clients' backoff does: refused
+        // together, they do not all come back in the same millisecond.
+        auto wait = std::chrono::milliseconds(std::max<curl_off_t>(afterSeconds, 1) * 1000) * (0.5 + jitter(random));
+        retries.emplace(Clock::now() + std::chrono::duration_cast<Clock::duration>(wait), std::move(streams[stream->slot]));
         continue;
       }
       if (message->data.result != CURLE_OK) stream->problem = curl_easy_strerror(message->data.result);
