@@ -249,22 +249,18 @@ TEST(Checkpoints, TheStoresCheckpointerIsGuardedAndSavesTheRuntimesText) {
   }
 }
 
+// A chat graph of one node, "a" (its TOML lines: `node`), and the end.
+LoadedGraph oneNodeChatGraph(const TempDir& dir, const std::string& node) {
+  return loadGraphDeployment(dir, "[graph]\nentry = \"a\"\n[channels.messages]\nreducer = \"append\"\ndefault = []\n[nodes.a]\n" +
+                                      node + "\n[[edges]]\nfrom = \"a\"\nto = \"__end__\"\n");
+}
+
 // A turn beyond [chat] max_live_runs is refused at once (Unavailable, naming
 // the limit) instead of starting; a finished run gives its place back, and so
 // does a turn that failed to start.
 TEST(RunManagerAdmission, TurnsBeyondTheLimitAreRefusedUntilAPlaceIsFree) {
   TempDir dir;
-  auto g = loadGraphDeployment(dir, R"([graph]
-entry = "a"
-[channels.messages]
-reducer = "append"
-default = []
-[nodes.a]
-kind = "test.wait"
-[[edges]]
-from = "a"
-to = "__end__"
-)");
+  auto g = oneNodeChatGraph(dir, R"(kind = "test.wait")");
   ASSERT_TRUE(g.deployment) << g.errors[0];
   host::chat::ChatSettings settings;
   settings.graph = "g";
@@ -300,18 +296,8 @@ to = "__end__"
 // for a worker before) is refused, not started on a runtime that is stopping.
 TEST(RunManagerShutdown, ATurnAfterShutdownBeganIsRefused) {
   TempDir dir;
-  auto g = loadGraphDeployment(dir, R"([graph]
-entry = "a"
-[channels.messages]
-reducer = "append"
-default = []
-[nodes.a]
-kind = "test.write"
-update = { messages = [{ role = "assistant", content = "hi" }] }
-[[edges]]
-from = "a"
-to = "__end__"
-)");
+  auto g = oneNodeChatGraph(dir, R"(kind = "test.write"
+update = { messages = [{ role = "assistant", content = "hi" }] })");
   ASSERT_TRUE(g.deployment) << g.errors[0];
   host::chat::ChatSettings settings;
   settings.graph = "g";
