@@ -267,6 +267,8 @@ int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
     settings.maxLiveRuns = c["max_live_runs"].get<int64_t>() > 0 ? c["max_live_runs"].get<size_t>()
                            : descriptorLimit                     ? turnsWithin(*descriptorLimit)
                                                                  : 0;
+    settings.descriptorLimit = descriptorLimit.value_or(0);
+    settings.countOpenDescriptors = openDescriptorCount;
     log->info("chat: at most " + (settings.maxLiveRuns == 0 ? std::string("unlimited") : std::to_string(settings.maxLiveRuns)) +
               " turns in progress at once (descriptor limit " +
               (descriptorLimit ? std::to_string(*descriptorLimit) : std::string("unlimited")) + ")");

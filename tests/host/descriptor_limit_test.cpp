@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "runtime/descriptor_limit.hpp"
 
@@ -29,6 +30,17 @@ TEST(DescriptorLimit, TheSoftLimitIsRaisedToTheHardOne) {
     ASSERT_TRUE(limit.has_value());
     EXPECT_EQ(*limit, static_cast<uint64_t>(before.rlim_max));
   }
+}
+
+TEST(DescriptorLimit, OpenDescriptorsAreCounted) {
+  size_t before = openDescriptorCount();
+  EXPECT_GE(before, 3u);  // at least stdin, stdout, stderr
+  int ends[2];
+  ASSERT_EQ(pipe(ends), 0);
+  EXPECT_EQ(openDescriptorCount(), before + 2);
+  close(ends[0]);
+  close(ends[1]);
+  EXPECT_EQ(openDescriptorCount(), before);
 }
 
 }  // namespace

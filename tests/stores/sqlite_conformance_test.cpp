@@ -1,4 +1,5 @@
 // store_sqlite against the store conformance suite.
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -289,6 +290,35 @@ TEST(RunManagerAdmission, TurnsBeyondTheLimitAreRefusedUntilAPlaceIsFree) {
   auto third = runs.startTurn(turn);
   ASSERT_TRUE(third.isOk()) << third.status().toString();
   EXPECT_EQ(runs.refusedTurns(), 2u);
+  runs.shutdown(std::chrono::milliseconds(5000));
+}
+
+// Near the process's descriptor limit (within a twentieth, as last counted)
+// turns are refused too, whatever the limit of turns in progress says.
+TEST(RunManagerAdmission, TurnsAreRefusedNearTheDescriptorLimit) {
+  TempDir dir;
+  auto g = oneNodeChatGraph(dir, R"(kind = "test.wait")");
+  ASSERT_TRUE(g.deployment) << g.errors[0];
+  std::atomic<size_t> open{900};
+  host::chat::ChatSettings settings;
+  settings.graph = "g";
+  settings.descriptorLimit = 1000;
+  settings.countOpenDescriptors = [&open] { return open.load(); };
+  host::chat::RunManager runs(*g.deployment, settings, makeSqlite(), std::make_shared<testing::RecordingLogger>());
+  host::chat::TurnRequest turn{"alice", "", "Create an email", nullptr, nullptr};
+  runs.countDescriptors();
+  auto first = runs.startTurn(turn);
+  ASSERT_TRUE(first.isOk()) << first.status().toString();
+  open = 960;
+  runs.countDescriptors();
+  auto refused = runs.startTurn(turn);
+  EXPECT_EQ(refused.status().code(), Code::Unavailable);
+  EXPECT_NE(refused.status().message().find("near its limit of 1000 open descriptors"), std::string::npos) << refused.status().message();
+  EXPECT_EQ(runs.refuseIfFull().code(), Code::Unavailable);
+  EXPECT_EQ(runs.refusedTurns(), 2u);
+  open = 100;
+  runs.countDescriptors();
+  EXPECT_TRUE(runs.refuseIfFull().isOk());
   runs.shutdown(std::chrono::milliseconds(5000));
 }
 

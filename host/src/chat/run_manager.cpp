@@ -89,7 +89,17 @@ size_t RunManager::runsInMemory() const {
   return runs_.size();
 }
 
+bool RunManager::nearDescriptorLimit() const {
+  uint64_t limit = settings_.descriptorLimit;
+  return limit != 0 && openDescriptors_.load(std::memory_order_relaxed) >= limit - limit / 20;
+}
+
+void RunManager::countDescriptors() {
+  if (settings_.countOpenDescriptors) openDescriptors_.store(settings_.countOpenDescriptors(), std::memory_order_relaxed);
+}
+
 bool RunManager::admit() {
+  if (nearDescriptorLimit()) return false;
   size_t now = admitted_.load(std::memory_order_relaxed);
   do {
     if (settings_.maxLiveRuns != 0 && now >= settings_.maxLiveRuns) return false;
@@ -99,12 +109,17 @@ bool RunManager::admit() {
 
 Status RunManager::countRefusal() {
   refused_.fetch_add(1, std::memory_order_relaxed);
+  if (nearDescriptorLimit()) {
+    return unavailableError("the server is near its limit of " + std::to_string(settings_.descriptorLimit) +
+                            " open descriptors: retry shortly");
+  }
   return unavailableError("the server is at its limit of " + std::to_string(settings_.maxLiveRuns) +
                           " turns in progress: retry shortly");
 }
 
 Status RunManager::refuseIfFull() {
-  if (settings_.maxLiveRuns == 0 || admitted_.load(std::memory_order_relaxed) < settings_.maxLiveRuns) return Status::ok();
+  bool full = settings_.maxLiveRuns != 0 && admitted_.load(std::memory_order_relaxed) >= settings_.maxLiveRuns;
+  if (!full && !nearDescriptorLimit()) return Status::ok();
   return countRefusal();
 }
 
@@ -263,6 +278,9 @@ void RunManager::housekeeping() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {
     stopHousekeeper_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
+    lock.unlock();  // counting tens of thousands of descriptors takes milliseconds
+    countDescriptors();
+    lock.lock();
     auto now = std::chrono::steady_clock::now();
     while (!finishedOrder_.empty() && now - finishedOrder_.front().first > settings_.replay) {
       runs_.erase(finishedOrder_.front().second);  // replay continues from the store

@@ -46,6 +46,12 @@ struct ChatSettings {
   // API answers 503 with Retry-After) instead of starting and failing midway
   // when the process runs out of descriptors. 0: no limit.
   size_t maxLiveRuns = 0;
+  // The process's descriptor limit (0: unknown). Turns are also refused while
+  // the descriptors open, as the housekeeper last counted them (once a
+  // second), are within a twentieth of it: model connections and the sockets
+  // of clients being turned away need that room.
+  uint64_t descriptorLimit = 0;
+  std::function<size_t()> countOpenDescriptors;  // null: not counted
   bool cancelOnDisconnect = false;
   std::shared_ptr<CacheBackend> sessionCache;     // null: no session cache layer
   http::ServerMetrics* metrics = nullptr;         // null: not recorded; must outlive the manager
@@ -96,6 +102,8 @@ class RunManager {
   // A cheap look before any work: a turn would be refused now (startTurn
   // still decides). Counts the refusal and returns its error, or OK.
   Status refuseIfFull();
+  // Counts the open descriptors (the housekeeper does, every second).
+  void countDescriptors();
   // Live runs and finished ones still in the replay window.
   size_t runsInMemory() const;
   const SessionCache& sessionCache() const { return session_; }
@@ -105,6 +113,7 @@ class RunManager {
   // Takes one of maxLiveRuns places for a starting turn; false at the limit.
   bool admit();
   Status countRefusal();  // a turn refused at the limit: counted; its error
+  bool nearDescriptorLimit() const;
   void housekeeping();
   // The state of the conversation's newest completed run, from its checkpoints.
   std::optional<Json> lastCompletedState(const std::string& conversationId);
@@ -130,6 +139,7 @@ class RunManager {
   // work of startTurn), so turns starting at once cannot all pass the limit.
   std::atomic<size_t> admitted_{0};
   std::atomic<uint64_t> refused_{0};
+  std::atomic<size_t> openDescriptors_{0};  // as last counted
   std::thread housekeeper_;
 };
 

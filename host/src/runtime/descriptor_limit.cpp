@@ -1,5 +1,6 @@
 #include "runtime/descriptor_limit.hpp"
 
+#include <dirent.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -29,6 +30,17 @@ size_t turnsWithin(uint64_t limit) {
   uint64_t reserve = descriptorReserve(limit);
   if (limit <= reserve + kDescriptorsPerTurn) return 1;
   return static_cast<size_t>((limit - reserve) / kDescriptorsPerTurn);
+}
+
+size_t openDescriptorCount() {
+  DIR* directory = opendir("/proc/self/fd");
+  if (directory == nullptr) return 0;
+  size_t count = 0;
+  while (dirent* entry = readdir(directory)) {
+    if (entry->d_name[0] != '.') ++count;
+  }
+  closedir(directory);
+  return count > 0 ? count - 1 : 0;  // not the one opendir holds
 }
 
 }  // namespace mx::host

@@ -41,4 +41,8 @@ std::optional<uint64_t> descriptorLimit();
 // Turns that fit in `limit` descriptors (at least 1).
 size_t turnsWithin(uint64_t limit);
 
+// Descriptors this process has open now (the entries of /proc/self/fd; 0 if
+// unreadable). Takes milliseconds at tens of thousands: not for a hot path.
+size_t openDescriptorCount();
+
 }  // namespace mx::host
