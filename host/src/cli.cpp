@@ -289,7 +289,7 @@ int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
     metrics.setGauge("mx_runs_active", "chat runs in progress", [manager = runs.get()] { return static_cast<double>(manager->activeRuns()); });
     metrics.setGauge("mx_runs_limit", "chat runs allowed in progress at once ([chat] max_live_runs; 0: no limit)",
                      [manager = runs.get()] { return static_cast<double>(manager->settings().maxLiveRuns); });
-    metrics.setGauge("mx_runs_refused", "chat turns refused (503) because the limit of runs in progress was reached",
+    metrics.setGauge("mx_runs_refused", "chat turns refused (503) at the limit of runs in progress or near the descriptor limit",
                      [manager = runs.get()] { return static_cast<double>(manager->refusedTurns()); });
     metrics.setGauge("mx_runs_in_memory", "chat runs in memory: in progress, or finished within the replay window",
                      [manager = runs.get()] { return static_cast<double>(manager->runsInMemory()); });

@@ -98,11 +98,13 @@ void RunManager::countDescriptors() {
   if (settings_.countOpenDescriptors) openDescriptors_.store(settings_.countOpenDescriptors(), std::memory_order_relaxed);
 }
 
+bool RunManager::atTurnLimit(size_t admitted) const { return settings_.maxLiveRuns != 0 && admitted >= settings_.maxLiveRuns; }
+
 bool RunManager::admit() {
   if (nearDescriptorLimit()) return false;
   size_t now = admitted_.load(std::memory_order_relaxed);
   do {
-    if (settings_.maxLiveRuns != 0 && now >= settings_.maxLiveRuns) return false;
+    if (atTurnLimit(now)) return false;
   } while (!admitted_.compare_exchange_weak(now, now + 1, std::memory_order_relaxed));
   return true;
 }
@@ -118,8 +120,7 @@ Status RunManager::countRefusal() {
 }
 
 Status RunManager::refuseIfFull() {
-  bool full = settings_.maxLiveRuns != 0 && admitted_.load(std::memory_order_relaxed) >= settings_.maxLiveRuns;
-  if (!full && !nearDescriptorLimit()) return Status::ok();
+  if (!atTurnLimit(admitted_.load(std::memory_order_relaxed)) && !nearDescriptorLimit()) return Status::ok();
   return countRefusal();
 }
 

@@ -97,7 +97,8 @@ class RunManager {
   const ChatSettings& settings() const { return settings_; }
   Store& store() { return *store_; }
   size_t activeRuns() const;
-  // Turns refused since start because maxLiveRuns were in progress.
+  // Turns refused since start: maxLiveRuns were in progress, or the process
+  // was near its descriptor limit.
   uint64_t refusedTurns() const { return refused_.load(std::memory_order_relaxed); }
   // A cheap look before any work: a turn would be refused now (startTurn
   // still decides). Counts the refusal and returns its error, or OK.
@@ -114,6 +115,7 @@ class RunManager {
   bool admit();
   Status countRefusal();  // a turn refused at the limit: counted; its error
   bool nearDescriptorLimit() const;
+  bool atTurnLimit(size_t admitted) const;  // `admitted` turns fill maxLiveRuns
   void housekeeping();
   // The state of the conversation's newest completed run, from its checkpoints.
   std::optional<Json> lastCompletedState(const std::string& conversationId);

@@ -9,13 +9,11 @@ namespace mx::host {
 
 std::optional<uint64_t> raiseDescriptorLimit() {
   rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return std::nullopt;
-  if (limit.rlim_cur != limit.rlim_max) {
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != limit.rlim_max) {
     rlimit raised{limit.rlim_max, limit.rlim_max};
-    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    setrlimit(RLIMIT_NOFILE, &raised);  // refused: the soft limit stays, and is what descriptorLimit() reads
   }
-  if (limit.rlim_cur == RLIM_INFINITY) return std::nullopt;
-  return static_cast<uint64_t>(limit.rlim_cur);
+  return descriptorLimit();
 }
 
 std::optional<uint64_t> descriptorLimit() {

@@ -17,7 +17,8 @@
 // connections open, in use or idle (a turn whose tools call two services at
 // once may wait for a connection; it does not fail for a descriptor).
 // Thread-safety: raiseDescriptorLimit changes process state; call it once,
-// at start-up. turnsWithin is pure. Blocking: never.
+// at start-up. turnsWithin is pure. Blocking: openDescriptorCount reads
+// /proc (milliseconds at tens of thousands of descriptors); the rest never.
 #pragma once
 
 #include <cstddef>

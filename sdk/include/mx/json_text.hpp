@@ -67,16 +67,24 @@ inline void appendEscape(std::string& out, unsigned char c) {
   }
 }
 
-// True when none of the eight bytes needs escaping or a UTF-8 check: each is
-// 0x20..0x7F and neither '"' nor '\\' (whole-word tests, exact as a whole).
-inline bool plainAscii8(const char* at) {
-  constexpr uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr uint64_t kHighs = 0x8080808080808080ULL;
+// Eight bytes at a time (whole-word tests, exact as a whole for n <= 0x80).
+constexpr uint64_t kEachByte = 0x0101010101010101ULL;
+constexpr uint64_t kHighBits = 0x8080808080808080ULL;
+
+inline uint64_t word8(const char* at) {
   uint64_t word;
   std::memcpy(&word, at, sizeof word);
-  auto hasZeroByte = [&](uint64_t v) { return ((v - kOnes) & ~v & kHighs) != 0; };
-  bool control = ((word - kOnes * 0x20) & ~word & kHighs) != 0;  // a byte below 0x20
-  return (word & kHighs) == 0 && !control && !hasZeroByte(word ^ (kOnes * '"')) && !hasZeroByte(word ^ (kOnes * '\\'));
+  return word;
+}
+inline bool anyByteBelow(uint64_t word, unsigned char n) { return ((word - kEachByte * n) & ~word & kHighBits) != 0; }
+inline bool anyByteIs(uint64_t word, unsigned char c) { return anyByteBelow(word ^ (kEachByte * c), 1); }
+inline bool allAscii(uint64_t word) { return (word & kHighBits) == 0; }
+
+// True when none of the eight bytes needs escaping or a UTF-8 check: each is
+// 0x20..0x7F and neither '"' nor '\\'.
+inline bool plainAscii8(const char* at) {
+  uint64_t word = word8(at);
+  return allAscii(word) && !anyByteBelow(word, 0x20) && !anyByteIs(word, '"') && !anyByteIs(word, '\\');
 }
 
 }  // namespace json_text_detail

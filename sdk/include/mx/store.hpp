@@ -13,7 +13,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -156,13 +155,11 @@ namespace store_detail {
 // Valid UTF-8 without NUL bytes (a text column takes it as it is); plain
 // ASCII is checked eight bytes at a time.
 inline bool storableText(std::string_view text) {
-  constexpr uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr uint64_t kHighs = 0x8080808080808080ULL;
+  using namespace json_text_detail;
   for (size_t i = 0; i < text.size();) {
     if (i + 8 <= text.size()) {
-      uint64_t word;
-      std::memcpy(&word, text.data() + i, sizeof word);
-      if ((word & kHighs) == 0 && ((word - kOnes) & ~word & kHighs) == 0) {
+      uint64_t word = word8(text.data() + i);
+      if (allAscii(word) && !anyByteBelow(word, 1)) {
         i += 8;
         continue;
       }
