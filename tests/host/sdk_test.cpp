@@ -215,3 +215,16 @@ TEST(RunEvents, ABrokenBatchIsRefused) {
 
 }  // namespace
 }  // namespace mx
+
+TEST(JsonMembers, AreReferencesIntoTheObjectOrToAnEmptyValue) {
+  mx::Json object = {{"list", {1, 2}}, {"map", {{"a", 1}}}, {"text", "x"}};
+  EXPECT_EQ(&mx::memberOrNull(object, "list"), &object["list"]);  // the member itself, not a copy
+  EXPECT_EQ(&mx::arrayMember(object, "list"), &object["list"]);
+  EXPECT_EQ(&mx::objectMember(object, "map"), &object["map"]);
+  EXPECT_TRUE(mx::memberOrNull(object, "missing").is_null());
+  EXPECT_TRUE(mx::memberOrNull(mx::Json::array({1}), "list").is_null());  // not an object
+  EXPECT_EQ(mx::arrayMember(object, "text"), mx::Json::array());         // another type: the empty value
+  EXPECT_EQ(mx::arrayMember(object, "missing"), mx::Json::array());
+  EXPECT_EQ(mx::objectMember(object, "list"), mx::Json::object());
+  EXPECT_EQ(mx::objectMember(mx::Json(), "map"), mx::Json::object());
+}

@@ -80,7 +80,7 @@ void check(const Json& value, const Json& schema, const std::string& path, std::
     }
   }
   if (value.is_object()) {
-    const Json& properties = schema.contains("properties") ? schema["properties"] : Json::object();
+    const Json& properties = objectMember(schema, "properties");
     if (schema.contains("required") && schema["required"].is_array()) {
       for (const auto& name : schema["required"]) {
         if (name.is_string() && !value.contains(name.get<std::string>())) {

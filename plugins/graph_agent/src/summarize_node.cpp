@@ -10,7 +10,7 @@ namespace {
 
 bool isHumanTurn(const Json& message) {
   if (message.value("role", "") != "user") return false;
-  const Json& content = message.contains("content") ? message["content"] : Json();
+  const Json& content = memberOrNull(message, "content");
   if (content.is_string()) return !content.get_ref<const std::string&>().empty();
   if (!content.is_array()) return false;
   bool text = false;
@@ -112,9 +112,8 @@ size_t SummarizeNode::cutPoint(const Json& messages, size_t through) const {
 
 void SummarizeNode::run(std::shared_ptr<NodeContext> context, NodeDone done) {
   const Json& state = *context->state;
-  const Json& messages = state.contains(config_.messagesChannel) ? state[config_.messagesChannel] : Json::array();
-  Json summary = state.contains(config_.summaryChannel) && state[config_.summaryChannel].is_object() ? state[config_.summaryChannel]
-                                                                                                     : Json::object();
+  const Json& messages = arrayMember(state, config_.messagesChannel);
+  const Json& summary = objectMember(state, config_.summaryChannel);
   size_t through = std::min(summary.value("through", size_t{0}), messages.is_array() ? messages.size() : size_t{0});
   std::string previous = summary.value("text", "");
   int64_t tokens = common::estimateTokens(messages, through) + static_cast<int64_t>(previous.size() / 4);

@@ -19,7 +19,7 @@ ToolsNode::ToolsNode(ToolsNodeConfig config, std::vector<std::shared_ptr<Tool>> 
 
 Json summarizeResults(const std::string& type, const Json& result) {
   Json sources = Json::array();
-  const Json& results = result.is_object() && result.contains("results") && result["results"].is_array() ? result["results"] : Json::array();
+  const Json& results = arrayMember(result, "results");
   for (const auto& r : results) {
     Json source = {{"title", r.value("title", "")}};
     if (r.contains("resourceId")) source["resourceId"] = r["resourceId"];
@@ -92,7 +92,7 @@ class Batch final : public std::enable_shared_from_this<Batch> {
 
 void ToolsNode::run(std::shared_ptr<NodeContext> context, NodeDone done) {
   const Json& state = *context->state;
-  const Json& messages = state.contains(config_.messagesChannel) ? state[config_.messagesChannel] : Json();
+  const Json& messages = memberOrNull(state, config_.messagesChannel);
   std::vector<ContentBlock> calls;
   if (messages.is_array() && !messages.empty()) {
     for (auto& block : messageFromJson(messages.back()).content) {

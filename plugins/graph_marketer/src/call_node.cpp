@@ -6,7 +6,7 @@ namespace mx::marketer {
 
 void CallNode::run(std::shared_ptr<NodeContext> context, NodeDone done) {
   const Json& state = *context->state;
-  const Json& messages = state.contains(config_.messagesChannel) ? state[config_.messagesChannel] : Json::array();
+  const Json& messages = memberOrNull(state, config_.messagesChannel);
   Turn turn = readTurn(messages);
   Json arguments = fillTemplate(config_.arguments, state, turn);
   Json reasoning = fillTemplate(Json(config_.reasoning), state, turn);

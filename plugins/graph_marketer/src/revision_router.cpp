@@ -4,7 +4,7 @@
 namespace mx::marketer {
 
 Result<std::vector<std::string>> RevisionRouter::route(const Json& state) {
-  Turn turn = readTurn(state.contains(config_.messagesChannel) ? state[config_.messagesChannel] : Json());
+  Turn turn = readTurn(memberOrNull(state, config_.messagesChannel));
   const TurnToolCall* validation = turn.latest(config_.validateTool);
   if (validation == nullptr) return failedPreconditionError("no " + config_.validateTool + " result in this turn to route on");
   bool passed = !validation->isError && validation->result.is_object() && validation->result.value("valid", false);

@@ -215,7 +215,7 @@ void StreamAccumulator::dispatch(const SseEvent& event) {
 }
 
 void StreamAccumulator::onMessageStart(const Json& data) {
-  const Json& message = data.contains("message") ? data["message"] : Json::object();
+  const Json& message = objectMember(data, "message");
   response_.id = message.value("id", "");
   response_.model = message.value("model", "");
   response_.message.role = Role::Assistant;
@@ -226,7 +226,7 @@ void StreamAccumulator::onMessageStart(const Json& data) {
 
 void StreamAccumulator::onBlockStart(const Json& data) {
   int index = data.value("index", -1);
-  const Json& block = data.contains("content_block") ? data["content_block"] : Json::object();
+  const Json& block = objectMember(data, "content_block");
   std::string type = block.value("type", "");
   BlockBuilder builder;
   if (type == "text") {
@@ -307,7 +307,7 @@ void StreamAccumulator::onMessageDelta(const Json& data) {
 }
 
 void StreamAccumulator::onError(const Json& data) {
-  const Json& error = data.contains("error") ? data["error"] : Json::object();
+  const Json& error = objectMember(data, "error");
   std::string type = error.value("type", "error");
   std::string message = error.value("message", "");
   std::string requestId = data.value("request_id", "");

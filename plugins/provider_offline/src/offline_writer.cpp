@@ -164,7 +164,7 @@ std::string firstWords(const std::string& text, size_t n) {
 // a writer can fix mechanically (length, subject line), as a model would.
 std::string applyRevision(std::string text, const Json& brief) {
   if (!brief.contains("revision") || !brief["revision"].contains("violations")) return text;
-  const Json& rules = brief.contains("complianceRules") && brief["complianceRules"].is_array() ? brief["complianceRules"] : Json::array();
+  const Json& rules = arrayMember(brief, "complianceRules");
   for (const auto& violation : brief["revision"]["violations"]) {
     std::string ruleId = violation.value("ruleId", "");
     for (const auto& rule : rules) {
@@ -215,8 +215,8 @@ std::string writeArtifact(const Json& brief) {
   d.audience = str(brief, "targetAudience", "our customers");
   d.guidance = str(brief, "brandGuidelines");
   d.research = str(brief, "research");
-  d.rules = brief.contains("complianceRules") && brief["complianceRules"].is_array() ? brief["complianceRules"] : Json::array();
-  std::string body = pickTemplate(brief.contains("templates") ? brief["templates"] : Json(), d.contentType);
+  d.rules = arrayMember(brief, "complianceRules");
+  std::string body = pickTemplate(memberOrNull(brief, "templates"), d.contentType);
   static const std::regex slot(R"(\{\{\s*([A-Za-z0-9_\-]+)\s*\}\})");
   std::string out;
   auto begin = std::sregex_iterator(body.begin(), body.end(), slot);

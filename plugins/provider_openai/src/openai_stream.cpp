@@ -84,7 +84,7 @@ void ChatStreamAccumulator::onDelta(const Json& delta) {
       auto [it, isNew] = toolCalls_.try_emplace(index);
       ToolCallBuilder& call = it->second;
       if (fragment.contains("id") && fragment["id"].is_string()) call.id = fragment["id"];
-      const Json& function = fragment.contains("function") ? fragment["function"] : Json::object();
+      const Json& function = objectMember(fragment, "function");
       if (function.contains("name") && function["name"].is_string()) call.name += function["name"].get<std::string>();
       if (isNew) {
         observer_->onToolCallStart(index, call.id, call.name);

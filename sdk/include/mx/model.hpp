@@ -99,7 +99,7 @@ inline Json toJson(const Message& message) {
 inline Message messageFromJson(const Json& json) {
   Message message;
   message.role = json.value("role", "user") == "assistant" ? Role::Assistant : Role::User;
-  const Json& content = json.contains("content") ? json["content"] : Json();
+  const Json& content = memberOrNull(json, "content");
   if (content.is_string()) {
     message.content.push_back(ContentBlock::makeText(content.get<std::string>()));
     return message;

@@ -22,7 +22,7 @@ int64_t estimateTokens(const Json& messages, size_t from) {
   if (!messages.is_array()) return 0;
   size_t chars = 0;
   for (size_t i = from; i < messages.size(); ++i) {
-    const Json& content = messages[i].contains("content") ? messages[i]["content"] : Json();
+    const Json& content = memberOrNull(messages[i], "content");
     if (content.is_string()) {
       chars += content.get_ref<const std::string&>().size();
     } else if (content.is_array()) {
