@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "mx/cancel.hpp"
+#include "mx/model.hpp"
 #include "mx/plugin.hpp"
 #include "mx/status.hpp"
 #include "mx/store.hpp"
@@ -215,6 +216,31 @@ TEST(RunEvents, ABrokenBatchIsRefused) {
 
 }  // namespace
 }  // namespace mx
+
+TEST(ToolSet, CopiesShareOneListAndAddingMakesANewOne) {
+  mx::ToolSet none;
+  EXPECT_TRUE(none.empty());
+  EXPECT_EQ(none.size(), 0u);
+  EXPECT_EQ(none.begin(), none.end());
+  EXPECT_THROW((void)none.at(0), std::out_of_range);
+  EXPECT_TRUE(mx::ToolSet(std::vector<mx::ToolDefinition>{}).empty());
+
+  mx::ToolSet tools = {{"search", "Searches", {{"type", "object"}}}};
+  mx::ToolSet copy = tools;
+  EXPECT_EQ(copy.identity(), tools.identity());
+  EXPECT_EQ(copy.at(0).inputSchema, mx::Json({{"type", "object"}}));
+  copy.push_back({"write", "Writes", mx::Json::object()});
+  EXPECT_NE(copy.identity(), tools.identity());
+  ASSERT_EQ(tools.size(), 1u);  // the first holder keeps its list
+  ASSERT_EQ(copy.size(), 2u);
+  EXPECT_EQ(copy.front().name, "search");
+  EXPECT_EQ(copy.back().name, "write");
+  EXPECT_EQ(copy[1].description, "Writes");
+  EXPECT_THROW((void)copy.at(2), std::out_of_range);
+  size_t seen = 0;
+  for (const auto& tool : copy) seen += tool.name.size();
+  EXPECT_EQ(seen, 11u);
+}
 
 TEST(JsonMembers, AreReferencesIntoTheObjectOrToAnEmptyValue) {
   mx::Json object = {{"list", {1, 2}}, {"map", {{"a", 1}}}, {"text", "x"}};

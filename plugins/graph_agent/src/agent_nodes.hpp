@@ -90,11 +90,18 @@ class ModelNode final : public Node {
   std::string modelFor(const Json& state) const;
 
  private:
-  std::vector<ToolDefinition> toolsFor(const Json& state) const;
+  ToolSet toolsFor(const Json& state) const;
+  ToolSet buildToolSet(uint32_t flagsOn) const;
+  template <class FlagOn>
+  ToolSet toolsWhere(FlagOn flagOn) const;
 
   ModelNodeConfig config_;
   std::shared_ptr<ModelCatalogue> models_;
   std::vector<ToolDefinition> toolDefinitions_;
+  std::vector<std::string> flagKeys_;  // the distinct state.context keys of toolFlags
+  // Built once: the tools offered for each combination of flagKeys_ that are
+  // true (bit i: flagKeys_[i]); empty when there are too many flags to list.
+  std::vector<ToolSet> toolSets_;
 };
 
 struct ToolsNodeConfig {

@@ -1,28 +1,63 @@
 #include "agent_nodes.hpp"
+
+#include <algorithm>
 #include "mx_common/conversation_window.hpp"
 #include "mx_common/model_choice.hpp"
 
 namespace mx::agent {
 
+namespace {
+constexpr size_t kMostListedFlags = 8;  // 256 tool sets at most
+}
+
 ModelNode::ModelNode(ModelNodeConfig config, std::shared_ptr<ModelCatalogue> models,
                      std::vector<std::shared_ptr<Tool>> tools)
     : config_(std::move(config)), models_(std::move(models)) {
   for (const auto& tool : tools) toolDefinitions_.push_back(tool->definition());
+  for (const auto& [tool, key] : config_.toolFlags) {
+    if (std::find(flagKeys_.begin(), flagKeys_.end(), key) == flagKeys_.end()) flagKeys_.push_back(key);
+  }
+  if (flagKeys_.size() <= kMostListedFlags) {
+    for (uint32_t flagsOn = 0; flagsOn < (1u << flagKeys_.size()); ++flagsOn) toolSets_.push_back(buildToolSet(flagsOn));
+  }
 }
 
 std::string ModelNode::modelFor(const Json& state) const {
   return common::modelForTier(state, config_.preferenceChannel, config_.tier, config_.model, *models_);
 }
 
-std::vector<ToolDefinition> ModelNode::toolsFor(const Json& state) const {
+// `flagOn(key)`: whether state.context has that key true.
+template <class FlagOn>
+ToolSet ModelNode::toolsWhere(FlagOn flagOn) const {
   std::vector<ToolDefinition> offered;
-  const Json& context = state.contains("context") && state["context"].is_object() ? state["context"] : Json::object();
   for (const auto& tool : toolDefinitions_) {
     auto flag = config_.toolFlags.find(tool.name);
-    if (flag != config_.toolFlags.end() && !(context.contains(flag->second) && context[flag->second] == true)) continue;
+    if (flag != config_.toolFlags.end() && !flagOn(flag->second)) continue;
     offered.push_back(tool);
   }
   return offered;
+}
+
+ToolSet ModelNode::buildToolSet(uint32_t flagsOn) const {
+  return toolsWhere([&](const std::string& key) {
+    auto bit = static_cast<size_t>(std::find(flagKeys_.begin(), flagKeys_.end(), key) - flagKeys_.begin());
+    return (flagsOn & (1u << bit)) != 0;
+  });
+}
+
+ToolSet ModelNode::toolsFor(const Json& state) const {
+  auto context = state.find("context");
+  auto flagOn = [&](const std::string& key) {
+    if (context == state.end() || !context->is_object()) return false;
+    auto flag = context->find(key);
+    return flag != context->end() && *flag == true;
+  };
+  if (toolSets_.empty()) return toolsWhere(flagOn);
+  uint32_t flagsOn = 0;
+  for (size_t i = 0; i < flagKeys_.size(); ++i) {
+    if (flagOn(flagKeys_[i])) flagsOn |= 1u << i;
+  }
+  return toolSets_[flagsOn];
 }
 
 namespace {

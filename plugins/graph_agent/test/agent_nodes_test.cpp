@@ -91,6 +91,56 @@ TEST(ModelNode, CallsTheModelWithConversationToolsAndStreamsReasoning) {
   EXPECT_EQ(sink.events()[0].json(), Json({{"type", "agent_reasoning"}, {"content", "Let me "}}));
 }
 
+// The names of the tools offered to the model by one run of `node` per context (state.context).
+std::vector<ChatRequest> requestsFor(const std::vector<std::shared_ptr<Tool>>& tools, ModelNodeConfig config,
+                                     const std::vector<Json>& contexts) {
+  auto provider = std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{{{"ok"}, {}, StopReason::EndTurn, {}, {}}});
+  ModelNode node(std::move(config), std::make_shared<testing::FakeModelCatalogue>(provider), tools);
+  for (const auto& context : contexts) {
+    Json state = {{"messages", Json::array({{{"role", "user"}, {"content", "hi"}}})}, {"context", context}};
+    EXPECT_TRUE(runNode(node, state, nullptr).isOk());
+  }
+  return provider->requests();
+}
+
+std::vector<std::string> toolNames(const ChatRequest& request) {
+  std::vector<std::string> names;
+  for (const auto& tool : request.tools) names.push_back(tool.name);
+  return names;
+}
+
+TEST(ModelNode, FlaggedToolsAreOfferedOnlyWhenTheContextSetsTheirFlag) {
+  std::vector<std::shared_ptr<Tool>> tools;
+  for (const char* name : {"search", "web", "deep", "extra"}) tools.push_back(std::make_shared<SlowTool>(name, 0ms));
+  ModelNodeConfig config;
+  config.toolFlags = {{"web", "webSearch"}, {"deep", "webSearch"}, {"extra", "extras"}};
+  auto requests = requestsFor(tools, config,
+                              {Json::object(), {{"webSearch", true}}, {{"webSearch", true}, {"extras", true}},
+                               {{"webSearch", "yes"}, {"extras", true}}, {{"webSearch", true}}});
+  ASSERT_EQ(requests.size(), 5u);
+  EXPECT_EQ(toolNames(requests[0]), (std::vector<std::string>{"search"}));
+  EXPECT_EQ(toolNames(requests[1]), (std::vector<std::string>{"search", "web", "deep"}));
+  EXPECT_EQ(toolNames(requests[2]), (std::vector<std::string>{"search", "web", "deep", "extra"}));
+  EXPECT_EQ(toolNames(requests[3]), (std::vector<std::string>{"search", "extra"}));  // only true counts
+  // The same tools on every call are one shared list, not a copy per request.
+  EXPECT_EQ(requests[4].tools.identity(), requests[1].tools.identity());
+  EXPECT_EQ(requests[4].tools[1].inputSchema["required"][0], "q");
+}
+
+TEST(ModelNode, ManyFlagsAreDecidedPerCall) {
+  std::vector<std::shared_ptr<Tool>> tools;
+  ModelNodeConfig config;
+  for (int i = 0; i < 12; ++i) {  // more flags than the node lists in advance
+    tools.push_back(std::make_shared<SlowTool>("tool" + std::to_string(i), 0ms));
+    config.toolFlags["tool" + std::to_string(i)] = "flag" + std::to_string(i);
+  }
+  tools.push_back(std::make_shared<SlowTool>("always", 0ms));
+  auto requests = requestsFor(tools, config, {{{"flag3", true}, {"flag11", true}}, Json::object()});
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(toolNames(requests[0]), (std::vector<std::string>{"tool3", "tool11", "always"}));
+  EXPECT_EQ(toolNames(requests[1]), (std::vector<std::string>{"always"}));
+}
+
 TEST(ModelNode, StatePreferenceChoosesTheModel) {
   auto catalogue = std::make_shared<testing::FakeModelCatalogue>(std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{{}}));
   ModelNode node({}, catalogue, {});

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -133,13 +134,51 @@ struct ToolDefinition {
   Json inputSchema;  // JSON Schema of the arguments object
 };
 
+// The tools offered in a request (SDK ABI 2.0): an immutable list that every
+// copy shares, so a node that offers the same tools on every call builds the
+// list once and a request costs a reference count, not a copy of the schemas.
+// Reads as a const vector; push_back builds a new list (the others keep theirs).
+// Thread-safety: as a value; the shared list is never changed after it is built.
+class ToolSet {
+ public:
+  ToolSet() = default;
+  ToolSet(std::vector<ToolDefinition> tools)  // NOLINT(google-explicit-constructor): a list of tools is a tool set
+      : tools_(tools.empty() ? nullptr : std::make_shared<const std::vector<ToolDefinition>>(std::move(tools))) {}
+  ToolSet(std::initializer_list<ToolDefinition> tools) : ToolSet(std::vector<ToolDefinition>(tools)) {}
+
+  bool empty() const { return tools_ == nullptr; }
+  size_t size() const { return tools_ ? tools_->size() : 0; }
+  const ToolDefinition* begin() const { return tools_ ? tools_->data() : nullptr; }
+  const ToolDefinition* end() const { return tools_ ? tools_->data() + tools_->size() : nullptr; }
+  const ToolDefinition& operator[](size_t i) const { return (*tools_)[i]; }
+  const ToolDefinition& at(size_t i) const { return list().at(i); }
+  const ToolDefinition& front() const { return (*tools_).front(); }
+  const ToolDefinition& back() const { return (*tools_).back(); }
+  // The same list (not equal contents): a provider may cache what it made of it.
+  const void* identity() const { return tools_.get(); }
+  std::shared_ptr<const std::vector<ToolDefinition>> shared() const { return tools_; }
+
+  void push_back(ToolDefinition tool) {
+    std::vector<ToolDefinition> next = tools_ ? *tools_ : std::vector<ToolDefinition>();
+    next.push_back(std::move(tool));
+    tools_ = std::make_shared<const std::vector<ToolDefinition>>(std::move(next));
+  }
+
+ private:
+  const std::vector<ToolDefinition>& list() const {
+    static const std::vector<ToolDefinition> none;
+    return tools_ ? *tools_ : none;
+  }
+  std::shared_ptr<const std::vector<ToolDefinition>> tools_;  // null when empty
+};
+
 enum class CacheTtl { FiveMinutes, OneHour };
 
 struct ChatRequest {
   std::string model;                  // the provider's model id
   std::vector<ContentBlock> system;   // text blocks
   std::vector<Message> messages;
-  std::vector<ToolDefinition> tools;
+  ToolSet tools;                      // shared, never copied per call
   int maxTokens = 1024;
   std::optional<double> temperature;
   std::vector<std::string> stopSequences;
