@@ -15,7 +15,9 @@ void addConversation(const Json& state, const std::string& messagesChannel, cons
   }
   if (!state.contains(messagesChannel) || !state[messagesChannel].is_array()) return;
   const Json& messages = state[messagesChannel];
-  for (size_t i = from < messages.size() ? from : 0; i < messages.size(); ++i) request.messages.push_back(messageFromJson(messages[i]));
+  size_t first = from < messages.size() ? from : 0;
+  request.messages.reserve(request.messages.size() + messages.size() - first);
+  for (size_t i = first; i < messages.size(); ++i) request.messages.push_back(messageFromJson(messages[i]));
 }
 
 int64_t estimateTokens(const Json& messages, size_t from) {
