@@ -171,6 +171,47 @@ TEST(HttpClient, ReusesConnections) {
   EXPECT_EQ(server.connectionCount(), 1u);
 }
 
+// Easy handles are reset and reused: nothing of one request (method, body,
+// headers, stream decoding) may reach the next.
+TEST(HttpClient, AReusedHandleCarriesNothingOfTheRequestBefore) {
+  MockHttpServer server([](const MockRequest& request, MockResponse& r) {
+    if (request.path == "/events") {
+      r.send(200, {{"Content-Type", "text/event-stream"}}, "event: a\ndata: 1\n\n");
+    } else {
+      r.send(200, {{"Content-Type", "text/plain"}}, "plain " + request.method);
+    }
+  });
+  auto client = makeClient();
+  for (int round = 0; round < 3; ++round) {
+    auto streamed = std::make_shared<Collector>();
+    HttpRequest first = post(server.baseUrl() + "/events", true);
+    first.headers.emplace_back("x-first", "1");
+    client->start(first, streamed, {});
+    ASSERT_TRUE(wait(streamed).isOk());
+    ASSERT_EQ(streamed->events.size(), 1u);
+
+    auto plain = std::make_shared<Collector>();
+    HttpRequest second;
+    second.method = "GET";
+    second.url = server.baseUrl() + "/plain";
+    second.headers = {{"x-second", "2"}};
+    client->start(second, plain, {});
+    ASSERT_TRUE(wait(plain).isOk());
+    EXPECT_EQ(plain->body, "plain GET");  // not decoded as events
+    EXPECT_TRUE(plain->events.empty());
+  }
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 6u);
+  for (size_t i = 1; i < requests.size(); i += 2) {
+    EXPECT_EQ(requests[i].method, "GET");
+    EXPECT_EQ(requests[i].body, "");
+    EXPECT_EQ(requests[i].header("x-first"), "");
+    EXPECT_EQ(requests[i].header("x-second"), "2");
+  }
+  EXPECT_EQ(requests[2].body, "{\"q\":1}");
+  EXPECT_EQ(requests[2].header("x-second"), "");
+}
+
 TEST(HttpClient, ConnectionRefusedIsUnavailable) {
   int port;
   { MockHttpServer server([](const MockRequest&, MockResponse&) {}); port = server.port(); }
