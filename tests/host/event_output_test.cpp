@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <random>
 #include <thread>
 
 #include "chat/json_text.hpp"
@@ -44,18 +45,33 @@ TEST(JsonText, ReplacesInvalidUtf8InsteadOfThrowing) {
   }
 }
 
-// The eight-byte fast path: whatever byte needs attention, wherever it falls in
-// or around a word, the text is the same as nlohmann's.
+// The sixteen- and eight-byte fast paths: whatever byte needs attention,
+// wherever it falls in or around a block (two blocks, then the eight-byte
+// step, then single bytes), the text is the same as nlohmann's.
 TEST(JsonText, EveryPositionOfASpecialByteInLongTextIsWrittenAsNlohmannDoes) {
   for (std::string special : std::vector<std::string>{"\"", "\\", "\n", std::string(1, '\x01'), std::string(1, '\x1F'), "\x7F", " ", "~",
                               "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x9A\x80"}) {
-    for (size_t at = 0; at < 20; ++at) {
-      std::string text = std::string(at, 'a') + special + std::string(19 - at, 'z');
+    for (size_t at = 0; at < 44; ++at) {
+      std::string text = std::string(at, 'a') + special + std::string(43 - at, 'z');
       ASSERT_EQ(viaAppend(text), viaNlohmann(text)) << "at " << at;
     }
   }
   std::string invalid = std::string(13, 'a') + "\x80" + std::string(13, 'b');
   EXPECT_EQ(Json::parse(viaAppend(invalid)).get<std::string>(), std::string(13, 'a') + "\xEF\xBF\xBD" + std::string(13, 'b'));
+}
+
+// Text made of random pieces — plain letters, quotes, backslashes, control
+// bytes, two- to four-byte UTF-8 — at random lengths: as nlohmann writes it.
+TEST(JsonText, RandomMixturesAreWrittenAsNlohmannDoes) {
+  const std::vector<std::string> pieces = {"a", "bcdefgh", "ijklmnopqrstuvwxyz0123", "\"", "\\", "\n", "\t", std::string(1, '\x02'),
+                                           "\x7F", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x9A\x80", "{\"k\":\"v\"}", " "};
+  std::mt19937 random(7);
+  for (int round = 0; round < 3000; ++round) {
+    std::string text;
+    size_t count = random() % 40;
+    for (size_t i = 0; i < count; ++i) text += pieces[random() % pieces.size()];
+    ASSERT_EQ(viaAppend(text), viaNlohmann(text)) << text;
+  }
 }
 
 TEST(JsonText, WholeValuesAreWrittenAsDumpWritesThem) {
@@ -243,6 +259,27 @@ TEST(OutputBatch, AWorkerTaskIsABatch) {
   EXPECT_TRUE(deferred);
   EXPECT_EQ(flushesInside, 0);
   EXPECT_EQ(writer->flushes, 1);
+}
+
+// postFirst goes ahead of the tasks already waiting (not of the one running).
+TEST(WorkerPool, PostFirstRunsAheadOfQueuedTasks) {
+  WorkerPool workers(1);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> running;
+  std::vector<std::string> order;  // written by the one worker only
+  workers.post([&] {
+    running.set_value();
+    released.wait();
+    order.push_back("running");
+  });
+  running.get_future().wait();
+  workers.post([&] { order.push_back("queued 1"); });
+  workers.post([&] { order.push_back("queued 2"); });
+  workers.postFirst([&] { order.push_back("first"); });
+  release.set_value();
+  workers.stop();
+  EXPECT_EQ(order, (std::vector<std::string>{"running", "first", "queued 1", "queued 2"}));
 }
 
 }  // namespace

@@ -5,8 +5,9 @@
 // invalid UTF-8 becomes U+FFFD instead of an exception. For the hot paths (a
 // model request body per call, an SSE event per token), where building a JSON
 // tree only to serialise it costs more than the text itself. It skips plain
-// ASCII eight bytes at a time. appendJson writes a whole value as dump() does
-// (compact), its strings through appendJsonString: several times faster than
+// ASCII sixteen bytes at a time (SSE2; eight without it) and jumps straight to
+// the next byte that needs a look. appendJson writes a whole value as dump()
+// does (compact), its strings through appendJsonString: several times faster than
 // dump() on text-heavy values such as a conversation, whose every byte dump()
 // runs through a UTF-8 decoder.
 // Thread-safety: pure functions. Ownership: appends to the caller's string.
@@ -18,6 +19,10 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "mx/json.hpp"
 
@@ -87,38 +92,59 @@ inline bool plainAscii8(const char* at) {
   return allAscii(word) && !anyByteBelow(word, 0x20) && !anyByteIs(word, '"') && !anyByteIs(word, '\\');
 }
 
+inline bool isSpecial(unsigned char c) { return c < 0x20 || c >= 0x80 || c == '"' || c == '\\'; }
+
+// The index of the first byte from `at` that is not plain ASCII (below 0x20,
+// 0x80 or above, '"' or '\\'), or text.size(). Sixteen bytes a step with SSE2
+// (one signed compare flags both the control bytes and the non-ASCII ones),
+// jumping straight to the special byte; else eight at a time.
+inline size_t nextSpecial(std::string_view text, size_t at) {
+  const char* data = text.data();
+  size_t size = text.size();
+#if defined(__SSE2__)
+  const __m128i below = _mm_set1_epi8(0x20);
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  for (; at + 16 <= size; at += 16) {
+    __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + at));
+    __m128i special = _mm_or_si128(_mm_cmplt_epi8(bytes, below),
+                                   _mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, backslash)));
+    int mask = _mm_movemask_epi8(special);
+    if (mask != 0) return at + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+  }
+#endif
+  for (; at + 8 <= size && plainAscii8(data + at); at += 8) {
+  }
+  for (; at < size; ++at) {
+    if (isSpecial(static_cast<unsigned char>(data[at]))) return at;
+  }
+  return size;
+}
+
 }  // namespace json_text_detail
 
 inline void appendJsonString(std::string& out, std::string_view text) {
+  out.reserve(out.size() + text.size() + 2);  // the usual case: few escapes
   out.push_back('"');
   size_t plainFrom = 0;
-  auto flushPlain = [&](size_t upTo) { out.append(text.substr(plainFrom, upTo - plainFrom)); };
-  for (size_t i = 0; i < text.size();) {
-    if (i + 8 <= text.size() && json_text_detail::plainAscii8(text.data() + i)) {
-      i += 8;
-      continue;
-    }
+  for (size_t i = json_text_detail::nextSpecial(text, 0); i < text.size(); i = json_text_detail::nextSpecial(text, i)) {
     unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-      ++i;
-      continue;
-    }
     if (c >= 0x80) {
       size_t length = json_text_detail::utf8Length(text, i);
       if (length != 0) {
         i += length;
         continue;
       }
-      flushPlain(i);
+      out.append(text.data() + plainFrom, i - plainFrom);
       out.append("\xEF\xBF\xBD");
       plainFrom = ++i;
       continue;
     }
-    flushPlain(i);
+    out.append(text.data() + plainFrom, i - plainFrom);
     json_text_detail::appendEscape(out, c);
     plainFrom = ++i;
   }
-  flushPlain(text.size());
+  out.append(text.data() + plainFrom, text.size() - plainFrom);
   out.push_back('"');
 }
 
