@@ -194,10 +194,11 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
     int64_t after = lastEventId(request);
     auto run = runs.find(runId, *user);
     if (run && !(*run)->log->released()) return streamRun(startSse(response, (*run)->conversationId, runId), **run, after, runs);
-    // A run no longer in memory is read back from the store, on a worker.
+    // A run no longer in memory is read back from the store, on a worker,
+    // ahead of the queued steps: the client waits on this read alone.
     auto connection = SseConnection::prepare(response);
     std::string conversationId = run ? (*run)->conversationId : "";
-    workers.post([&runs, user = *user, runId, after, conversationId, connection, requestId = context.requestId]() mutable {
+    workers.postFirst([&runs, user = *user, runId, after, conversationId, connection, requestId = context.requestId]() mutable {
       auto stored = runs.store().runEvents(user, runId, 0);
       if (stored && stored->empty()) stored = notFoundError("run " + runId + " not found");
       if (!stored) return refuse(*connection, stored.status(), requestId);

@@ -21,6 +21,15 @@ void WorkerPool::post(std::function<void()> task) {
   wake_.notify_one();
 }
 
+void WorkerPool::postFirst(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return;
+    tasks_.push_front(std::move(task));
+  }
+  wake_.notify_one();
+}
+
 void WorkerPool::stop() {
   {
     std::lock_guard<std::mutex> lock(mutex_);

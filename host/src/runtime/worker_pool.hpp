@@ -1,6 +1,7 @@
 // A fixed pool of worker threads for graph steps, checkpoint writes and
-// blocking tools. Tasks run in FIFO order; none may block for long on the
-// network (model streams and HTTP tools are asynchronous and hold no worker).
+// blocking tools. Tasks run in FIFO order, except that postFirst puts a task
+// ahead of those waiting; none may block for long on the network (model
+// streams and HTTP tools are asynchronous and hold no worker).
 // Each task runs inside an OutputBatch: the SSE frames it produces for one
 // client leave in one write when it returns.
 // Thread-safety: post() from any thread. stop() joins after draining.
@@ -21,6 +22,10 @@ class WorkerPool {
   ~WorkerPool();
 
   void post(std::function<void()> task);
+  // Ahead of every queued task: for short work a client waits on alone (a
+  // reconnect's replay from the store), which under load would otherwise
+  // queue behind the steps of hundreds of runs.
+  void postFirst(std::function<void()> task);
   // Finishes queued tasks, then joins. Tasks posted afterwards are dropped.
   void stop();
   size_t size() const { return threads_.size(); }
