@@ -13,6 +13,11 @@
 #   bench/run.sh --smoke    one small run of each, checks the harness works (ctest)
 #   LEVELS="500 2000" bench/run.sh --paced   other concurrency levels
 #   MX_CHECKPOINT_DURABILITY=sync bench/run.sh --fast   production with another durability (default exit)
+#   LEVEL_TURNS=4000 bench/run.sh --fast   that many turns at every level (A/B comparisons of a few per cent)
+#   CALLGRIND=1 LEVELS=20 LEVEL_TURNS=200 bench/run.sh --fast   the server under valgrind's callgrind,
+#                           counting only during the measured turns: instructions per turn in user
+#                           space, the same from run to run (for A/B of changes worth a few per cent);
+#                           CALLGRIND_DIR=/some/dir keeps the counts for callgrind_annotate
 #   REPEAT=3 bench/run.sh --fast   each level three times (a fresh server each), then a row of
 #                           the medians of every column (absolute figures drift between runs)
 set -eEuo pipefail
@@ -39,6 +44,8 @@ GRAPH_RUNS=(1 100 1000 2000 4000)
 KNOWLEDGE="100000 1000"   # chunks, queries
 RECONNECTS=50             # reconnects measured at each profile's largest level, under its load
 REPEAT="${REPEAT:-1}"     # runs per level; with more than one, a median row follows
+CALLGRIND="${CALLGRIND:-}"  # set: the server runs under callgrind (about 50 times slower)
+WAIT_TRIES=$([ -n "$CALLGRIND" ] && echo 2000 || echo 200)
 FAILED=0                  # a run with errors still prints its row; the script goes on and exits 1 at the end
 case "${1:-}" in
   --smoke) PROFILES=("fast 0 0 40 20"); LEVELS=(4); GRAPH_PROFILE="0 0 40"; GRAPH_RUNS=(8); KNOWLEDGE="2000 50"; RECONNECTS=5 ;;
@@ -96,11 +103,11 @@ PY
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_for_line() { # file pattern
-  for _ in $(seq 1 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+  for _ in $(seq 1 "$WAIT_TRIES"); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
   echo "bench: timed out waiting for '$2' in $1" >&2; cat "$1" >&2; return 1
 }
 wait_for_health() { # url log: the server answers /healthz (the URL is right and it accepts)
-  for _ in $(seq 1 100); do curl -sf -o /dev/null "$1/healthz" && return 0; sleep 0.05; done
+  for _ in $(seq 1 "$WAIT_TRIES"); do curl -sf -o /dev/null "$1/healthz" && return 0; sleep 0.05; done
   echo "bench: $1/healthz does not answer" >&2; tail -20 "$2" >&2; return 1
 }
 cpu_ms() { awk '{ printf "%d", ($14 + $15) * 1000 / '"$(getconf CLK_TCK)"' }' "/proc/$1/stat"; }
@@ -137,7 +144,7 @@ if ((${#PROFILES[@]})); then
     read -r NAME FIRST BETWEEN WORDS MIN_TURNS <<<"$profile"
     start_mock "$NAME" "$FIRST" "$BETWEEN" "$WORDS"
     for C in "${LEVELS[@]}"; do
-     TURNS=$(( 2 * C > MIN_TURNS ? 2 * C : MIN_TURNS ))
+     TURNS=${LEVEL_TURNS:-$(( 2 * C > MIN_TURNS ? 2 * C : MIN_TURNS ))}
      ROWS="$WORK/rows.$NAME.$C.jsonl"; : >"$ROWS"
      for RUN in $(seq 1 "$REPEAT"); do
       DATA="$WORK/data.$NAME.$C.$RUN"; mkdir -p "$DATA"
@@ -145,7 +152,9 @@ if ((${#PROFILES[@]})); then
       # A log of its own per server: the background start truncates a shared one only when the
       # child runs, and a look before that found the last server's address in it.
       SERVER_LOG="$WORK/server.$NAME.$C.$RUN.log"
-      env $(production_env "$DATA" "bench$NAME$C.$RUN:" "bench_${NAME}_${C}_$RUN") "$BIN/marketerx" serve --config "$ROOT/config/production.toml" --host 127.0.0.1 --port 0 >"$SERVER_LOG" 2>&1 &
+      WRAPPER=()
+      [ -n "$CALLGRIND" ] && WRAPPER=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$WORK/callgrind.$NAME.$C.$RUN")
+      env $(production_env "$DATA" "bench$NAME$C.$RUN:" "bench_${NAME}_${C}_$RUN") "${WRAPPER[@]}" "$BIN/marketerx" serve --config "$ROOT/config/production.toml" --host 127.0.0.1 --port 0 >"$SERVER_LOG" 2>&1 &
       SERVER=$!
       PIDS+=($SERVER)
       wait_for_line "$SERVER_LOG" "listening on http://[0-9.]*:[0-9][0-9]*"  # the whole address: the line may still be being written
@@ -159,15 +168,17 @@ if ((${#PROFILES[@]})); then
         sleep 1
       done
       DIRECT="$("$BIN/mx_loadgen" --url "$MOCK" --direct 1 --concurrency "$C" --turns "$TURNS")" || true
+      [ -n "$CALLGRIND" ] && callgrind_control -i on "$SERVER" >/dev/null 2>&1
       BEFORE="$(cpu_ms "$SERVER")"
       RESULT="$("$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency "$C" --turns "$TURNS")" || true
       if ! kill -0 "$SERVER" 2>/dev/null; then
         echo "bench: the server exited during the run" >&2; tail -20 "$SERVER_LOG" >&2; exit 1
       fi
       AFTER="$(cpu_ms "$SERVER")"
+      [ -n "$CALLGRIND" ] && callgrind_control -i off "$SERVER" >/dev/null 2>&1
       PEAK="$(peak_kb "$SERVER")"
       curl -s "$URL/metrics" >"$WORK/metrics.txt" || true
-      if [ "$C" = "${LEVELS[-1]}" ] && [ "$RUN" = "$REPEAT" ]; then
+      if [ "$C" = "${LEVELS[-1]}" ] && [ "$RUN" = "$REPEAT" ] && [ -z "$CALLGRIND" ]; then
         # Reconnects under load: the same concurrency of streams runs again meanwhile, until the
         # last reconnect (a fixed number of turns would end before the reconnects at fast pacing);
         # no more than the server admits at once, less a few places for the reconnecting client's
@@ -183,6 +194,11 @@ if ((${#PROFILES[@]})); then
         wait "$LOAD" 2>/dev/null || true
       fi
       kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+      if [ -n "$CALLGRIND" ]; then  # valgrind writes its counts as the server exits
+        IR="$(awk '/^totals:/ { total += $2 } END { printf "%d", total }' "$WORK/callgrind.$NAME.$C.$RUN"*)"
+        echo "  callgrind $NAME C=$C: $(( IR / TURNS )) instructions per turn in user space ($IR over $TURNS turns)"
+        if [ -n "${CALLGRIND_DIR:-}" ]; then cp "$WORK/callgrind.$NAME.$C.$RUN"* "$CALLGRIND_DIR/"; fi  # for callgrind_annotate
+      fi
       if ! python3 -c 'import json, sys; sys.exit(1 if json.loads(sys.argv[1])["errors"] else 0)' "$RESULT" 2>/dev/null; then
         echo "bench: errors in this run; the server's most frequent warnings and errors:" >&2
         server_problems "$SERVER_LOG" >&2
