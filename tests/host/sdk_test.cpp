@@ -201,6 +201,53 @@ TEST(RunEvents, BatchesOfTheEarlierFormatAndOddEventsStillReadBack) {
   }
 }
 
+// The writer the host uses for a run's log: one event at a time; an event
+// that needs the escaped form in the middle turns the whole batch escaped,
+// the events before it included.
+TEST(RunEvents, ABatchWrittenEventByEventKeepsItsRangeAndEveryEvent) {
+  EXPECT_TRUE(RunEventBatchWriter().finish().empty());
+  EXPECT_TRUE(eventsOf(RunEventBatch{}).empty());
+  auto events = sampleEvents();
+  for (auto& e : events) e.sequence += 10;
+  RunEventBatch plain = runEventBatch(events);
+  EXPECT_EQ(plain.text, runEventsText(events));
+  EXPECT_EQ(plain.text.rfind(kRunEventsTextHeader, 0), 0u);
+  EXPECT_EQ(plain.firstSequence, 11);
+  EXPECT_EQ(plain.lastSequence, 15);
+  EXPECT_EQ(plain.count, 5u);
+
+  events.insert(events.begin() + 2, RunEvent{0, "message", std::string("nul \0 byte", 10)});
+  for (size_t i = 0; i < events.size(); ++i) events[i].sequence = static_cast<int64_t>(11 + i);
+  RunEventBatchWriter writer;
+  for (const auto& e : events) writer.add(e.sequence, e.event, e.data);
+  RunEventBatch escaped = std::move(writer).finish();
+  EXPECT_EQ(escaped.text.front(), '[');
+  EXPECT_EQ(escaped.count, 6u);
+  auto back = eventsOf(escaped);
+  ASSERT_EQ(back.size(), events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(back[i].sequence, events[i].sequence);
+    EXPECT_EQ(back[i].event, events[i].event);
+    EXPECT_EQ(back[i].data, events[i].data);
+  }
+}
+
+// Wherever a NUL byte or invalid UTF-8 falls (in or around the sixteen-byte
+// steps of the check), the batch takes the escaped form; valid UTF-8 anywhere
+// keeps the text form.
+TEST(RunEvents, EveryPositionOfAnUnstorableByteIsNoticed) {
+  for (size_t at = 0; at < 40; ++at) {
+    std::string base(40, 'x');
+    std::string nul = base, invalid = base, accented = base;
+    nul[at] = '\0';
+    invalid[at] = '\xFF';
+    accented.replace(at, 1, "\xC3\xA9");
+    EXPECT_EQ(runEventsText({{1, "message", nul}}).front(), '[') << at;
+    EXPECT_EQ(runEventsText({{1, "message", invalid}}).front(), '[') << at;
+    EXPECT_EQ(runEventsText({{1, "message", accented}}).rfind(kRunEventsTextHeader, 0), 0u) << at;
+  }
+}
+
 TEST(RunEvents, ABrokenBatchIsRefused) {
   std::string good = runEventsText(sampleEvents());
   for (std::string broken : {good.substr(0, good.size() - 1), good.substr(0, good.size() / 2), std::string(kRunEventsTextHeader) + "x thinking 2\n{}\n",

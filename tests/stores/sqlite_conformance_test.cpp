@@ -134,7 +134,7 @@ class ThrowingRunStore final : public PlainStore, public RunRecordStore {
 };
 
 RunRecord sampleRun() {
-  RunRecord run{"alice", "c1", "run1", {}, std::nullopt, 20, {{1, "thinking", "{}"}, {2, "done", "{}"}}};
+  RunRecord run{"alice", "c1", "run1", {}, std::nullopt, 20, runEventBatch({{1, "thinking", "{}"}, {2, "done", "{}"}})};
   run.artifacts.push_back({"a1", "c1", "alice", "run1", "email", "Subject: Hi", 2, "complete", Json::object(), 15});
   run.assistantMessage = MessageRecord{"m2", "c1", "alice", "assistant", "Done", "run1", Json::object(), 19};
   return run;

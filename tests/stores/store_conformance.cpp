@@ -183,7 +183,7 @@ TEST_P(StoreConformance, SavesAFinishedRunAtOnceOrNotAtAll) {
   run.artifacts.push_back({"a1", "c1", "alice", "run1", "email", "Subject: Hi \"there\"\nBody", 3, "complete", {{"k", 1}}, 15});
   run.artifacts.push_back({"a2", "c1", "alice", "run1", "ad", "Half an a", 3, "incomplete", Json::object(), 16});
   run.assistantMessage = MessageRecord{"m2", "c1", "alice", "assistant", "Done", "run1", {{"steps", 4}}, 19};
-  run.events = {{1, "thinking", "{}"}, {2, "artifact", "{\"type\":\"start\"}"}, {3, "done", "{\"messageCount\":2}"}};
+  run.events = runEventBatch({{1, "thinking", "{}"}, {2, "artifact", "{\"type\":\"start\"}"}, {3, "done", "{\"messageCount\":2}"}});
   ASSERT_TRUE(runs->saveRun(run).isOk());
   auto conversation = store->getConversation("alice", "c1");
   EXPECT_EQ(conversation->messageCount, 2);
@@ -201,20 +201,20 @@ TEST_P(StoreConformance, SavesAFinishedRunAtOnceOrNotAtAll) {
 
   // A failed run: no message, the count stays.
   RunRecord failed{"alice", "c1", "run2", {{"a3", "c1", "alice", "run2", "email", "Sub", 1, "incomplete", {}, 30}}, std::nullopt, 31,
-                   {{1, "error", "{}"}}};
+                   runEventBatch({{1, "error", "{}"}})};
   ASSERT_TRUE(runs->saveRun(failed).isOk());
   EXPECT_EQ(store->getConversation("alice", "c1")->messageCount, 2);
   EXPECT_EQ(store->getArtifact("alice", "a3")->status, "incomplete");
 
   // Another user's conversation: NotFound, and nothing of the run is saved.
   RunRecord intruder{"bob", "c1", "run3", {{"a1", "c1", "bob", "run3", "email", "stolen", 1, "complete", {}, 40}},
-                     MessageRecord{"m3", "c1", "bob", "assistant", "hi", "run3", {}, 40}, 41, {{1, "done", "{}"}}};
+                     MessageRecord{"m3", "c1", "bob", "assistant", "hi", "run3", {}, 40}, 41, runEventBatch({{1, "done", "{}"}})};
   EXPECT_EQ(runs->saveRun(intruder).code(), Code::NotFound);
   EXPECT_EQ(store->getArtifact("alice", "a1")->content, "Subject: Hi \"there\"\nBody");
   EXPECT_EQ(store->listMessages("alice", "c1")->size(), 2u);
   EXPECT_EQ(store->getConversation("alice", "c1")->messageCount, 2);
   EXPECT_TRUE(store->runEvents("bob", "run3", 0)->empty());
-  RunRecord orphan{"alice", "gone", "run4", {}, std::nullopt, 50, {{1, "done", "{}"}}};
+  RunRecord orphan{"alice", "gone", "run4", {}, std::nullopt, 50, runEventBatch({{1, "done", "{}"}})};
   EXPECT_EQ(runs->saveRun(orphan).code(), Code::NotFound);
 }
 

@@ -166,6 +166,18 @@ std::vector<RunEvent> RunLog::events() const {
   return out;
 }
 
+size_t RunLog::writeEvents(RunEventBatchWriter& batch) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  size_t bytes = text_.size() + entries_.size() * 96;  // a delta's JSON and each event's head
+  for (const auto& draft : drafts_) bytes += draft.content.size();
+  batch.reserve(bytes);
+  std::string scratch;
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    batch.add(static_cast<int64_t>(i) + 1, nameOf(entries_[i]), dataOf(entries_[i], scratch));
+  }
+  return entries_.size();
+}
+
 std::vector<ArtifactDraft> RunLog::artifacts() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return drafts_;

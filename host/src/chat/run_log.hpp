@@ -58,6 +58,10 @@ class RunLog final : public EventSink {
   bool closed() const;
 
   std::vector<RunEvent> events() const;
+  // Every event into `batch`, in order: the stored form written straight from
+  // the log (a delta's data formatted once more, no RunEvent per event).
+  // Returns how many.
+  size_t writeEvents(RunEventBatchWriter& batch) const;
   std::vector<ArtifactDraft> artifacts() const;
   // Sends a keep-alive comment to streams that have been silent for `idle`.
   void heartbeat(std::chrono::steady_clock::duration idle);

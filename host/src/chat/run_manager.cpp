@@ -219,11 +219,13 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
   // sealed first, so no late event (a tool that outlived its run) takes its number.
   std::string done = Json{{"conversationId", run->conversationId}, {"messageCount", messageCount}}.dump();
   run->log->seal();
-  record.events = run->log->events();
-  record.events.push_back({static_cast<int64_t>(record.events.size()) + 1, "done", done});
+  RunEventBatchWriter events;
+  size_t logged = run->log->writeEvents(events);
+  events.add(static_cast<int64_t>(logged) + 1, "done", done);
+  record.events = std::move(events).finish();
   if (settings_.metrics != nullptr) {
     settings_.metrics->recordRun({runStatusName(outcome.status), outcome.wallMs, outcome.nodeWaitMs, outcome.runtimeCpuMs,
-                                  record.events.size(), usage});
+                                  record.events.count, usage});
   }
   Status saved = saveRun(*store_, record);
   if (!saved.isOk()) logger_->error("run " + run->id + ": not saved (artifacts, message, event log): " + saved.toString());

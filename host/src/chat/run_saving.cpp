@@ -19,7 +19,7 @@ Status saveRunPartByPart(Store& store, const RunRecord& run) {
   } else {
     keep(conversation.status());
   }
-  keep(store.appendRunEvents(run.userId, run.conversationId, run.runId, run.events));
+  keep(store.appendRunEvents(run.userId, run.conversationId, run.runId, eventsOf(run.events)));
   return first;
 }
 

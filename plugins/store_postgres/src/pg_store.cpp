@@ -419,14 +419,13 @@ Status PostgresStore::saveRun(const RunRecord& run) {
                   "  ON CONFLICT (run_id, first_seq) DO NOTHING) "
                   "SELECT message_count FROM conversation");
     pqxx::nontransaction tx(lease.connection());
-    bool hasEvents = !run.events.empty();
+    const RunEventBatch& events = run.events;
     auto rows = lease.exec(tx, "run_save", run.userId, run.conversationId, run.runId,
                            static_cast<int64_t>(run.assistantMessage ? 1 : 0), run.updatedAtMs, textArrayLiteral(ids),
                            textArrayLiteral(types), textArrayLiteral(contents), bigintArrayLiteral(words),
                            textArrayLiteral(statuses), textArrayLiteral(metadata), bigintArrayLiteral(created), message.id,
                            message.content, jsonText(message.metadata), message.createdAtMs,
-                           hasEvents ? run.events.front().sequence : int64_t{0}, hasEvents ? run.events.back().sequence : int64_t{0},
-                           hasEvents ? runEventsText(run.events) : std::string());
+                           events.firstSequence, events.lastSequence, events.text);
     if (rows.empty()) return notFoundError("conversation " + run.conversationId + " not found");
     return Status::ok();
   });

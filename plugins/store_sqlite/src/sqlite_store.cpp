@@ -124,12 +124,12 @@ Status insertMessage(Connection& db, const MessageRecord& m) {
 }
 
 Status insertRunEvents(Connection& db, std::string_view userId, std::string_view conversationId, std::string_view runId,
-                       const std::vector<RunEvent>& events) {
+                       const RunEventBatch& events) {
   if (events.empty()) return Status::ok();
   return db.prepare("INSERT OR IGNORE INTO run_event_batches(run_id, first_seq, last_seq, user_id, conversation_id, events) "
                     "VALUES(?1,?2,?3,?4,?5,?6)")
-      .bind(1, runId).bind(2, events.front().sequence).bind(3, events.back().sequence).bind(4, userId)
-      .bind(5, conversationId).bind(6, runEventsText(events)).run();
+      .bind(1, runId).bind(2, events.firstSequence).bind(3, events.lastSequence).bind(4, userId)
+      .bind(5, conversationId).bind(6, events.text).run();
 }
 
 }  // namespace
@@ -553,7 +553,7 @@ Status SqliteStore::saveRun(const RunRecord& run) {
 Status SqliteStore::appendRunEvents(std::string_view userId, std::string_view conversationId, std::string_view runId,
                                     const std::vector<RunEvent>& events) {
   auto db = pool_->acquire();
-  return insertRunEvents(*db, userId, conversationId, runId, events);
+  return insertRunEvents(*db, userId, conversationId, runId, runEventBatch(events));
 }
 
 Result<std::vector<RunEvent>> SqliteStore::runEvents(std::string_view userId, std::string_view runId, int64_t after) {

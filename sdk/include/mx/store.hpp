@@ -12,7 +12,9 @@
 // blocking, the host's worker pool), never from an HTTP reactor.
 #pragma once
 
+#include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -156,7 +158,16 @@ namespace store_detail {
 // ASCII is checked eight bytes at a time.
 inline bool storableText(std::string_view text) {
   using namespace json_text_detail;
-  for (size_t i = 0; i < text.size();) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  // Sixteen bytes a step while none is NUL or non-ASCII (a signed compare: 0x80 and up are negative).
+  const __m128i one = _mm_set1_epi8(1);
+  while (i + 16 <= text.size() &&
+         _mm_movemask_epi8(_mm_cmplt_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i)), one)) == 0) {
+    i += 16;
+  }
+#endif
+  while (i < text.size()) {
     if (i + 8 <= text.size()) {
       uint64_t word = word8(text.data() + i);
       if (allAscii(word) && !anyByteBelow(word, 1)) {
@@ -179,26 +190,92 @@ inline bool storableText(std::string_view text) {
 
 }  // namespace store_detail
 
-inline std::string runEventsText(const std::vector<RunEvent>& events) {
-  size_t size = kRunEventsTextHeader.size();
-  for (const auto& e : events) {
-    if (e.event.empty() || e.event.find_first_of(" \n") != std::string::npos || !store_detail::storableText(e.event) ||
-        !store_detail::storableText(e.data)) {
-      return runEventsJson(events);
+// A run's events as the one stored batch (SDK ABI 2.0: RunRecord carries
+// this, not a RunEvent per event): the host writes its event log straight
+// into the text a store keeps.
+struct RunEventBatch {
+  std::string text;  // runEventsText's form (runEventsJson's when an event needs it); empty without events
+  int64_t firstSequence = 0;
+  int64_t lastSequence = 0;
+  size_t count = 0;
+  bool empty() const { return count == 0; }
+};
+
+// Builds a RunEventBatch one event at a time, in sequence order, in the text
+// form; when an event cannot be written so (see above), it switches to the
+// escaped form for the whole batch.
+class RunEventBatchWriter {
+ public:
+  void add(int64_t sequence, std::string_view event, std::string_view data) {
+    if (count_ == 0) {
+      first_ = sequence;
+      text_.append(kRunEventsTextHeader);
     }
-    size += e.event.size() + e.data.size() + 48;
+    last_ = sequence;
+    ++count_;
+    if (!escaped_ && (!plainName(event) || !store_detail::storableText(data))) switchToEscaped();
+    if (escaped_) {
+      fallback_.push_back({sequence, std::string(event), std::string(data)});
+      return;
+    }
+    // "<seq> <event> <bytes>\n" in one piece, then the data and its line end.
+    char head[96];
+    char* at = std::to_chars(head, head + 24, sequence).ptr;
+    *at++ = ' ';
+    if (event.size() <= 40) {
+      std::memcpy(at, event.data(), event.size());
+      at += event.size();
+      *at++ = ' ';
+      at = std::to_chars(at, at + 24, data.size()).ptr;
+      *at++ = '\n';
+      text_.append(head, static_cast<size_t>(at - head));
+    } else {
+      text_.append(head, static_cast<size_t>(at - head)).append(event).push_back(' ');
+      at = std::to_chars(head, head + 24, data.size()).ptr;
+      *at++ = '\n';
+      text_.append(head, static_cast<size_t>(at - head));
+    }
+    text_.append(data).push_back('\n');
   }
-  std::string out;
-  out.reserve(size);
-  out.append(kRunEventsTextHeader);
-  for (const auto& e : events) {
-    out.append(std::to_string(e.sequence)).push_back(' ');
-    out.append(e.event).push_back(' ');
-    out.append(std::to_string(e.data.size())).push_back('\n');
-    out.append(e.data).push_back('\n');
+
+  // Room for about this many bytes of text (saves regrowing a large batch).
+  void reserve(size_t bytes) { text_.reserve(bytes); }
+
+  RunEventBatch finish() && {
+    RunEventBatch batch;
+    batch.text = escaped_ ? runEventsJson(fallback_) : std::move(text_);
+    batch.firstSequence = first_;
+    batch.lastSequence = last_;
+    batch.count = count_;
+    return batch;
   }
-  return out;
+
+ private:
+  void switchToEscaped();
+  // A name the text form holds: not empty, no space or line break, valid UTF-8 without NUL.
+  static bool plainName(std::string_view event) {
+    if (event.empty()) return false;
+    for (char c : event) {
+      if (c == ' ' || c == '\n') return false;
+    }
+    return store_detail::storableText(event);
+  }
+
+  std::string text_;
+  std::vector<RunEvent> fallback_;  // every event, once the batch is written escaped
+  bool escaped_ = false;
+  int64_t first_ = 0;
+  int64_t last_ = 0;
+  size_t count_ = 0;
+};
+
+inline RunEventBatch runEventBatch(const std::vector<RunEvent>& events) {
+  RunEventBatchWriter writer;
+  for (const auto& e : events) writer.add(e.sequence, e.event, e.data);
+  return std::move(writer).finish();
 }
+
+inline std::string runEventsText(const std::vector<RunEvent>& events) { return runEventBatch(events).text; }
 
 namespace store_detail {
 
@@ -266,6 +343,21 @@ inline bool readRunEvents(std::string_view text, int64_t after, std::vector<RunE
   return store_detail::readRunEventsJson(text, after, out);
 }
 
+// The events written so far are read back from the text form; from here on
+// the batch collects events and is written escaped at the end.
+inline void RunEventBatchWriter::switchToEscaped() {
+  escaped_ = true;
+  if (!text_.empty()) store_detail::readRunEventsText(text_, INT64_MIN, fallback_);
+  text_.clear();
+}
+
+// The events of a batch (any form); empty when the text is not a batch.
+inline std::vector<RunEvent> eventsOf(const RunEventBatch& batch) {
+  std::vector<RunEvent> events;
+  if (!batch.empty() && !readRunEvents(batch.text, INT64_MIN, events)) events.clear();
+  return events;
+}
+
 // The name earlier versions of this header gave readRunEvents.
 inline bool appendRunEventsFromJson(std::string_view text, int64_t after, std::vector<RunEvent>& out) {
   return readRunEvents(text, after, out);
@@ -328,7 +420,7 @@ struct RunRecord {
   std::vector<ArtifactRecord> artifacts;
   std::optional<MessageRecord> assistantMessage;
   int64_t updatedAtMs = 0;
-  std::vector<RunEvent> events;
+  RunEventBatch events;  // the whole event log, "done" last
 };
 
 // Optional, beside Store (the host finds it with dynamic_cast; SDK ABI 1.3):
