@@ -102,6 +102,35 @@ TEST_F(AnthropicProviderTest, SendsTheDocumentedRequest) {
   EXPECT_EQ(body["model"], "claude-sonnet-4-5-20250929");
 }
 
+// The tools text is kept per tool set and per cache setting: the same set
+// again gives the same body, another TTL or another set its own.
+TEST_F(AnthropicProviderTest, ToolsTextIsKeptPerToolSetAndCacheSetting) {
+  serve([](const MockRequest&, MockResponse& r) { streamSse(r, sseFixture("anthropic-text-basic.sse")); });
+  auto& p = provider();
+  ToolSet tools = {{"fetch-canon", "Load canon", {{"type", "object"}}}};
+  ToolSet others = {{"web-search", "Search the web", {{"type", "object"}}}};
+  auto bodyWith = [&](const ToolSet& set, CacheTtl ttl) {
+    ChatRequest r = request();
+    r.tools = set;
+    r.cacheTtl = ttl;
+    return Json::parse(p.httpRequestFor(r).body);
+  };
+  for (int round = 0; round < 2; ++round) {  // the second round reads what the first kept
+    Json five = bodyWith(tools, CacheTtl::FiveMinutes);
+    Json hour = bodyWith(tools, CacheTtl::OneHour);
+    Json other = bodyWith(others, CacheTtl::FiveMinutes);
+    EXPECT_EQ(five["tools"][0]["name"], "fetch-canon");
+    EXPECT_EQ(five["tools"][0]["cache_control"], Json({{"type", "ephemeral"}}));
+    EXPECT_EQ(hour["tools"][0]["cache_control"], Json({{"type", "ephemeral"}, {"ttl", "1h"}}));
+    EXPECT_EQ(other["tools"][0]["name"], "web-search");
+  }
+  for (int i = 0; i < 40; ++i) {  // more sets than it keeps: still right
+    ToolSet fresh = {{"tool" + std::to_string(i), "", {{"type", "object"}}}};
+    EXPECT_EQ(bodyWith(fresh, CacheTtl::FiveMinutes)["tools"][0]["name"], "tool" + std::to_string(i));
+  }
+  EXPECT_EQ(bodyWith(tools, CacheTtl::FiveMinutes)["tools"][0]["name"], "fetch-canon");
+}
+
 TEST_F(AnthropicProviderTest, BearerAuthAndVersionAreConfigurable) {
   serve([](const MockRequest&, MockResponse& r) { streamSse(r, sseFixture("anthropic-text-basic.sse")); });
   auto c = config();

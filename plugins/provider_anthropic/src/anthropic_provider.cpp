@@ -69,11 +69,27 @@ HttpRequest AnthropicProvider::httpRequestFor(const ChatRequest& request) const 
     for (const auto& beta : config_->betas) joined += (joined.empty() ? "" : ",") + beta;
     http.headers.emplace_back("anthropic-beta", joined);
   }
-  http.body = buildRequestBody(request, config_->requestOptions);
+  auto tools = toolsTextFor(request);
+  http.body = buildRequestBody(request, config_->requestOptions, tools ? std::string_view(*tools) : std::string_view());
   http.decodeEventStream = true;
   http.connectTimeout = config_->connectTimeout;
   http.idleTimeout = config_->idleTimeout;
   return http;
+}
+
+std::shared_ptr<const std::string> AnthropicProvider::toolsTextFor(const ChatRequest& request) const {
+  if (request.tools.empty()) return nullptr;
+  std::lock_guard<std::mutex> lock(toolsMutex_);
+  for (const auto& kept : toolsTexts_) {
+    if (kept.tools.get() == request.tools.identity() && kept.breakpoint == request.cacheSystemAndTools &&
+        kept.ttl == request.cacheTtl) {
+      return kept.text;
+    }
+  }
+  if (toolsTexts_.size() >= kMostToolsTexts) toolsTexts_.clear();  // more sets than nodes: requests that build their own
+  auto text = std::make_shared<const std::string>(toolsJson(request));
+  toolsTexts_.push_back({request.tools.shared(), request.cacheSystemAndTools, request.cacheTtl, text});
+  return text;
 }
 
 void AnthropicProvider::chat(ChatRequest request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) {

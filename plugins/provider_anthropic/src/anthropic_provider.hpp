@@ -7,11 +7,14 @@
 // 400/401/403/404); once deltas were delivered a failure ends the call with a
 // message that says how much was streamed. Usage of failed attempts is added
 // to the final usage so that spend is never under-counted.
+// The "tools" text of a request is kept per ToolSet (a node offers the same
+// set on every call): written once, not per call.
 // Thread-safety: chat() from any thread; observer callbacks on the HTTP I/O thread.
 // Blocking: never.
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -51,6 +54,17 @@ class AnthropicProvider final : public ModelProvider, public SharedRequestChat {
 
  private:
   void start(const ChatRequest& request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel);
+  std::shared_ptr<const std::string> toolsTextFor(const ChatRequest& request) const;
+
+  struct ToolsText {
+    std::shared_ptr<const std::vector<ToolDefinition>> tools;  // held: its address stays this set's
+    bool breakpoint;
+    CacheTtl ttl;
+    std::shared_ptr<const std::string> text;
+  };
+  static constexpr size_t kMostToolsTexts = 32;
+  mutable std::mutex toolsMutex_;
+  mutable std::vector<ToolsText> toolsTexts_;
 
   std::shared_ptr<const ProviderConfig> config_;  // shared with in-flight calls
   std::shared_ptr<HttpClient> http_;

@@ -168,17 +168,40 @@ void writeMessages(BodyWriter& w, const ChatRequest& request, const RequestOptio
   w.close(']');
 }
 
+// About the body's size: its texts, a little for escapes and the JSON around
+// them (one allocation instead of a doubling series for a long conversation).
+size_t estimatedSize(const ChatRequest& request, size_t toolsBytes) {
+  size_t bytes = 512 + toolsBytes;
+  for (const auto& block : request.system) bytes += block.text.size() + 64;
+  for (const auto& message : request.messages) {
+    for (const auto& block : message.content) bytes += block.text.size() + block.id.size() + block.name.size() + 96;
+  }
+  return bytes + bytes / 8;
+}
+
 }  // namespace
 
-std::string buildRequestBody(const ChatRequest& request, const RequestOptions& options) {
+std::string toolsJson(const ChatRequest& request) {
   BodyWriter w(request);
-  w.out().reserve(4096);
+  writeTools(w, request);
+  std::string& text = w.out();
+  constexpr std::string_view kKey = "\"tools\":";
+  return text.size() > kKey.size() ? text.substr(kKey.size()) : std::string();
+}
+
+std::string buildRequestBody(const ChatRequest& request, const RequestOptions& options, std::string_view toolsText) {
+  BodyWriter w(request);
+  w.out().reserve(estimatedSize(request, toolsText.empty() ? 1024 * request.tools.size() : toolsText.size()));
   w.open('{');
   w.field("model", request.model);
   w.rawField("max_tokens", std::to_string(request.maxTokens));
   w.rawField("stream", "true");
   writeSystem(w, request);
-  writeTools(w, request);
+  if (!toolsText.empty()) {
+    w.rawField("tools", toolsText);
+  } else {
+    writeTools(w, request);
+  }
   writeMessages(w, request, options);
   if (request.temperature) w.rawField("temperature", Json(*request.temperature).dump());
   if (!request.stopSequences.empty()) {
@@ -200,7 +223,8 @@ std::string buildRequestBody(const ChatRequest& request, const RequestOptions& o
     w.close('}');
   }
   w.close('}');
-  w.out().shrink_to_fit();  // kept for the whole call (and its retries): no slack
+  // Kept for the whole call (and its retries): no more than an eighth of slack.
+  if (w.out().capacity() > w.out().size() + w.out().size() / 8) w.out().shrink_to_fit();
   return std::move(w.out());
 }
 

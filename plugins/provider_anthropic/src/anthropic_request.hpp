@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "mx/model.hpp"
 
@@ -20,6 +21,12 @@ struct RequestOptions {
   ConversationBreakpoint conversationBreakpoint = ConversationBreakpoint::LastUserMessage;
 };
 
-std::string buildRequestBody(const ChatRequest& request, const RequestOptions& options);
+// The request's "tools" array as text (with the cache breakpoint on the last
+// tool when the request asks for one); empty when it offers no tools.
+std::string toolsJson(const ChatRequest& request);
+
+// `toolsText`: toolsJson(request) made earlier (a provider keeps it per
+// ToolSet); empty: written here.
+std::string buildRequestBody(const ChatRequest& request, const RequestOptions& options, std::string_view toolsText = {});
 
 }  // namespace mx::anthropic

@@ -28,6 +28,25 @@ Json bodyOf(const ChatRequest& request, const RequestOptions& options) {
   return body;
 }
 
+// A provider writes the tools once per ToolSet and passes the text in: the
+// body is byte for byte the one written in full, for every cache setting.
+TEST(AnthropicRequest, ToolsWrittenAheadGiveTheSameBody) {
+  for (bool cache : {true, false}) {
+    for (CacheTtl ttl : {CacheTtl::FiveMinutes, CacheTtl::OneHour}) {
+      ChatRequest request = sampleRequest();
+      request.cacheSystemAndTools = cache;
+      request.cacheTtl = ttl;
+      std::string tools = toolsJson(request);
+      EXPECT_EQ(tools.front(), '[');
+      EXPECT_EQ(buildRequestBody(request, {}, tools), buildRequestBody(request, {}));
+    }
+  }
+  ChatRequest none = sampleRequest();
+  none.tools = ToolSet();
+  EXPECT_EQ(toolsJson(none), "");
+  EXPECT_FALSE(bodyOf(none, {}).contains("tools"));
+}
+
 TEST(AnthropicRequest, StreamsWithSystemToolsAndMessages) {
   Json body = bodyOf(sampleRequest(), {});
   EXPECT_EQ(body["model"], "claude-sonnet-4-5-20250929");
