@@ -34,6 +34,21 @@ Result<std::unique_ptr<CanonLibrary>> CanonLibrary::load(const std::string& dire
   return library;
 }
 
+Json CanonLibrary::parsedCached(const std::string& cacheKey, const std::string& text) const {
+  std::shared_ptr<const Parsed> kept;
+  {
+    std::lock_guard<std::mutex> lock(parsedMutex_);
+    auto found = parsed_.find(cacheKey);
+    if (found != parsed_.end()) kept = found->second;
+  }
+  if (kept && kept->text == text) return kept->value;
+  auto parsed = std::make_shared<const Parsed>(Parsed{text, Json::parse(text, nullptr, false)});
+  std::lock_guard<std::mutex> lock(parsedMutex_);
+  if (parsed_.size() >= kMostParsed && parsed_.find(cacheKey) == parsed_.end()) parsed_.clear();
+  parsed_[cacheKey] = parsed;
+  return parsed->value;
+}
+
 Json mergeOverrides(Json canon, const std::vector<CanonEntry>& overrides) {
   for (const auto& entry : overrides) {
     std::string key = categoryKey(entry.category);
@@ -66,7 +81,7 @@ Result<Json> CanonLibrary::fetch(const std::string& userId, const std::string& c
   if (cache != nullptr) {
     auto cached = cache->get(cacheKey);
     if (!cached && logger) logger->warn("canon cache unavailable, reading the store: " + cached.status().toString());
-    if (cached && cached->has_value()) merged = Json::parse(**cached, nullptr, false);
+    if (cached && cached->has_value()) merged = parsedCached(cacheKey, **cached);
   }
   if (!merged.is_object()) {
     std::vector<CanonEntry> overrides;

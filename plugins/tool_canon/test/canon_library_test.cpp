@@ -50,5 +50,26 @@ TEST(CanonLibrary, CachedAndAnOutageIsAMiss) {
   EXPECT_TRUE(logger.contains("canon cache unavailable"));
 }
 
+// The parse of the cached text is reused only while the cache holds the same
+// text: a change in the cache (another server saved an override) is seen.
+TEST(CanonLibrary, AKeptParseIsUsedOnlyForTheSameCachedText) {
+  auto library = CanonLibrary::load(kCanonDir).value();
+  auto memory = std::make_shared<testing::InMemoryCache>();
+  auto first = library->fetch("u", "email", "all", nullptr, memory.get(), std::chrono::hours(1), nullptr);
+  auto again = library->fetch("u", "email", "all", nullptr, memory.get(), std::chrono::hours(1), nullptr);
+  ASSERT_TRUE(first.isOk() && again.isOk());
+  EXPECT_EQ(*first, *again);
+  Json changed = Json::parse(**memory->get("canon:u:email"));
+  changed["templates"] = Json::array({{{"id", "t-new"}, {"name", "Changed elsewhere"}}});
+  ASSERT_TRUE(memory->set("canon:u:email", changed.dump(), std::chrono::hours(1)).isOk());
+  auto after = library->fetch("u", "email", "template", nullptr, memory.get(), std::chrono::hours(1), nullptr);
+  ASSERT_TRUE(after.isOk());
+  EXPECT_EQ((*after)["templates"][0]["name"], "Changed elsewhere");
+  ASSERT_TRUE(memory->set("canon:u:email", "not json", std::chrono::hours(1)).isOk());  // broken: rebuilt from the defaults
+  auto rebuilt = library->fetch("u", "email", "template", nullptr, memory.get(), std::chrono::hours(1), nullptr);
+  ASSERT_TRUE(rebuilt.isOk());
+  EXPECT_EQ((*rebuilt)["templates"], library->defaults("email")["templates"]);
+}
+
 }  // namespace
 }  // namespace mx::canon
