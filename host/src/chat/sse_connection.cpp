@@ -1,6 +1,8 @@
 #include "chat/sse_connection.hpp"
 
+#include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 
 #include <fcntl.h>
@@ -10,9 +12,12 @@
 namespace mx::host::chat {
 
 void SseConnection::appendFrame(std::string& out, int64_t id, std::string_view event, std::string_view data) {
-  char number[24];
-  int digits = std::snprintf(number, sizeof number, "%lld", static_cast<long long>(id));
-  out.append("id: ").append(number, static_cast<size_t>(digits)).append("\nevent: ").append(event).append("\n");
+  out.reserve(out.size() + event.size() + data.size() + 48);
+  char head[32];  // "id: <n>\nevent: " in one append (std::to_chars: snprintf per event was 2.7 % of the instructions)
+  std::memcpy(head, "id: ", 4);
+  char* at = std::to_chars(head + 4, head + 24, id).ptr;
+  std::memcpy(at, "\nevent: ", 8);
+  out.append(head, static_cast<size_t>(at + 8 - head)).append(event).push_back('\n');
   size_t start = 0;
   while (true) {
     size_t end = data.find('\n', start);
@@ -49,9 +54,12 @@ void SseConnection::sendLocked(std::string_view tail, bool last) {
   std::string bytes;
   if (!pending_.empty()) {
     char size[24];
-    int n = std::snprintf(size, sizeof size, "%zx\r\n", pending_.size());
-    bytes.reserve(static_cast<size_t>(n) + pending_.size() + 2 + tail.size());
-    bytes.append(size, static_cast<size_t>(n)).append(pending_).append("\r\n");
+    char* end = std::to_chars(size, size + 20, pending_.size(), 16).ptr;
+    *end++ = '\r';
+    *end++ = '\n';
+    size_t n = static_cast<size_t>(end - size);
+    bytes.reserve(n + pending_.size() + 2 + tail.size());
+    bytes.append(size, n).append(pending_).append("\r\n");
     pending_.clear();
     if (pending_.capacity() > 4096) pending_.shrink_to_fit();  // an idle stream keeps little
   }

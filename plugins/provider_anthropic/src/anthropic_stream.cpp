@@ -124,6 +124,13 @@ bool readJsonString(std::string_view s, size_t& at, std::string& out) {
   return false;
 }
 
+// At most nine decimal digits, already checked, as a number (no string made, no strtol: once per delta).
+int digitsValue(std::string_view digits) {
+  int value = 0;
+  for (char c : digits) value = value * 10 + (c - '0');
+  return value;
+}
+
 // {"type":"content_block_delta","index":N,"delta":{"type":"<kind>","<field>":"..."}}
 // in exactly the API's layout; `text` gets the string unescaped.
 bool parseDelta(std::string_view data, std::string_view kind, std::string_view field, int& index, std::string& text) {
@@ -133,7 +140,7 @@ bool parseDelta(std::string_view data, std::string_view kind, std::string_view f
   size_t digits = at;
   while (at < data.size() && at - digits < 9 && data[at] >= '0' && data[at] <= '9') ++at;
   if (at == digits) return false;
-  int parsed = std::stoi(std::string(data.substr(digits, at - digits)));
+  int parsed = digitsValue(data.substr(digits, at - digits));
   for (std::string_view part : {std::string_view(",\"delta\":{\"type\":\""), kind, std::string_view("\",\""), field,
                                 std::string_view("\":\"")}) {
     if (data.substr(at, part.size()) != part) return false;
@@ -159,7 +166,7 @@ bool parseBlockStop(std::string_view data, int& index) {
   if (data.substr(0, kHead.size()) != kHead || data.size() < kHead.size() + 2 || data.back() != '}') return false;
   std::string_view digits = data.substr(kHead.size(), data.size() - kHead.size() - 1);
   if (digits.size() > 9 || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
-  index = std::stoi(std::string(digits));
+  index = digitsValue(digits);
   return true;
 }
 
