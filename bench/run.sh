@@ -46,6 +46,10 @@ RECONNECTS=50             # reconnects measured at each profile's largest level,
 REPEAT="${REPEAT:-1}"     # runs per level; with more than one, a median row follows
 CALLGRIND="${CALLGRIND:-}"  # set: the server runs under callgrind (about 50 times slower)
 WAIT_TRIES=$([ -n "$CALLGRIND" ] && echo 2000 || echo 200)
+if [ -n "$CALLGRIND" ] && ! command -v callgrind_control >/dev/null; then
+  echo "bench: CALLGRIND=1 needs valgrind (apt-get install valgrind)" >&2
+  exit 2
+fi
 FAILED=0                  # a run with errors still prints its row; the script goes on and exits 1 at the end
 case "${1:-}" in
   --smoke) PROFILES=("fast 0 0 40 20"); LEVELS=(4); GRAPH_PROFILE="0 0 40"; GRAPH_RUNS=(8); KNOWLEDGE="2000 50"; RECONNECTS=5 ;;
