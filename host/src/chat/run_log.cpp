@@ -156,14 +156,9 @@ std::chrono::steady_clock::time_point RunLog::closedAt() const {
 }
 
 std::vector<RunEvent> RunLog::events() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<RunEvent> out;
-  out.reserve(entries_.size());
-  std::string scratch;
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    out.push_back({static_cast<int64_t>(i) + 1, std::string(nameOf(entries_[i])), std::string(dataOf(entries_[i], scratch))});
-  }
-  return out;
+  RunEventBatchWriter batch;
+  writeEvents(batch);
+  return eventsOf(std::move(batch).finish());
 }
 
 size_t RunLog::writeEvents(RunEventBatchWriter& batch) const {

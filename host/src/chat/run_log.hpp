@@ -57,6 +57,7 @@ class RunLog final : public EventSink {
   void close();
   bool closed() const;
 
+  // Every event, one object each (for tests and tools; the host saves with writeEvents).
   std::vector<RunEvent> events() const;
   // Every event into `batch`, in order: the stored form written straight from
   // the log (a delta's data formatted once more, no RunEvent per event).

@@ -12,20 +12,19 @@ WorkerPool::WorkerPool(size_t threads) {
 
 WorkerPool::~WorkerPool() { stop(); }
 
-void WorkerPool::post(std::function<void()> task) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_) return;
-    tasks_.push_back(std::move(task));
-  }
-  wake_.notify_one();
-}
+void WorkerPool::post(std::function<void()> task) { enqueue(std::move(task), false); }
 
-void WorkerPool::postFirst(std::function<void()> task) {
+void WorkerPool::postFirst(std::function<void()> task) { enqueue(std::move(task), true); }
+
+void WorkerPool::enqueue(std::function<void()> task, bool first) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) return;
-    tasks_.push_front(std::move(task));
+    if (first) {
+      tasks_.push_front(std::move(task));
+    } else {
+      tasks_.push_back(std::move(task));
+    }
   }
   wake_.notify_one();
 }

@@ -32,6 +32,7 @@ class WorkerPool {
 
  private:
   void loop();
+  void enqueue(std::function<void()> task, bool first);
 
   std::mutex mutex_;
   std::condition_variable wake_;
