@@ -111,9 +111,8 @@ void writeSystem(BodyWriter& w, const ChatRequest& request) {
   w.close(']');
 }
 
-void writeTools(BodyWriter& w, const ChatRequest& request) {
-  if (request.tools.empty()) return;
-  w.key("tools");
+// The "tools" array alone (no key).
+void writeToolsArray(BodyWriter& w, const ChatRequest& request) {
   w.open('[');
   for (const auto& tool : request.tools) {
     w.separate();
@@ -182,26 +181,23 @@ size_t estimatedSize(const ChatRequest& request, size_t toolsBytes) {
 }  // namespace
 
 std::string toolsJson(const ChatRequest& request) {
+  if (request.tools.empty()) return {};
   BodyWriter w(request);
-  writeTools(w, request);
-  std::string& text = w.out();
-  constexpr std::string_view kKey = "\"tools\":";
-  return text.size() > kKey.size() ? text.substr(kKey.size()) : std::string();
+  writeToolsArray(w, request);
+  return std::move(w.out());
 }
 
 std::string buildRequestBody(const ChatRequest& request, const RequestOptions& options, std::string_view toolsText) {
+  std::string written;
+  if (toolsText.empty() && !request.tools.empty()) toolsText = written = toolsJson(request);
   BodyWriter w(request);
-  w.out().reserve(estimatedSize(request, toolsText.empty() ? 1024 * request.tools.size() : toolsText.size()));
+  w.out().reserve(estimatedSize(request, toolsText.size()));
   w.open('{');
   w.field("model", request.model);
   w.rawField("max_tokens", std::to_string(request.maxTokens));
   w.rawField("stream", "true");
   writeSystem(w, request);
-  if (!toolsText.empty()) {
-    w.rawField("tools", toolsText);
-  } else {
-    writeTools(w, request);
-  }
+  if (!toolsText.empty()) w.rawField("tools", toolsText);
   writeMessages(w, request, options);
   if (request.temperature) w.rawField("temperature", Json(*request.temperature).dump());
   if (!request.stopSequences.empty()) {

@@ -14,7 +14,6 @@
 
 #include <charconv>
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -218,24 +217,14 @@ class RunEventBatchWriter {
       fallback_.push_back({sequence, std::string(event), std::string(data)});
       return;
     }
-    // "<seq> <event> <bytes>\n" in one piece, then the data and its line end.
-    char head[96];
-    char* at = std::to_chars(head, head + 24, sequence).ptr;
+    // "<seq> <event> <bytes>\n", then the data and its line end (numbers by to_chars, not snprintf).
+    char number[24];
+    char* at = std::to_chars(number, number + 23, sequence).ptr;
     *at++ = ' ';
-    if (event.size() <= 40) {
-      std::memcpy(at, event.data(), event.size());
-      at += event.size();
-      *at++ = ' ';
-      at = std::to_chars(at, at + 24, data.size()).ptr;
-      *at++ = '\n';
-      text_.append(head, static_cast<size_t>(at - head));
-    } else {
-      text_.append(head, static_cast<size_t>(at - head)).append(event).push_back(' ');
-      at = std::to_chars(head, head + 24, data.size()).ptr;
-      *at++ = '\n';
-      text_.append(head, static_cast<size_t>(at - head));
-    }
-    text_.append(data).push_back('\n');
+    text_.append(number, static_cast<size_t>(at - number)).append(event).push_back(' ');
+    at = std::to_chars(number, number + 23, data.size()).ptr;
+    *at++ = '\n';
+    text_.append(number, static_cast<size_t>(at - number)).append(data).push_back('\n');
   }
 
   // Room for about this many bytes of text (saves regrowing a large batch).
