@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "mx/model.hpp"
 #include "mx/tool.hpp"
@@ -38,7 +39,7 @@ class ContentExecutionTool final : public Tool {
   std::shared_ptr<ModelCatalogue> models_;
 };
 
-int64_t countWords(const std::string& text);
+int64_t countWords(std::string_view text);
 std::string newArtifactId();
 
 }  // namespace mx::writer

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <sstream>
+
 #include "mx/testing/fakes.hpp"
 
 namespace mx::writer {
@@ -26,6 +29,24 @@ class OneModel final : public ModelCatalogue {
 };
 
 Json brief() { return {{"contentType", "email"}, {"objective", "Spring sale"}, {"targetAudience", "parents"}}; }
+
+TEST(ContentExecution, CountsWordsAsAStreamSplitsThem) {
+  EXPECT_EQ(countWords(""), 0);
+  EXPECT_EQ(countWords(" \t\n\v\f\r "), 0);
+  EXPECT_EQ(countWords("one"), 1);
+  EXPECT_EQ(countWords("  Spring\tsale,\nnow\r\n\f20%\voff  "), 5);
+  EXPECT_EQ(countWords("caf\xc3\xa9 \xe2\x80\x94 ok"), 3);  // non-ASCII bytes belong to words
+  std::mt19937 random(7);
+  const std::string alphabet = std::string("ab ,\t\n\v\f\r\x1f\x7f\x80\xff") + '\0';
+  for (int round = 0; round < 2000; ++round) {
+    std::string text;
+    for (size_t i = random() % 40; i > 0; --i) text.push_back(alphabet[random() % alphabet.size()]);
+    std::istringstream in(text);
+    int64_t expected = 0;
+    for (std::string word; in >> word;) ++expected;
+    ASSERT_EQ(countWords(text), expected) << "round " << round;
+  }
+}
 
 TEST(ContentExecution, StreamsArtifactEventsAndReturnsTheWrappedArtifact) {
   auto provider = std::make_shared<testing::FakeModelProvider>(
