@@ -1,4 +1,5 @@
 #include "chat/chat_routes.hpp"
+#include "mx/json_parse.hpp"
 
 namespace mx::host::chat {
 
@@ -85,7 +86,7 @@ Json artifactJson(const ArtifactRecord& a) {
 
 // Validates the request body; fills `turn`. 400s say what is wrong and where.
 Status parseTurn(const std::string& body, const ModelCatalogue& models, size_t maxChars, TurnRequest& turn) {
-  Json json = Json::parse(body, nullptr, false);
+  Json json = parseJson(body);
   if (json.is_discarded()) return invalidArgumentError("request body is not valid JSON");
   if (!json.is_object()) return invalidArgumentError("request body must be a JSON object");
   if (!json.contains("message")) return invalidArgumentError("\"message\" is required");
@@ -204,7 +205,7 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
       if (!stored) return refuse(*connection, stored.status(), requestId);
       for (const auto& e : *stored) {
         if (!conversationId.empty() || e.event != "done") continue;
-        Json done = Json::parse(e.data, nullptr, false);
+        Json done = parseJson(e.data);
         if (done.is_object() && done.contains("conversationId") && done["conversationId"].is_string()) conversationId = done["conversationId"];
       }
       connection->begin(sseHeaders(conversationId, runId));

@@ -1,4 +1,5 @@
 #include "chat/session_cache.hpp"
+#include "mx/json_parse.hpp"
 
 namespace mx::host::chat {
 
@@ -6,7 +7,7 @@ std::optional<Json> SessionCache::load(const std::string& userId, const std::str
   if (!cache_) return std::nullopt;
   auto cached = cache_->get(key(userId, conversationId));
   if (cached && cached->has_value()) {
-    Json state = Json::parse(**cached, nullptr, false);
+    Json state = parseJson(**cached);
     if (state.is_object()) {
       ++hits_;
       return state;

@@ -1,4 +1,5 @@
 #include "graph/checkpointers.hpp"
+#include "mx/json_parse.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -102,7 +103,7 @@ Result<std::vector<Json>> FileCheckpointer::readRecords(std::string_view threadI
   std::ifstream in(pathFor(threadId));
   std::string line;
   while (std::getline(in, line)) {
-    Json record = Json::parse(line, nullptr, false);
+    Json record = parseJson(line);
     if (record.is_discarded()) continue;  // a line torn by a crash mid-write
     records.push_back(std::move(record));
   }

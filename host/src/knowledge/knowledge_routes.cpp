@@ -5,6 +5,7 @@
 #include "chat/run_manager.hpp"
 #include "chat/sse_connection.hpp"
 #include "http/http_cache.hpp"
+#include "mx/json_parse.hpp"
 
 namespace mx::host::knowledge {
 
@@ -143,7 +144,7 @@ void addKnowledgeRoutes(http::HttpServer& server, KnowledgeServices& services, c
                                                                               RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
-    Json body = Json::parse(request.body(), nullptr, false);
+    Json body = parseJson(request.body());
     if (body.is_discarded()) return http::sendError(response, Code::Bad_Request, "invalid_argument", "request body is not valid JSON", context);
     auto accept = request.headers().tryGetRaw("Accept");
     bool streaming = accept && accept->value().find("text/event-stream") != std::string::npos;
@@ -243,7 +244,7 @@ void addKnowledgeRoutes(http::HttpServer& server, KnowledgeServices& services, c
     if (remove) {
       status = services.store->deleteCanon(*user, type, category, id);
     } else {
-      Json body = Json::parse(request.body(), nullptr, false);
+      Json body = parseJson(request.body());
       if (!body.is_object()) return http::sendError(response, Code::Bad_Request, "invalid_argument", "the entry must be a JSON object", context);
       if (category == "template" && !(body.contains("body") && body["body"].is_string())) {
         return http::sendError(response, Code::Bad_Request, "invalid_argument", "a template needs a \"body\" string with {{slot}} placeholders", context);

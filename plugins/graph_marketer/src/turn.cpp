@@ -3,6 +3,7 @@
 #include <map>
 
 #include "mx/model.hpp"
+#include "mx/json_parse.hpp"
 
 namespace mx::marketer {
 
@@ -57,7 +58,7 @@ Turn readTurn(const Json& messages) {
       } else if (block.type == BlockType::ToolResult) {
         auto it = byId.find(block.id);
         if (it == byId.end()) continue;
-        Json result = Json::parse(block.text, nullptr, false);
+        Json result = parseJson(block.text);
         turn.calls[it->second].result = result.is_discarded() ? Json(block.text) : result;
         turn.calls[it->second].isError = block.isError;
       }

@@ -2,6 +2,7 @@
 
 #include "anthropic_stream.hpp"
 #include "mx_common/chat_call.hpp"
+#include "mx/json_parse.hpp"
 
 namespace mx::anthropic {
 
@@ -10,7 +11,7 @@ namespace {
 
 // Reads {"type":"error","error":{"type":..,"message":..},"request_id":..}.
 Status errorFromBody(int status, const HttpHeaders& headers, const std::string& body) {
-  Json parsed = Json::parse(body, nullptr, false);
+  Json parsed = parseJson(body);
   std::string type = "http_error";
   std::string message = body.substr(0, 500);
   if (parsed.is_object() && parsed.contains("error") && parsed["error"].is_object()) {

@@ -1,4 +1,5 @@
 #include "anthropic_stream.hpp"
+#include "mx/json_parse.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -197,7 +198,7 @@ void StreamAccumulator::dispatch(const SseEvent& event) {
     onBlockStop(fastIndex_);
     return;
   }
-  Json data = Json::parse(event.data, nullptr, false);
+  Json data = parseJson(event.data);
   if (data.is_discarded() || !data.is_object()) {
     failure_ = unavailableError("malformed stream event \"" + std::string(event.event) + "\": not a JSON object");
     return;
@@ -353,7 +354,7 @@ ContentBlock StreamAccumulator::finishBlock(const BlockBuilder& builder) const {
   block.name = builder.name;
   block.signature = builder.signature;
   if (builder.type == BlockType::ToolUse) {
-    Json input = builder.partialJson.empty() ? Json::object() : Json::parse(builder.partialJson, nullptr, false);
+    Json input = builder.partialJson.empty() ? Json::object() : parseJson(builder.partialJson);
     // Cut by max_tokens mid-call: the arguments never completed. Keep them as
     // text so the caller can see what arrived; the stop reason says why.
     block.input = input.is_object() ? input : Json{{"_incomplete_json", builder.partialJson}};

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "request_text.hpp"
+#include "mx/json_parse.hpp"
 
 namespace mx::offline {
 
@@ -200,10 +201,10 @@ Json readBrief(const std::string& prompt) {
   auto open = prompt.find("<brief>");
   auto close = prompt.find("</brief>");
   if (open != std::string::npos && close != std::string::npos && close > open) {
-    Json brief = Json::parse(prompt.substr(open + 7, close - open - 7), nullptr, false);
+    Json brief = parseJson(prompt.substr(open + 7, close - open - 7));
     if (brief.is_object()) return brief;
   }
-  Json whole = Json::parse(prompt, nullptr, false);
+  Json whole = parseJson(prompt);
   if (whole.is_object()) return whole;
   return {{"contentType", detectContentType(prompt).value_or("email")}, {"objective", prompt}};
 }

@@ -1,4 +1,5 @@
 #include "request_text.hpp"
+#include "mx/json_parse.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -130,7 +131,7 @@ Conversation readConversation(const std::vector<Message>& messages) {
       } else if (block.type == BlockType::ToolResult) {
         auto it = byId.find(block.id);
         if (it == byId.end()) continue;
-        Json parsed = Json::parse(block.text, nullptr, false);
+        Json parsed = parseJson(block.text);
         conversation.toolCalls[it->second].result = parsed.is_discarded() ? Json(block.text) : parsed;
         conversation.toolCalls[it->second].isError = block.isError;
       }

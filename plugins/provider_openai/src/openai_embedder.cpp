@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "mx_common/retry.hpp"
+#include "mx/json_parse.hpp"
 
 namespace mx::openai {
 
@@ -69,7 +70,7 @@ std::vector<float> decodeBase64Floats(std::string_view base64) {
 }
 
 Result<std::vector<std::vector<float>>> parseEmbeddings(const std::string& body, size_t expected) {
-  Json parsed = Json::parse(body, nullptr, false);
+  Json parsed = parseJson(body);
   if (!parsed.is_object() || !parsed.contains("data") || !parsed["data"].is_array()) {
     return unavailableError("embeddings response has no data array");
   }

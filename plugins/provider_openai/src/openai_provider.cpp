@@ -2,6 +2,7 @@
 
 #include "mx_common/chat_call.hpp"
 #include "openai_stream.hpp"
+#include "mx/json_parse.hpp"
 
 namespace mx::openai {
 
@@ -14,7 +15,7 @@ std::vector<std::pair<std::string, std::string>> ConnectionConfig::headers() con
 }
 
 Status errorFromResponse(int status, const HttpHeaders& headers, const std::string& body) {
-  Json parsed = Json::parse(body, nullptr, false);
+  Json parsed = parseJson(body);
   Json error = parsed.is_object() && parsed.contains("error") ? parsed["error"] : Json();
   std::string code = error.is_object() && error.contains("code") && error["code"].is_string() ? error["code"].get<std::string>()
                      : error.is_object() ? error.value("type", "http_error")

@@ -1,6 +1,7 @@
 #include "openai_stream.hpp"
 
 #include "mx_common/retry.hpp"
+#include "mx/json_parse.hpp"
 
 namespace mx::openai {
 
@@ -35,7 +36,7 @@ void ChatStreamAccumulator::onEvent(const SseEvent& event) {
     done_ = true;
     return;
   }
-  Json chunk = Json::parse(event.data, nullptr, false);
+  Json chunk = parseJson(event.data);
   if (chunk.is_discarded() || !chunk.is_object()) {
     failure_ = unavailableError("malformed stream chunk: not a JSON object");
     return;
@@ -117,7 +118,7 @@ ChatResponse ChatStreamAccumulator::takeResponse() {
   response_.message.content.clear();
   if (!text_.empty()) response_.message.content.push_back(ContentBlock::makeText(text_));
   for (const auto& [index, call] : toolCalls_) {
-    Json input = call.arguments.empty() ? Json::object() : Json::parse(call.arguments, nullptr, false);
+    Json input = call.arguments.empty() ? Json::object() : parseJson(call.arguments);
     if (!input.is_object()) input = Json{{"_incomplete_json", call.arguments}};
     response_.message.content.push_back(ContentBlock::makeToolUse(call.id, call.name, std::move(input)));
   }

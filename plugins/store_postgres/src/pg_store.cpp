@@ -4,6 +4,7 @@
 
 #include "pg_checkpointer.hpp"
 #include "pg_sql.hpp"
+#include "mx/json_parse.hpp"
 
 namespace mx::pg {
 
@@ -55,7 +56,7 @@ ArtifactRecord readArtifact(const pqxx::row& row) {
   a.content = row[5].as<std::string>();
   a.wordCount = row[6].as<int64_t>();
   a.status = row[7].as<std::string>();
-  a.metadata = Json::parse(row[8].as<std::string>(), nullptr, false);
+  a.metadata = parseJson(row[8].as<std::string>());
   a.createdAtMs = row[9].as<int64_t>();
   return a;
 }
@@ -227,7 +228,7 @@ Result<std::vector<CanonEntry>> PostgresStore::listCanon(std::string_view userId
     std::vector<CanonEntry> out;
     for (const auto& row : lease.exec(tx, "canon_list", str(userId), str(contentType))) {
       out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<std::string>(),
-                     Json::parse(row[4].as<std::string>(), nullptr, false), row[5].as<int64_t>()});
+                     parseJson(row[4].as<std::string>()), row[5].as<int64_t>()});
     }
     return out;
   });
@@ -324,7 +325,7 @@ Result<std::vector<MessageRecord>> PostgresStore::listMessages(std::string_view 
     std::vector<MessageRecord> out;
     for (const auto& row : lease.exec(tx, "messages_list", str(conversationId), str(userId))) {
       out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<std::string>(),
-                     row[4].as<std::string>(), row[5].as<std::string>(), Json::parse(row[6].as<std::string>(), nullptr, false),
+                     row[4].as<std::string>(), row[5].as<std::string>(), parseJson(row[6].as<std::string>()),
                      row[7].as<int64_t>()});
     }
     return out;

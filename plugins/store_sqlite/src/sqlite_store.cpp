@@ -6,6 +6,7 @@
 #include <set>
 
 #include "mx_common/search_words.hpp"
+#include "mx/json_parse.hpp"
 
 namespace mx::sqlite {
 
@@ -97,7 +98,7 @@ ArtifactRecord readArtifact(Statement& s) {
   a.content = s.text(5);
   a.wordCount = s.integer(6);
   a.status = s.text(7);
-  a.metadata = Json::parse(s.text(8), nullptr, false);
+  a.metadata = parseJson(s.text(8));
   a.createdAtMs = s.integer(9);
   return a;
 }
@@ -397,7 +398,7 @@ Result<std::vector<CanonEntry>> SqliteStore::listCanon(std::string_view userId, 
                        "(?2 = '' OR content_type = ?2) ORDER BY content_type, category, id");
   s.bind(1, userId).bind(2, contentType);
   std::vector<CanonEntry> out;
-  while (s.step()) out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), Json::parse(s.text(4), nullptr, false), s.integer(5)});
+  while (s.step()) out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), parseJson(s.text(4)), s.integer(5)});
   MX_RETURN_IF_ERROR(s.status());
   return out;
 }
@@ -482,7 +483,7 @@ Result<std::vector<MessageRecord>> SqliteStore::listMessages(std::string_view us
   s.bind(1, conversationId).bind(2, userId);
   std::vector<MessageRecord> out;
   while (s.step()) {
-    out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), Json::parse(s.text(6), nullptr, false), s.integer(7)});
+    out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), parseJson(s.text(6)), s.integer(7)});
   }
   MX_RETURN_IF_ERROR(s.status());
   return out;

@@ -1,4 +1,5 @@
 #include "canon_library.hpp"
+#include "mx/json_parse.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -42,7 +43,7 @@ Json CanonLibrary::parsedCached(const std::string& cacheKey, const std::string& 
     if (found != parsed_.end()) kept = found->second;
   }
   if (kept && kept->text == text) return kept->value;
-  auto parsed = std::make_shared<const Parsed>(Parsed{text, Json::parse(text, nullptr, false)});
+  auto parsed = std::make_shared<const Parsed>(Parsed{text, parseJson(text)});
   std::lock_guard<std::mutex> lock(parsedMutex_);
   if (parsed_.size() >= kMostParsed && parsed_.find(cacheKey) == parsed_.end()) parsed_.clear();
   parsed_[cacheKey] = parsed;

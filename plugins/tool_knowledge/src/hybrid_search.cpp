@@ -1,4 +1,5 @@
 #include "hybrid_search.hpp"
+#include "mx/json_parse.hpp"
 
 #include <algorithm>
 #include <map>
@@ -41,7 +42,7 @@ Result<Json> HybridSearch::search(const std::string& userId, const std::string& 
     auto cached = cache_->get(cacheKey);
     if (!cached && logger_) logger_->warn("knowledge cache unavailable: " + cached.status().toString());
     if (cached && cached->has_value()) {
-      Json hit = Json::parse(**cached, nullptr, false);
+      Json hit = parseJson(**cached);
       if (hit.is_object()) {
         hit["cached"] = true;
         return hit;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "mx_common/retry.hpp"
+#include "mx/json_parse.hpp"
 
 namespace mx::tavily {
 
@@ -31,7 +32,7 @@ Json WebSearchTool::requestBody(const Json& arguments) const {
 }
 
 Result<Json> parseSearchResponse(int status, const std::string& body) {
-  Json parsed = Json::parse(body, nullptr, false);
+  Json parsed = parseJson(body);
   if (status != 200) {
     std::string message = body.substr(0, 300);
     if (parsed.is_object() && parsed.contains("detail")) {
