@@ -15,4 +15,9 @@ namespace mx::host::chat {
 // nlohmann::json (std::map) writes them.
 void appendArtifactDeltaJson(std::string& out, std::string_view artifactId, std::string_view text);
 
+// The same in two parts, for the many deltas of one artifact: the text before
+// the content, written once per artifact, then each delta from it.
+std::string artifactDeltaHead(std::string_view artifactId);
+void appendArtifactDelta(std::string& out, std::string_view head, std::string_view text);
+
 }  // namespace mx::host::chat

@@ -4,6 +4,7 @@
 
 #include "chat/json_text.hpp"
 #include "mx/json.hpp"
+#include "mx/json_parse.hpp"
 
 namespace mx::host::chat {
 
@@ -13,7 +14,7 @@ constexpr std::string_view kArtifactEvent = "artifact";
 
 void RunLog::track(std::string_view event, const std::string& data) {
   if (event != kArtifactEvent) return;
-  Json parsed = Json::parse(data, nullptr, false);
+  Json parsed = parseJson(data);
   if (!parsed.is_object()) return;
   std::string id = parsed.value("artifactId", "");
   std::string type = parsed.value("type", "");
@@ -35,6 +36,7 @@ size_t RunLog::draftIndex(std::string_view artifactId) {
   auto known = draftIndex_.find(artifactId);
   if (known != draftIndex_.end()) return known->second;
   drafts_.emplace_back().id = std::string(artifactId);
+  deltaHeads_.push_back(artifactDeltaHead(artifactId));
   draftIndex_.emplace(std::string(artifactId), drafts_.size() - 1);
   return drafts_.size() - 1;
 }
@@ -53,9 +55,9 @@ std::string_view RunLog::nameOf(const Entry& entry) const {
 
 std::string_view RunLog::dataOf(const Entry& entry, std::string& scratch) const {
   if ((entry.nameIndex & kDeltaOf) == 0) return std::string_view(text_).substr(entry.dataAt, entry.dataLength);
-  const ArtifactDraft& draft = drafts_[entry.nameIndex & ~kDeltaOf];
+  size_t index = entry.nameIndex & ~kDeltaOf;
   scratch.clear();
-  appendArtifactDeltaJson(scratch, draft.id, std::string_view(draft.content).substr(entry.dataAt, entry.dataLength));
+  appendArtifactDelta(scratch, deltaHeads_[index], std::string_view(drafts_[index].content).substr(entry.dataAt, entry.dataLength));
   return scratch;
 }
 
@@ -114,6 +116,7 @@ void RunLog::releaseEvents() {
   std::vector<Entry>().swap(entries_);
   std::string().swap(text_);
   std::vector<ArtifactDraft>().swap(drafts_);
+  std::vector<std::string>().swap(deltaHeads_);
   draftIndex_.clear();
   std::string().swap(scratch_);
 }

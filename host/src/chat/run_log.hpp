@@ -104,6 +104,7 @@ class RunLog final : public EventSink {
   std::vector<std::shared_ptr<SseConnection>> subscribers_;
   bool everSubscribed_ = false;
   std::vector<ArtifactDraft> drafts_;  // in the order they started
+  std::vector<std::string> deltaHeads_;  // artifactDeltaHead of each draft, by the same index
   std::map<std::string, size_t, std::less<>> draftIndex_;
   std::string scratch_;  // a delta's data while it is sent
   bool closed_ = false;
