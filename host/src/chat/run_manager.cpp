@@ -272,7 +272,14 @@ Result<std::shared_ptr<ActiveRun>> RunManager::find(std::string_view runId, std:
 Status RunManager::cancel(std::string_view runId, std::string_view userId) {
   auto run = find(runId, userId);
   if (!run) return run.status();
-  if ((*run)->finished) return failedPreconditionError("run " + std::string(runId) + " has already finished");
+  {
+    // Live until finish() takes it out, before `done` can reach a client: a client that has seen
+    // `done` and cancels is told the run has finished (`finished` is set only after `done` is sent).
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (live_.find((*run)->id) == live_.end()) {
+      return failedPreconditionError("run " + std::string(runId) + " has already finished");
+    }
+  }
   (*run)->cancel.cancel("cancelled by the user");
   return Status::ok();
 }
