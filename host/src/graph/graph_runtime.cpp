@@ -195,7 +195,7 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
                       std::chrono::duration<double, std::milli>(startedAt - started_).count(),
                       std::chrono::duration<double, std::milli>(finishedAt - startedAt).count(),
                       result.isOk() ? "ok" : std::string(codeName(result.status().code()))};
-    if (request_.tracer) request_.tracer->endSpan(spanId, result.isOk() ? *result : Json(), result.status());
+    if (request_.tracer) request_.tracer->endSpan(spanId, result.isOk() ? *result : nullJson(), result.status());
     // Durable before it counts (sync): a crash after this point will not run the node again.
     workers_.post([self = shared_from_this(), name, timing, result = std::move(result)]() mutable {
       CpuTally tally(self->cpuNs_);

@@ -123,8 +123,8 @@ bool Predicate::evaluate(const Json& state) const {
       }
       break;
     }
-    case Op::Equals: result = (value != nullptr ? *value : Json()) == literal_; break;
-    case Op::NotEquals: result = (value != nullptr ? *value : Json()) != literal_; break;
+    case Op::Equals: result = (value != nullptr ? *value : nullJson()) == literal_; break;
+    case Op::NotEquals: result = (value != nullptr ? *value : nullJson()) != literal_; break;
     case Op::Exists: result = value != nullptr && !value->is_null(); break;
     case Op::Truthy: result = truthy(value); break;
   }

@@ -35,7 +35,7 @@ Json validateContent(const std::string& content, const Json& rules) {
   Json unchecked = Json::array();
   Json checked = Json::array();
   std::string lowered = lower(content);
-  for (const auto& rule : rules.is_array() ? rules : Json::array()) {
+  for (const auto& rule : rules.is_array() ? rules : emptyArray()) {
     if (rule.is_string()) {
       unchecked.push_back(rule);
       continue;

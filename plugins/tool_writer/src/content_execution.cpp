@@ -49,7 +49,7 @@ std::string ContentExecutionTool::renderPrompt(const Json& brief) const {
 }
 
 std::string ContentExecutionTool::modelFor(const Json* state) const {
-  return common::modelForTier(state != nullptr ? *state : Json::object(), "modelPreference", 2, config_.model, *models_);
+  return common::modelForTier(state != nullptr ? *state : emptyObject(), "modelPreference", 2, config_.model, *models_);
 }
 
 namespace {

@@ -22,20 +22,32 @@ using Json = nlohmann::json;
 // every message on every call. These return a reference into `object`, or to
 // a constant empty value when `object` is not an object or has no such member
 // (or, for the typed ones, when the member has another type).
-inline const Json& memberOrNull(const Json& object, std::string_view key) {
+// Constant empty values to stand in for a missing one by reference
+// (`p != nullptr ? *p : emptyObject()` copies nothing; `: Json::object()` copies *p).
+inline const Json& nullJson() {
   static const Json null;
-  if (!object.is_object()) return null;
+  return null;
+}
+inline const Json& emptyObject() {
+  static const Json empty = Json::object();
+  return empty;
+}
+inline const Json& emptyArray() {
+  static const Json empty = Json::array();
+  return empty;
+}
+
+inline const Json& memberOrNull(const Json& object, std::string_view key) {
+  if (!object.is_object()) return nullJson();
   auto found = object.find(key);
-  return found == object.end() ? null : *found;
+  return found == object.end() ? nullJson() : *found;
 }
 inline const Json& objectMember(const Json& object, std::string_view key) {
-  static const Json empty = Json::object();
   const Json& member = memberOrNull(object, key);
-  return member.is_object() ? member : empty;
+  return member.is_object() ? member : emptyObject();
 }
 inline const Json& arrayMember(const Json& object, std::string_view key) {
-  static const Json empty = Json::array();
   const Json& member = memberOrNull(object, key);
-  return member.is_array() ? member : empty;
+  return member.is_array() ? member : emptyArray();
 }
 }  // namespace mx
