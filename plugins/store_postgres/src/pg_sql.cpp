@@ -31,17 +31,25 @@ Status statusForException(const std::exception& e, std::string_view what) {
 }
 
 std::string textArrayLiteral(const std::vector<std::string>& values) {
-  std::string out = "{";
+  size_t bytes = 2;
+  for (const auto& value : values) bytes += value.size() + 3;
+  std::string out;
+  out.reserve(bytes);  // an artifact's whole text goes through here: one block, runs copied whole
+  out.push_back('{');
   for (size_t i = 0; i < values.size(); ++i) {
-    if (i) out += ',';
-    out += '"';
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
+    if (i) out.push_back(',');
+    out.push_back('"');
+    std::string_view rest = values[i];
+    for (size_t special = rest.find_first_of("\"\\"); special != std::string_view::npos;
+         special = rest.find_first_of("\"\\")) {
+      out.append(rest.substr(0, special)).push_back('\\');
+      out.push_back(rest[special]);
+      rest.remove_prefix(special + 1);
     }
-    out += '"';
+    out.append(rest).push_back('"');
   }
-  return out + "}";
+  out.push_back('}');
+  return out;
 }
 
 std::string bigintArrayLiteral(const std::vector<int64_t>& values) {

@@ -15,6 +15,8 @@ TEST(PgSql, TextArraysQuoteAndEscapeEveryElement) {
   EXPECT_EQ(textArrayLiteral({"a", "b c"}), R"({"a","b c"})");
   EXPECT_EQ(textArrayLiteral({"say \"hi\"", "back\\slash", "{braces},commas", "NULL"}),
             R"({"say \"hi\"","back\\slash","{braces},commas","NULL"})");
+  EXPECT_EQ(textArrayLiteral({"\"\\\"", "", "end\\", "\"start", std::string("nul\0byte", 8)}),
+            std::string(R"({"\"\\\"","","end\\","\"start","nul)") + '\0' + R"(byte"})");
 }
 
 TEST(PgSql, BigintArrays) {
