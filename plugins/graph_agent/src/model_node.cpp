@@ -1,6 +1,7 @@
 #include "agent_nodes.hpp"
 
 #include <algorithm>
+#include "mx/json_text.hpp"
 #include "mx_common/conversation_window.hpp"
 #include "mx_common/model_choice.hpp"
 
@@ -71,7 +72,11 @@ class ReasoningObserver final : public ChatObserver {
 
   void onTextDelta(std::string_view text) override {
     if (emit_ && context_->events != nullptr) {
-      context_->events->emitJson("thinking", {{"type", "agent_reasoning"}, {"content", text}});
+      // One event per token: written as text, as emitJson would write the tree (keys in order).
+      std::string data = "{\"content\":";
+      appendJsonString(data, text);
+      data.append(",\"type\":\"agent_reasoning\"}");
+      context_->events->emit("thinking", std::move(data));
     }
   }
 

@@ -89,6 +89,7 @@ TEST(ModelNode, CallsTheModelWithConversationToolsAndStreamsReasoning) {
   ASSERT_EQ(sink.events().size(), 2u);
   EXPECT_EQ(sink.events()[0].event, "thinking");
   EXPECT_EQ(sink.events()[0].json(), Json({{"type", "agent_reasoning"}, {"content", "Let me "}}));
+  EXPECT_EQ(sink.events()[0].data, Json({{"type", "agent_reasoning"}, {"content", "Let me "}}).dump());  // as emitJson wrote it
 }
 
 // The names of the tools offered to the model by one run of `node` per context (state.context).
