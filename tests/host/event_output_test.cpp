@@ -3,6 +3,8 @@
 // per HTTP client pass, one per worker task).
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <future>
 #include <random>
 #include <thread>
@@ -280,6 +282,44 @@ TEST(WorkerPool, PostFirstRunsAheadOfQueuedTasks) {
   release.set_value();
   workers.stop();
   EXPECT_EQ(order, (std::vector<std::string>{"running", "first", "queued 1", "queued 2"}));
+}
+
+// A worker's own next task wakes no other worker (the worker takes it when its
+// current task returns); two waiting tasks still run side by side.
+TEST(WorkerPool, AWorkersOwnNextTaskWakesNoOtherAndTwoRunSideBySide) {
+  WorkerPool workers(2);
+  std::promise<std::pair<uint64_t, uint64_t>> wakeUps;  // before and after the inner post
+  std::promise<void> ran;
+  workers.post([&] {
+    uint64_t before = workers.wakeUps();
+    workers.post([&] { ran.set_value(); });
+    wakeUps.set_value({before, workers.wakeUps()});
+  });
+  auto [before, after] = wakeUps.get_future().get();
+  EXPECT_EQ(after, before);  // no worker woken for it
+  ran.get_future().wait();   // and it ran (on whichever worker looked at the queue first)
+
+  // Each of the two waits until both have started: it completes only if a second worker is woken.
+  std::mutex mutex;
+  std::condition_variable changed;
+  int started = 0;
+  std::promise<void> bothRan;
+  std::atomic<int> finished{0};
+  auto meet = [&] {
+    std::unique_lock<std::mutex> lock(mutex);
+    ++started;
+    changed.notify_all();
+    bool met = changed.wait_for(lock, std::chrono::seconds(5), [&] { return started == 2; });
+    lock.unlock();
+    EXPECT_TRUE(met) << "the two tasks did not run side by side";
+    if (++finished == 2) bothRan.set_value();
+  };
+  workers.post([&] {
+    workers.post(meet);
+    workers.post(meet);
+  });
+  bothRan.get_future().wait();
+  workers.stop();
 }
 
 }  // namespace

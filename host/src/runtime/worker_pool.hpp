@@ -4,10 +4,15 @@
 // streams and HTTP tools are asynchronous and hold no worker).
 // Each task runs inside an OutputBatch: the SSE frames it produces for one
 // client leave in one write when it returns.
+// A task posted from one of the pool's own tasks wakes no other worker when
+// it is the only one waiting: the posting worker runs it next. So a task
+// must not wait for a task it posts (it never could on a one-thread pool).
 // Thread-safety: post() from any thread. stop() joins after draining.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -29,6 +34,8 @@ class WorkerPool {
   // Finishes queued tasks, then joins. Tasks posted afterwards are dropped.
   void stop();
   size_t size() const { return threads_.size(); }
+  // How many posts have woken a worker (for tests and diagnostics).
+  uint64_t wakeUps() const { return wakeUps_.load(std::memory_order_relaxed); }
 
  private:
   void loop();
@@ -38,6 +45,7 @@ class WorkerPool {
   std::condition_variable wake_;
   std::deque<std::function<void()>> tasks_;
   bool stopping_ = false;
+  std::atomic<uint64_t> wakeUps_{0};
   std::vector<std::thread> threads_;
 };
 
