@@ -2,7 +2,9 @@
 // keep-alive, timeouts, resets, cancellation, timers, many concurrent streams.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
+#include <thread>
 
 #include "mock_http_server.hpp"
 #include "net/curl_http_client.hpp"
@@ -345,6 +347,43 @@ TEST(HttpClient, TransfersBeyondTheConnectionCapWaitAndAllComplete) {
   }
   EXPECT_EQ(server.requestCount(), 8u);
   EXPECT_LE(server.connectionCount(), 2u);
+}
+
+// The loop writes its eventfd only when it is asleep: requests started from
+// several threads, each right after the previous one completed (the loop
+// going to sleep and waking all the time), must each start at once. A lost
+// wake would leave a request queued until the loop's next timeout (1 s idle).
+TEST(HttpClient, RequestsStartedWhileTheLoopSleepsOrWorksAreNeverLeftWaiting) {
+  MockHttpServer server([](const MockRequest&, MockResponse& r) {
+    r.begin(200, {});
+    r.chunk("ok");
+    r.end();
+  });
+  auto client = makeClient();
+  std::vector<std::thread> threads;
+  std::atomic<int64_t> slowestMs{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        auto c = std::make_shared<Collector>();
+        auto started = std::chrono::steady_clock::now();
+        client->start(post(server.baseUrl() + "/"), c, {});
+        EXPECT_TRUE(wait(c).isOk());
+        int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(c->completedAt - started).count();
+        int64_t seen = slowestMs.load();
+        while (ms > seen && !slowestMs.compare_exchange_weak(seen, ms)) {
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_LT(slowestMs.load(), 900) << "a request waited for the loop's timeout";
+  // Timers added from another thread while the loop sleeps run on time too.
+  std::promise<void> fired;
+  auto at = std::chrono::steady_clock::now();
+  client->runAfter(5ms, [&] { fired.set_value(); });
+  ASSERT_EQ(fired.get_future().wait_for(2s), std::future_status::ready);
+  EXPECT_LT(std::chrono::steady_clock::now() - at, 900ms);
 }
 
 TEST(HttpClient, ManyConcurrentStreamsOnOneThread) {

@@ -103,7 +103,11 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
     close(wakeFd_);
   }
 
+  // Only a loop asleep in epoll needs the eventfd: an awake one drains the
+  // queues before it sleeps again (run() says it is going to sleep before it
+  // looks at them one last time, so one of the two always sees the other).
   void wake() {
+    if (!sleeping_.load()) return;
     uint64_t one = 1;
     [[maybe_unused]] auto written = write(wakeFd_, &one, sizeof one);
   }
@@ -385,6 +389,7 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
     long timeout = 1000;
     if (!active_.empty()) timeout = kIdleScanInterval.count();
     std::lock_guard<std::mutex> lock(mutex_);
+    if (!incoming_.empty() || !cancels_.empty() || stopping_) return 0;  // queued while not asleep: no wake came
     if (!timers_.empty()) {
       auto until = std::chrono::duration_cast<std::chrono::milliseconds>(timers_.top().due - SteadyClock::now()).count();
       timeout = std::max<long>(0, std::min<long>(timeout, until));
@@ -423,7 +428,9 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
       }
       drainQueues();
       actAndComplete();  // starts what drainQueues added without a trip through epoll
+      sleeping_.store(true);  // before pollTimeoutMs looks at the queues: see wake()
       events_->wait(pollTimeoutMs());
+      sleeping_.store(false);
       actAndComplete();
       scanIdle();
     }
@@ -462,6 +469,7 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
   SteadyClock::time_point nextIdleScan_{};
   std::unique_ptr<CurlSocketEvents> events_;  // I/O thread only
   int wakeFd_ = -1;
+  std::atomic<bool> sleeping_{false};  // in (or about to enter) epoll_wait
 };
 
 CurlHttpClient::CurlHttpClient(std::shared_ptr<Logger> logger, Options options)
