@@ -415,7 +415,8 @@ TEST(Chat, BadInputGetsA4xxWithTheErrorShape) {
   auto post = [&](const std::string& body) { return httpRequest("POST", server->baseUrl() + "/api/v1/chat/stream", body,
                                                                 {{"Content-Type", "application/json"}, {"X-Request-Id", "bad-1"}}); };
   const std::vector<std::tuple<std::string, long, std::string>> cases = {
-      {"{not json", 400, "request body is not valid JSON"},
+      {"{not json", 400, "request body is not valid JSON: expected a string key at byte 1"},
+      {"{\"message\":\"hi\",}", 400, "request body is not valid JSON: expected a string key at byte 16"},
       {"[1,2]", 400, "must be a JSON object"},
       {"{}", 400, "\"message\" is required"},
       {"{\"message\":\"   \"}", 400, "must not be empty"},
@@ -574,6 +575,10 @@ TEST(KnowledgeApi, IngestSearchAndDeleteWithTenantIsolation) {
   auto base = server.baseUrl();
   Json doc = {{"title", "Acme handbook"}, {"resourceType", "handbook"}, {"format", "markdown"},
               {"content", "# Email\n\nSubject lines under fifty characters.\n\n# Voice\n\nPlain and warm."}};
+  auto broken = httpRequest("POST", base + "/api/v1/resources", "{\"title\":", as("key-a"));
+  EXPECT_EQ(broken.status, 400);
+  EXPECT_NE(broken.body.find("request body is not valid JSON: unexpected end of the text at byte 9"), std::string::npos)
+      << broken.body;
   auto created = httpRequest("POST", base + "/api/v1/resources", doc.dump(), as("key-a"));
   ASSERT_EQ(created.status, 201) << created.body;
   auto resource = Json::parse(created.body);

@@ -86,8 +86,9 @@ Json artifactJson(const ArtifactRecord& a) {
 
 // Validates the request body; fills `turn`. 400s say what is wrong and where.
 Status parseTurn(const std::string& body, const ModelCatalogue& models, size_t maxChars, TurnRequest& turn) {
-  Json json = parseJson(body);
-  if (json.is_discarded()) return invalidArgumentError("request body is not valid JSON");
+  std::string error;
+  Json json = parseJson(body, &error);
+  if (json.is_discarded()) return invalidArgumentError("request body is not valid JSON: " + error);
   if (!json.is_object()) return invalidArgumentError("request body must be a JSON object");
   if (!json.contains("message")) return invalidArgumentError("\"message\" is required");
   if (!json["message"].is_string()) return invalidArgumentError("\"message\" must be a string");

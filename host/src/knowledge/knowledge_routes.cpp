@@ -144,8 +144,11 @@ void addKnowledgeRoutes(http::HttpServer& server, KnowledgeServices& services, c
                                                                               RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
-    Json body = parseJson(request.body());
-    if (body.is_discarded()) return http::sendError(response, Code::Bad_Request, "invalid_argument", "request body is not valid JSON", context);
+    std::string error;
+    Json body = parseJson(request.body(), &error);
+    if (body.is_discarded()) {
+      return http::sendError(response, Code::Bad_Request, "invalid_argument", "request body is not valid JSON: " + error, context);
+    }
     auto accept = request.headers().tryGetRaw("Accept");
     bool streaming = accept && accept->value().find("text/event-stream") != std::string::npos;
     std::string requestId = context.requestId;
