@@ -34,24 +34,6 @@ int64_t count(const Json& usage, const char* field, int64_t fallback) {
   return it != usage.end() && it->is_number_integer() ? it->get<int64_t>() : fallback;
 }
 
-void appendUtf8(std::string& out, uint32_t code) {
-  if (code < 0x80) {
-    out.push_back(static_cast<char>(code));
-  } else if (code < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (code >> 6)));
-    out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
-  } else if (code < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (code >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (code >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((code >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
-  }
-}
-
 bool hex4(std::string_view s, size_t at, uint32_t& value) {
   if (at + 4 > s.size()) return false;
   value = 0;
@@ -116,7 +98,7 @@ bool readJsonString(std::string_view s, size_t& at, std::string& out) {
         } else if (code >= 0xDC00 && code < 0xE000) {
           return false;
         }
-        appendUtf8(out, code);
+        json_text_detail::appendUtf8(out, code);
         break;
       }
       default: return false;

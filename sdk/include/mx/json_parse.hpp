@@ -87,16 +87,10 @@ class Reader {
   }
 
   bool object(Json& out, int depth) {
-    if (depth > kMaxJsonDepth) return fail("nested too deeply");
-    ++at_;
-    out = Json::object();
-    auto& members = out.get_ref<Json::object_t&>();
-    skipSpace();
-    if (at_ != end_ && *at_ == '}') {
-      ++at_;
-      return true;
-    }
-    for (;;) {
+    bool closed = false;
+    if (!open('}', depth, closed)) return false;
+    auto& members = (out = Json::object()).get_ref<Json::object_t&>();
+    while (!closed) {
       if (at_ == end_ || *at_ != '"') return fail("expected a string key");
       std::string key;
       if (!string(key)) return false;
@@ -106,41 +100,40 @@ class Reader {
       skipSpace();
       auto [member, added] = members.try_emplace(std::move(key));
       if (!added) member->second = Json();  // the last of duplicate keys wins
-      if (!value(member->second, depth)) return false;
-      skipSpace();
-      if (at_ == end_) return fail("unexpected end of the text in an object");
-      if (*at_ == '}') {
-        ++at_;
-        return true;
-      }
-      if (*at_ != ',') return fail("expected ',' or '}' in an object");
-      ++at_;
-      skipSpace();
+      if (!value(member->second, depth) || !next('}', "expected ',' or '}' in an object", closed)) return false;
     }
+    return true;
   }
 
   bool array(Json& out, int depth) {
+    bool closed = false;
+    if (!open(']', depth, closed)) return false;
+    auto& items = (out = Json::array()).get_ref<Json::array_t&>();
+    while (!closed) {
+      if (!value(items.emplace_back(), depth) || !next(']', "expected ',' or ']' in an array", closed)) return false;
+    }
+    return true;
+  }
+
+  // At '{' or '[' (`depth` containers deep): steps in; `closed` when `close` follows at once (an empty one).
+  bool open(char close, int depth, bool& closed) {
     if (depth > kMaxJsonDepth) return fail("nested too deeply");
     ++at_;
-    out = Json::array();
-    auto& items = out.get_ref<Json::array_t&>();
     skipSpace();
-    if (at_ != end_ && *at_ == ']') {
-      ++at_;
-      return true;
-    }
-    for (;;) {
-      if (!value(items.emplace_back(), depth)) return false;
-      skipSpace();
-      if (at_ == end_) return fail("unexpected end of the text in an array");
-      if (*at_ == ']') {
-        ++at_;
-        return true;
-      }
-      if (*at_ != ',') return fail("expected ',' or ']' in an array");
-      ++at_;
-      skipSpace();
-    }
+    closed = at_ != end_ && *at_ == close;
+    if (closed) ++at_;
+    return true;
+  }
+
+  // After a member or an item: a ',' (then the next one follows) or `close` (then `closed`).
+  bool next(char close, const char* otherwise, bool& closed) {
+    skipSpace();
+    if (at_ == end_) return fail(close == '}' ? "unexpected end of the text in an object" : "unexpected end of the text in an array");
+    closed = *at_ == close;
+    if (!closed && *at_ != ',') return fail(otherwise);
+    ++at_;
+    if (!closed) skipSpace();
+    return true;
   }
 
   // At the opening quote; appends the decoded string to `out`.
@@ -221,26 +214,8 @@ class Reader {
       if (low < 0xDC00 || low > 0xDFFF) return fail("a high surrogate without a low one");
       code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
     }
-    appendUtf8(out, code);
+    json_text_detail::appendUtf8(out, code);
     return true;
-  }
-
-  static void appendUtf8(std::string& out, uint32_t code) {
-    if (code < 0x80) {
-      out.push_back(static_cast<char>(code));
-    } else if (code < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (code >> 6)));
-      out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
-    } else if (code < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (code >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
-    } else {
-      out.push_back(static_cast<char>(0xF0 | (code >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((code >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
-    }
   }
 
   bool digits() {
