@@ -2,7 +2,6 @@
 #include "mx/json_parse.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 namespace mx::anthropic {
 
@@ -32,79 +31,6 @@ StopReason stopReasonFrom(const std::string& text) {
 int64_t count(const Json& usage, const char* field, int64_t fallback) {
   auto it = usage.find(field);
   return it != usage.end() && it->is_number_integer() ? it->get<int64_t>() : fallback;
-}
-
-bool hex4(std::string_view s, size_t at, uint32_t& value) {
-  if (at + 4 > s.size()) return false;
-  value = 0;
-  for (size_t i = at; i < at + 4; ++i) {
-    char c = s[i];
-    value <<= 4;
-    if (c >= '0' && c <= '9') value |= static_cast<uint32_t>(c - '0');
-    else if (c >= 'a' && c <= 'f') value |= static_cast<uint32_t>(c - 'a' + 10);
-    else if (c >= 'A' && c <= 'F') value |= static_cast<uint32_t>(c - 'A' + 10);
-    else return false;
-  }
-  return true;
-}
-
-// The first '"' or '\\' from `at`: two memchr scans (string_view::find_first_of
-// calls memchr once per byte, and every text delta of every model call passes here).
-size_t quoteOrBackslash(std::string_view s, size_t at) {
-  const char* begin = s.data() + at;
-  size_t length = s.size() - at;
-  const void* quote = std::memchr(begin, '"', length);
-  size_t quoteAt = quote ? static_cast<size_t>(static_cast<const char*>(quote) - begin) : length;
-  const void* backslash = std::memchr(begin, '\\', quoteAt);
-  size_t end = backslash ? static_cast<size_t>(static_cast<const char*>(backslash) - begin) : quoteAt;
-  return end == length ? std::string_view::npos : at + end;
-}
-
-// A JSON string's contents from `at` (just after the opening quote) to its
-// closing quote, unescaped; `at` ends just after the closing quote.
-bool readJsonString(std::string_view s, size_t& at, std::string& out) {
-  out.clear();
-  while (at < s.size()) {
-    size_t plain = quoteOrBackslash(s, at);
-    if (plain == std::string_view::npos) return false;
-    out.append(s.substr(at, plain - at));
-    at = plain;
-    if (s[at] == '"') {
-      ++at;
-      return true;
-    }
-    if (++at >= s.size()) return false;
-    char escape = s[at++];
-    switch (escape) {
-      case '"': out.push_back('"'); break;
-      case '\\': out.push_back('\\'); break;
-      case '/': out.push_back('/'); break;
-      case 'b': out.push_back('\b'); break;
-      case 'f': out.push_back('\f'); break;
-      case 'n': out.push_back('\n'); break;
-      case 'r': out.push_back('\r'); break;
-      case 't': out.push_back('\t'); break;
-      case 'u': {
-        uint32_t code = 0;
-        if (!hex4(s, at, code)) return false;
-        at += 4;
-        if (code >= 0xD800 && code < 0xDC00) {  // a surrogate pair
-          uint32_t low = 0;
-          if (at + 6 > s.size() || s[at] != '\\' || s[at + 1] != 'u' || !hex4(s, at + 2, low) || low < 0xDC00 || low >= 0xE000) {
-            return false;
-          }
-          at += 6;
-          code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
-        } else if (code >= 0xDC00 && code < 0xE000) {
-          return false;
-        }
-        json_text_detail::appendUtf8(out, code);
-        break;
-      }
-      default: return false;
-    }
-  }
-  return false;
 }
 
 // At most nine decimal digits, already checked, as a number (no string made, no strtol: once per delta).

@@ -48,6 +48,15 @@ class Reader {
     return at_ == end_ || *at_ == '\0' || fail("unexpected text after the value");
   }
 
+  // From `at`, just after a string's opening quote: its contents, unescaped,
+  // appended to `out`; `at` ends just after the closing quote.
+  bool stringContents(size_t& at, std::string& out) {
+    at_ = begin_ + at;
+    bool read = contents(out);
+    at = offset();
+    return read;
+  }
+
   size_t offset() const { return static_cast<size_t>(at_ - begin_); }
   const char* error() const { return error_; }
 
@@ -139,6 +148,10 @@ class Reader {
   // At the opening quote; appends the decoded string to `out`.
   bool string(std::string& out) {
     ++at_;
+    return contents(out);
+  }
+
+  bool contents(std::string& out) {
     for (;;) {
       std::string_view rest(at_, static_cast<size_t>(end_ - at_));
       size_t plain = json_text_detail::nextSpecial(rest, 0);
@@ -293,6 +306,15 @@ class Reader {
 };
 
 }  // namespace json_parse_detail
+
+// A JSON string's contents from `at` (just after its opening quote) to its
+// closing quote, unescaped and checked as parseJson checks strings, into `out`
+// (replacing what it held); `at` ends just after the closing quote. False, at
+// the first byte that is wrong, when it is not a valid string.
+inline bool readJsonString(std::string_view text, size_t& at, std::string& out) {
+  out.clear();
+  return json_parse_detail::Reader(text).stringContents(at, out);
+}
 
 // The value of `text`, or a discarded value (is_discarded()) when it is not
 // one JSON value; then `error` (when given) says what and at which byte.
