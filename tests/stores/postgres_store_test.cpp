@@ -87,14 +87,14 @@ TEST_F(PostgresStoreTest, MigrationsApplyOnceAndAreRecorded) {
   {
     auto store = pg::PostgresStore::open(configFor(url, pg::VectorMode::Exact));
     ASSERT_TRUE(store.isOk()) << store.status().toString();
-    EXPECT_EQ((*store)->appliedMigrations(), (std::vector<int>{1, 2, 3}));
+    EXPECT_EQ((*store)->appliedMigrations(), (std::vector<int>{1, 2, 3, 4}));
   }
   auto again = pg::PostgresStore::open(configFor(url, pg::VectorMode::Exact));
   ASSERT_TRUE(again.isOk());
   EXPECT_TRUE((*again)->appliedMigrations().empty());
   pqxx::connection connection(url);
   pqxx::read_transaction tx(connection);
-  EXPECT_EQ(tx.exec1("SELECT count(*) FROM mx_schema_migrations")[0].as<int>(), 3);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM mx_schema_migrations")[0].as<int>(), 4);
 }
 
 // A database made before run events were batched: its event rows move into
@@ -120,7 +120,7 @@ TEST_F(PostgresStoreTest, RunEventRowsOfAnOlderSchemaMoveIntoBatches) {
   }
   auto store = pg::PostgresStore::open(configFor(url, pg::VectorMode::Exact));
   ASSERT_TRUE(store.isOk()) << store.status().toString();
-  EXPECT_EQ((*store)->appliedMigrations(), (std::vector<int>{3}));
+  EXPECT_EQ((*store)->appliedMigrations(), (std::vector<int>{3, 4}));
   auto events = (*store)->runEvents("alice", "run1", 0);
   ASSERT_TRUE(events.isOk()) << events.status().toString();
   ASSERT_EQ(events->size(), 2u);
@@ -128,6 +128,53 @@ TEST_F(PostgresStoreTest, RunEventRowsOfAnOlderSchemaMoveIntoBatches) {
   EXPECT_EQ((*events)[0].data, "caf\u00e9 \"quoted\"");
   EXPECT_EQ((*events)[1].event, "done");
   EXPECT_EQ((*store)->runEvents("bob", "run2", 0)->size(), 1u);
+}
+
+// Debian's PostgreSQL 15 has lz4: a turn's large columns use it, and a batch
+// stored before the migration (pglz) still replays beside one stored after.
+TEST_F(PostgresStoreTest, LargeTextColumnsCompressWithLz4AndOlderRowsStillRead) {
+  std::string url = freshDatabase();
+  pg::SchemaOptions options{16, pg::VectorMode::Exact};
+  std::string longText;
+  for (int i = 0; i < 400; ++i) longText += "spring savings start today " + std::to_string(i % 7) + " ";
+  {
+    pqxx::connection connection(url);
+    pqxx::work tx(connection);
+    tx.exec("CREATE TABLE mx_schema_migrations (version int PRIMARY KEY, description text NOT NULL, "
+            "applied_at timestamptz NOT NULL DEFAULT now())");
+    for (const auto& migration : pg::migrations(options)) {
+      if (migration.version > 3) break;
+      tx.exec(migration.sql);
+      tx.exec_params0("INSERT INTO mx_schema_migrations(version, description) VALUES($1, $2)", migration.version,
+                      migration.description);
+    }
+    tx.exec_params0("INSERT INTO run_event_batches VALUES ('run1', 1, 1, 'alice', 'c1', $1)",
+                    nlohmann::json::array({nlohmann::json::array({1, "message", longText})}).dump());
+    tx.commit();
+  }
+  auto store = pg::PostgresStore::open(configFor(url, pg::VectorMode::Exact));
+  ASSERT_TRUE(store.isOk()) << store.status().toString();
+  EXPECT_EQ((*store)->appliedMigrations(), (std::vector<int>{4}));
+  ASSERT_TRUE((*store)->appendRunEvents("alice", "c1", "run1", {{2, "message", longText}}).isOk());
+
+  pqxx::connection connection(url);
+  pqxx::read_transaction tx(connection);
+  for (const char* column : {"run_event_batches.events", "checkpoints.body", "pending_writes.update_json", "messages.content",
+                             "artifacts.content", "resources.content"}) {
+    std::string name(column);
+    auto dot = name.find('.');
+    EXPECT_EQ(tx.exec_params1("SELECT attcompression FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2",
+                              name.substr(0, dot), name.substr(dot + 1))[0].as<std::string>(), "l") << column;
+  }
+  auto methods = tx.exec("SELECT first_seq, pg_column_compression(events) FROM run_event_batches ORDER BY first_seq");
+  ASSERT_EQ(methods.size(), 2u);
+  EXPECT_EQ(methods[0][1].as<std::string>(), "pglz");
+  EXPECT_EQ(methods[1][1].as<std::string>(), "lz4");
+  auto events = (*store)->runEvents("alice", "run1", 0);
+  ASSERT_TRUE(events.isOk()) << events.status().toString();
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].data, longText);
+  EXPECT_EQ((*events)[1].data, longText);
 }
 
 TEST_F(PostgresStoreTest, AnUnreadableEventBatchIsDataLossNotAnEmptyReplay) {
