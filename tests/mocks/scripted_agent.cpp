@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "api_mock.hpp"
+#include "mx/json_parse.hpp"
 
 namespace mx::test {
 
@@ -177,11 +178,11 @@ MockMessage scriptedAgentTurn(const AgentScript& script, const Json& request) {
 }
 
 void serveScriptedAgent(const AgentScript& script, const MockRequest& request, MockResponse& response) {
-  serveScriptedAgentBody(script, Json::parse(request.body, nullptr, false), response);
+  serveScriptedAgentBody(script, mx::parseJson(request.body), response);
 }
 
 void serveOpenAiWriter(const AgentScript& script, const MockRequest& request, MockResponse& response) {
-  Json body = Json::parse(request.body, nullptr, false);
+  Json body = mx::parseJson(request.body);
   if (body.is_discarded() || !body.contains("messages")) {
     response.send(400, {{"Content-Type", "application/json"}},
                   R"({"error":{"message":"'messages' is a required property","type":"invalid_request_error","param":null,"code":null}})");
@@ -215,7 +216,7 @@ void serveOpenAiWriter(const AgentScript& script, const MockRequest& request, Mo
 }
 
 void serveMockApis(const AgentScript& script, const MockRequest& request, MockResponse& response) {
-  Json body = Json::parse(request.body.empty() ? "{}" : request.body, nullptr, false);  // once: a Tier 1 body is the whole conversation
+  Json body = mx::parseJson(request.body.empty() ? "{}" : request.body);  // once: a Tier 1 body is the whole conversation
   if (request.path == "/v1/messages") {
     serveScriptedAgentBody(script, body, response);
   } else if (request.path == "/v1/chat/completions") {
@@ -229,7 +230,8 @@ void serveMockApis(const AgentScript& script, const MockRequest& request, MockRe
     response.send(200, {{"Content-Type", "application/json"}},
                   Json{{"object", "list"}, {"data", data}, {"model", body["model"]}, {"usage", {{"prompt_tokens", 8}, {"total_tokens", 8}}}}.dump());
   } else if (request.path == "/search") {
-    response.send(200, {{"Content-Type", "application/json"}}, readText(fixturePath("tavily-search-sdk-test.json")));
+    static const std::string answer = readText(fixturePath("tavily-search-sdk-test.json"));  // read once: the benchmark asks every turn
+    response.send(200, {{"Content-Type", "application/json"}}, answer);
   } else {
     response.send(404, {{"Content-Type", "application/json"}}, R"({"error":"no such mock route"})");
   }
