@@ -115,6 +115,41 @@ wait_for_health() { # url log: the server answers /healthz (the URL is right and
   echo "bench: $1/healthz does not answer" >&2; tail -20 "$2" >&2; return 1
 }
 cpu_ms() { awk '{ printf "%d", ($14 + $15) * 1000 / '"$(getconf CLK_TCK)"' }' "/proc/$1/stat"; }
+# CPU ms so far of the processes sharing the two cores (server, mock, PostgreSQL with its exited
+# backends, Redis) and of the whole machine (/proc/stat's busy time), as JSON. The machine is read
+# last before a run and first after it, so this script's own start-up stays outside the window.
+cpu_split() { # before|after
+  python3 - "$1" "$SERVER" "$POSTGRES_PID" <<'PY'
+import json, os, sys
+when, server, postmaster = sys.argv[1:4]
+tick = os.sysconf("SC_CLK_TCK")
+def busy():
+    fields = [int(x) for x in open("/proc/stat").readline().split()[1:9]]
+    return (sum(fields) - fields[3] - fields[4]) * 1000 / tick  # all but idle and iowait
+def ms(pid, children=False):
+    try:
+        f = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return (int(f[11]) + int(f[12]) + (int(f[13]) + int(f[14]) if children else 0)) * 1000 / tick
+out = {"machine": busy()} if when == "after" else {}
+groups = {"server": 0, "mock": 0, "postgres": 0, "redis": 0}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        comm = open("/proc/%s/comm" % pid).read().strip()
+    except OSError:
+        continue
+    group = {"mx_mock_llm": "mock", "postgres": "postgres", "redis-server": "redis"}.get(comm)
+    if pid == server:
+        group = "server"
+    if group:
+        groups[group] += ms(pid, children=(pid == postmaster))
+out.update(groups)
+if when == "before":
+    out["machine"] = busy()
+print(json.dumps(out))
+PY
+}
 peak_kb() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }
 
 REDIS_PORT="$(free_port)"
@@ -173,12 +208,14 @@ if ((${#PROFILES[@]})); then
       done
       DIRECT="$("$BIN/mx_loadgen" --url "$MOCK" --direct 1 --concurrency "$C" --turns "$TURNS")" || true
       [ -n "$CALLGRIND" ] && callgrind_control -i on "$SERVER" >/dev/null 2>&1
+      SPLIT_BEFORE="$(cpu_split before)"
       BEFORE="$(cpu_ms "$SERVER")"
       RESULT="$("$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency "$C" --turns "$TURNS")" || true
       if ! kill -0 "$SERVER" 2>/dev/null; then
         echo "bench: the server exited during the run" >&2; tail -20 "$SERVER_LOG" >&2; exit 1
       fi
       AFTER="$(cpu_ms "$SERVER")"
+      SPLIT_AFTER="$(cpu_split after)"
       [ -n "$CALLGRIND" ] && callgrind_control -i off "$SERVER" >/dev/null 2>&1
       PEAK="$(peak_kb "$SERVER")"
       curl -s "$URL/metrics" >"$WORK/metrics.txt" || true
@@ -207,9 +244,13 @@ if ((${#PROFILES[@]})); then
         echo "bench: errors in this run; the server's most frequent warnings and errors:" >&2
         server_problems "$SERVER_LOG" >&2
       fi
-      python3 - "$NAME$( [ "$REPEAT" -gt 1 ] && echo "#$RUN")" "$C" "$TURNS" "$BEFORE" "$AFTER" "$PEAK" "$RESULT" "$DIRECT" "$WORK/metrics.txt" "$ROWS" <<'PY' || FAILED=1
+      python3 - "$NAME$( [ "$REPEAT" -gt 1 ] && echo "#$RUN")" "$C" "$TURNS" "$BEFORE" "$AFTER" "$PEAK" "$RESULT" "$DIRECT" "$WORK/metrics.txt" "$ROWS" "$SPLIT_BEFORE" "$SPLIT_AFTER" <<'PY' || FAILED=1
 import json, sys
 name, c, turns, before, after, peak = sys.argv[1:7]
+def split_line(split):
+    rest = split["machine"] - sum(split[k] for k in ("server", "mock", "postgres", "redis", "loadgen"))
+    return "%21s CPU ms per turn by process: server %.2f, mock %.2f, PostgreSQL %.2f, Redis %.2f, load generator %.2f, the rest %.2f; machine %.2f" % (
+        "", split["server"], split["mock"], split["postgres"], split["redis"], split["loadgen"], rest, split["machine"])
 r, d = json.loads(sys.argv[7]), json.loads(sys.argv[8])
 # The server's own account (GET /metrics): mean overhead and runtime CPU per run.
 samples = {}
@@ -230,6 +271,10 @@ row = {"firstEventMs": r["firstEventMs"], "firstDeltaMs": r["firstDeltaMs"], "to
        "turnsPerSecond": r["turnsPerSecond"], "eventsPerSecond": r["eventsPerSecond"], "cpu": cpu, "added": added,
        "peakMb": int(peak) / 1024, "overhead": mean("mx_run_overhead_ms"), "runtimeCpu": mean("mx_run_runtime_cpu_ms"),
        "errors": r["errors"] + d["errors"], "refused": r.get("refused", 0)}
+# Where the machine's CPU went per turn: the server's share of two cores shared with the harness.
+split_before, split_after = json.loads(sys.argv[11]), json.loads(sys.argv[12])
+row["split"] = {key: (split_after[key] - split_before[key]) / max(ok, 1) for key in split_after}
+row["split"]["loadgen"] = r.get("cpuMs", 0) / max(ok, 1)
 with open(sys.argv[10], "a") as rows:
     rows.write(json.dumps(row) + "\n")
 print("%-6s %5s %6s | %-22s | %-22s | %-22s | %8.0f %9.0f | %7.2f %7.1f %6.0fMB | %6.2f %6.2f | %d %s" % (
@@ -238,6 +283,7 @@ print("%-6s %5s %6s | %-22s | %-22s | %-22s | %8.0f %9.0f | %7.2f %7.1f %6.0fMB 
     mean("mx_run_overhead_ms"), mean("mx_run_runtime_cpu_ms"), r["errors"],
     "; ".join(r["problems"]) + (" direct errors: %d" % d["errors"] if d["errors"] else "") +
     (" (%d refused with 503 at the server's limit of turns in progress, sent again after Retry-After)" % r["refused"] if r.get("refused") else "")))
+print(split_line(row["split"]))
 sys.exit(1 if r["errors"] or d["errors"] else 0)
 PY
      done
@@ -252,6 +298,10 @@ print("%-6s %5s %6s | %-22s | %-22s | %-22s | %8.0f %9.0f | %7.2f %7.1f %6.0fMB 
     name + "~", c, turns, trip("firstEventMs"), trip("firstDeltaMs"), trip("totalMs"), med(lambda r: r["turnsPerSecond"]),
     med(lambda r: r["eventsPerSecond"]), med(lambda r: r["cpu"]), med(lambda r: r["added"]), med(lambda r: r["peakMb"]),
     med(lambda r: r["overhead"]), med(lambda r: r["runtimeCpu"]), sum(r["errors"] for r in rows), len(rows)))
+split = {key: med(lambda r: r["split"][key]) for key in rows[0]["split"]}
+rest = split["machine"] - sum(split[k] for k in ("server", "mock", "postgres", "redis", "loadgen"))
+print("%21s medians, CPU ms per turn by process: server %.2f, mock %.2f, PostgreSQL %.2f, Redis %.2f, load generator %.2f, the rest %.2f; machine %.2f" % (
+    "", split["server"], split["mock"], split["postgres"], split["redis"], split["loadgen"], rest, split["machine"]))
 PY
      fi
     done
