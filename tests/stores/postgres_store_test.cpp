@@ -130,9 +130,10 @@ TEST_F(PostgresStoreTest, RunEventRowsOfAnOlderSchemaMoveIntoBatches) {
   EXPECT_EQ((*store)->runEvents("bob", "run2", 0)->size(), 1u);
 }
 
-// Debian's PostgreSQL 15 has lz4: a turn's large columns use it, and a batch
-// stored before the migration (pglz) still replays beside one stored after.
-TEST_F(PostgresStoreTest, LargeTextColumnsCompressWithLz4AndOlderRowsStillRead) {
+// Debian's PostgreSQL 15 has lz4: a turn's large columns use it, event batches
+// stay in their row, and a batch stored before the migration (pglz, out of
+// line) still replays beside one stored after.
+TEST_F(PostgresStoreTest, LargeTextColumnsCompressWithLz4StayInlineAndOlderRowsStillRead) {
   std::string url = freshDatabase();
   pg::SchemaOptions options{16, pg::VectorMode::Exact};
   std::string longText;
@@ -166,6 +167,10 @@ TEST_F(PostgresStoreTest, LargeTextColumnsCompressWithLz4AndOlderRowsStillRead) 
     EXPECT_EQ(tx.exec_params1("SELECT attcompression FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2",
                               name.substr(0, dot), name.substr(dot + 1))[0].as<std::string>(), "l") << column;
   }
+  for (const char* table : {"run_event_batches", "checkpoints"}) {
+    EXPECT_EQ(tx.exec_params1("SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = $1", table)[0].as<std::string>(),
+              "toast_tuple_target=8160") << table;
+  }
   auto methods = tx.exec("SELECT first_seq, pg_column_compression(events) FROM run_event_batches ORDER BY first_seq");
   ASSERT_EQ(methods.size(), 2u);
   EXPECT_EQ(methods[0][1].as<std::string>(), "pglz");
@@ -175,6 +180,17 @@ TEST_F(PostgresStoreTest, LargeTextColumnsCompressWithLz4AndOlderRowsStillRead) 
   ASSERT_EQ(events->size(), 2u);
   EXPECT_EQ((*events)[0].data, longText);
   EXPECT_EQ((*events)[1].data, longText);
+  tx.commit();
+
+  // 6 KB that no compressor shrinks: past the default 2 KB target it would go to the TOAST table.
+  std::string random;
+  uint32_t seed = 12345;
+  for (int i = 0; i < 6000; ++i) random += "0123456789abcdef"[(seed = seed * 1103515245u + 12345u) >> 28];
+  ASSERT_TRUE((*store)->appendRunEvents("alice", "c1", "run1", {{3, "message", random}}).isOk());
+  pqxx::read_transaction after(connection);
+  EXPECT_EQ(after.exec1("SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE relname = 'run_event_batches'")[0].as<int64_t>(), 0);
+  EXPECT_GT(after.exec1("SELECT pg_column_size(events) FROM run_event_batches WHERE first_seq = 3")[0].as<int>(), 6000);
+  EXPECT_EQ((*store)->runEvents("alice", "run1", 2)->at(0).data, random);
 }
 
 TEST_F(PostgresStoreTest, AnUnreadableEventBatchIsDataLossNotAnEmptyReplay) {
