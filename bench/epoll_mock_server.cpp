@@ -12,6 +12,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 namespace mx::bench {
 
 namespace {
@@ -141,7 +143,13 @@ void EpollMockServer::startNextRequest(Connection& connection) {
   connection.in.erase(0, headerEnd + 4 + length);
   std::vector<mx::test::ScheduledWrite> writes;
   mx::test::MockResponse response(&writes);
-  handler_(request, response);
+  if (!answerRecordingControl(request, response)) {
+    if (recording_) {
+      connection.recordedCall = static_cast<long>(recorded_.size());
+      recorded_.push_back({request, recordingUs(), -1});
+    }
+    handler_(request, response);
+  }
   auto now = Clock::now();
   for (auto& write : writes) connection.schedule.emplace_back(now + write.at, std::move(write));
   playDue(connection);
@@ -172,9 +180,39 @@ void EpollMockServer::flush(Connection& connection) {
   }
   connection.out.clear();
   connection.outSent = 0;
+  if (connection.schedule.empty() && connection.recordedCall >= 0) {
+    if (static_cast<size_t>(connection.recordedCall) < recorded_.size()) recorded_[static_cast<size_t>(connection.recordedCall)].endUs = recordingUs();
+    connection.recordedCall = -1;
+  }
   if (connection.watchingWrites) watchWrites(connection, false);
   if (connection.closing) return drop(connection.id);
   if (connection.schedule.empty()) startNextRequest(connection);  // keep-alive: a request may be waiting
+}
+
+int64_t EpollMockServer::recordingUs() const {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - recordingSince_).count();
+}
+
+// The two recording routes; false for any other request (the handler's).
+bool EpollMockServer::answerRecordingControl(const mx::test::MockRequest& request, mx::test::MockResponse& response) {
+  if (request.path == "/_bench/record" && request.method == "POST") {
+    recording_ = true;
+    recordingSince_ = Clock::now();
+    recorded_.clear();
+    response.send(204, {}, "");
+    return true;
+  }
+  if (request.path == "/_bench/recording" && request.method == "GET") {
+    recording_ = false;
+    nlohmann::json calls = nlohmann::json::array();
+    for (const auto& call : recorded_) {
+      calls.push_back({{"method", call.request.method}, {"path", call.request.path}, {"query", call.request.query}, {"headers", call.request.headers},
+                       {"body", call.request.body}, {"startUs", call.startUs}, {"endUs", call.endUs}});
+    }
+    response.send(200, {{"Content-Type", "application/json"}}, nlohmann::json{{"calls", calls}}.dump());
+    return true;
+  }
+  return false;
 }
 
 void EpollMockServer::watchWrites(Connection& connection, bool on) {

@@ -7,6 +7,12 @@
 // each piece when it is due (epoll_wait's timeout is the next due piece).
 // HTTP/1.1 keep-alive, Content-Length request bodies, one request at a time
 // per connection (as libcurl sends them).
+// Recording (for the benchmark's direct baseline): `POST /_bench/record`
+// starts it afresh, `GET /_bench/recording` stops it and answers the requests
+// served meanwhile as JSON — {"calls": [{method, path, query, headers, body, startUs,
+// endUs}]}, times from the start of the recording, endUs when the response's
+// last byte was handed to the socket — so that a load generator can replay a
+// server's model calls, in their order and overlapping as they did.
 // Thread-safety: run() on one thread; stop() from any thread.
 // Blocking: run() until stop() or until `stopOnEofOf` reads end-of-file.
 #pragma once
@@ -47,6 +53,12 @@ class EpollMockServer {
     std::deque<std::pair<Clock::time_point, mx::test::ScheduledWrite>> schedule;
     bool closing = false;
     bool watchingWrites = false;
+    long recordedCall = -1;  // index in recorded_ of the request being answered, while recording
+  };
+  struct RecordedCall {
+    mx::test::MockRequest request;
+    int64_t startUs = 0;
+    int64_t endUs = -1;
   };
   struct Due {
     Clock::time_point at;
@@ -62,6 +74,8 @@ class EpollMockServer {
   void watchWrites(Connection& connection, bool on);
   void drop(uint64_t id);
   int waitMs() const;
+  bool answerRecordingControl(const mx::test::MockRequest& request, mx::test::MockResponse& response);
+  int64_t recordingUs() const;
 
   mx::test::MockHttpServer::Handler handler_;
   int listenFd_ = -1;
@@ -72,6 +86,9 @@ class EpollMockServer {
   std::atomic<bool> stopping_{false};
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
+  bool recording_ = false;
+  Clock::time_point recordingSince_;
+  std::vector<RecordedCall> recorded_;
 };
 
 }  // namespace mx::bench

@@ -1,6 +1,12 @@
 // mx_loadgen: keeps C chat streams open against the server (or, with
-// --direct, Tier 2 calls against the mock model) until N turns are done, on
-// one thread with libcurl's multi interface. Every stream is parsed with the
+// --direct, model calls against the mock) until N turns are done, on
+// one thread with libcurl's multi interface. With --script (the mock's
+// recording of one turn served through the server: bench/epoll_mock_server.hpp),
+// a direct turn replays that turn's calls — in their order, the calls that
+// overlapped started together — and its first delta is the first text of the
+// writer's call (the first model call offered no tools): the server's own
+// time is what its turn takes beyond that. Without a script, a direct turn
+// is one Tier 2 call. Every stream is parsed with the
 // host's SSE decoder and checked: ids 1, 2, 3 ..., `thinking` first, `done`
 // last, artifact start before its deltas before its end, one `message`.
 // A turn the server refuses with 503 (its limit of turns in progress) is sent
@@ -38,9 +44,58 @@ struct Options {
   std::string url;
   std::string apiKey;
   bool direct = false;
+  std::string scriptPath;
   size_t concurrency = 10;
   size_t turns = 100;
 };
+
+// One recorded call to the mock, and the stages a turn replays: calls that
+// started before every call of the stage so far had been answered join it.
+struct ScriptCall {
+  std::string method, target, body;
+  std::vector<std::string> headers;
+  bool writer = false;  // its text is the artifact's
+};
+using Script = std::vector<std::vector<ScriptCall>>;
+
+bool offersNoTools(const Json& body) { return !body.contains("tools") || body["tools"].empty(); }
+
+Script loadScript(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) throw std::invalid_argument("--script " + path + ": cannot open it: " + std::strerror(errno));
+  std::string text;
+  char buffer[65536];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) text.append(buffer, n);
+  std::fclose(file);
+  Json recording = Json::parse(text, nullptr, false);
+  if (!recording.is_object() || !recording["calls"].is_array() || recording["calls"].empty()) {
+    throw std::invalid_argument("--script " + path + ": not a recording with calls (GET /_bench/recording of the bench mock)");
+  }
+  Script script;
+  int64_t stageEnd = -1;
+  bool writerFound = false;
+  for (const auto& call : recording["calls"]) {
+    int64_t start = call.value("startUs", int64_t{-1}), end = call.value("endUs", int64_t{-1});
+    if (start < 0 || end < start) throw std::invalid_argument("--script " + path + ": call " + call.value("path", "?") + " has no complete answer");
+    ScriptCall replay;
+    replay.method = call.value("method", "POST");
+    replay.target = call.value("path", "/") + (call.value("query", "").empty() ? "" : "?" + call.value("query", ""));
+    replay.body = call.value("body", "");
+    for (const auto& [name, value] : call["headers"].items()) {
+      if (name == "host" || name == "content-length" || name == "connection" || name == "expect" || name == "transfer-encoding") continue;
+      replay.headers.push_back(name + ": " + value.get<std::string>());
+    }
+    Json body = Json::parse(replay.body, nullptr, false);
+    bool modelCall = replay.target == "/v1/messages" || replay.target == "/v1/chat/completions";
+    replay.writer = !writerFound && modelCall && body.is_object() && offersNoTools(body);
+    writerFound = writerFound || replay.writer;
+    if (script.empty() || start >= stageEnd) script.emplace_back();
+    stageEnd = std::max(stageEnd, end);
+    script.back().push_back(std::move(replay));
+  }
+  if (!writerFound) throw std::invalid_argument("--script " + path + ": no model call without tools (the writer's) in it");
+  return script;
+}
 
 // An artifact event's "type"; a delta, the most frequent event, is known by
 // its end (the host writes "type" last) without building a JSON tree.
@@ -65,6 +120,9 @@ struct Stream {
   size_t number = 0;  // the turn's number (its message), kept across retries
   curl_slist* headers = nullptr;
   std::string body;
+  struct ScriptedTurn* turn = nullptr;  // with --script: the turn this call belongs to
+  bool writer = false;
+  bool sse = false;
 
   double sinceStart() const { return std::chrono::duration<double, std::milli>(Clock::now() - started).count(); }
 
@@ -87,8 +145,24 @@ struct Stream {
 
   void onDirectEvent(const mx::SseEvent& e) {
     if (e.event == "content_block_delta" && firstDeltaMs < 0 && e.data.find("text_delta") != std::string_view::npos) firstDeltaMs = sinceStart();
-    sawDone = sawDone || e.event == "message_stop";
+    // An OpenAI writer's stream: its first content, and [DONE].
+    if (e.event.empty() && firstDeltaMs < 0 && e.data.find("\"content\":\"") != std::string_view::npos &&
+        e.data.find("\"content\":\"\"") == std::string_view::npos) {
+      firstDeltaMs = sinceStart();
+    }
+    sawDone = sawDone || e.event == "message_stop" || e.data == "[DONE]";
   }
+};
+
+// A direct turn replaying a script: one stage of calls at a time.
+struct ScriptedTurn {
+  Clock::time_point started;
+  size_t stage = 0;
+  size_t outstanding = 0;
+  size_t events = 0;
+  double firstEventMs = -1, firstDeltaMs = -1;
+  std::string problem;
+  double sinceStart() const { return std::chrono::duration<double, std::milli>(Clock::now() - started).count(); }
 };
 
 size_t onBody(char* data, size_t size, size_t count, void* user) {
@@ -98,6 +172,10 @@ size_t onBody(char* data, size_t size, size_t count, void* user) {
     if (stream->events++ == 0) stream->firstEventMs = stream->sinceStart();
     direct ? stream->onDirectEvent(e) : stream->onChatEvent(e);
   });
+  if (ScriptedTurn* turn = stream->turn) {  // the turn's times count from its first call
+    if (turn->firstEventMs < 0 && stream->events > 0) turn->firstEventMs = turn->sinceStart();
+    if (stream->writer && turn->firstDeltaMs < 0 && stream->firstDeltaMs >= 0) turn->firstDeltaMs = turn->sinceStart();
+  }
   return size * count;
 }
 
@@ -107,6 +185,31 @@ std::string directBody() {
 }
 
 std::string chatBody(size_t n) { return Json{{"message", "Create an email campaign for our spring sale #" + std::to_string(n)}}.dump(); }
+
+CURL* openCall(const Options& options, Stream& stream, const ScriptCall& call) {
+  CURL* easy = curl_easy_init();
+  stream.body = call.body;
+  curl_slist* headers = nullptr;
+  for (const auto& header : call.headers) headers = curl_slist_append(headers, header.c_str());
+  headers = curl_slist_append(headers, "Expect:");
+  Json body = Json::parse(call.body, nullptr, false);
+  stream.sse = body.is_object() && body.value("stream", false);
+  stream.writer = call.writer;
+  stream.direct = true;
+  stream.started = Clock::now();
+  curl_easy_setopt(easy, CURLOPT_URL, (options.url + call.target).c_str());
+  curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, call.method.c_str());
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDS, stream.body.c_str());
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, static_cast<long>(stream.body.size()));
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, onBody);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &stream);
+  curl_easy_setopt(easy, CURLOPT_PRIVATE, &stream);
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT, 600L);
+  stream.headers = headers;
+  return easy;
+}
 
 CURL* open(const Options& options, Stream& stream, size_t n) {
   CURL* easy = curl_easy_init();
@@ -148,9 +251,11 @@ Options parse(int argc, char** argv) {
     else if (flag == "--concurrency") options.concurrency = std::stoul(value);
     else if (flag == "--turns") options.turns = std::stoul(value);
     else if (flag == "--direct") options.direct = value == "1";
+    else if (flag == "--script") options.scriptPath = value;
     else throw std::invalid_argument("unknown option " + flag);
   }
   if (options.url.empty()) throw std::invalid_argument("--url is required");
+  if (!options.scriptPath.empty() && !options.direct) throw std::invalid_argument("--script replays calls to the mock: it needs --direct 1");
   return options;
 }
 
@@ -161,7 +266,14 @@ int main(int argc, char** argv) {
   try {
     options = parse(argc, argv);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "mx_loadgen: %s\nusage: mx_loadgen --url URL [--concurrency C] [--turns N] [--direct 0|1] [--api-key KEY]\n", e.what());
+    std::fprintf(stderr, "mx_loadgen: %s\nusage: mx_loadgen --url URL [--concurrency C] [--turns N] [--direct 0|1 [--script RECORDING]] [--api-key KEY]\n", e.what());
+    return 2;
+  }
+  Script script;
+  try {
+    if (!options.scriptPath.empty()) script = loadScript(options.scriptPath);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mx_loadgen: %s\n", e.what());
     return 2;
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -177,7 +289,23 @@ int main(int argc, char** argv) {
   std::mt19937 random(12345);
   std::uniform_real_distribution<double> jitter(0.0, 1.0);
   std::multimap<Clock::time_point, std::unique_ptr<Stream>> retries;  // refused turns, by when they are due
+  std::vector<std::unique_ptr<ScriptedTurn>> scriptedTurns;  // with --script, owned here until they end
+  auto launchStage = [&](ScriptedTurn& turn) {
+    turn.outstanding = script[turn.stage].size();
+    for (const auto& call : script[turn.stage]) {
+      streams.push_back(std::make_unique<Stream>());
+      streams.back()->slot = streams.size() - 1;
+      streams.back()->turn = &turn;
+      curl_multi_add_handle(multi, openCall(options, *streams.back(), call));
+    }
+  };
   auto launch = [&] {
+    if (!script.empty()) {
+      scriptedTurns.push_back(std::make_unique<ScriptedTurn>());
+      scriptedTurns.back()->started = Clock::now();
+      ++started;
+      return launchStage(*scriptedTurns.back());
+    }
     streams.push_back(std::make_unique<Stream>());
     streams.back()->slot = streams.size() - 1;
     streams.back()->started = Clock::now();
@@ -223,6 +351,34 @@ int main(int argc, char** argv) {
         // together, they do not all come back in the same millisecond.
         auto wait = std::chrono::milliseconds(std::max<curl_off_t>(afterSeconds, 1) * 1000) * (0.5 + jitter(random));
         retries.emplace(Clock::now() + std::chrono::duration_cast<Clock::duration>(wait), std::move(streams[stream->slot]));
+        continue;
+      }
+      if (ScriptedTurn* turn = stream->turn) {
+        if (message->data.result != CURLE_OK) turn->problem = curl_easy_strerror(message->data.result);
+        else if (status != 200) turn->problem = "HTTP " + std::to_string(status);
+        else if (stream->sse && !stream->sawDone) turn->problem = "a model stream ended without its last event";
+        turn->events += stream->events;
+        curl_multi_remove_handle(multi, message->easy_handle);
+        curl_easy_cleanup(message->easy_handle);
+        curl_slist_free_all(stream->headers);
+        streams[stream->slot].reset();
+        if (--turn->outstanding > 0) continue;
+        if (turn->problem.empty() && ++turn->stage < script.size()) {
+          launchStage(*turn);
+          continue;
+        }
+        if (turn->problem.empty()) {
+          firstEvent.push_back(turn->firstEventMs);
+          firstDelta.push_back(turn->firstDeltaMs);
+          total.push_back(turn->sinceStart());
+        } else {
+          ++errors;
+          if (problems.size() < 5) problems.push_back(turn->problem);
+        }
+        events += turn->events;
+        ++finished;
+        scriptedTurns.erase(std::find_if(scriptedTurns.begin(), scriptedTurns.end(), [&](const auto& t) { return t.get() == turn; }));
+        if (started < options.turns) launch();
         continue;
       }
       if (message->data.result != CURLE_OK) stream->problem = curl_easy_strerror(message->data.result);

@@ -2,9 +2,11 @@
 # The benchmark (issue 7): the server on config/production.toml (agent graph,
 # Anthropic provider, OpenAI embeddings, Tavily, Redis, PostgreSQL, API keys)
 # against bench's paced mock model, at several concurrency levels and two
-# pacing profiles; the same Tier 2 calls made directly against the mock give
-# the baseline. Prints one table row per run: latency percentiles, turns/s,
-# events/s, the server's CPU ms per turn and its peak RSS.
+# pacing profiles; the baseline is one turn's calls to the mock (recorded by
+# the mock as the server made them) replayed straight against it. Prints one
+# table row per run: latency percentiles, turns/s, events/s, the server's CPU
+# ms per turn and its peak RSS; then where the machine's CPU went and the
+# server's added latency over the replay.
 #   bench/run.sh            both profiles at C = 1, 50, 200, 500 (about 10 minutes)
 #   bench/run.sh --fast | --paced   one profile
 #   bench/run.sh --graph    the graph runtime alone (mx_graph_bench): N runs at
@@ -115,24 +117,22 @@ wait_for_health() { # url log: the server answers /healthz (the URL is right and
   echo "bench: $1/healthz does not answer" >&2; tail -20 "$2" >&2; return 1
 }
 cpu_ms() { awk '{ printf "%d", ($14 + $15) * 1000 / '"$(getconf CLK_TCK)"' }' "/proc/$1/stat"; }
+# The whole machine's busy CPU ms so far (/proc/stat: all but idle and iowait). Read after
+# cpu_split before a run and before it after one, so that python's start-up stays outside.
+machine_ms() { awk -v tick="$(getconf CLK_TCK)" '/^cpu / { printf "%d", ($2 + $3 + $4 + $7 + $8 + $9) * 1000 / tick; exit }' /proc/stat; }
 # CPU ms so far of the processes sharing the two cores (server, mock, PostgreSQL with its exited
-# backends, Redis) and of the whole machine (/proc/stat's busy time), as JSON. The machine is read
-# last before a run and first after it, so this script's own start-up stays outside the window.
-cpu_split() { # before|after
-  python3 - "$1" "$SERVER" "$POSTGRES_PID" <<'PY'
+# backends, Redis), as JSON.
+cpu_split() {
+  python3 - "$SERVER" "$POSTGRES_PID" <<'PY'
 import json, os, sys
-when, server, postmaster = sys.argv[1:4]
+server, postmaster = sys.argv[1:3]
 tick = os.sysconf("SC_CLK_TCK")
-def busy():
-    fields = [int(x) for x in open("/proc/stat").readline().split()[1:9]]
-    return (sum(fields) - fields[3] - fields[4]) * 1000 / tick  # all but idle and iowait
 def ms(pid, children=False):
     try:
         f = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
     except OSError:
         return 0
     return (int(f[11]) + int(f[12]) + (int(f[13]) + int(f[14]) if children else 0)) * 1000 / tick
-out = {"machine": busy()} if when == "after" else {}
 groups = {"server": 0, "mock": 0, "postgres": 0, "redis": 0}
 for pid in filter(str.isdigit, os.listdir("/proc")):
     try:
@@ -144,10 +144,7 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
         group = "server"
     if group:
         groups[group] += ms(pid, children=(pid == postmaster))
-out.update(groups)
-if when == "before":
-    out["machine"] = busy()
-print(json.dumps(out))
+print(json.dumps(groups))
 PY
 }
 peak_kb() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }
@@ -206,16 +203,28 @@ if ((${#PROFILES[@]})); then
         [ "$TRY" = 3 ] && FAILED=1
         sleep 1
       done
-      DIRECT="$("$BIN/mx_loadgen" --url "$MOCK" --direct 1 --concurrency "$C" --turns "$TURNS")" || true
+      # The direct baseline: one turn through the server, recorded by the mock (once per profile: a
+      # turn's calls do not depend on the concurrency), then replayed straight against the mock at the
+      # same concurrency (the same model, embedding and search calls, in their order, overlapping as
+      # they did).
+      RECORDING="$WORK/recording.$NAME.json"
+      if [ ! -s "$RECORDING" ]; then
+        curl -sf -X POST "$MOCK/_bench/record" >/dev/null
+        "$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency 1 --turns 1 >/dev/null || FAILED=1
+        curl -sf "$MOCK/_bench/recording" >"$RECORDING"
+      fi
+      DIRECT="$("$BIN/mx_loadgen" --url "$MOCK" --direct 1 --script "$RECORDING" --concurrency "$C" --turns "$TURNS")" || true
       [ -n "$CALLGRIND" ] && callgrind_control -i on "$SERVER" >/dev/null 2>&1
-      SPLIT_BEFORE="$(cpu_split before)"
+      SPLIT_BEFORE="$(cpu_split)"
+      MACHINE_BEFORE="$(machine_ms)"
       BEFORE="$(cpu_ms "$SERVER")"
       RESULT="$("$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency "$C" --turns "$TURNS")" || true
       if ! kill -0 "$SERVER" 2>/dev/null; then
         echo "bench: the server exited during the run" >&2; tail -20 "$SERVER_LOG" >&2; exit 1
       fi
       AFTER="$(cpu_ms "$SERVER")"
-      SPLIT_AFTER="$(cpu_split after)"
+      MACHINE_AFTER="$(machine_ms)"
+      SPLIT_AFTER="$(cpu_split)"
       [ -n "$CALLGRIND" ] && callgrind_control -i off "$SERVER" >/dev/null 2>&1
       PEAK="$(peak_kb "$SERVER")"
       curl -s "$URL/metrics" >"$WORK/metrics.txt" || true
@@ -244,13 +253,16 @@ if ((${#PROFILES[@]})); then
         echo "bench: errors in this run; the server's most frequent warnings and errors:" >&2
         server_problems "$SERVER_LOG" >&2
       fi
-      python3 - "$NAME$( [ "$REPEAT" -gt 1 ] && echo "#$RUN")" "$C" "$TURNS" "$BEFORE" "$AFTER" "$PEAK" "$RESULT" "$DIRECT" "$WORK/metrics.txt" "$ROWS" "$SPLIT_BEFORE" "$SPLIT_AFTER" <<'PY' || FAILED=1
+      python3 - "$NAME$( [ "$REPEAT" -gt 1 ] && echo "#$RUN")" "$C" "$TURNS" "$BEFORE" "$AFTER" "$PEAK" "$RESULT" "$DIRECT" "$WORK/metrics.txt" "$ROWS" "$SPLIT_BEFORE" "$SPLIT_AFTER" "$MACHINE_BEFORE" "$MACHINE_AFTER" <<'PY' || FAILED=1
 import json, sys
 name, c, turns, before, after, peak = sys.argv[1:7]
 def split_line(split):
     rest = split["machine"] - sum(split[k] for k in ("server", "mock", "postgres", "redis", "loadgen"))
     return "%21s CPU ms per turn by process: server %.2f, mock %.2f, PostgreSQL %.2f, Redis %.2f, load generator %.2f, the rest %.2f; machine %.2f" % (
         "", split["server"], split["mock"], split["postgres"], split["redis"], split["loadgen"], rest, split["machine"])
+def added_line(row, d):
+    return "%21s over the direct replay of the turn's calls (first delta p50/p99 %.1f/%.1f ms, total p50 %.1f ms): first delta +%.2f ms p50, +%.2f ms p99; total +%.2f ms p50" % (
+        "", d["firstDeltaMs"]["p50"], d["firstDeltaMs"]["p99"], d["totalMs"]["p50"], row["addedP50"], row["added"], row["addedTotalP50"])
 r, d = json.loads(sys.argv[7]), json.loads(sys.argv[8])
 # The server's own account (GET /metrics): mean overhead and runtime CPU per run.
 samples = {}
@@ -264,8 +276,8 @@ def mean(name):
 trip = lambda s: "%.1f/%.1f/%.1f" % (s["p50"], s["p90"], s["p99"])
 ok = int(turns) - r["errors"]
 cpu = (int(after) - int(before)) / max(ok, 1)
-# The server's added latency to the first artifact delta, over the direct
-# first text delta of the mock: p99 of both runs.
+# The server's added latency to the first artifact delta, over the writer's
+# first text delta in the direct replay of the same calls: p99 of both runs.
 added = r["firstDeltaMs"]["p99"] - d["firstDeltaMs"]["p99"]
 row = {"firstEventMs": r["firstEventMs"], "firstDeltaMs": r["firstDeltaMs"], "totalMs": r["totalMs"],
        "turnsPerSecond": r["turnsPerSecond"], "eventsPerSecond": r["eventsPerSecond"], "cpu": cpu, "added": added,
@@ -274,7 +286,10 @@ row = {"firstEventMs": r["firstEventMs"], "firstDeltaMs": r["firstDeltaMs"], "to
 # Where the machine's CPU went per turn: the server's share of two cores shared with the harness.
 split_before, split_after = json.loads(sys.argv[11]), json.loads(sys.argv[12])
 row["split"] = {key: (split_after[key] - split_before[key]) / max(ok, 1) for key in split_after}
+row["split"]["machine"] = (int(sys.argv[14]) - int(sys.argv[13])) / max(ok, 1)
 row["split"]["loadgen"] = r.get("cpuMs", 0) / max(ok, 1)
+row["addedP50"] = r["firstDeltaMs"]["p50"] - d["firstDeltaMs"]["p50"]
+row["addedTotalP50"] = r["totalMs"]["p50"] - d["totalMs"]["p50"]
 with open(sys.argv[10], "a") as rows:
     rows.write(json.dumps(row) + "\n")
 print("%-6s %5s %6s | %-22s | %-22s | %-22s | %8.0f %9.0f | %7.2f %7.1f %6.0fMB | %6.2f %6.2f | %d %s" % (
@@ -284,6 +299,7 @@ print("%-6s %5s %6s | %-22s | %-22s | %-22s | %8.0f %9.0f | %7.2f %7.1f %6.0fMB 
     "; ".join(r["problems"]) + (" direct errors: %d" % d["errors"] if d["errors"] else "") +
     (" (%d refused with 503 at the server's limit of turns in progress, sent again after Retry-After)" % r["refused"] if r.get("refused") else "")))
 print(split_line(row["split"]))
+print(added_line(row, d))
 sys.exit(1 if r["errors"] or d["errors"] else 0)
 PY
      done
@@ -300,6 +316,8 @@ print("%-6s %5s %6s | %-22s | %-22s | %-22s | %8.0f %9.0f | %7.2f %7.1f %6.0fMB 
     med(lambda r: r["overhead"]), med(lambda r: r["runtimeCpu"]), sum(r["errors"] for r in rows), len(rows)))
 split = {key: med(lambda r: r["split"][key]) for key in rows[0]["split"]}
 rest = split["machine"] - sum(split[k] for k in ("server", "mock", "postgres", "redis", "loadgen"))
+print("%21s medians, over the direct replay: first delta +%.2f ms p50, +%.2f ms p99; total +%.2f ms p50" % (
+    "", med(lambda r: r["addedP50"]), med(lambda r: r["added"]), med(lambda r: r["addedTotalP50"])))
 print("%21s medians, CPU ms per turn by process: server %.2f, mock %.2f, PostgreSQL %.2f, Redis %.2f, load generator %.2f, the rest %.2f; machine %.2f" % (
     "", split["server"], split["mock"], split["postgres"], split["redis"], split["loadgen"], rest, split["machine"]))
 PY
