@@ -55,6 +55,7 @@ struct ScriptCall {
   std::string method, target, body;
   std::vector<std::string> headers;
   bool writer = false;  // its text is the artifact's
+  bool sse = false;     // it asked for a stream: it must end with the stream's last event
 };
 using Script = std::vector<std::vector<ScriptCall>>;
 
@@ -88,6 +89,7 @@ Script loadScript(const std::string& path) {
     Json body = Json::parse(replay.body, nullptr, false);
     bool modelCall = replay.target == "/v1/messages" || replay.target == "/v1/chat/completions";
     replay.writer = !writerFound && modelCall && body.is_object() && offersNoTools(body);
+    replay.sse = body.is_object() && body.value("stream", false);
     writerFound = writerFound || replay.writer;
     if (script.empty() || start >= stageEnd) script.emplace_back();
     stageEnd = std::max(stageEnd, end);
@@ -192,8 +194,7 @@ CURL* openCall(const Options& options, Stream& stream, const ScriptCall& call) {
   curl_slist* headers = nullptr;
   for (const auto& header : call.headers) headers = curl_slist_append(headers, header.c_str());
   headers = curl_slist_append(headers, "Expect:");
-  Json body = Json::parse(call.body, nullptr, false);
-  stream.sse = body.is_object() && body.value("stream", false);
+  stream.sse = call.sse;
   stream.writer = call.writer;
   stream.direct = true;
   stream.started = Clock::now();
