@@ -77,6 +77,18 @@ INSTANTIATE_TEST_SUITE_P(Postgres, StoreConformance,
                                            NamedStoreFactory{"pglite_pgvector", makePglite}),
                          [](const auto& param) { return param.param.name; });
 
+// A database as an older build left it: the migrations up to `lastVersion`, recorded.
+void migrateUpTo(pqxx::work& tx, const pg::SchemaOptions& options, int lastVersion) {
+  tx.exec("CREATE TABLE mx_schema_migrations (version int PRIMARY KEY, description text NOT NULL, "
+          "applied_at timestamptz NOT NULL DEFAULT now())");
+  for (const auto& migration : pg::migrations(options)) {
+    if (migration.version > lastVersion) break;
+    tx.exec(migration.sql);
+    tx.exec_params0("INSERT INTO mx_schema_migrations(version, description) VALUES($1, $2)", migration.version,
+                    migration.description);
+  }
+}
+
 class PostgresStoreTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_EQ(debianServer().error(), ""); }
@@ -105,14 +117,7 @@ TEST_F(PostgresStoreTest, RunEventRowsOfAnOlderSchemaMoveIntoBatches) {
   {
     pqxx::connection connection(url);
     pqxx::work tx(connection);
-    tx.exec("CREATE TABLE mx_schema_migrations (version int PRIMARY KEY, description text NOT NULL, "
-            "applied_at timestamptz NOT NULL DEFAULT now())");
-    for (const auto& migration : pg::migrations(options)) {
-      if (migration.version > 2) break;
-      tx.exec(migration.sql);
-      tx.exec_params0("INSERT INTO mx_schema_migrations(version, description) VALUES($1, $2)", migration.version,
-                      migration.description);
-    }
+    migrateUpTo(tx, options, 2);
     tx.exec0("INSERT INTO conversations VALUES ('c1', 'alice', 'Old', 0, 1, 1)");
     tx.exec0("INSERT INTO run_events VALUES ('run1', 2, 'alice', 'c1', 'done', '{}'), "
              "('run1', 1, 'alice', 'c1', 'message', 'caf\u00e9 \"quoted\"'), ('run2', 1, 'bob', 'c2', 'thinking', '{}')");
@@ -141,14 +146,7 @@ TEST_F(PostgresStoreTest, LargeTextColumnsCompressWithLz4StayInlineAndOlderRowsS
   {
     pqxx::connection connection(url);
     pqxx::work tx(connection);
-    tx.exec("CREATE TABLE mx_schema_migrations (version int PRIMARY KEY, description text NOT NULL, "
-            "applied_at timestamptz NOT NULL DEFAULT now())");
-    for (const auto& migration : pg::migrations(options)) {
-      if (migration.version > 3) break;
-      tx.exec(migration.sql);
-      tx.exec_params0("INSERT INTO mx_schema_migrations(version, description) VALUES($1, $2)", migration.version,
-                      migration.description);
-    }
+    migrateUpTo(tx, options, 3);
     tx.exec_params0("INSERT INTO run_event_batches VALUES ('run1', 1, 1, 'alice', 'c1', $1)",
                     nlohmann::json::array({nlohmann::json::array({1, "message", longText})}).dump());
     tx.commit();
