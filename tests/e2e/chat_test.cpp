@@ -640,6 +640,12 @@ TEST(KnowledgeApi, IngestSearchAndDeleteWithTenantIsolation) {
   EXPECT_EQ(httpRequest("DELETE", base + "/api/v1/canon/email/compliance/house-rule", "", as("key-b")).status, 404);
   EXPECT_EQ(httpRequest("PUT", base + "/api/v1/canon/tweet/compliance/x", "{}", as("key-a")).status, 400);
   EXPECT_EQ(httpRequest("PUT", base + "/api/v1/canon/email/template/x", "{\"name\":\"no body\"}", as("key-a")).status, 400);
+  auto notJson = httpRequest("PUT", base + "/api/v1/canon/email/compliance/x", "{\"type\":\"banned\" \"words\":[]}", as("key-a"));
+  EXPECT_EQ(notJson.status, 400);
+  EXPECT_NE(notJson.body.find("request body is not valid JSON: expected ',' or '}' in an object at byte 17"), std::string::npos) << notJson.body;
+  auto notObject = httpRequest("PUT", base + "/api/v1/canon/email/compliance/x", "[1]", as("key-a"));
+  EXPECT_EQ(notObject.status, 400);
+  EXPECT_NE(notObject.body.find("the entry must be a JSON object"), std::string::npos) << notObject.body;
   ASSERT_EQ(httpRequest("DELETE", base + "/api/v1/canon/email/compliance/house-rule", "", as("key-a")).status, 200);
   aRules = rules("key-a");  // the canon cache layer was cleared
   EXPECT_EQ(std::find(aRules.begin(), aRules.end(), "house-rule"), aRules.end());

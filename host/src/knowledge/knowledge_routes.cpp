@@ -247,7 +247,11 @@ void addKnowledgeRoutes(http::HttpServer& server, KnowledgeServices& services, c
     if (remove) {
       status = services.store->deleteCanon(*user, type, category, id);
     } else {
-      Json body = parseJson(request.body());
+      std::string error;
+      Json body = parseJson(request.body(), &error);
+      if (body.is_discarded()) {
+        return http::sendError(response, Code::Bad_Request, "invalid_argument", "request body is not valid JSON: " + error, context);
+      }
       if (!body.is_object()) return http::sendError(response, Code::Bad_Request, "invalid_argument", "the entry must be a JSON object", context);
       if (category == "template" && !(body.contains("body") && body["body"].is_string())) {
         return http::sendError(response, Code::Bad_Request, "invalid_argument", "a template needs a \"body\" string with {{slot}} placeholders", context);
