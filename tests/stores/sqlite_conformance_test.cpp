@@ -2,6 +2,9 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <future>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -319,6 +322,93 @@ TEST(RunManagerAdmission, TurnsAreRefusedNearTheDescriptorLimit) {
   open = 100;
   runs.countDescriptors();
   EXPECT_TRUE(runs.refuseIfFull().isOk());
+  runs.shutdown(std::chrono::milliseconds(5000));
+}
+
+// A store whose saving of a turn's user message waits until the test lets it.
+class SlowTurnStore final : public PlainStore, public RunRecordStore {
+ public:
+  explicit SlowTurnStore(std::shared_ptr<Store> inner) : PlainStore(inner), runs_(std::dynamic_pointer_cast<RunRecordStore>(inner)) {}
+  Result<int64_t> beginTurn(const ConversationRecord& c, const MessageRecord& m) override {
+    released_.wait();
+    return runs_->beginTurn(c, m);
+  }
+  Status saveRun(const RunRecord& run) override { return runs_->saveRun(run); }
+  void release() { release_.set_value(); }
+
+ private:
+  std::shared_ptr<RunRecordStore> runs_;
+  std::promise<void> release_;
+  std::shared_future<void> released_ = release_.get_future().share();
+};
+
+bool waitFor(const std::function<bool()>& done) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!done() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  return done();
+}
+
+// The graph does not wait for the user's message to be saved (a store round
+// trip, milliseconds to a remote PostgreSQL): its first node runs meanwhile;
+// the stream is attached once the message is saved, and the run finishes
+// after both, saved as usual.
+TEST(RunManagerTurns, TheGraphRunsWhileTheUserMessageIsSaved) {
+  TempDir dir;
+  std::string record = dir.path() + "/ran";
+  auto g = oneNodeChatGraph(dir, "kind = \"test.write\"\nrecord_to = \"" + record +
+                                     "\"\nupdate = { messages = [{ role = \"assistant\", content = \"hi\" }] }");
+  ASSERT_TRUE(g.deployment) << g.errors[0];
+  host::chat::ChatSettings settings;
+  settings.graph = "g";
+  auto sqlite = makeSqlite();
+  auto slow = std::make_shared<SlowTurnStore>(sqlite);
+  host::chat::RunManager runs(*g.deployment, settings, slow, std::make_shared<testing::RecordingLogger>());
+  std::atomic<int> attached{0};
+  auto run = runs.startTurn({"alice", "", "Create an email", nullptr, nullptr},
+                            [&](const std::shared_ptr<host::chat::ActiveRun>&) { ++attached; },
+                            [](const Status& refused) { ADD_FAILURE() << refused.toString(); });
+  ASSERT_TRUE(run.isOk()) << run.status().toString();
+  EXPECT_TRUE(waitFor([&] { return std::ifstream(record).good(); })) << "the node ran before the message was saved";
+  EXPECT_EQ(attached, 0);
+  EXPECT_FALSE((*run)->finished);
+  slow->release();
+  ASSERT_TRUE(waitFor([&] { return (*run)->finished.load(); }));
+  EXPECT_EQ(attached, 1);
+  EXPECT_EQ((*run)->messageCount, 1);
+  EXPECT_EQ(sqlite->listMessages("alice", (*run)->conversationId)->size(), 2u);  // the user's and the answer
+  runs.shutdown(std::chrono::milliseconds(5000));
+}
+
+// A turn whose user message cannot be saved is refused with the store's error
+// after its graph has started: the run is cancelled and forgotten, nothing
+// of it is saved, and its place is given back.
+TEST(RunManagerTurns, ATurnWhoseMessageIsNotSavedIsRefusedCancelledAndForgotten) {
+  TempDir dir;
+  auto g = oneNodeChatGraph(dir, R"(kind = "test.wait")");
+  ASSERT_TRUE(g.deployment) << g.errors[0];
+  host::chat::ChatSettings settings;
+  settings.graph = "g";
+  settings.maxLiveRuns = 1;
+  auto sqlite = makeSqlite();
+  host::chat::RunManager runs(*g.deployment, settings, host::guard(std::make_shared<ThrowingRunStore>(sqlite), "store \"thrower\""),
+                              std::make_shared<testing::RecordingLogger>());
+  std::promise<Status> refusal;
+  auto run = runs.startTurn({"alice", "", "Create an email", nullptr, nullptr},
+                            [](const std::shared_ptr<host::chat::ActiveRun>&) { ADD_FAILURE() << "attached"; },
+                            [&](const Status& refused) { refusal.set_value(refused); });
+  ASSERT_TRUE(run.isOk()) << run.status().toString();
+  auto refused = refusal.get_future();
+  ASSERT_EQ(refused.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  Status status = refused.get();
+  EXPECT_EQ(status.code(), Code::Internal);
+  EXPECT_NE(status.message().find("thrower"), std::string::npos) << status.message();
+  ASSERT_TRUE(waitFor([&] { return (*run)->finished.load(); }));
+  EXPECT_TRUE((*run)->cancel.isCancelled());
+  EXPECT_EQ(runs.activeRuns(), 0u);
+  EXPECT_EQ(runs.runsInMemory(), 0u);
+  EXPECT_EQ(runs.find((*run)->id, "alice").status().code(), Code::NotFound);
+  EXPECT_TRUE(runs.refuseIfFull().isOk()) << "its place is given back";
+  EXPECT_TRUE(sqlite->listConversations("alice", {})->empty());
   runs.shutdown(std::chrono::milliseconds(5000));
 }
 

@@ -60,15 +60,19 @@ void refuse(SseConnection& connection, const Status& status, const std::string& 
                     status.code() == mx::Code::Unavailable ? "Retry-After: 1\r\n" : "");
 }
 
-// Starts the turn with `connection` subscribed before its graph runs (it sees
-// every event, however fast the run); the failure if it did not start. Runs
-// on a worker, where nothing may escape.
-Status guardedStart(RunManager& runs, const TurnRequest& turn, const std::shared_ptr<SseConnection>& connection) {
+// Starts the turn; `connection` is subscribed from the run's first event once
+// the user's message is saved (however fast the run), or refused if it cannot
+// be. The failure if it did not start. Runs on a worker, where nothing may escape.
+Status guardedStart(RunManager& runs, const TurnRequest& turn, const std::shared_ptr<SseConnection>& connection,
+                    const std::string& requestId) {
   try {
-    auto run = runs.startTurn(turn, [&connection](const std::shared_ptr<ActiveRun>& started) {
-      connection->begin(sseHeaders(started->conversationId, started->id));
-      (void)started->log->subscribe(connection, 0);  // not closed yet
-    });
+    auto run = runs.startTurn(
+        turn,
+        [connection](const std::shared_ptr<ActiveRun>& started) {
+          connection->begin(sseHeaders(started->conversationId, started->id));
+          (void)started->log->subscribe(connection, 0);  // not closed yet: it finishes after this
+        },
+        [connection, requestId](const Status& notRecorded) { refuse(*connection, notRecorded, requestId); });
     return run.status();
   } catch (const std::exception& e) {
     return internalError(std::string("starting the turn failed: ") + e.what());
@@ -183,7 +187,7 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
     // other request of its connections (a reconnect, a cancel) meanwhile.
     auto connection = SseConnection::prepare(response);
     workers.post([&runs, turn = std::move(turn), connection, requestId = context.requestId] {
-      Status failed = guardedStart(runs, turn, connection);
+      Status failed = guardedStart(runs, turn, connection, requestId);
       if (!failed.isOk()) refuse(*connection, failed, requestId);
     });
   });

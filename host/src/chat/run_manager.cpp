@@ -125,7 +125,8 @@ Status RunManager::refuseIfFull() {
 }
 
 Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn,
-                                                         const std::function<void(const std::shared_ptr<ActiveRun>&)>& attach) {
+                                                         std::function<void(const std::shared_ptr<ActiveRun>&)> attach,
+                                                         std::function<void(const Status&)> refused) {
   if (draining_) return unavailableError("the server is shutting down: no new turns");
   if (!admit()) return countRefusal();
   PlaceUntilStarted place{admitted_};  // a run that starts gives its place back when it finishes
@@ -147,10 +148,6 @@ Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn
   run->id = newId("run_");
   run->userId = turn.userId;
   run->conversationId = conversation.id;
-  auto count = beginTurn(*store_, conversation,
-                         {newId("msg_"), conversation.id, turn.userId, "user", turn.message, run->id, Json::object(), now});
-  if (!count) return count.status();
-  run->messageCount = *count;
   if (initialState) (*initialState)["usage"] = Json::object();  // usage is per run
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -168,10 +165,62 @@ Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn
   request.events = run->log.get();
   request.usage = &run->usage;
   request.cancel = run->cancel.token();
-  if (attach) attach(run);
   place.started = true;
-  deployment_.runtime().start(graph, std::move(request), [this, run](RunOutcome outcome) { finish(run, std::move(outcome)); });
+  deployment_.runtime().start(graph, std::move(request), [this, run](RunOutcome outcome) {
+    run->outcome = std::move(outcome);
+    finishWhenBothOver(run);
+  });
+  // The save is a task of its own, so that it does not hold up the first model call: the graph's
+  // first step, just posted, runs on this worker meanwhile (a task posted from a worker waits for
+  // that worker), and this second task wakes the other one.
+  MessageRecord message{newId("msg_"), conversation.id, turn.userId, "user", turn.message, run->id, Json::object(), now};
+  deployment_.workers().post([this, run, conversation, message = std::move(message), attach = std::move(attach),
+                              refused = std::move(refused)] { recordTurn(run, conversation, message, attach, refused); });
   return run;
+}
+
+void RunManager::recordTurn(const std::shared_ptr<ActiveRun>& run, const ConversationRecord& conversation,
+                            const MessageRecord& message, const std::function<void(const std::shared_ptr<ActiveRun>&)>& attach,
+                            const std::function<void(const Status&)>& refused) {
+  Result<int64_t> count = beginTurn(*store_, conversation, message);  // the store is guarded: no exception
+  try {
+    if (count) {
+      run->messageCount = *count;
+      run->recorded = true;
+      if (attach) attach(run);
+    } else {
+      run->cancel.cancel("the turn was not recorded");
+      if (refused) refused(count.status());
+    }
+  } catch (const std::exception& e) {  // the run still finishes, whatever its watcher did
+    logger_->error("run " + run->id + ": attaching its stream failed: " + e.what());
+  }
+  finishWhenBothOver(run);
+}
+
+void RunManager::finishWhenBothOver(const std::shared_ptr<ActiveRun>& run) {
+  // acq_rel: the call that finishes sees what the other wrote (the outcome, or the message count).
+  if (run->untilFinish.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  RunOutcome outcome = std::move(*run->outcome);
+  run->outcome.reset();
+  if (!run->recorded) return discard(run, outcome);
+  finish(run, std::move(outcome));
+}
+
+void RunManager::discard(const std::shared_ptr<ActiveRun>& run, const RunOutcome& outcome) {
+  if (settings_.metrics != nullptr) {  // its model calls may have cost something: counted, as a cancelled run
+    settings_.metrics->recordRun({runStatusName(RunStatus::Cancelled), outcome.wallMs, outcome.nodeWaitMs, outcome.runtimeCpuMs, 0,
+                                  run->usage.toJson()});
+  }
+  run->log->seal();  // a tool that outlives the run adds nothing
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    live_.erase(run->id);
+    runs_.erase(run->id);
+  }
+  admitted_.fetch_sub(1, std::memory_order_relaxed);
+  run->finished = true;
+  runFinished_.notify_all();
 }
 
 // The run's records, its last events (message or error, then done) and its

@@ -1,8 +1,11 @@
 // Chat turns as runs, decoupled from the connections that watch them.
 //
-// startTurn() records the user's message, creates the run (its id, event log
-// and cancellation source) and starts the deployment's chat graph from the
-// conversation's last state (from the session cache, else the checkpoints). Streams attach to a run's log (and re-attach
+// startTurn() creates the run (its id, event log and cancellation source),
+// starts the deployment's chat graph from the conversation's last state (from
+// the session cache, else the checkpoints) and records the user's message
+// meanwhile, on a worker: the stream is attached once the message is saved,
+// with the events so far, and a turn whose message cannot be saved is
+// cancelled, forgotten and refused with the store's error. Streams attach to a run's log (and re-attach
 // with Last-Event-ID); a disconnect does not stop the run unless the policy
 // says so. When the graph ends, the turn is saved (assistant message with its
 // usage and cost, artifacts — complete, or kept and marked incomplete — and
@@ -67,6 +70,11 @@ struct ActiveRun {
   RunUsage usage;
   CancellationSource cancel;
   std::atomic<bool> finished{false};
+  // The graph starts while the user's message is being saved; the run is
+  // finished once both are over, whichever ends last (see startTurn).
+  std::atomic<int> untilFinish{2};
+  std::optional<RunOutcome> outcome;  // the graph's, kept until the save is over
+  bool recorded = false;              // the user's message was saved: the turn is the client's
 };
 
 struct TurnRequest {
@@ -82,10 +90,13 @@ class RunManager {
   RunManager(Deployment& deployment, ChatSettings settings, std::shared_ptr<Store> store, std::shared_ptr<Logger> logger);
   ~RunManager();
 
-  // `attach` runs once the run exists and just before its graph starts (e.g.
-  // subscribes the client's stream), so it sees every event from the first.
+  // Errors found before the graph starts (the limit, an unknown conversation,
+  // shutdown) are returned. Then, on a worker, once the user's message is
+  // saved: `attach` (e.g. subscribes the client's stream from the run's first
+  // event); or, if it cannot be saved, `refused` with the store's error.
   Result<std::shared_ptr<ActiveRun>> startTurn(const TurnRequest& turn,
-                                               const std::function<void(const std::shared_ptr<ActiveRun>&)>& attach = {});
+                                               std::function<void(const std::shared_ptr<ActiveRun>&)> attach = {},
+                                               std::function<void(const Status&)> refused = {});
   // The run if it belongs to `userId` (NotFound otherwise, also for other users' runs).
   Result<std::shared_ptr<ActiveRun>> find(std::string_view runId, std::string_view userId);
   Status cancel(std::string_view runId, std::string_view userId);
@@ -110,7 +121,16 @@ class RunManager {
   const SessionCache& sessionCache() const { return session_; }
 
  private:
+  // Saves the user's message of a started run, then attaches or refuses it.
+  void recordTurn(const std::shared_ptr<ActiveRun>& run, const ConversationRecord& conversation, const MessageRecord& message,
+                  const std::function<void(const std::shared_ptr<ActiveRun>&)>& attach,
+                  const std::function<void(const Status&)>& refused);
+  // Called twice per started run, by the graph's end and by the message's
+  // save; the second call finishes the run.
+  void finishWhenBothOver(const std::shared_ptr<ActiveRun>& run);
   void finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcome);
+  // A run whose user message was not saved: cancelled, forgotten, never saved.
+  void discard(const std::shared_ptr<ActiveRun>& run, const RunOutcome& outcome);
   // Takes one of maxLiveRuns places for a starting turn; false at the limit.
   bool admit();
   Status countRefusal();  // a turn refused at the limit: counted; its error
