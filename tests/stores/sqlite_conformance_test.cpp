@@ -259,6 +259,14 @@ LoadedGraph oneNodeChatGraph(const TempDir& dir, const std::string& node) {
                                       node + "\n[[edges]]\nfrom = \"a\"\nto = \"__end__\"\n");
 }
 
+// Chat settings for that graph ("g"), with a limit of turns in progress (0: none).
+host::chat::ChatSettings chatOnGraphG(size_t maxLiveRuns = 0) {
+  host::chat::ChatSettings settings;
+  settings.graph = "g";
+  settings.maxLiveRuns = maxLiveRuns;
+  return settings;
+}
+
 // A turn beyond [chat] max_live_runs is refused at once (Unavailable, naming
 // the limit) instead of starting; a finished run gives its place back, and so
 // does a turn that failed to start.
@@ -266,9 +274,7 @@ TEST(RunManagerAdmission, TurnsBeyondTheLimitAreRefusedUntilAPlaceIsFree) {
   TempDir dir;
   auto g = oneNodeChatGraph(dir, R"(kind = "test.wait")");
   ASSERT_TRUE(g.deployment) << g.errors[0];
-  host::chat::ChatSettings settings;
-  settings.graph = "g";
-  settings.maxLiveRuns = 1;
+  host::chat::ChatSettings settings = chatOnGraphG(1);
   host::chat::RunManager runs(*g.deployment, settings, makeSqlite(), std::make_shared<testing::RecordingLogger>());
   host::chat::TurnRequest turn{"alice", "", "Create an email", nullptr, nullptr};
   host::chat::TurnRequest unknownConversation{"alice", "conv_missing", "Create an email", nullptr, nullptr};
@@ -303,8 +309,7 @@ TEST(RunManagerAdmission, TurnsAreRefusedNearTheDescriptorLimit) {
   auto g = oneNodeChatGraph(dir, R"(kind = "test.wait")");
   ASSERT_TRUE(g.deployment) << g.errors[0];
   std::atomic<size_t> open{900};
-  host::chat::ChatSettings settings;
-  settings.graph = "g";
+  host::chat::ChatSettings settings = chatOnGraphG();
   settings.descriptorLimit = 1000;
   settings.countOpenDescriptors = [&open] { return open.load(); };
   host::chat::RunManager runs(*g.deployment, settings, makeSqlite(), std::make_shared<testing::RecordingLogger>());
@@ -358,8 +363,7 @@ TEST(RunManagerTurns, TheGraphRunsWhileTheUserMessageIsSaved) {
   auto g = oneNodeChatGraph(dir, "kind = \"test.write\"\nrecord_to = \"" + record +
                                      "\"\nupdate = { messages = [{ role = \"assistant\", content = \"hi\" }] }");
   ASSERT_TRUE(g.deployment) << g.errors[0];
-  host::chat::ChatSettings settings;
-  settings.graph = "g";
+  host::chat::ChatSettings settings = chatOnGraphG();
   auto sqlite = makeSqlite();
   auto slow = std::make_shared<SlowTurnStore>(sqlite);
   host::chat::RunManager runs(*g.deployment, settings, slow, std::make_shared<testing::RecordingLogger>());
@@ -386,9 +390,7 @@ TEST(RunManagerTurns, ATurnWhoseMessageIsNotSavedIsRefusedCancelledAndForgotten)
   TempDir dir;
   auto g = oneNodeChatGraph(dir, R"(kind = "test.wait")");
   ASSERT_TRUE(g.deployment) << g.errors[0];
-  host::chat::ChatSettings settings;
-  settings.graph = "g";
-  settings.maxLiveRuns = 1;
+  host::chat::ChatSettings settings = chatOnGraphG(1);
   auto sqlite = makeSqlite();
   host::chat::RunManager runs(*g.deployment, settings, host::guard(std::make_shared<ThrowingRunStore>(sqlite), "store \"thrower\""),
                               std::make_shared<testing::RecordingLogger>());
@@ -419,8 +421,7 @@ TEST(RunManagerShutdown, ATurnAfterShutdownBeganIsRefused) {
   auto g = oneNodeChatGraph(dir, R"(kind = "test.write"
 update = { messages = [{ role = "assistant", content = "hi" }] })");
   ASSERT_TRUE(g.deployment) << g.errors[0];
-  host::chat::ChatSettings settings;
-  settings.graph = "g";
+  host::chat::ChatSettings settings = chatOnGraphG();
   host::chat::RunManager runs(*g.deployment, settings, makeSqlite(), std::make_shared<testing::RecordingLogger>());
   host::chat::TurnRequest turn{"alice", "", "Create an email", nullptr, nullptr};
   auto first = runs.startTurn(turn);
