@@ -181,7 +181,7 @@ void EpollMockServer::flush(Connection& connection) {
   connection.out.clear();
   connection.outSent = 0;
   if (connection.schedule.empty() && connection.recordedCall >= 0) {
-    if (static_cast<size_t>(connection.recordedCall) < recorded_.size()) recorded_[static_cast<size_t>(connection.recordedCall)].endUs = recordingUs();
+    recorded_[static_cast<size_t>(connection.recordedCall)].endUs = recordingUs();
     connection.recordedCall = -1;
   }
   if (connection.watchingWrites) watchWrites(connection, false);
@@ -199,6 +199,7 @@ bool EpollMockServer::answerRecordingControl(const mx::test::MockRequest& reques
     recording_ = true;
     recordingSince_ = Clock::now();
     recorded_.clear();
+    for (auto& [id, open] : connections_) open->recordedCall = -1;  // an answer still going out belongs to no recording
     response.send(204, {}, "");
     return true;
   }

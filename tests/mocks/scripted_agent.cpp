@@ -181,8 +181,9 @@ void serveScriptedAgent(const AgentScript& script, const MockRequest& request, M
   serveScriptedAgentBody(script, mx::parseJson(request.body), response);
 }
 
-void serveOpenAiWriter(const AgentScript& script, const MockRequest& request, MockResponse& response) {
-  Json body = mx::parseJson(request.body);
+namespace {
+
+void serveOpenAiWriterBody(const AgentScript& script, const Json& body, MockResponse& response) {
   if (body.is_discarded() || !body.contains("messages")) {
     response.send(400, {{"Content-Type", "application/json"}},
                   R"({"error":{"message":"'messages' is a required property","type":"invalid_request_error","param":null,"code":null}})");
@@ -215,12 +216,18 @@ void serveOpenAiWriter(const AgentScript& script, const MockRequest& request, Mo
   response.end();
 }
 
+}  // namespace
+
+void serveOpenAiWriter(const AgentScript& script, const MockRequest& request, MockResponse& response) {
+  serveOpenAiWriterBody(script, mx::parseJson(request.body), response);
+}
+
 void serveMockApis(const AgentScript& script, const MockRequest& request, MockResponse& response) {
   Json body = mx::parseJson(request.body.empty() ? "{}" : request.body);  // once: a Tier 1 body is the whole conversation
   if (request.path == "/v1/messages") {
     serveScriptedAgentBody(script, body, response);
   } else if (request.path == "/v1/chat/completions") {
-    serveOpenAiWriter(script, request, response);
+    serveOpenAiWriterBody(script, body, response);
   } else if (request.path == "/v1/embeddings") {
     Json data = Json::array();
     Json inputs = body["input"].is_array() ? body["input"] : Json::array({body["input"]});
