@@ -301,3 +301,55 @@ TEST(JsonMembers, AreReferencesIntoTheObjectOrToAnEmptyValue) {
   EXPECT_EQ(mx::objectMember(object, "list"), mx::Json::object());
   EXPECT_EQ(mx::objectMember(mx::Json(), "map"), mx::Json::object());
 }
+
+namespace mx {
+namespace {
+
+TEST(Messages, EveryBlockTypeRoundTripsThroughJson) {
+  Message message;
+  message.role = Role::Assistant;
+  message.content.push_back(ContentBlock::makeText("Spring sale"));
+  message.content.push_back(ContentBlock::makeToolUse("toolu_1", "canon_load", Json{{"type", "email"}}));
+  message.content.push_back(ContentBlock::makeToolResult("toolu_1", "{\"templates\":[]}", true));
+  ContentBlock thinking;
+  thinking.type = BlockType::Thinking;
+  thinking.text = "the brief first";
+  thinking.signature = "sig";
+  message.content.push_back(thinking);
+
+  Message back = messageFromJson(toJson(message));
+  EXPECT_EQ(back.role, Role::Assistant);
+  ASSERT_EQ(back.content.size(), 4u);
+  EXPECT_EQ(back.content[0].text, "Spring sale");
+  EXPECT_EQ(back.content[1].id, "toolu_1");
+  EXPECT_EQ(back.content[1].name, "canon_load");
+  EXPECT_EQ(back.content[1].input, (Json{{"type", "email"}}));
+  EXPECT_EQ(back.content[2].type, BlockType::ToolResult);
+  EXPECT_EQ(back.content[2].id, "toolu_1");
+  EXPECT_EQ(back.content[2].text, "{\"templates\":[]}");
+  EXPECT_TRUE(back.content[2].isError);
+  EXPECT_EQ(back.content[3].text, "the brief first");
+  EXPECT_EQ(back.content[3].signature, "sig");
+  EXPECT_EQ(toJson(back), toJson(message));
+}
+
+TEST(Messages, ReadingIsLenientAboutShapesItDoesNotExpect) {
+  Message text = messageFromJson(Json{{"role", "user"}, {"content", "hello"}});
+  ASSERT_EQ(text.content.size(), 1u);  // a string content is one text block
+  EXPECT_EQ(text.content[0].text, "hello");
+  EXPECT_EQ(messageFromJson(Json{{"role", 7}, {"content", "x"}}).role, Role::User);  // a role that is not a string
+  EXPECT_TRUE(messageFromJson(Json::array({1})).content.empty());                   // not an object at all
+  Message odd = messageFromJson(Json::parse(R"({"role":"assistant","content":[
+      {"type":"image","source":{}}, 42, {"text":"no type"},
+      {"type":"tool_use","id":"t","name":"n"},
+      {"type":"tool_result","tool_use_id":"t","content":[{"type":"text","text":"a"}],"is_error":"yes"},
+      {"type":"text","text":5}]})"));
+  ASSERT_EQ(odd.content.size(), 3u);  // the unknown type, the number and the untyped block are skipped
+  EXPECT_EQ(odd.content[0].input, Json::object());  // no input: an empty object
+  EXPECT_EQ(odd.content[1].text, R"([{"text":"a","type":"text"}])");  // content that is not a string: its JSON text
+  EXPECT_FALSE(odd.content[1].isError);  // is_error that is not a boolean reads as absent
+  EXPECT_EQ(odd.content[2].text, "");     // text that is not a string reads as absent
+}
+
+}  // namespace
+}  // namespace mx

@@ -96,35 +96,63 @@ inline Json toJson(const Message& message) {
   return {{"role", message.role == Role::User ? "user" : "assistant"}, {"content", std::move(content)}};
 }
 
-// Lenient: unknown block types are skipped; a string content is one text block.
+// A member's string, or `fallback` when `object` has no such member or it is not
+// a string: by reference, found once (`value(key, "")` copies the string, and
+// a `contains` then `[]` looks the key up twice).
+inline const std::string& stringMemberOr(const Json& object, std::string_view key, const std::string& fallback) {
+  const Json& member = memberOrNull(object, key);
+  return member.is_string() ? member.get_ref<const std::string&>() : fallback;
+}
+
+namespace model_detail {
+inline const std::string& noText() {
+  static const std::string empty;
+  return empty;
+}
+
+// Returns false for a block type it does not know (skipped, to stay lenient).
+inline bool appendBlockFromJson(const Json& b, std::vector<ContentBlock>& out) {
+  const std::string& type = stringMemberOr(b, "type", noText());
+  if (type == "text") {
+    out.push_back(ContentBlock::makeText(stringMemberOr(b, "text", noText())));
+  } else if (type == "tool_use") {
+    const Json& input = memberOrNull(b, "input");
+    out.push_back(ContentBlock::makeToolUse(stringMemberOr(b, "id", noText()), stringMemberOr(b, "name", noText()),
+                                            input.is_null() ? Json::object() : input));
+  } else if (type == "tool_result") {
+    const Json& content = memberOrNull(b, "content");
+    const Json& isError = memberOrNull(b, "is_error");
+    out.push_back(ContentBlock::makeToolResult(stringMemberOr(b, "tool_use_id", noText()),
+                                               content.is_string()  ? content.get<std::string>()
+                                               : content.is_null()  ? std::string()
+                                                                    : content.dump(),
+                                               isError.is_boolean() && isError.get<bool>()));
+  } else if (type == "thinking") {
+    ContentBlock thinking;
+    thinking.type = BlockType::Thinking;
+    thinking.text = stringMemberOr(b, "thinking", noText());
+    thinking.signature = stringMemberOr(b, "signature", noText());
+    out.push_back(std::move(thinking));
+  } else {
+    return false;
+  }
+  return true;
+}
+}  // namespace model_detail
+
+// Lenient: unknown block types are skipped; a string content is one text block;
+// a member of the wrong type reads as absent.
 inline Message messageFromJson(const Json& json) {
   Message message;
-  message.role = json.value("role", "user") == "assistant" ? Role::Assistant : Role::User;
+  message.role = stringMemberOr(json, "role", model_detail::noText()) == "assistant" ? Role::Assistant : Role::User;
   const Json& content = memberOrNull(json, "content");
   if (content.is_string()) {
     message.content.push_back(ContentBlock::makeText(content.get<std::string>()));
     return message;
   }
   if (!content.is_array()) return message;
-  for (const auto& b : content) {
-    std::string type = b.value("type", "");
-    if (type == "text") {
-      message.content.push_back(ContentBlock::makeText(b.value("text", "")));
-    } else if (type == "tool_use") {
-      message.content.push_back(ContentBlock::makeToolUse(b.value("id", ""), b.value("name", ""),
-                                                          b.contains("input") ? b["input"] : Json::object()));
-    } else if (type == "tool_result") {
-      std::string text = b.contains("content") && b["content"].is_string() ? b["content"].get<std::string>()
-                                                                             : (b.contains("content") ? b["content"].dump() : "");
-      message.content.push_back(ContentBlock::makeToolResult(b.value("tool_use_id", ""), text, b.value("is_error", false)));
-    } else if (type == "thinking") {
-      ContentBlock thinking;
-      thinking.type = BlockType::Thinking;
-      thinking.text = b.value("thinking", "");
-      thinking.signature = b.value("signature", "");
-      message.content.push_back(std::move(thinking));
-    }
-  }
+  message.content.reserve(content.size());
+  for (const auto& b : content) model_detail::appendBlockFromJson(b, message.content);
   return message;
 }
 
