@@ -309,5 +309,72 @@ TEST(SharedRequests, TheGuardCopiesForAPluginThatCannotShareAndCatchesOneThatThr
   EXPECT_NE(failed->status.message().find("providers.broken threw: boom"), std::string::npos) << failed->status.message();
 }
 
+
+// chatRebuilding (SDK 2.1): the catalogue keeps the builder, not a request, for the fallback.
+TEST(RebuiltRequests, TheProviderGetsTheRequestItselfAndNoCopyIsKeptForTheFallback) {
+  auto primary = std::make_shared<SharingProvider>(std::vector<testing::ScriptedReply>{{{"Hello"}, {}, StopReason::EndTurn, {}, {}}});
+  auto catalogue = catalogueOver(guard(primary, "providers.anthropic"), guard(std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{}), "providers.openai"));
+  int built = 0;
+  auto outcome = std::make_shared<Outcome>();
+  catalogue->chatRebuilding("sonnet", [&] { ++built; return hello(); }, outcome, {});
+  ASSERT_TRUE(outcome->done && outcome->status.isOk()) << outcome->status.toString();
+  EXPECT_EQ(built, 1);
+  EXPECT_EQ(primary->copiesReceived, 1) << "handed over by value: the catalogue keeps nothing to share it with";
+  EXPECT_EQ(primary->fake_->requests().at(0).model, "claude-sonnet-4-5-20250929");
+}
+
+TEST(RebuiltRequests, AFallbackGetsARequestBuiltAgainUnderItsOwnModelId) {
+  auto primary = std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{{{}, {}, StopReason::None, {}, unavailableError("529 overloaded")}});
+  auto secondary = std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{{{"From mini"}, {}, StopReason::EndTurn, {}, {}}});
+  auto catalogue = catalogueOver(guard(primary, "providers.anthropic"), guard(secondary, "providers.openai"));
+  int built = 0;
+  auto outcome = std::make_shared<Outcome>();
+  catalogue->chatRebuilding("sonnet", [&] {
+    ChatRequest request = hello();
+    request.messages[0].content[0].text += std::to_string(++built);
+    return request;
+  }, outcome, {});
+  ASSERT_TRUE(outcome->status.isOk()) << outcome->status.toString();
+  EXPECT_EQ(built, 2);
+  EXPECT_EQ(primary->requests().at(0).messages.at(0).content.at(0).text, "hi1");
+  ASSERT_EQ(secondary->requests().size(), 1u);
+  EXPECT_EQ(secondary->requests()[0].model, "gpt-4o-mini");
+  EXPECT_EQ(secondary->requests()[0].messages.at(0).content.at(0).text, "hi2");
+}
+
+TEST(RebuiltRequests, ABuilderThatThrowsForTheFallbackEndsTheCallWithAnErrorAndItsCost) {
+  Usage spent;
+  spent.inputTokens = 500;
+  auto primary = std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{{{}, {}, StopReason::None, spent, unavailableError("529 overloaded")}});
+  auto secondary = std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{});
+  auto catalogue = catalogueOver(guard(primary, "providers.anthropic"), guard(secondary, "providers.openai"));
+  int built = 0;
+  auto outcome = std::make_shared<Outcome>();
+  catalogue->chatRebuilding("sonnet", [&] {
+    if (++built > 1) throw std::runtime_error("state gone");
+    return hello();
+  }, outcome, {});
+  ASSERT_TRUE(outcome->done);
+  EXPECT_EQ(outcome->status.code(), Code::Internal);
+  EXPECT_NE(outcome->status.message().find("building the request again for fallback model mini: state gone"), std::string::npos)
+      << outcome->status.message();
+  EXPECT_DOUBLE_EQ(outcome->response.costUsd, 500 * 3.0 / 1e6) << "the failed attempt is still priced";
+  EXPECT_TRUE(secondary->requests().empty());
+}
+
+TEST(RebuiltRequests, WithoutAFallbackTheBuilderRunsOnceAndAnUnknownModelIsNotFound) {
+  auto primary = std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{{{}, {}, StopReason::None, {}, unavailableError("down")}});
+  auto catalogue = catalogueOver(guard(primary, "providers.anthropic"), guard(primary, "providers.openai"));
+  int built = 0;
+  auto outcome = std::make_shared<Outcome>();
+  catalogue->chatRebuilding("mini", [&] { ++built; return hello(); }, outcome, {});  // mini has no fallback
+  EXPECT_EQ(outcome->status.code(), Code::Unavailable);
+  EXPECT_EQ(built, 1);
+  auto unknown = std::make_shared<Outcome>();
+  catalogue->chatRebuilding("claude-9", [&] { ++built; return hello(); }, unknown, {});
+  EXPECT_EQ(unknown->status.code(), Code::NotFound);
+  EXPECT_EQ(built, 1) << "nothing is built for a model that is not there";
+}
+
 }  // namespace
 }  // namespace mx::host

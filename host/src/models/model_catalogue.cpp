@@ -185,11 +185,12 @@ namespace {
 // to the fallback model.
 class RoutingObserver final : public ChatObserver {
  public:
+  // The fallback's request: `original` kept, or made again by `rebuild`.
   RoutingObserver(HostModelCatalogue& catalogue, const ModelInfo& model, std::shared_ptr<const ChatRequest> original,
-                  std::shared_ptr<ChatObserver> inner, CancellationToken cancel, double earlierCost,
-                  std::shared_ptr<Logger> logger)
-      : catalogue_(catalogue), model_(model), original_(std::move(original)), inner_(std::move(inner)),
-        cancel_(std::move(cancel)), earlierCost_(earlierCost), logger_(std::move(logger)) {}
+                  ModelCatalogue::RequestBuilder rebuild, std::shared_ptr<ChatObserver> inner, CancellationToken cancel,
+                  double earlierCost, std::shared_ptr<Logger> logger)
+      : catalogue_(catalogue), model_(model), original_(std::move(original)), rebuild_(std::move(rebuild)),
+        inner_(std::move(inner)), cancel_(std::move(cancel)), earlierCost_(earlierCost), logger_(std::move(logger)) {}
 
   void onTextDelta(std::string_view t) override {
     delivered();
@@ -213,7 +214,19 @@ class RoutingObserver final : public ChatObserver {
       if (const ModelInfo* fallback = catalogue_.find(model_.fallback)) {
         if (logger_) logger_->warn("model " + model_.id + " failed before streaming (" + status.toString() +
                                    "); falling back to " + fallback->id);
-        catalogue_.chatWithCost(*fallback, ChatRequest(*original_), std::move(inner_), std::move(cancel_), cost);
+        if (rebuild_) {
+          // The builder is the caller's (a plugin's) code, run here on the provider's thread.
+          Result<ChatRequest> request = rebuildGuarded(fallback->id);
+          if (!request) {
+            response.costUsd = cost;
+            inner_->onComplete(request.status(), std::move(response));
+            return;
+          }
+          catalogue_.chatWithCost(*fallback, std::move(*request), std::move(inner_), std::move(cancel_), cost,
+                                  std::move(rebuild_));
+        } else {
+          catalogue_.chatWithCost(*fallback, ChatRequest(*original_), std::move(inner_), std::move(cancel_), cost);
+        }
         return;
       }
     }
@@ -222,17 +235,30 @@ class RoutingObserver final : public ChatObserver {
   }
 
  private:
+  Result<ChatRequest> rebuildGuarded(const std::string& fallbackId) {
+    std::string what = "building the request again for fallback model " + fallbackId + ": ";
+    try {
+      return rebuild_();
+    } catch (const std::exception& e) {
+      return internalError(what + e.what());
+    } catch (...) {
+      return internalError(what + "unknown exception");
+    }
+  }
+
   // Once the model has said something there is no falling back: the
   // request kept for it (a whole conversation) goes.
   void delivered() {
     if (delivered_) return;
     delivered_ = true;
     original_.reset();
+    rebuild_ = nullptr;
   }
 
   HostModelCatalogue& catalogue_;
   const ModelInfo& model_;
-  std::shared_ptr<const ChatRequest> original_;  // for the fallback model; null when there is none
+  std::shared_ptr<const ChatRequest> original_;  // for the fallback model; null when there is none or rebuild_ makes it
+  ModelCatalogue::RequestBuilder rebuild_;
   std::shared_ptr<ChatObserver> inner_;
   CancellationToken cancel_;
   double earlierCost_;
@@ -252,9 +278,20 @@ void HostModelCatalogue::chat(std::string_view modelId, ChatRequest request, std
   chatWithCost(*model, std::move(request), std::move(observer), std::move(cancel), 0.0);
 }
 
+void HostModelCatalogue::chatRebuilding(std::string_view modelId, RequestBuilder build,
+                                        std::shared_ptr<ChatObserver> observer, CancellationToken cancel) {
+  const ModelInfo* model = find(modelId);
+  if (model == nullptr) {
+    observer->onComplete(notFoundError("model \"" + std::string(modelId) + "\" is not in the catalogue"), {});
+    return;
+  }
+  ChatRequest request = build();
+  chatWithCost(*model, std::move(request), std::move(observer), std::move(cancel), 0.0, std::move(build));
+}
+
 void HostModelCatalogue::chatWithCost(const ModelInfo& model, ChatRequest request,
                                       std::shared_ptr<ChatObserver> observer, CancellationToken cancel,
-                                      double earlierCost) {
+                                      double earlierCost, RequestBuilder rebuild) {
   if (!providers_) {
     observer->onComplete(failedPreconditionError("the model catalogue has no providers"), {});
     return;
@@ -266,15 +303,19 @@ void HostModelCatalogue::chatWithCost(const ModelInfo& model, ChatRequest reques
   }
   request.model = model.providerModel;
   // The request kept for a fallback model (until the first words): the one the provider reads when it
-  // can share it, else a copy; none without a fallback.
-  auto* sharing = model.fallback.empty() ? nullptr : dynamic_cast<SharedRequestChat*>(provider->get());
+  // can share it, else a copy; none without a fallback, or when the caller can build it again (the
+  // provider then drops it once the body is written).
+  bool keepForFallback = !model.fallback.empty() && !rebuild;
+  if (model.fallback.empty()) rebuild = nullptr;
+  auto* sharing = keepForFallback ? dynamic_cast<SharedRequestChat*>(provider->get()) : nullptr;
   std::shared_ptr<const ChatRequest> forFallback;
   if (sharing != nullptr) {
     forFallback = std::make_shared<const ChatRequest>(std::move(request));
-  } else if (!model.fallback.empty()) {
+  } else if (keepForFallback) {
     forFallback = std::make_shared<const ChatRequest>(request);
   }
-  auto routing = std::make_shared<RoutingObserver>(*this, model, forFallback, std::move(observer), cancel, earlierCost, logger_);
+  auto routing = std::make_shared<RoutingObserver>(*this, model, forFallback, std::move(rebuild), std::move(observer),
+                                                   cancel, earlierCost, logger_);
   if (sharing != nullptr) {
     sharing->chatShared(std::move(forFallback), std::move(routing), std::move(cancel));
   } else {

@@ -39,12 +39,15 @@ class HostModelCatalogue final : public ModelCatalogue {
   double costUsd(const ModelInfo& model, const Usage& usage) const override;
   void chat(std::string_view modelId, ChatRequest request, std::shared_ptr<ChatObserver> observer,
             CancellationToken cancel) override;
+  void chatRebuilding(std::string_view modelId, RequestBuilder build, std::shared_ptr<ChatObserver> observer,
+                      CancellationToken cancel) override;
 
   Json describe() const;  // for GET /api/v1/models
 
-  // chat() on a resolved entry, adding the cost of earlier (failed) attempts.
+  // chat() on a resolved entry, adding the cost of earlier (failed) attempts;
+  // with `rebuild`, the fallback's request is built again rather than kept.
   void chatWithCost(const ModelInfo& model, ChatRequest request, std::shared_ptr<ChatObserver> observer,
-                    CancellationToken cancel, double earlierCost);
+                    CancellationToken cancel, double earlierCost, RequestBuilder rebuild = {});
 
  private:
   std::vector<ModelInfo> models_;

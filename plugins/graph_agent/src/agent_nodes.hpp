@@ -90,6 +90,7 @@ class ModelNode final : public Node {
   std::string modelFor(const Json& state) const;
 
  private:
+  ChatRequest requestFor(const NodeContext& context) const;
   ToolSet toolsFor(const Json& state) const;
   ToolSet buildToolSet(uint32_t flagsOn) const;
   template <class FlagOn>

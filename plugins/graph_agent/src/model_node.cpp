@@ -109,22 +109,25 @@ class ReasoningObserver final : public ChatObserver {
 
 }  // namespace
 
+ChatRequest ModelNode::requestFor(const NodeContext& context) const {
+  ChatRequest request;
+  request.maxTokens = config_.maxTokens;
+  request.temperature = config_.temperature;
+  request.cacheTtl = config_.cacheTtl;
+  request.userId = context.userId;
+  if (!config_.systemPrompt.empty()) request.system.push_back(ContentBlock::makeText(config_.systemPrompt));
+  request.tools = toolsFor(*context.state);
+  common::addConversation(*context.state, config_.messagesChannel, config_.summaryChannel, request);
+  return request;
+}
+
 void ModelNode::run(std::shared_ptr<NodeContext> context, NodeDone done) {
   std::string model = modelFor(*context->state);
   if (model.empty()) {
     done(failedPreconditionError("no model configured for tier " + std::to_string(config_.tier)));
     return;
   }
-  ChatRequest request;
-  request.maxTokens = config_.maxTokens;
-  request.temperature = config_.temperature;
-  request.cacheTtl = config_.cacheTtl;
-  request.userId = context->userId;
-  if (!config_.systemPrompt.empty()) request.system.push_back(ContentBlock::makeText(config_.systemPrompt));
-  request.tools = toolsFor(*context->state);
-  const Json& state = *context->state;
-  common::addConversation(state, config_.messagesChannel, config_.summaryChannel, request);
-  if (request.messages.empty()) {
+  if (arrayMember(*context->state, config_.messagesChannel).empty()) {
     done(failedPreconditionError("channel \"" + config_.messagesChannel + "\" has no messages for the model"));
     return;
   }
@@ -133,7 +136,11 @@ void ModelNode::run(std::shared_ptr<NodeContext> context, NodeDone done) {
                                            {"node", context->nodeName}});
   }
   auto observer = std::make_shared<ReasoningObserver>(context, config_.emitReasoning, model, config_.usageChannel, std::move(done));
-  models_->chat(model, std::move(request), std::move(observer), context->cancel);
+  // Built again for a fallback model instead of kept: the state does not change during the step, and the
+  // run holds its graph (this node) until the step is over.
+  CancellationToken cancel = context->cancel;
+  models_->chatRebuilding(
+      model, [this, context] { return requestFor(*context); }, std::move(observer), std::move(cancel));
 }
 
 }  // namespace mx::agent

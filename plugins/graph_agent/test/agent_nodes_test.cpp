@@ -161,6 +161,28 @@ TEST(ModelNode, ModelFailuresFailTheNode) {
   EXPECT_EQ(runNode(node, empty, nullptr).status().code(), Code::FailedPrecondition);
 }
 
+TEST(ModelNode, ARequestAskedForAgainForAFallbackIsTheSameRequest) {
+  auto provider = std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{
+      {{"ok"}, {}, StopReason::EndTurn, {}, {}}, {{"ok"}, {}, StopReason::EndTurn, {}, {}}});
+  auto catalogue = std::make_shared<testing::FakeModelCatalogue>(provider);
+  ModelNodeConfig config;
+  config.systemPrompt = "You are MarketerX.";
+  ModelNode node(config, catalogue, {std::make_shared<SlowTool>("search", 0ms)});
+  Json state = {{"messages", Json::array({{{"role", "user"}, {"content", "Find x"}},
+                                          toJson(Message{Role::Assistant, {ContentBlock::makeText("On it")}})})}};
+  ASSERT_TRUE(runNode(node, state, nullptr).isOk());
+  catalogue->setBuildsPerCall(2);  // the second build is the one sent, as for a fallback model
+  ASSERT_TRUE(runNode(node, state, nullptr).isOk());
+  EXPECT_EQ(catalogue->builds(), 3);
+  auto requests = provider->requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].system.at(0).text, requests[0].system.at(0).text);
+  EXPECT_EQ(requests[1].tools.identity(), requests[0].tools.identity()) << "the same tool set, not a copy";
+  ASSERT_EQ(requests[1].messages.size(), 2u);
+  EXPECT_EQ(toJson(requests[1].messages[0]), toJson(requests[0].messages[0]));
+  EXPECT_EQ(toJson(requests[1].messages[1]), toJson(requests[0].messages[1]));
+}
+
 Json assistantCalls(std::vector<ContentBlock> calls) {
   Message message;
   message.role = Role::Assistant;

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -320,6 +321,20 @@ class ModelCatalogue {
   virtual double costUsd(const ModelInfo& model, const Usage& usage) const = 0;
   virtual void chat(std::string_view modelId, ChatRequest request, std::shared_ptr<ChatObserver> observer,
                     CancellationToken cancel) = 0;
+
+  // `chat` for a request its caller can make again from what it keeps anyway
+  // (a graph node's state): the catalogue keeps `build`, not the request, for
+  // the fallback model. A kept request is a second copy of the conversation,
+  // beside the request body, for as long as the model has not answered.
+  // `build` runs once before this returns, and again, on the thread that
+  // reports the failure, if a fallback model takes over: it may read only what
+  // stays unchanged until the call completes, and must not block. (SDK 2.1;
+  // the default builds once and calls `chat`.)
+  using RequestBuilder = std::function<ChatRequest()>;
+  virtual void chatRebuilding(std::string_view modelId, RequestBuilder build, std::shared_ptr<ChatObserver> observer,
+                              CancellationToken cancel) {
+    chat(modelId, build(), std::move(observer), std::move(cancel));
+  }
 };
 
 }  // namespace mx

@@ -309,6 +309,17 @@ class FakeModelCatalogue final : public ModelCatalogue {
     }
     provider_->chat(std::move(request), std::make_shared<Pricing>(*this, std::move(observer)), std::move(cancel));
   }
+  // chatRebuilding asks `build` this many times per call, as a fallback model
+  // would ask again, and sends the last request it made.
+  void setBuildsPerCall(int builds) { buildsPerCall_ = builds; }
+  void chatRebuilding(std::string_view id, RequestBuilder build, std::shared_ptr<ChatObserver> observer,
+                      CancellationToken cancel) override {
+    ChatRequest request = build();
+    for (int i = 1; i < buildsPerCall_; ++i) request = build();
+    builds_ += buildsPerCall_;
+    chat(id, std::move(request), std::move(observer), std::move(cancel));
+  }
+  int builds() const { return builds_.load(); }
   std::string lastModel() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return lastModel_;
@@ -332,6 +343,8 @@ class FakeModelCatalogue final : public ModelCatalogue {
   double usdPerOutputToken_;
   ModelInfo info_;
   mutable std::mutex mutex_;
+  std::atomic<int> builds_{0};
+  int buildsPerCall_ = 1;
   std::string lastModel_;
 };
 
