@@ -88,6 +88,13 @@ class Batch final : public std::enable_shared_from_this<Batch> {
   size_t remaining_;
 };
 
+// A tool call that has not answered: what its answer or its timeout completes.
+struct PendingCall {
+  std::function<void(Result<Json>)> complete;
+  std::shared_ptr<CancellationSource> source;
+  std::string timeoutMessage;
+};
+
 }  // namespace
 
 void ToolsNode::run(std::shared_ptr<NodeContext> context, NodeDone done) {
@@ -142,15 +149,18 @@ void ToolsNode::run(std::shared_ptr<NodeContext> context, NodeDone done) {
         batch->finish(i, ContentBlock::makeToolResult(id, "Error: " + result.status().toString(), true));
       }
     };
-    // The timer holds the call only weakly: a call that finished in time is
-    // released at once, not when its timeout would have passed.
-    auto holder = std::make_shared<std::function<void(Result<Json>)>>(complete);
+    // The timer holds the call only weakly, and the call is allocated apart from its control block
+    // (not make_shared): a call that answers in time is freed at once and leaves its timeout, pending
+    // until the due time (30 s by default, long after the turn), a weak pointer and a control block
+    // instead of the call, its cancellation and its message.
+    auto pending = std::shared_ptr<PendingCall>(  // NOLINT(modernize-make-shared)
+        new PendingCall{std::move(complete), source,
+                        name + " timed out after " + std::to_string(config_.timeout.count()) + " ms"});
     if (timer_) {
-      auto timeout = config_.timeout;
-      timer_(timeout, [weakCall = std::weak_ptr(holder), weakSource = std::weak_ptr(source), name, timeout] {
-        if (auto s = weakSource.lock()) s->cancel("timeout");
-        if (auto pending = weakCall.lock()) {
-          (*pending)(deadlineExceededError(name + " timed out after " + std::to_string(timeout.count()) + " ms"));
+      timer_(config_.timeout, [weakCall = std::weak_ptr<PendingCall>(pending)] {
+        if (auto unanswered = weakCall.lock()) {
+          unanswered->source->cancel("timeout");
+          unanswered->complete(deadlineExceededError(unanswered->timeoutMessage));
         }
       });
     }
@@ -163,7 +173,7 @@ void ToolsNode::run(std::shared_ptr<NodeContext> context, NodeDone done) {
     toolContext->state = context->state;
     toolContext->cancel = source->token();
     batch->status(name, "running", "Running " + name + "...");
-    tool->second->invoke(call.input, toolContext, [holder](Result<Json> result) { (*holder)(std::move(result)); });
+    tool->second->invoke(call.input, toolContext, [pending](Result<Json> result) { pending->complete(std::move(result)); });
   }
 }
 
