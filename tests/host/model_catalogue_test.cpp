@@ -356,7 +356,8 @@ TEST(RebuiltRequests, ABuilderThatThrowsForTheFallbackEndsTheCallWithAnErrorAndI
   }, outcome, {});
   ASSERT_TRUE(outcome->done);
   EXPECT_EQ(outcome->status.code(), Code::Internal);
-  EXPECT_NE(outcome->status.message().find("building the request again for fallback model mini: state gone"), std::string::npos)
+  EXPECT_NE(outcome->status.message().find("providers.openai threw: building the request for model mini: state gone"),
+            std::string::npos)
       << outcome->status.message();
   EXPECT_DOUBLE_EQ(outcome->response.costUsd, 500 * 3.0 / 1e6) << "the failed attempt is still priced";
   EXPECT_TRUE(secondary->requests().empty());
@@ -374,6 +375,54 @@ TEST(RebuiltRequests, WithoutAFallbackTheBuilderRunsOnceAndAnUnknownModelIsNotFo
   catalogue->chatRebuilding("claude-9", [&] { ++built; return hello(); }, unknown, {});
   EXPECT_EQ(unknown->status.code(), Code::NotFound);
   EXPECT_EQ(built, 1) << "nothing is built for a model that is not there";
+}
+
+
+// A provider that rebuilds its request for retries (SDK 2.1): remembers the builder it was given.
+class RebuildingProvider final : public ModelProvider, public RebuildingChat {
+ public:
+  explicit RebuildingProvider(std::vector<testing::ScriptedReply> script)
+      : fake_(std::make_shared<testing::FakeModelProvider>(std::move(script))) {}
+  std::string providerName() const override { return "rebuilding"; }
+  void chat(ChatRequest request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) override {
+    ++copiesReceived;
+    fake_->chat(std::move(request), std::move(observer), std::move(cancel));
+  }
+  void chatRebuilding(ChatRequestBuilder build, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) override {
+    builder = build;
+    fake_->chat(build(), std::move(observer), std::move(cancel));
+  }
+  ChatRequestBuilder builder;
+  int copiesReceived = 0;
+  std::shared_ptr<testing::FakeModelProvider> fake_;
+};
+
+TEST(RebuiltRequests, AProviderThatRebuildsGetsTheBuilderWithItsModelIdSet) {
+  auto primary = std::make_shared<RebuildingProvider>(std::vector<testing::ScriptedReply>{{{"Hello"}, {}, StopReason::EndTurn, {}, {}}});
+  auto catalogue = catalogueOver(guard(primary, "providers.anthropic"), nullptr);
+  int built = 0;
+  auto outcome = std::make_shared<Outcome>();
+  catalogue->chatRebuilding("sonnet", [&] { ++built; return hello(); }, outcome, {});
+  ASSERT_TRUE(outcome->done && outcome->status.isOk()) << outcome->status.toString();
+  EXPECT_EQ(primary->copiesReceived, 0) << "through the guard to the plugin's chatRebuilding";
+  ASSERT_TRUE(primary->builder);
+  ChatRequest again = primary->builder();  // what a retry would send
+  EXPECT_EQ(again.model, "claude-sonnet-4-5-20250929");
+  EXPECT_EQ(again.messages.at(0).content.at(0).text, "hi");
+  EXPECT_EQ(built, 2);
+}
+
+TEST(RebuiltRequests, AnUnguardedProviderGetsTheRequestBuiltOnceAndABuilderErrorIsTheCallsError) {
+  auto plain = std::make_shared<testing::FakeModelProvider>(std::vector<testing::ScriptedReply>{{{"ok"}, {}, StopReason::EndTurn, {}, {}}});
+  auto catalogue = catalogueOver(plain, plain);
+  auto fine = std::make_shared<Outcome>();
+  catalogue->chatRebuilding("mini", [] { return hello(); }, fine, {});
+  ASSERT_TRUE(fine->status.isOk()) << fine->status.toString();
+  EXPECT_EQ(plain->requests().at(0).model, "gpt-4o-mini");
+  auto failed = std::make_shared<Outcome>();
+  catalogue->chatRebuilding("mini", []() -> ChatRequest { throw std::runtime_error("no state"); }, failed, {});
+  EXPECT_EQ(failed->status.code(), Code::Internal);
+  EXPECT_EQ(failed->status.message(), "building the request for model mini: no state");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <set>
+#include <stdexcept>
 
 #include "config/schema_validation.hpp"
 #include "config/suggest.hpp"
@@ -215,15 +216,7 @@ class RoutingObserver final : public ChatObserver {
         if (logger_) logger_->warn("model " + model_.id + " failed before streaming (" + status.toString() +
                                    "); falling back to " + fallback->id);
         if (rebuild_) {
-          // The builder is the caller's (a plugin's) code, run here on the provider's thread.
-          Result<ChatRequest> request = rebuildGuarded(fallback->id);
-          if (!request) {
-            response.costUsd = cost;
-            inner_->onComplete(request.status(), std::move(response));
-            return;
-          }
-          catalogue_.chatWithCost(*fallback, std::move(*request), std::move(inner_), std::move(cancel_), cost,
-                                  std::move(rebuild_));
+          catalogue_.chatRebuildingWithCost(*fallback, std::move(rebuild_), std::move(inner_), std::move(cancel_), cost);
         } else {
           catalogue_.chatWithCost(*fallback, ChatRequest(*original_), std::move(inner_), std::move(cancel_), cost);
         }
@@ -235,17 +228,6 @@ class RoutingObserver final : public ChatObserver {
   }
 
  private:
-  Result<ChatRequest> rebuildGuarded(const std::string& fallbackId) {
-    std::string what = "building the request again for fallback model " + fallbackId + ": ";
-    try {
-      return rebuild_();
-    } catch (const std::exception& e) {
-      return internalError(what + e.what());
-    } catch (...) {
-      return internalError(what + "unknown exception");
-    }
-  }
-
   // Once the model has said something there is no falling back: the
   // request kept for it (a whole conversation) goes.
   void delivered() {
@@ -285,13 +267,64 @@ void HostModelCatalogue::chatRebuilding(std::string_view modelId, RequestBuilder
     observer->onComplete(notFoundError("model \"" + std::string(modelId) + "\" is not in the catalogue"), {});
     return;
   }
-  ChatRequest request = build();
-  chatWithCost(*model, std::move(request), std::move(observer), std::move(cancel), 0.0, std::move(build));
+  chatRebuildingWithCost(*model, std::move(build), std::move(observer), std::move(cancel), 0.0);
+}
+
+namespace {
+
+// The caller's builder with the provider's model id set; what it throws names the model.
+ChatRequestBuilder builderFor(const ModelInfo& model, ChatRequestBuilder build) {
+  return [build = std::move(build), providerModel = model.providerModel, id = model.id] {
+    try {
+      ChatRequest request = build();
+      request.model = providerModel;
+      return request;
+    } catch (const std::exception& e) {
+      throw std::runtime_error("building the request for model " + id + ": " + e.what());
+    }
+  };
+}
+
+}  // namespace
+
+void HostModelCatalogue::chatRebuildingWithCost(const ModelInfo& model, RequestBuilder build,
+                                                std::shared_ptr<ChatObserver> observer, CancellationToken cancel,
+                                                double earlierCost) {
+  if (!providers_) {
+    observer->onComplete(failedPreconditionError("the model catalogue has no providers"), {});
+    return;
+  }
+  auto provider = providers_(model.provider);
+  if (!provider) {
+    observer->onComplete(provider.status(), {});
+    return;
+  }
+  // No request is kept anywhere: the fallback model gets `build`, and a provider that can rebuild its
+  // request for a retry gets it too (the host's guard always can: it builds once for a plugin that cannot).
+  auto routing = std::make_shared<RoutingObserver>(*this, model, nullptr, model.fallback.empty() ? RequestBuilder() : build,
+                                                   std::move(observer), cancel, earlierCost, logger_);
+  auto forProvider = builderFor(model, std::move(build));
+  if (auto* rebuilding = dynamic_cast<RebuildingChat*>(provider->get())) {
+    rebuilding->chatRebuilding(std::move(forProvider), std::move(routing), std::move(cancel));
+    return;
+  }
+  Result<ChatRequest> request = [&]() -> Result<ChatRequest> {
+    try {
+      return forProvider();
+    } catch (const std::exception& e) {
+      return internalError(e.what());
+    }
+  }();
+  if (!request) {
+    routing->onComplete(request.status(), {});
+    return;
+  }
+  (*provider)->chat(std::move(*request), std::move(routing), std::move(cancel));
 }
 
 void HostModelCatalogue::chatWithCost(const ModelInfo& model, ChatRequest request,
                                       std::shared_ptr<ChatObserver> observer, CancellationToken cancel,
-                                      double earlierCost, RequestBuilder rebuild) {
+                                      double earlierCost) {
   if (!providers_) {
     observer->onComplete(failedPreconditionError("the model catalogue has no providers"), {});
     return;
@@ -303,18 +336,15 @@ void HostModelCatalogue::chatWithCost(const ModelInfo& model, ChatRequest reques
   }
   request.model = model.providerModel;
   // The request kept for a fallback model (until the first words): the one the provider reads when it
-  // can share it, else a copy; none without a fallback, or when the caller can build it again (the
-  // provider then drops it once the body is written).
-  bool keepForFallback = !model.fallback.empty() && !rebuild;
-  if (model.fallback.empty()) rebuild = nullptr;
-  auto* sharing = keepForFallback ? dynamic_cast<SharedRequestChat*>(provider->get()) : nullptr;
+  // can share it, else a copy; none without a fallback.
+  auto* sharing = model.fallback.empty() ? nullptr : dynamic_cast<SharedRequestChat*>(provider->get());
   std::shared_ptr<const ChatRequest> forFallback;
   if (sharing != nullptr) {
     forFallback = std::make_shared<const ChatRequest>(std::move(request));
-  } else if (keepForFallback) {
+  } else if (!model.fallback.empty()) {
     forFallback = std::make_shared<const ChatRequest>(request);
   }
-  auto routing = std::make_shared<RoutingObserver>(*this, model, forFallback, std::move(rebuild), std::move(observer),
+  auto routing = std::make_shared<RoutingObserver>(*this, model, forFallback, RequestBuilder(), std::move(observer),
                                                    cancel, earlierCost, logger_);
   if (sharing != nullptr) {
     sharing->chatShared(std::move(forFallback), std::move(routing), std::move(cancel));

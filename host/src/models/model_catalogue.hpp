@@ -44,10 +44,11 @@ class HostModelCatalogue final : public ModelCatalogue {
 
   Json describe() const;  // for GET /api/v1/models
 
-  // chat() on a resolved entry, adding the cost of earlier (failed) attempts;
-  // with `rebuild`, the fallback's request is built again rather than kept.
+  // chat() and chatRebuilding() on a resolved entry, adding the cost of earlier (failed) attempts.
   void chatWithCost(const ModelInfo& model, ChatRequest request, std::shared_ptr<ChatObserver> observer,
-                    CancellationToken cancel, double earlierCost, RequestBuilder rebuild = {});
+                    CancellationToken cancel, double earlierCost);
+  void chatRebuildingWithCost(const ModelInfo& model, RequestBuilder build, std::shared_ptr<ChatObserver> observer,
+                              CancellationToken cancel, double earlierCost);
 
  private:
   std::vector<ModelInfo> models_;

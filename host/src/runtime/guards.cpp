@@ -49,12 +49,15 @@ class Once {
   std::shared_ptr<State> state_;
 };
 
-// Also a SharedRequestChat: forwards to the plugin's when it has one, and
-// hands a plugin without it a copy of the request.
-class GuardedModelProvider final : public GuardBase<ModelProvider>, public SharedRequestChat {
+// Also a SharedRequestChat and a RebuildingChat: forwards to the plugin's when
+// it has one, and hands a plugin without it a copy of the request, or the
+// request built once.
+class GuardedModelProvider final : public GuardBase<ModelProvider>, public SharedRequestChat, public RebuildingChat {
  public:
   GuardedModelProvider(std::shared_ptr<ModelProvider> inner, std::string label)
-      : GuardBase(std::move(inner), std::move(label)), shared_(dynamic_cast<SharedRequestChat*>(inner_.get())) {}
+      : GuardBase(std::move(inner), std::move(label)),
+        shared_(dynamic_cast<SharedRequestChat*>(inner_.get())),
+        rebuilding_(dynamic_cast<RebuildingChat*>(inner_.get())) {}
   std::string providerName() const override {
     try {
       return inner_->providerName();
@@ -76,6 +79,15 @@ class GuardedModelProvider final : public GuardBase<ModelProvider>, public Share
       }
     });
   }
+  void chatRebuilding(ChatRequestBuilder build, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) override {
+    guarded(*observer, [&] {
+      if (rebuilding_ != nullptr) {
+        rebuilding_->chatRebuilding(std::move(build), observer, std::move(cancel));
+      } else {
+        inner_->chat(build(), observer, std::move(cancel));
+      }
+    });
+  }
 
  private:
   template <class Call>
@@ -89,7 +101,8 @@ class GuardedModelProvider final : public GuardBase<ModelProvider>, public Share
     }
   }
 
-  SharedRequestChat* shared_;  // the plugin's, or null
+  SharedRequestChat* shared_;       // the plugin's, or null
+  RebuildingChat* rebuilding_;     // the plugin's, or null
 };
 
 class GuardedTool final : public GuardBase<Tool> {

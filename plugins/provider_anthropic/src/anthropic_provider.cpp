@@ -53,29 +53,37 @@ AnthropicProvider::AnthropicProvider(ProviderConfig config, std::shared_ptr<Http
   config_ = std::make_shared<const ProviderConfig>(std::move(config));
 }
 
-HttpRequest AnthropicProvider::httpRequestFor(const ChatRequest& request) const {
+namespace {
+
+HttpRequest httpRequestWith(const ProviderConfig& config, const ChatRequest& request, std::string_view toolsText) {
   HttpRequest http;
   http.method = "POST";
-  http.url = config_->baseUrl + "/v1/messages";
+  http.url = config.baseUrl + "/v1/messages";
   http.headers = {{"content-type", "application/json"},
                   {"accept", "text/event-stream"},
-                  {"anthropic-version", config_->version}};
-  if (config_->bearerAuth) {
-    http.headers.emplace_back("authorization", "Bearer " + config_->apiKey);
+                  {"anthropic-version", config.version}};
+  if (config.bearerAuth) {
+    http.headers.emplace_back("authorization", "Bearer " + config.apiKey);
   } else {
-    http.headers.emplace_back("x-api-key", config_->apiKey);
+    http.headers.emplace_back("x-api-key", config.apiKey);
   }
-  if (!config_->betas.empty()) {
+  if (!config.betas.empty()) {
     std::string joined;
-    for (const auto& beta : config_->betas) joined += (joined.empty() ? "" : ",") + beta;
+    for (const auto& beta : config.betas) joined += (joined.empty() ? "" : ",") + beta;
     http.headers.emplace_back("anthropic-beta", joined);
   }
-  auto tools = toolsTextFor(request);
-  http.body = buildRequestBody(request, config_->requestOptions, tools ? std::string_view(*tools) : std::string_view());
+  http.body = buildRequestBody(request, config.requestOptions, toolsText);
   http.decodeEventStream = true;
-  http.connectTimeout = config_->connectTimeout;
-  http.idleTimeout = config_->idleTimeout;
+  http.connectTimeout = config.connectTimeout;
+  http.idleTimeout = config.idleTimeout;
   return http;
+}
+
+}  // namespace
+
+HttpRequest AnthropicProvider::httpRequestFor(const ChatRequest& request) const {
+  auto tools = toolsTextFor(request);
+  return httpRequestWith(*config_, request, tools ? std::string_view(*tools) : std::string_view());
 }
 
 std::shared_ptr<const std::string> AnthropicProvider::toolsTextFor(const ChatRequest& request) const {
@@ -102,14 +110,29 @@ void AnthropicProvider::chatShared(std::shared_ptr<const ChatRequest> request, s
   start(*request, std::move(observer), std::move(cancel));
 }
 
-void AnthropicProvider::start(const ChatRequest& request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) {
+void AnthropicProvider::chatRebuilding(ChatRequestBuilder build, std::shared_ptr<ChatObserver> observer,
+                                       CancellationToken cancel) {
+  start(build(), std::move(observer), std::move(cancel), build);
+}
+
+void AnthropicProvider::start(const ChatRequest& request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel,
+                              ChatRequestBuilder rebuild) {
   if (config_->apiKey.empty()) {
     observer->onComplete(failedPreconditionError(config_->label + " has no API key (set api_key)"), {});
     return;
   }
   CacheTtl ttl = request.cacheTtl;
-  auto call = std::make_shared<Call>(config_, http_, logger_, httpRequestFor(request), ttl,
-                                     std::move(observer), std::move(cancel));
+  auto tools = toolsTextFor(request);
+  auto call = std::make_shared<Call>(config_, http_, logger_,
+                                     httpRequestWith(*config_, request, tools ? std::string_view(*tools) : std::string_view()),
+                                     ttl, std::move(observer), std::move(cancel));
+  if (rebuild) {
+    // A retry writes the body again from a new build, with the tools' text of this one (the same
+    // node offers the same tools), on the I/O thread; the provider itself is not needed for it.
+    call->rebuildRequestWith([config = config_, tools, rebuild = std::move(rebuild)] {
+      return httpRequestWith(*config, rebuild(), tools ? std::string_view(*tools) : std::string_view());
+    });
+  }
   call->begin();
 }
 

@@ -39,7 +39,7 @@ struct ProviderConfig {
   std::string label = "[providers.anthropic]";
 };
 
-class AnthropicProvider final : public ModelProvider, public SharedRequestChat {
+class AnthropicProvider final : public ModelProvider, public SharedRequestChat, public RebuildingChat {
  public:
   AnthropicProvider(ProviderConfig config, std::shared_ptr<HttpClient> http, Logger& logger);
 
@@ -48,12 +48,15 @@ class AnthropicProvider final : public ModelProvider, public SharedRequestChat {
   // Reads the request only while it writes the body.
   void chatShared(std::shared_ptr<const ChatRequest> request, std::shared_ptr<ChatObserver> observer,
                   CancellationToken cancel) override;
+  // Keeps `build`, not the body, for retries (SDK 2.1; see RebuildingChat).
+  void chatRebuilding(ChatRequestBuilder build, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) override;
   Status health() override;
 
   HttpRequest httpRequestFor(const ChatRequest& request) const;
 
  private:
-  void start(const ChatRequest& request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel);
+  void start(const ChatRequest& request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel,
+             ChatRequestBuilder rebuild = {});
   std::shared_ptr<const std::string> toolsTextFor(const ChatRequest& request) const;
 
   struct ToolsText {

@@ -283,6 +283,24 @@ class SharedRequestChat {
                           CancellationToken cancel) = 0;
 };
 
+// Makes a call's request again (SDK 2.1): from what its caller keeps anyway,
+// so that nobody keeps the request itself while the model has not answered.
+using ChatRequestBuilder = std::function<ChatRequest()>;
+
+// SDK ABI 2.1, optional beside ModelProvider (found with dynamic_cast, as
+// SharedRequestChat): a provider that, instead of keeping its request body
+// for retries until the first words, keeps `build` and writes the body again
+// for a retry. The host passes it when the caller of the catalogue gave it a
+// builder (ModelCatalogue::chatRebuilding), with the provider's model id
+// already set. `build` runs once before this returns; again, on the
+// provider's I/O thread, for each retry (it must not block, and may throw:
+// the call then completes with an Internal error). The same contract as chat().
+class RebuildingChat {
+ public:
+  virtual ~RebuildingChat() = default;
+  virtual void chatRebuilding(ChatRequestBuilder build, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) = 0;
+};
+
 // Prices in USD per million tokens.
 struct ModelPrices {
   double input = 0;
@@ -330,7 +348,7 @@ class ModelCatalogue {
   // reports the failure, if a fallback model takes over: it may read only what
   // stays unchanged until the call completes, and must not block. (SDK 2.1;
   // the default builds once and calls `chat`.)
-  using RequestBuilder = std::function<ChatRequest()>;
+  using RequestBuilder = ChatRequestBuilder;
   virtual void chatRebuilding(std::string_view modelId, RequestBuilder build, std::shared_ptr<ChatObserver> observer,
                               CancellationToken cancel) {
     chat(modelId, build(), std::move(observer), std::move(cancel));

@@ -50,7 +50,10 @@ void StreamingCall::onEvent(const SseEvent& event) {
   onStreamEvent(event);
   // Once words reached the observer the call is never retried: the request
   // (a whole conversation, for as long as the answer streams) can go.
-  if (request_ != nullptr && deliveredAnything()) request_.reset();
+  if ((request_ != nullptr || rebuild_) && deliveredAnything()) {
+    request_.reset();
+    rebuild_ = nullptr;
+  }
 }
 
 void StreamingCall::onComplete(const Status& transport) {
@@ -79,8 +82,17 @@ void StreamingCall::attempt() {
   status_ = 0;
   headers_ = {};
   errorBody_.clear();
+  if (request_ == nullptr && rebuild_) {
+    try {
+      request_ = std::make_shared<const HttpRequest>(rebuild_());
+    } catch (const std::exception& e) {
+      complete(internalError(label_ + ": building the request again for retry " + std::to_string(retriesDone_) + ": " + e.what()));
+      return;
+    }
+  }
   startAttempt();
   http_->startShared(request_, shared_from_this(), cancel_);
+  if (rebuild_) request_.reset();
 }
 
 void StreamingCall::finishStream(const Status& transport) {
@@ -102,7 +114,9 @@ void StreamingCall::finishStream(const Status& transport) {
   complete(Status(failure.code(), failure.message() + streamed));
 }
 
-bool StreamingCall::canRetry() const { return request_ != nullptr && retriesDone_ < policy_.maxRetries && !cancel_.isCancelled(); }
+bool StreamingCall::canRetry() const {
+  return (request_ != nullptr || rebuild_) && retriesDone_ < policy_.maxRetries && !cancel_.isCancelled();
+}
 
 void StreamingCall::retry(const Status& why, std::optional<std::chrono::milliseconds> serverDelay) {
   auto delay = serverDelay.value_or(backoffDelay(retriesDone_, policy_, unitRandom()));

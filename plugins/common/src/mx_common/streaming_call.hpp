@@ -13,6 +13,7 @@
 // Blocking: never.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +29,12 @@ class StreamingCall : public HttpStreamHandler, public std::enable_shared_from_t
   StreamingCall(std::shared_ptr<HttpClient> http, Logger& logger, std::string label, RetryPolicy policy,
                 HttpRequest request, CancellationToken cancel);
 
+  // Before begin(): a way to write the request again for a retry. The call then
+  // keeps it instead of the request, which only the transfer holds (until its
+  // response starts): a body is a whole conversation, held otherwise for as
+  // long as the model has not answered. A builder that throws ends the call
+  // with an Internal error.
+  void rebuildRequestWith(std::function<HttpRequest()> rebuild) { rebuild_ = std::move(rebuild); }
   // Starts the first attempt.
   void begin();
 
@@ -62,8 +69,10 @@ class StreamingCall : public HttpStreamHandler, public std::enable_shared_from_t
   std::string label_;
   RetryPolicy policy_;
   // Shared with the transfer (one body for both); kept for retries until
-  // something was delivered, then only the transfer holds it.
+  // something was delivered, then only the transfer holds it. With rebuild_,
+  // only until the attempt has started (rebuild_ is kept instead).
   std::shared_ptr<const HttpRequest> request_;
+  std::function<HttpRequest()> rebuild_;
   CancellationToken cancel_;
   Subscription cancelSubscription_;
   int status_ = 0;
