@@ -287,24 +287,30 @@ ChatRequestBuilder builderFor(const ModelInfo& model, ChatRequestBuilder build) 
 
 }  // namespace
 
-void HostModelCatalogue::chatRebuildingWithCost(const ModelInfo& model, RequestBuilder build,
-                                                std::shared_ptr<ChatObserver> observer, CancellationToken cancel,
-                                                double earlierCost) {
+std::shared_ptr<ModelProvider> HostModelCatalogue::providerOrReport(const ModelInfo& model, ChatObserver& observer) const {
   if (!providers_) {
-    observer->onComplete(failedPreconditionError("the model catalogue has no providers"), {});
-    return;
+    observer.onComplete(failedPreconditionError("the model catalogue has no providers"), {});
+    return nullptr;
   }
   auto provider = providers_(model.provider);
   if (!provider) {
-    observer->onComplete(provider.status(), {});
-    return;
+    observer.onComplete(provider.status(), {});
+    return nullptr;
   }
+  return *provider;
+}
+
+void HostModelCatalogue::chatRebuildingWithCost(const ModelInfo& model, RequestBuilder build,
+                                                std::shared_ptr<ChatObserver> observer, CancellationToken cancel,
+                                                double earlierCost) {
+  std::shared_ptr<ModelProvider> provider = providerOrReport(model, *observer);
+  if (!provider) return;
   // No request is kept anywhere: the fallback model gets `build`, and a provider that can rebuild its
   // request for a retry gets it too (the host's guard always can: it builds once for a plugin that cannot).
   auto routing = std::make_shared<RoutingObserver>(*this, model, nullptr, model.fallback.empty() ? RequestBuilder() : build,
                                                    std::move(observer), cancel, earlierCost, logger_);
   auto forProvider = builderFor(model, std::move(build));
-  if (auto* rebuilding = dynamic_cast<RebuildingChat*>(provider->get())) {
+  if (auto* rebuilding = dynamic_cast<RebuildingChat*>(provider.get())) {
     rebuilding->chatRebuilding(std::move(forProvider), std::move(routing), std::move(cancel));
     return;
   }
@@ -319,25 +325,18 @@ void HostModelCatalogue::chatRebuildingWithCost(const ModelInfo& model, RequestB
     routing->onComplete(request.status(), {});
     return;
   }
-  (*provider)->chat(std::move(*request), std::move(routing), std::move(cancel));
+  provider->chat(std::move(*request), std::move(routing), std::move(cancel));
 }
 
 void HostModelCatalogue::chatWithCost(const ModelInfo& model, ChatRequest request,
                                       std::shared_ptr<ChatObserver> observer, CancellationToken cancel,
                                       double earlierCost) {
-  if (!providers_) {
-    observer->onComplete(failedPreconditionError("the model catalogue has no providers"), {});
-    return;
-  }
-  auto provider = providers_(model.provider);
-  if (!provider) {
-    observer->onComplete(provider.status(), {});
-    return;
-  }
+  std::shared_ptr<ModelProvider> provider = providerOrReport(model, *observer);
+  if (!provider) return;
   request.model = model.providerModel;
   // The request kept for a fallback model (until the first words): the one the provider reads when it
   // can share it, else a copy; none without a fallback.
-  auto* sharing = model.fallback.empty() ? nullptr : dynamic_cast<SharedRequestChat*>(provider->get());
+  auto* sharing = model.fallback.empty() ? nullptr : dynamic_cast<SharedRequestChat*>(provider.get());
   std::shared_ptr<const ChatRequest> forFallback;
   if (sharing != nullptr) {
     forFallback = std::make_shared<const ChatRequest>(std::move(request));
@@ -349,7 +348,7 @@ void HostModelCatalogue::chatWithCost(const ModelInfo& model, ChatRequest reques
   if (sharing != nullptr) {
     sharing->chatShared(std::move(forFallback), std::move(routing), std::move(cancel));
   } else {
-    (*provider)->chat(std::move(request), std::move(routing), std::move(cancel));
+    provider->chat(std::move(request), std::move(routing), std::move(cancel));
   }
 }
 

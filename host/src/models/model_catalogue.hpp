@@ -51,6 +51,9 @@ class HostModelCatalogue final : public ModelCatalogue {
                               CancellationToken cancel, double earlierCost);
 
  private:
+  // The model's provider, or null after telling `observer` why there is none.
+  std::shared_ptr<ModelProvider> providerOrReport(const ModelInfo& model, ChatObserver& observer) const;
+
   std::vector<ModelInfo> models_;
   ProviderLookup providers_;
   std::shared_ptr<Logger> logger_;
