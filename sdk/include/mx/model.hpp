@@ -111,8 +111,8 @@ inline const std::string& noText() {
   return empty;
 }
 
-// Returns false for a block type it does not know (skipped, to stay lenient).
-inline bool appendBlockFromJson(const Json& b, std::vector<ContentBlock>& out) {
+// A block of a type it does not know is skipped (lenient).
+inline void appendBlockFromJson(const Json& b, std::vector<ContentBlock>& out) {
   const std::string& type = stringMemberOr(b, "type", noText());
   if (type == "text") {
     out.push_back(ContentBlock::makeText(stringMemberOr(b, "text", noText())));
@@ -134,10 +134,7 @@ inline bool appendBlockFromJson(const Json& b, std::vector<ContentBlock>& out) {
     thinking.text = stringMemberOr(b, "thinking", noText());
     thinking.signature = stringMemberOr(b, "signature", noText());
     out.push_back(std::move(thinking));
-  } else {
-    return false;
   }
-  return true;
 }
 }  // namespace model_detail
 
@@ -342,12 +339,13 @@ class ModelCatalogue {
 
   // `chat` for a request its caller can make again from what it keeps anyway
   // (a graph node's state): the catalogue keeps `build`, not the request, for
-  // the fallback model. A kept request is a second copy of the conversation,
-  // beside the request body, for as long as the model has not answered.
-  // `build` runs once before this returns, and again, on the thread that
-  // reports the failure, if a fallback model takes over: it may read only what
-  // stays unchanged until the call completes, and must not block. (SDK 2.1;
-  // the default builds once and calls `chat`.)
+  // the fallback model, and hands it to a provider that writes its request
+  // again for a retry (RebuildingChat) instead of keeping the body. A kept
+  // request is a copy of the conversation for as long as the model has not
+  // answered. `build` runs once before this returns, and again, on the
+  // provider's I/O thread, for a retry or a fallback model: it may read only
+  // what stays unchanged until the call completes, and must not block. (SDK
+  // 2.1; the default builds once and calls `chat`.)
   using RequestBuilder = ChatRequestBuilder;
   virtual void chatRebuilding(std::string_view modelId, RequestBuilder build, std::shared_ptr<ChatObserver> observer,
                               CancellationToken cancel) {
