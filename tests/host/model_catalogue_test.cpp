@@ -423,6 +423,10 @@ TEST(RebuiltRequests, AnUnguardedProviderGetsTheRequestBuiltOnceAndABuilderError
   catalogue->chatRebuilding("mini", []() -> ChatRequest { throw std::runtime_error("no state"); }, failed, {});
   EXPECT_EQ(failed->status.code(), Code::Internal);
   EXPECT_EQ(failed->status.message(), "building the request for model mini: no state");
+  auto odd = std::make_shared<Outcome>();
+  catalogue->chatRebuilding("mini", []() -> ChatRequest { throw 7; }, odd, {});
+  EXPECT_EQ(odd->status.code(), Code::Internal);
+  EXPECT_EQ(odd->status.message(), "building the request for model mini: a non-standard exception");
 }
 
 }  // namespace

@@ -266,6 +266,23 @@ TEST_F(AnthropicProviderTest, ARebuildingCallWithoutARetryBuildsOnceAndABuilderT
   EXPECT_EQ(server_->requestCount(), 2u);
 }
 
+TEST_F(AnthropicProviderTest, ABuilderThatThrowsSomethingElseOnRetryEndsTheCallToo) {
+  serve([](const MockRequest&, MockResponse& r) {
+    r.send(529, {{"Content-Type", "application/json"}}, R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})");
+  });
+  int built = 0;
+  auto waiter = std::make_shared<Waiter>();
+  auto future = waiter->promise.get_future();
+  provider().chatRebuilding([&]() -> ChatRequest {
+    if (++built > 1) throw 7;  // the retry's build, on the I/O thread
+    return request();
+  }, waiter, {});
+  ASSERT_EQ(future.wait_for(15s), std::future_status::ready);
+  auto result = future.get();
+  EXPECT_EQ(result.status.code(), Code::Internal);
+  EXPECT_EQ(result.status.message(), "[providers.anthropic]: building the request again for retry 1: a non-standard exception");
+}
+
 TEST_F(AnthropicProviderTest, RetriesAreBoundedAndReportTheLastError) {
   serve([](const MockRequest&, MockResponse& r) {
     r.send(529, {{"Content-Type", "application/json"}}, R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})");

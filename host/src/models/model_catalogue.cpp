@@ -250,23 +250,23 @@ class RoutingObserver final : public ChatObserver {
 
 }  // namespace
 
+const ModelInfo* HostModelCatalogue::findOrReport(std::string_view modelId, ChatObserver& observer) const {
+  const ModelInfo* model = find(modelId);
+  if (model == nullptr) observer.onComplete(notFoundError("model \"" + std::string(modelId) + "\" is not in the catalogue"), {});
+  return model;
+}
+
 void HostModelCatalogue::chat(std::string_view modelId, ChatRequest request, std::shared_ptr<ChatObserver> observer,
                               CancellationToken cancel) {
-  const ModelInfo* model = find(modelId);
-  if (model == nullptr) {
-    observer->onComplete(notFoundError("model \"" + std::string(modelId) + "\" is not in the catalogue"), {});
-    return;
-  }
+  const ModelInfo* model = findOrReport(modelId, *observer);
+  if (model == nullptr) return;
   chatWithCost(*model, std::move(request), std::move(observer), std::move(cancel), 0.0);
 }
 
 void HostModelCatalogue::chatRebuilding(std::string_view modelId, RequestBuilder build,
                                         std::shared_ptr<ChatObserver> observer, CancellationToken cancel) {
-  const ModelInfo* model = find(modelId);
-  if (model == nullptr) {
-    observer->onComplete(notFoundError("model \"" + std::string(modelId) + "\" is not in the catalogue"), {});
-    return;
-  }
+  const ModelInfo* model = findOrReport(modelId, *observer);
+  if (model == nullptr) return;
   chatRebuildingWithCost(*model, std::move(build), std::move(observer), std::move(cancel), 0.0);
 }
 
@@ -319,6 +319,8 @@ void HostModelCatalogue::chatRebuildingWithCost(const ModelInfo& model, RequestB
       return forProvider();
     } catch (const std::exception& e) {
       return internalError(e.what());
+    } catch (...) {
+      return internalError("building the request for model " + model.id + ": a non-standard exception");
     }
   }();
   if (!request) {

@@ -51,6 +51,8 @@ class HostModelCatalogue final : public ModelCatalogue {
                               CancellationToken cancel, double earlierCost);
 
  private:
+  // The model by catalogue id, or null after telling `observer` it is not there.
+  const ModelInfo* findOrReport(std::string_view modelId, ChatObserver& observer) const;
   // The model's provider, or null after telling `observer` why there is none.
   std::shared_ptr<ModelProvider> providerOrReport(const ModelInfo& model, ChatObserver& observer) const;
 

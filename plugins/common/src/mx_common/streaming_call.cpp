@@ -88,6 +88,10 @@ void StreamingCall::attempt() {
     } catch (const std::exception& e) {
       complete(internalError(label_ + ": building the request again for retry " + std::to_string(retriesDone_) + ": " + e.what()));
       return;
+    } catch (...) {  // the builder is another plugin's code, run on the shared I/O thread
+      complete(internalError(label_ + ": building the request again for retry " + std::to_string(retriesDone_) +
+                             ": a non-standard exception"));
+      return;
     }
   }
   startAttempt();
