@@ -2,6 +2,8 @@
 // parser. On the embedded default (offline model, SQLite, memory cache) and,
 // for failures, on a scripted model.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
 
 #include <fstream>
 #include <random>
@@ -192,6 +194,55 @@ TEST(Chat, ASecondTurnContinuesTheConversation) {
   auto chatting = chat(*server, {{"message", "Thanks, who are you?"}, {"conversationId", conversation}});
   expectWellFormed(chatting);
   for (const auto& e : chatting.events) EXPECT_NE(e.event, "artifact");  // just chatting: no tools, no artifact
+}
+
+// The checkpoints of a thread in the default config's SQLite database, oldest first: "status@step run".
+std::vector<std::string> savedCheckpoints(const TempDir& dir, const std::string& thread) {
+  sqlite3* db = nullptr;
+  std::vector<std::string> out;
+  if (sqlite3_open_v2((dir.path() + "/data/marketerx.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    ADD_FAILURE() << "cannot open the database: " << sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return out;
+  }
+  sqlite3_stmt* statement = nullptr;
+  sqlite3_prepare_v2(db, "SELECT status, step, run_id FROM checkpoints WHERE thread_id = ?1 ORDER BY seq", -1, &statement, nullptr);
+  sqlite3_bind_text(statement, 1, thread.c_str(), -1, SQLITE_TRANSIENT);
+  while (sqlite3_step(statement) == SQLITE_ROW) {
+    out.push_back(std::string(reinterpret_cast<const char*>(sqlite3_column_text(statement, 0))) + "@" +
+                  std::to_string(sqlite3_column_int64(statement, 1)) + " " +
+                  reinterpret_cast<const char*>(sqlite3_column_text(statement, 2)));
+  }
+  sqlite3_finalize(statement);
+  sqlite3_close(db);
+  return out;
+}
+
+// A run's last checkpoint is saved with its records (one transaction): after
+// a restart, with the session cache gone, the next turn reads it.
+TEST(Chat, AConversationContinuesAfterARestartFromTheCheckpointSavedWithItsRun) {
+  TempDir dir;
+  std::string conversation;
+  {
+    auto server = startDefault(dir);
+    auto first = chat(*server, {{"message", "Create an email campaign for our spring sale"}});
+    expectWellFormed(first);
+    conversation = first.headers["x-conversation-id"];
+    EXPECT_EQ(server->stop(SIGTERM), 0) << server->stderrText();
+  }
+  auto afterFirst = savedCheckpoints(dir, conversation);
+  ASSERT_FALSE(afterFirst.empty());
+  EXPECT_EQ(afterFirst.back().rfind("completed@", 0), 0u) << afterFirst.back();
+  auto server = startDefault(dir);
+  auto second = chat(*server, {{"message", "Now a Facebook ad for the same sale"}, {"conversationId", conversation}});
+  expectWellFormed(second);
+  EXPECT_EQ(second.events.back().json()["messageCount"], 4);
+  std::string metrics = httpGet(server->baseUrl() + "/metrics").body;
+  EXPECT_NE(metrics.find("mx_session_cache_misses 1\n"), std::string::npos) << metrics;  // read from the checkpoints
+  auto afterSecond = savedCheckpoints(dir, conversation);
+  ASSERT_GT(afterSecond.size(), afterFirst.size());
+  EXPECT_EQ(afterSecond.back().rfind("completed@", 0), 0u) << afterSecond.back();
+  EXPECT_NE(afterSecond.back().substr(afterSecond.back().find(' ')), afterFirst.back().substr(afterFirst.back().find(' ')));
 }
 
 TEST(Chat, AHundredMessageConversationKeepsGoingWithItsOlderTurnsSummarised) {

@@ -198,6 +198,46 @@ TEST(GraphRuntime, TheLastCheckpointsTextGivesTheOutcomeTheStateAsText) {
   EXPECT_EQ(outcome.state["log"], Json::array({"a", "b", "c"}));
 }
 
+// The chat saves a run's last checkpoint with the run's records: the runtime
+// writes it and hands it over instead of saving it (not with async
+// durability, where the writer keeps the run's saves in order).
+TEST(GraphRuntime, AHandedOverLastCheckpointIsWrittenButNotSaved) {
+  TempDir dir;
+  auto g = loadGraphDeployment(dir, kThreeSteps);
+  ASSERT_TRUE(g.deployment) << g.errors[0];
+  WorkerPool workers(2);
+  for (auto durability : {Durability::Exit, Durability::Sync, Durability::Async}) {
+    auto checkpointer = std::make_shared<TextSavingCheckpointer>();
+    GraphRuntime runtime(workers, checkpointer, std::make_shared<testing::RecordingLogger>(), durability);
+    std::promise<RunOutcome> promise;
+    RunRequest handingOver = request("t", "r", nullptr);
+    handingOver.handOverFinalCheckpoint = true;
+    runtime.start(g.deployment->graph("g"), std::move(handingOver), [&](RunOutcome o) { promise.set_value(std::move(o)); });
+    RunOutcome outcome = promise.get_future().get();
+    ASSERT_EQ(outcome.status, RunStatus::Completed) << outcome.error.toString();
+    EXPECT_EQ(outcome.state["log"], Json::array({"a", "b", "c"}));
+    EXPECT_TRUE(checkpointer->texts.empty());
+    auto history = checkpointer->history("t");
+    if (durability == Durability::Async) {
+      EXPECT_FALSE(outcome.finalCheckpoint.has_value());
+      ASSERT_FALSE(history->empty());
+      EXPECT_EQ(history->back().status, "completed");
+      continue;
+    }
+    ASSERT_TRUE(outcome.finalCheckpoint.has_value());
+    const FinalCheckpoint& last = *outcome.finalCheckpoint;
+    EXPECT_EQ(history->size(), durability == Durability::Sync ? 2u : 0u);  // the steps before; not the last
+    EXPECT_EQ(last.checkpoint.status, "completed");
+    EXPECT_EQ(last.checkpoint.step, 3);
+    EXPECT_TRUE(last.checkpoint.state.is_null());  // the outcome has it, and the text
+    Checkpoint whole = last.checkpoint;
+    whole.state = outcome.state;
+    EXPECT_EQ(last.text, checkpointText(whole));
+    EXPECT_EQ(outcome.stateTextView(), outcome.state.dump());
+    EXPECT_TRUE(outcome.stateText.empty());
+  }
+}
+
 TEST(GraphRuntime, DurabilityExitStillSavesAnInterruptAndResumes) {
   TempDir dir;
   auto graph = kThreeSteps;

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "chat/run_saving.hpp"
+#include "graph/checkpointers.hpp"
 #include "process.hpp"
 #include "runtime/guards.hpp"
 #include "chat/run_manager.hpp"
@@ -253,6 +254,76 @@ TEST(Checkpoints, TheStoresCheckpointerIsGuardedAndSavesTheRuntimesText) {
   }
 }
 
+// A run's last checkpoint, handed over by the graph runtime, goes with the
+// run's records when the store keeps the checkpoints and can; else apart,
+// through the checkpointer, before the run.
+TEST(RunSaving, ARunsLastCheckpointIsSavedWithItOrApart) {
+  Checkpoint whole = finalCheckpoint("c1");
+  host::FinalCheckpoint handed;
+  handed.checkpoint = whole;
+  handed.checkpoint.state = Json();
+  handed.text = checkpointText(whole, &handed.stateAt, &handed.stateLength);
+  auto savedIn = [&](const std::shared_ptr<Store>& store, Checkpointer& checkpointer, bool keptByStore) {
+    host::chat::CheckpointSaving saving;
+    Status saved = host::chat::saveRun(*store, sampleRun(), handed, whole.state, {checkpointer, keptByStore}, saving);
+    EXPECT_TRUE(saved.isOk()) << saved.toString();
+    EXPECT_TRUE(saving.apart.isOk()) << saving.apart.toString();
+    return saving.together;
+  };
+  {  // The store's own checkpointer: one transaction.
+    auto sqlite = makeSqlite();
+    ASSERT_TRUE(sqlite->putConversation({"c1", "alice", "Sale", 1, 10, 10}).isOk());
+    auto guarded = host::guard(std::shared_ptr<Store>(sqlite), "store \"main\"");
+    EXPECT_TRUE(savedIn(guarded, *guarded->checkpointer(), true));
+    EXPECT_EQ(sqlite->checkpointer()->latest("c1", "run1")->state, whole.state);
+    EXPECT_EQ(sqlite->getConversation("alice", "c1")->messageCount, 2);
+    // Gone or another user's: NotFound, neither saved.
+    host::chat::CheckpointSaving saving;
+    RunRecord intruder = sampleRun();
+    intruder.userId = "bob";
+    intruder.runId = "run9";
+    handed.checkpoint.runId = "run9";
+    EXPECT_EQ(host::chat::saveRun(*guarded, intruder, handed, whole.state, {*guarded->checkpointer(), true}, saving).code(),
+              Code::NotFound);
+    EXPECT_TRUE(saving.together);
+    EXPECT_EQ(sqlite->checkpointer()->latest("c1", "run9").status().code(), Code::NotFound);
+    handed.checkpoint.runId = "run1";
+  }
+  {  // A plugin's store without RunCheckpointStore: the guard says so, and the checkpoint goes apart.
+    auto sqlite = makeSqlite();
+    ASSERT_TRUE(sqlite->putConversation({"c1", "alice", "Sale", 1, 10, 10}).isOk());
+    auto guarded = host::guard(std::make_shared<PlainStore>(sqlite), "store \"plain\"");
+    auto* runs = dynamic_cast<RunCheckpointStore*>(guarded.get());
+    ASSERT_NE(runs, nullptr);
+    EXPECT_EQ(runs->saveRunWithCheckpoint(sampleRun(), handed.checkpoint, handed.text).code(), Code::Unimplemented);
+    EXPECT_FALSE(savedIn(guarded, *guarded->checkpointer(), true));
+    EXPECT_EQ(sqlite->checkpointer()->latest("c1", "run1")->state, whole.state);
+    EXPECT_EQ(sqlite->getConversation("alice", "c1")->messageCount, 2);
+  }
+  {  // Checkpoints kept elsewhere (the built-in memory checkpointer keeps the state as a tree).
+    auto sqlite = makeSqlite();
+    ASSERT_TRUE(sqlite->putConversation({"c1", "alice", "Sale", 1, 10, 10}).isOk());
+    host::MemoryCheckpointer memory(5);
+    EXPECT_FALSE(savedIn(host::guard(std::shared_ptr<Store>(sqlite), "store \"main\""), memory, false));
+    EXPECT_EQ(memory.latest("c1", "run1")->state, whole.state);
+    EXPECT_EQ(sqlite->checkpointer()->latest("c1", "run1").status().code(), Code::NotFound);
+  }
+  {  // A checkpointer that fails apart: reported as the checkpoint's, and the run is still saved.
+    auto sqlite = makeSqlite();
+    ASSERT_TRUE(sqlite->putConversation({"c1", "alice", "Sale", 1, 10, 10}).isOk());
+    auto guarded = host::guard(std::shared_ptr<Store>(sqlite), "store \"main\"");
+    auto throwing = host::guard(std::make_shared<StoreWithCheckpointer>(sqlite, std::make_shared<PlainCheckpointer>(sqlite->checkpointer(), true)),
+                                "store \"thrower\"")->checkpointer();
+    host::chat::CheckpointSaving saving;
+    Status saved = host::chat::saveRun(*guarded, sampleRun(), handed, whole.state, {*throwing, false}, saving);
+    EXPECT_TRUE(saved.isOk()) << saved.toString();
+    EXPECT_FALSE(saving.together);
+    EXPECT_EQ(saving.apart.code(), Code::Internal);
+    EXPECT_NE(saving.apart.message().find("disk on fire"), std::string::npos) << saving.apart.message();
+    EXPECT_EQ(sqlite->getConversation("alice", "c1")->messageCount, 2);
+  }
+}
+
 // A chat graph of one node, "a" (its TOML lines: `node`), and the end.
 LoadedGraph oneNodeChatGraph(const TempDir& dir, const std::string& node) {
   return loadGraphDeployment(dir, "[graph]\nentry = \"a\"\n[channels.messages]\nreducer = \"append\"\ndefault = []\n[nodes.a]\n" +
@@ -380,6 +451,10 @@ TEST(RunManagerTurns, TheGraphRunsWhileTheUserMessageIsSaved) {
   EXPECT_EQ(attached, 1);
   EXPECT_EQ((*run)->messageCount, 1);
   EXPECT_EQ(sqlite->listMessages("alice", (*run)->conversationId)->size(), 2u);  // the user's and the answer
+  auto last = g.deployment->checkpointer()->latest((*run)->conversationId, (*run)->id);  // kept apart from this store
+  ASSERT_TRUE(last.isOk()) << last.status().toString();
+  EXPECT_EQ(last->status, "completed");
+  EXPECT_EQ(last->state["messages"].size(), 2u);
   runs.shutdown(std::chrono::milliseconds(5000));
 }
 
@@ -411,6 +486,12 @@ TEST(RunManagerTurns, ATurnWhoseMessageIsNotSavedIsRefusedCancelledAndForgotten)
   EXPECT_EQ(runs.find((*run)->id, "alice").status().code(), Code::NotFound);
   EXPECT_TRUE(runs.refuseIfFull().isOk()) << "its place is given back";
   EXPECT_TRUE(sqlite->listConversations("alice", {})->empty());
+  // Its last checkpoint, handed over by the runtime, is still saved (apart).
+  auto history = g.deployment->checkpointer()->history((*run)->conversationId);
+  ASSERT_TRUE(history.isOk()) << history.status().toString();
+  ASSERT_FALSE(history->empty());
+  EXPECT_EQ(history->back().status, "cancelled");
+  EXPECT_EQ(history->back().runId, (*run)->id);
   runs.shutdown(std::chrono::milliseconds(5000));
 }
 

@@ -218,6 +218,71 @@ TEST_P(StoreConformance, SavesAFinishedRunAtOnceOrNotAtAll) {
   EXPECT_EQ(runs->saveRun(orphan).code(), Code::NotFound);
 }
 
+// A finished run with the graph's last checkpoint, in one transaction: the
+// checkpoint as Checkpointer::save keeps it (its text, the retention, the
+// step's pending writes cleared), or, when the conversation is gone or
+// another user's, neither.
+TEST_P(StoreConformance, SavesARunWithItsLastCheckpointOrNeither) {
+  auto* runs = dynamic_cast<RunCheckpointStore*>(store.get());
+  ASSERT_NE(runs, nullptr) << "every shipped store saves a run with its checkpoint";
+  ASSERT_TRUE(store->putConversation({"c1", "alice", "Sale", 1, 10, 10}).isOk());
+  auto checkpointer = store->checkpointer();
+  for (int step = 0; step < 25; ++step) {  // older runs' checkpoints of the thread, past the retention
+    Checkpoint older;
+    older.threadId = "c1";
+    older.runId = "run0";
+    older.step = step;
+    older.status = "completed";
+    ASSERT_TRUE(checkpointer->save(older).isOk());
+  }
+  ASSERT_TRUE(checkpointer->saveWrite({"c1", "run1", 2, "tools", {{"x", 1}}}).isOk());
+  ASSERT_TRUE(checkpointer->saveWrite({"c1", "run1", 6, "tools", {{"x", 2}}}).isOk());
+
+  Checkpoint last;
+  last.threadId = "c1";
+  last.runId = "run1";
+  last.step = 6;
+  last.status = "completed";
+  last.next = {"end"};
+  last.createdAtMs = 21;
+  last.state = {{"messages", Json::array({{{"role", "assistant"}, {"content", "Done \"quoted\""}}})}};
+  std::string text = checkpointText(last);
+  Checkpoint lent = last;
+  lent.state = Json();  // the text has it
+  RunRecord run{"alice", "c1", "run1", {{"a1", "c1", "alice", "run1", "email", "Body", 1, "complete", {}, 15}},
+                MessageRecord{"m2", "c1", "alice", "assistant", "Done", "run1", {}, 19}, 20,
+                runEventBatch({{1, "thinking", "{}"}, {2, "done", "{}"}})};
+  Status saved = runs->saveRunWithCheckpoint(run, lent, text);
+  ASSERT_TRUE(saved.isOk()) << saved.toString();
+  EXPECT_EQ(store->getConversation("alice", "c1")->messageCount, 2);
+  EXPECT_EQ(store->getArtifact("alice", "a1")->content, "Body");
+  EXPECT_EQ(store->runEvents("alice", "run1", 0)->size(), 2u);
+  auto latest = checkpointer->latest("c1", "run1");
+  ASSERT_TRUE(latest.isOk()) << latest.status().toString();
+  EXPECT_EQ(latest->step, 6);
+  EXPECT_EQ(latest->next, std::vector<std::string>{"end"});
+  EXPECT_EQ(latest->state, last.state);
+  auto history = checkpointer->history("c1");
+  EXPECT_EQ(history->size(), 20u);  // the retention, the new one included
+  EXPECT_EQ(history->back().runId, "run1");
+  EXPECT_TRUE(checkpointer->pendingWrites("c1", "run1", 2)->empty());  // the steps before the checkpoint's
+  EXPECT_EQ(checkpointer->pendingWrites("c1", "run1", 6)->size(), 1u);
+
+  // Another user's conversation, or none: NotFound, and no checkpoint either.
+  Checkpoint intruding = lent;
+  intruding.runId = "run3";
+  RunRecord intruder{"bob", "c1", "run3", {}, std::nullopt, 40, runEventBatch({{1, "done", "{}"}})};
+  EXPECT_EQ(runs->saveRunWithCheckpoint(intruder, intruding, checkpointText(intruding)).code(), Code::NotFound);
+  EXPECT_EQ(checkpointer->latest("c1", "run3").status().code(), Code::NotFound);
+  EXPECT_EQ(checkpointer->history("c1")->size(), 20u);
+  EXPECT_EQ(checkpointer->pendingWrites("c1", "run1", 6)->size(), 1u);
+  Checkpoint orphaned = lent;
+  orphaned.threadId = "gone";
+  RunRecord orphan{"alice", "gone", "run4", {}, std::nullopt, 50, runEventBatch({{1, "done", "{}"}})};
+  EXPECT_EQ(runs->saveRunWithCheckpoint(orphan, orphaned, checkpointText(orphaned)).code(), Code::NotFound);
+  EXPECT_TRUE(checkpointer->history("gone")->empty());
+}
+
 TEST_P(StoreConformance, BeginningATurnCountsTheUsersMessageOrRefusesAnotherUsersConversation) {
   auto* runs = dynamic_cast<RunRecordStore*>(store.get());
   ASSERT_NE(runs, nullptr);

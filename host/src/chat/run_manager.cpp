@@ -72,6 +72,7 @@ RunManager::RunManager(Deployment& deployment, ChatSettings settings, std::share
     : deployment_(deployment),
       settings_(std::move(settings)),
       store_(std::move(store)),
+      checkpointsInStore_(deployment_.checkpointStore() != nullptr && deployment_.checkpointStore() == store_),
       logger_(std::move(logger)),
       session_(settings_.sessionCache, settings_.sessionTtl) {
   housekeeper_ = std::thread([this] { housekeeping(); });
@@ -165,6 +166,7 @@ Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn
   request.events = run->log.get();
   request.usage = &run->usage;
   request.cancel = run->cancel.token();
+  request.handOverFinalCheckpoint = true;  // saved with the run's records (finish), or apart (discard)
   place.started = true;
   deployment_.runtime().start(graph, std::move(request), [this, run](RunOutcome outcome) {
     run->outcome = std::move(outcome);
@@ -213,6 +215,10 @@ void RunManager::discard(const std::shared_ptr<ActiveRun>& run, const RunOutcome
                                   run->usage.toJson()});
   }
   run->log->seal();  // a tool that outlives the run adds nothing
+  if (outcome.finalCheckpoint) {
+    Status saved = saveCheckpoint(*deployment_.checkpointer(), *outcome.finalCheckpoint, outcome.state);
+    if (!saved.isOk()) logger_->error("run " + run->id + ": checkpoint not saved: " + saved.toString());
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     live_.erase(run->id);
@@ -276,10 +282,10 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
     settings_.metrics->recordRun({runStatusName(outcome.status), outcome.wallMs, outcome.nodeWaitMs, outcome.runtimeCpuMs,
                                   record.events.count, usage});
   }
-  Status saved = saveRun(*store_, record);
-  if (!saved.isOk()) logger_->error("run " + run->id + ": not saved (artifacts, message, event log): " + saved.toString());
-  if (completed && !outcome.stateText.empty()) {
-    session_.saveText(run->userId, run->conversationId, outcome.stateText);
+  Status saved = saveRecords(run, record, outcome);
+  std::string_view stateText = outcome.stateTextView();
+  if (completed && !stateText.empty()) {
+    session_.saveText(run->userId, run->conversationId, stateText);
   } else if (completed) {
     session_.save(run->userId, run->conversationId, outcome.state);
   }
@@ -294,6 +300,23 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
   run->finished = true;
   if (saved.isOk()) run->log->releaseEvents();  // replayed from the store from now on
   runFinished_.notify_all();
+}
+
+Status RunManager::saveRecords(const std::shared_ptr<ActiveRun>& run, const RunRecord& record, const RunOutcome& outcome) {
+  if (!outcome.finalCheckpoint) {
+    Status saved = saveRun(*store_, record);
+    if (!saved.isOk()) logger_->error("run " + run->id + ": not saved (artifacts, message, event log): " + saved.toString());
+    return saved;
+  }
+  CheckpointSaving checkpoint;
+  Status saved = saveRun(*store_, record, *outcome.finalCheckpoint, outcome.state, {*deployment_.checkpointer(), checkpointsInStore_},
+                         checkpoint);
+  if (!checkpoint.apart.isOk()) logger_->error("run " + run->id + ": checkpoint not saved: " + checkpoint.apart.toString());
+  if (!saved.isOk()) {
+    logger_->error("run " + run->id + ": not saved (artifacts, message, event log" + (checkpoint.together ? ", checkpoint" : "") +
+                   "): " + saved.toString());
+  }
+  return saved;
 }
 
 std::optional<Json> RunManager::lastCompletedState(const std::string& conversationId) {

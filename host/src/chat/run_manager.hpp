@@ -130,6 +130,8 @@ class RunManager {
   void finishWhenBothOver(const std::shared_ptr<ActiveRun>& run);
   void finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcome);
   // A run whose user message was not saved: cancelled, forgotten, never saved.
+  // The run's records, with its last checkpoint when the runtime handed it over; failures logged.
+  Status saveRecords(const std::shared_ptr<ActiveRun>& run, const RunRecord& record, const RunOutcome& outcome);
   void discard(const std::shared_ptr<ActiveRun>& run, const RunOutcome& outcome);
   // Takes one of maxLiveRuns places for a starting turn; false at the limit.
   bool admit();
@@ -143,6 +145,7 @@ class RunManager {
   Deployment& deployment_;
   ChatSettings settings_;
   std::shared_ptr<Store> store_;
+  bool checkpointsInStore_;  // store_ keeps the graph runtime's checkpoints: a run's last is saved with it
   std::shared_ptr<Logger> logger_;
   SessionCache session_;
   mutable std::mutex mutex_;

@@ -48,4 +48,28 @@ Status saveRun(Store& store, const RunRecord& run) {
   return saveRunPartByPart(store, run);
 }
 
+Status saveCheckpoint(Checkpointer& checkpointer, const FinalCheckpoint& checkpoint, const Json& state) {
+  if (auto* textSaver = dynamic_cast<CheckpointTextSaver*>(&checkpointer)) return textSaver->saveText(checkpoint.checkpoint, checkpoint.text);
+  Checkpoint whole = checkpoint.checkpoint;  // a checkpointer that keeps the state as a tree: a copy of it
+  whole.state = state;
+  return checkpointer.save(whole);
+}
+
+Status saveRun(Store& store, const RunRecord& run, const FinalCheckpoint& checkpoint, const Json& state,
+               const CheckpointDestination& destination, CheckpointSaving& saving) {
+  saving = {};
+  // The host's guarded store is always a RunCheckpointStore; it answers
+  // Unimplemented for a plugin's store that is not one.
+  auto* together = destination.keptByStore ? dynamic_cast<RunCheckpointStore*>(&store) : nullptr;
+  if (together != nullptr) {
+    Status saved = together->saveRunWithCheckpoint(run, checkpoint.checkpoint, checkpoint.text);
+    if (saved.code() != Code::Unimplemented) {
+      saving.together = true;
+      return saved;
+    }
+  }
+  saving.apart = saveCheckpoint(destination.checkpointer, checkpoint, state);
+  return saveRun(store, run);
+}
+
 }  // namespace mx::host::chat

@@ -342,6 +342,17 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
     return saved;
   }
 
+  // The last checkpoint, written for the caller to save (RunRequest::handOverFinalCheckpoint).
+  void handOver(const std::string& status, const std::vector<std::string>& next, const std::string& error) {
+    Checkpoint checkpoint = checkpointOf(status, next, error, std::move(state_));
+    FinalCheckpoint final;
+    final.text = checkpointText(checkpoint, &final.stateAt, &final.stateLength);
+    state_ = std::move(checkpoint.state);
+    checkpoint.state = Json();
+    final.checkpoint = std::move(checkpoint);
+    finalCheckpoint_ = std::move(final);
+  }
+
   void saveAndFinish(RunStatus status, Status error, std::vector<std::string> next) {
     if (durability_ == Durability::Async) {
       // After the run's earlier checkpoints (the writer keeps order); the run finishes once it is saved.
@@ -356,8 +367,12 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
                     });
       return;
     }
-    Status saved = save(runStatusName(status), next, error.isOk() ? "" : error.toString(), true);
-    if (!saved.isOk()) logger_->error("run " + request_.runId + ": checkpoint not saved: " + saved.toString());
+    if (request_.handOverFinalCheckpoint) {
+      handOver(runStatusName(status), next, error.isOk() ? "" : error.toString());
+    } else {
+      Status saved = save(runStatusName(status), next, error.isOk() ? "" : error.toString(), true);
+      if (!saved.isOk()) logger_->error("run " + request_.runId + ": checkpoint not saved: " + saved.toString());
+    }
     next_ = std::move(next);
     finish(status, std::move(error));
   }
@@ -368,6 +383,7 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
     outcome.error = std::move(error);
     outcome.state = std::move(state_);  // the run is over: no step reads it again
     outcome.stateText = std::move(stateText_);
+    outcome.finalCheckpoint = std::move(finalCheckpoint_);
     outcome.next = next_;
     outcome.steps = step_;
     outcome.interruptedAt = interruptedAt_;
@@ -399,6 +415,7 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
   Clock::time_point started_;
   Json state_;
   std::string stateText_;  // set by the last save (see save)
+  std::optional<FinalCheckpoint> finalCheckpoint_;  // set by handOver
   std::vector<std::string> current_;
   std::vector<std::string> next_;
   int64_t step_ = 0;

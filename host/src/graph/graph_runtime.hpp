@@ -50,6 +50,11 @@ struct RunRequest {
   CancellationToken cancel;
   std::shared_ptr<Tracer> tracer;
   UsageRecorder* usage = nullptr;     // the run's model-call accounting; must outlive the run
+  // The caller saves the run's last checkpoint (RunOutcome::finalCheckpoint),
+  // with its own records of the run in one transaction, instead of the
+  // runtime saving it before it calls done. Not with async durability (the
+  // checkpoint writer keeps the run's saves in order).
+  bool handOverFinalCheckpoint = false;
 };
 
 enum class Durability { Sync, Async, Exit };
@@ -66,6 +71,14 @@ struct NodeTiming {
   std::string status;      // "ok" or the error code
 };
 
+// A run's last checkpoint, handed over unsaved (RunRequest::handOverFinalCheckpoint).
+struct FinalCheckpoint {
+  Checkpoint checkpoint;  // without its state: the outcome's state, and in `text`
+  std::string text;       // checkpointText of the checkpoint with its state
+  size_t stateAt = 0;     // where the state's JSON is in `text`
+  size_t stateLength = 0;
+};
+
 struct RunOutcome {
   RunStatus status = RunStatus::Completed;
   Status error;
@@ -73,6 +86,13 @@ struct RunOutcome {
   // `state` as JSON text (state.dump()) when the final checkpoint was saved
   // through a CheckpointTextSaver, which needs it written anyway; else empty.
   std::string stateText;
+  std::optional<FinalCheckpoint> finalCheckpoint;  // when handed over, and the run saved one
+  // `state` as JSON text when the run wrote it for its checkpoint (stateText,
+  // or its part of the handed-over checkpoint's text); else empty.
+  std::string_view stateTextView() const {
+    if (finalCheckpoint) return std::string_view(finalCheckpoint->text).substr(finalCheckpoint->stateAt, finalCheckpoint->stateLength);
+    return stateText;
+  }
   std::vector<std::string> next;
   int64_t steps = 0;
   std::string interruptedAt;

@@ -231,6 +231,7 @@ Status Deployment::instantiate() {
     if (!store) return store.status().withContext("[checkpoints] store");
     checkpointer_ = (*store)->checkpointer();
     if (!checkpointer_) return failedPreconditionError("[checkpoints] store \"" + checkpointSettings_.value("store", "main") + "\" keeps no checkpoints");
+    checkpointStore_ = *store;
   } else if (checkpointSettings_.value("backend", "memory") == "file") {
     checkpointer_ = std::make_shared<FileCheckpointer>(config_.server.value("data_dir", "data") + "/checkpoints", retention);
   } else {

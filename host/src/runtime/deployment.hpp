@@ -43,6 +43,8 @@ class Deployment {
   const std::map<std::string, std::shared_ptr<GraphDefinition>, std::less<>>& graphs() const { return graphs_; }
   GraphRuntime& runtime() { return *runtime_; }
   std::shared_ptr<Checkpointer> checkpointer() const { return checkpointer_; }
+  // The store that keeps the checkpoints ([checkpoints] backend = "store"); else null.
+  std::shared_ptr<Store> checkpointStore() const { return checkpointStore_; }
   // Validated [chat] and [auth] tables; null when the deployment has no chat API.
   const Json& chatSettings() const { return chatSettings_; }
   const Json& authSettings() const { return authSettings_; }
@@ -72,6 +74,7 @@ class Deployment {
   Json knowledgeSettings_;
   std::unique_ptr<WorkerPool> workers_;
   std::shared_ptr<Checkpointer> checkpointer_;
+  std::shared_ptr<Store> checkpointStore_;
   std::unique_ptr<GraphRuntime> runtime_;
 };
 

@@ -168,12 +168,15 @@ class GuardedCheckpointer final : public Checkpointer, public CheckpointTextSave
   std::string label_;
 };
 
-// Also a RunRecordStore: forwards to the plugin's when it has one, and
-// answers Unimplemented when not (the caller then saves part by part).
-class GuardedStore final : public GuardBase<Store>, public RunRecordStore {
+// Also a RunRecordStore and a RunCheckpointStore: forwards to the plugin's
+// when it has one, and answers Unimplemented when not (the caller then saves
+// part by part, or the checkpoint apart).
+class GuardedStore final : public GuardBase<Store>, public RunRecordStore, public RunCheckpointStore {
  public:
   GuardedStore(std::shared_ptr<Store> inner, std::string label)
-      : GuardBase(std::move(inner), std::move(label)), runs_(dynamic_cast<RunRecordStore*>(inner_.get())) {}
+      : GuardBase(std::move(inner), std::move(label)),
+        runs_(dynamic_cast<RunRecordStore*>(inner_.get())),
+        runsWithCheckpoints_(dynamic_cast<RunCheckpointStore*>(inner_.get())) {}
   Result<int64_t> beginTurn(const ConversationRecord& c, const MessageRecord& m) override {
     if (runs_ == nullptr) return unimplementedError("the store saves turns part by part");
     return guardedCall(label_, [&] { return runs_->beginTurn(c, m); });
@@ -181,6 +184,10 @@ class GuardedStore final : public GuardBase<Store>, public RunRecordStore {
   Status saveRun(const RunRecord& run) override {
     if (runs_ == nullptr) return unimplementedError("the store saves runs part by part");
     return guardedCall(label_, [&] { return runs_->saveRun(run); });
+  }
+  Status saveRunWithCheckpoint(const RunRecord& run, const Checkpoint& checkpoint, const std::string& text) override {
+    if (runsWithCheckpoints_ == nullptr) return unimplementedError("the store saves a run's checkpoint apart");
+    return guardedCall(label_, [&] { return runsWithCheckpoints_->saveRunWithCheckpoint(run, checkpoint, text); });
   }
   std::string backendName() const override { return inner_->backendName(); }
   int embeddingDimensions() const override { return inner_->embeddingDimensions(); }
@@ -244,6 +251,7 @@ class GuardedStore final : public GuardBase<Store>, public RunRecordStore {
   }
  private:
   RunRecordStore* runs_;  // the inner store as a RunRecordStore, if it is one
+  RunCheckpointStore* runsWithCheckpoints_;  // and as a RunCheckpointStore
 };
 
 class GuardedEmbedder final : public GuardBase<Embedder> {

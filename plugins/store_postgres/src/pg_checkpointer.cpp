@@ -10,22 +10,35 @@ std::string str(std::string_view view) { return std::string(view); }
 
 }  // namespace
 
+std::string PostgresCheckpointer::saveParts(int first, std::string_view condition) {
+  auto p = [first](int i) { return "$" + std::to_string(first + i); };
+  std::string when = condition.empty() ? "" : " AND " + std::string(condition);
+  // The retention's subquery sees the rows before the insert: keep retention - 1 of them plus the new one.
+  return "cp_inserted AS (INSERT INTO checkpoints(thread_id, run_id, step, status, body, created_at) "
+         "SELECT " + p(0) + ", " + p(1) + ", " + p(2) + ", " + p(3) + ", " + p(4) + ", " + p(5) +
+         (condition.empty() ? "" : " WHERE " + std::string(condition)) + " RETURNING seq), "
+         "cp_retired AS (DELETE FROM checkpoints WHERE thread_id = " + p(0) + " AND seq NOT IN "
+         "(SELECT seq FROM checkpoints WHERE thread_id = " + p(0) + " ORDER BY seq DESC LIMIT " + p(6) + ")" + when + "), "
+         "cp_cleared AS (DELETE FROM pending_writes WHERE thread_id = " + p(0) + " AND run_id = " + p(1) + " AND step < " + p(2) +
+         when + ")";
+}
+
+PostgresCheckpointer::SaveParameters PostgresCheckpointer::saveParameters(const Checkpoint& checkpoint,
+                                                                          const std::string& text) const {
+  return {checkpoint.threadId, checkpoint.runId, checkpoint.step, checkpoint.status, text, checkpoint.createdAtMs,
+          static_cast<int64_t>(retention_) - 1};
+}
+
 Status PostgresCheckpointer::saveText(const Checkpoint& checkpoint, const std::string& text) {
   return pool_.with("save checkpoint", [&](Pool::Lease& lease) -> Status {
-    // One statement, one round trip, atomic: the insert, the retention (the
-    // subquery sees the rows before the insert: keep retention - 1 of them plus
-    // the new one) and the step's pending writes. The graph runtime saves after
-    // every super-step, so round trips here are per-step latency.
-    lease.prepare("cp_save",
-                   "WITH inserted AS (INSERT INTO checkpoints(thread_id, run_id, step, status, body, created_at) "
-                   "VALUES($1,$2,$3,$4,$5,$6) RETURNING seq), "
-                   "retired AS (DELETE FROM checkpoints WHERE thread_id = $1 AND seq NOT IN "
-                   "(SELECT seq FROM checkpoints WHERE thread_id = $1 ORDER BY seq DESC LIMIT $7)), "
-                   "cleared AS (DELETE FROM pending_writes WHERE thread_id = $1 AND run_id = $2 AND step < $3) "
-                   "SELECT seq FROM inserted");
+    // One statement, one round trip, atomic: the insert, the retention and the
+    // step's pending writes. The graph runtime saves after every super-step, so
+    // round trips here are per-step latency.
+    static const std::string kSql = "WITH " + saveParts(1, "") + " SELECT seq FROM cp_inserted";
+    lease.prepare("cp_save", kSql);
     pqxx::nontransaction tx(lease.connection());  // one statement (see pg_store.cpp): one round trip
-    lease.exec(tx, "cp_save", checkpoint.threadId, checkpoint.runId, checkpoint.step, checkpoint.status, text,
-                checkpoint.createdAtMs, static_cast<int64_t>(retention_) - 1);
+    auto [thread, run, step, status, body, created, keep] = saveParameters(checkpoint, text);
+    lease.exec(tx, "cp_save", thread, run, step, status, body, created, keep);
     return Status::ok();
   });
 }

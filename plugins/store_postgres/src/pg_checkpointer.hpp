@@ -5,6 +5,8 @@
 // Blocking: database I/O; the runtime calls it from its workers.
 #pragma once
 
+#include <tuple>
+
 #include "mx/graph.hpp"
 #include "pg_pool.hpp"
 
@@ -24,6 +26,15 @@ class PostgresCheckpointer final : public Checkpointer, public CheckpointTextSav
 
   // Deletes the thread's checkpoints inside a caller's transaction.
   static void deleteThreadIn(pqxx::work& tx, std::string_view threadId);
+
+  // A save as common table expressions for a caller's statement (cp_inserted
+  // RETURNING seq, cp_retired, cp_cleared), with the parameters of
+  // saveParameters numbered from $`first`; `condition` (SQL, may be empty)
+  // must hold for any of them to change a row.
+  static std::string saveParts(int first, std::string_view condition);
+  using SaveParameters = std::tuple<const std::string&, const std::string&, int64_t, const std::string&, const std::string&,
+                                    int64_t, int64_t>;
+  SaveParameters saveParameters(const Checkpoint& checkpoint, const std::string& text) const;
 
  private:
   Pool& pool_;

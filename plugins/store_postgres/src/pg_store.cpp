@@ -385,49 +385,95 @@ Result<int64_t> PostgresStore::beginTurn(const ConversationRecord& c, const Mess
   });
 }
 
-Status PostgresStore::saveRun(const RunRecord& run) {
-  std::vector<std::string> ids, types, contents, statuses, metadata;
-  std::vector<int64_t> words, created;
-  for (const auto& a : run.artifacts) {
-    ids.push_back(a.id);
-    types.push_back(a.contentType);
-    contents.push_back(a.content);
-    statuses.push_back(a.status);
-    metadata.push_back(jsonText(a.metadata));
-    words.push_back(a.wordCount);
-    created.push_back(a.createdAtMs);
+namespace {
+
+// A run's parts as common table expressions, $1 to $19 (runSaveParameters);
+// the conversation first: when it is gone (or another user's), the other parts
+// insert nothing and no row comes back.
+const char* kRunSaveParts =
+    "conversation AS (UPDATE conversations SET message_count = message_count + $4, updated_at = $5 "
+    "  WHERE id = $2 AND user_id = $1 RETURNING message_count), "
+    "artifact AS (INSERT INTO artifacts(id, conversation_id, user_id, run_id, content_type, content, word_count, status, "
+    "  metadata, created_at) "
+    "  SELECT u.id, $2, $1, $3, u.content_type, u.content, u.word_count, u.status, u.metadata::jsonb, u.created_at "
+    "  FROM unnest($6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::text[], $12::bigint[]) "
+    "    AS u(id, content_type, content, word_count, status, metadata, created_at) "
+    "  WHERE EXISTS (SELECT 1 FROM conversation) "
+    "  ON CONFLICT (id) DO UPDATE SET content = EXCLUDED.content, word_count = EXCLUDED.word_count, "
+    "  status = EXCLUDED.status, metadata = EXCLUDED.metadata WHERE artifacts.user_id = EXCLUDED.user_id), "
+    "message AS (INSERT INTO messages(id, conversation_id, user_id, role, content, run_id, metadata, created_at) "
+    "  SELECT $13, $2, $1, 'assistant', $14, $3, $15::jsonb, $16 WHERE $13 <> '' AND EXISTS (SELECT 1 FROM conversation)), "
+    "batch AS (INSERT INTO run_event_batches(run_id, first_seq, last_seq, user_id, conversation_id, events) "
+    "  SELECT $3, $17, $18, $1, $2, $19 WHERE $19 <> '' AND EXISTS (SELECT 1 FROM conversation) "
+    "  ON CONFLICT (run_id, first_seq) DO NOTHING)";
+constexpr int kRunSaveParameterCount = 19;
+
+// The run's columns as the statement's parameters: the artifacts as arrays (one unnest, any number of them).
+struct RunSaveParameters {
+  explicit RunSaveParameters(const RunRecord& run) : run(run) {
+    std::vector<std::string> ids, types, contents, statuses, metadata;
+    std::vector<int64_t> words, created;
+    for (const auto& a : run.artifacts) {
+      ids.push_back(a.id);
+      types.push_back(a.contentType);
+      contents.push_back(a.content);
+      statuses.push_back(a.status);
+      metadata.push_back(jsonText(a.metadata));
+      words.push_back(a.wordCount);
+      created.push_back(a.createdAtMs);
+    }
+    artifactIds = textArrayLiteral(ids);
+    artifactTypes = textArrayLiteral(types);
+    artifactContents = textArrayLiteral(contents);
+    artifactWords = bigintArrayLiteral(words);
+    artifactStatuses = textArrayLiteral(statuses);
+    artifactMetadata = textArrayLiteral(metadata);
+    artifactCreated = bigintArrayLiteral(created);
+    if (run.assistantMessage) messageMetadata = jsonText(run.assistantMessage->metadata);
   }
-  const MessageRecord empty;
-  const MessageRecord& message = run.assistantMessage ? *run.assistantMessage : empty;
+
+  // Runs `statement` with the run's parameters, then `more`.
+  template <typename... More>
+  pqxx::result exec(Pool::Lease& lease, pqxx::transaction_base& tx, const std::string& statement, More&&... more) const {
+    static const MessageRecord kNoMessage;
+    const MessageRecord& message = run.assistantMessage ? *run.assistantMessage : kNoMessage;
+    return lease.exec(tx, statement, run.userId, run.conversationId, run.runId, static_cast<int64_t>(run.assistantMessage ? 1 : 0),
+                      run.updatedAtMs, artifactIds, artifactTypes, artifactContents, artifactWords, artifactStatuses,
+                      artifactMetadata, artifactCreated, message.id, message.content, messageMetadata, message.createdAtMs,
+                      run.events.firstSequence, run.events.lastSequence, run.events.text, std::forward<More>(more)...);
+  }
+
+  const RunRecord& run;
+  std::string artifactIds, artifactTypes, artifactContents, artifactWords, artifactStatuses, artifactMetadata, artifactCreated;
+  std::string messageMetadata = "{}";
+};
+
+}  // namespace
+
+Status PostgresStore::saveRun(const RunRecord& run) {
+  RunSaveParameters parameters(run);
   return pool_->with("save run", [&](Pool::Lease& lease) -> Status {
-    // The conversation first: when it is gone (or another user's), the other
-    // parts insert nothing and no row comes back.
-    lease.prepare("run_save",
-                  "WITH conversation AS (UPDATE conversations SET message_count = message_count + $4, updated_at = $5 "
-                  "  WHERE id = $2 AND user_id = $1 RETURNING message_count), "
-                  "artifact AS (INSERT INTO artifacts(id, conversation_id, user_id, run_id, content_type, content, word_count, status, "
-                  "  metadata, created_at) "
-                  "  SELECT u.id, $2, $1, $3, u.content_type, u.content, u.word_count, u.status, u.metadata::jsonb, u.created_at "
-                  "  FROM unnest($6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::text[], $12::bigint[]) "
-                  "    AS u(id, content_type, content, word_count, status, metadata, created_at) "
-                  "  WHERE EXISTS (SELECT 1 FROM conversation) "
-                  "  ON CONFLICT (id) DO UPDATE SET content = EXCLUDED.content, word_count = EXCLUDED.word_count, "
-                  "  status = EXCLUDED.status, metadata = EXCLUDED.metadata WHERE artifacts.user_id = EXCLUDED.user_id), "
-                  "message AS (INSERT INTO messages(id, conversation_id, user_id, role, content, run_id, metadata, created_at) "
-                  "  SELECT $13, $2, $1, 'assistant', $14, $3, $15::jsonb, $16 WHERE $13 <> '' AND EXISTS (SELECT 1 FROM conversation)), "
-                  "batch AS (INSERT INTO run_event_batches(run_id, first_seq, last_seq, user_id, conversation_id, events) "
-                  "  SELECT $3, $17, $18, $1, $2, $19 WHERE $19 <> '' AND EXISTS (SELECT 1 FROM conversation) "
-                  "  ON CONFLICT (run_id, first_seq) DO NOTHING) "
-                  "SELECT message_count FROM conversation");
+    static const std::string kSql = std::string("WITH ") + kRunSaveParts + " SELECT message_count FROM conversation";
+    lease.prepare("run_save", kSql);
     pqxx::nontransaction tx(lease.connection());
-    const RunEventBatch& events = run.events;
-    auto rows = lease.exec(tx, "run_save", run.userId, run.conversationId, run.runId,
-                           static_cast<int64_t>(run.assistantMessage ? 1 : 0), run.updatedAtMs, textArrayLiteral(ids),
-                           textArrayLiteral(types), textArrayLiteral(contents), bigintArrayLiteral(words),
-                           textArrayLiteral(statuses), textArrayLiteral(metadata), bigintArrayLiteral(created), message.id,
-                           message.content, jsonText(message.metadata), message.createdAtMs,
-                           events.firstSequence, events.lastSequence, events.text);
-    if (rows.empty()) return notFoundError("conversation " + run.conversationId + " not found");
+    if (parameters.exec(lease, tx, "run_save").empty()) return notFoundError("conversation " + run.conversationId + " not found");
+    return Status::ok();
+  });
+}
+
+Status PostgresStore::saveRunWithCheckpoint(const RunRecord& run, const Checkpoint& checkpoint, const std::string& checkpointText) {
+  RunSaveParameters parameters(run);
+  return pool_->with("save run and checkpoint", [&](Pool::Lease& lease) -> Status {
+    // One statement: one round trip, one commit, instead of one for the checkpoint and one for the run.
+    static const std::string kSql = std::string("WITH ") + kRunSaveParts + ", " +
+                                    PostgresCheckpointer::saveParts(kRunSaveParameterCount + 1, "EXISTS (SELECT 1 FROM conversation)") +
+                                    " SELECT message_count FROM conversation";
+    lease.prepare("run_save_checkpoint", kSql);
+    pqxx::nontransaction tx(lease.connection());
+    auto [thread, runId, step, status, body, created, keep] = checkpointer_->saveParameters(checkpoint, checkpointText);
+    if (parameters.exec(lease, tx, "run_save_checkpoint", thread, runId, step, status, body, created, keep).empty()) {
+      return notFoundError("conversation " + run.conversationId + " not found");
+    }
     return Status::ok();
   });
 }

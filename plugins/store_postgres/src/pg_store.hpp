@@ -29,7 +29,7 @@ struct StoreConfig {
 
 class PostgresCheckpointer;
 
-class PostgresStore final : public Store, public RunRecordStore {
+class PostgresStore final : public Store, public RunRecordStore, public RunCheckpointStore {
  public:
   static Result<std::unique_ptr<PostgresStore>> open(StoreConfig config);
 
@@ -64,6 +64,7 @@ class PostgresStore final : public Store, public RunRecordStore {
   // batch.
   Result<int64_t> beginTurn(const ConversationRecord& conversation, const MessageRecord& userMessage) override;
   Status saveRun(const RunRecord& run) override;
+  Status saveRunWithCheckpoint(const RunRecord& run, const Checkpoint& checkpoint, const std::string& checkpointText) override;
   Status appendRunEvents(std::string_view userId, std::string_view conversationId, std::string_view runId,
                          const std::vector<RunEvent>& events) override;
   Result<std::vector<RunEvent>> runEvents(std::string_view userId, std::string_view runId, int64_t after) override;

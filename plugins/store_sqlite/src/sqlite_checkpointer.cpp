@@ -6,15 +6,19 @@ Status SqliteCheckpointer::saveText(const Checkpoint& checkpoint, const std::str
   auto db = pool_.acquire();
   Transaction tx(*db);
   MX_RETURN_IF_ERROR(tx.begun());
-  MX_RETURN_IF_ERROR(db->prepare("INSERT INTO checkpoints(thread_id, run_id, step, status, body, created_at) VALUES(?1,?2,?3,?4,?5,?6)")
+  MX_RETURN_IF_ERROR(saveIn(*db, checkpoint, text));
+  return tx.commit();
+}
+
+Status SqliteCheckpointer::saveIn(Connection& db, const Checkpoint& checkpoint, const std::string& text) const {
+  MX_RETURN_IF_ERROR(db.prepare("INSERT INTO checkpoints(thread_id, run_id, step, status, body, created_at) VALUES(?1,?2,?3,?4,?5,?6)")
                          .bind(1, checkpoint.threadId).bind(2, checkpoint.runId).bind(3, checkpoint.step)
                          .bind(4, checkpoint.status).bind(5, text).bind(6, checkpoint.createdAtMs).run());
-  MX_RETURN_IF_ERROR(db->prepare("DELETE FROM checkpoints WHERE thread_id = ?1 AND seq NOT IN "
-                                 "(SELECT seq FROM checkpoints WHERE thread_id = ?1 ORDER BY seq DESC LIMIT ?2)")
+  MX_RETURN_IF_ERROR(db.prepare("DELETE FROM checkpoints WHERE thread_id = ?1 AND seq NOT IN "
+                                "(SELECT seq FROM checkpoints WHERE thread_id = ?1 ORDER BY seq DESC LIMIT ?2)")
                          .bind(1, checkpoint.threadId).bind(2, static_cast<int64_t>(retention_)).run());
-  MX_RETURN_IF_ERROR(db->prepare("DELETE FROM pending_writes WHERE thread_id = ?1 AND run_id = ?2 AND step < ?3")
-                         .bind(1, checkpoint.threadId).bind(2, checkpoint.runId).bind(3, checkpoint.step).run());
-  return tx.commit();
+  return db.prepare("DELETE FROM pending_writes WHERE thread_id = ?1 AND run_id = ?2 AND step < ?3")
+      .bind(1, checkpoint.threadId).bind(2, checkpoint.runId).bind(3, checkpoint.step).run();
 }
 
 Status SqliteCheckpointer::saveWrite(const PendingWrite& write) {

@@ -18,6 +18,8 @@ class SqliteCheckpointer final : public Checkpointer, public CheckpointTextSaver
   Result<std::vector<PendingWrite>> pendingWrites(std::string_view threadId, std::string_view runId, int64_t step) override;
   Result<std::vector<Checkpoint>> history(std::string_view threadId) override;
   Status deleteThread(std::string_view threadId) override;
+  // saveText's writes, in a transaction the caller holds on `db`.
+  Status saveIn(Connection& db, const Checkpoint& checkpoint, const std::string& text) const;
 
  private:
   Pool& pool_;

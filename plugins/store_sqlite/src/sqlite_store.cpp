@@ -536,7 +536,13 @@ Result<int64_t> SqliteStore::beginTurn(const ConversationRecord& c, const Messag
   return messages;
 }
 
-Status SqliteStore::saveRun(const RunRecord& run) {
+Status SqliteStore::saveRun(const RunRecord& run) { return saveRunAndMaybeCheckpoint(run, nullptr, nullptr); }
+
+Status SqliteStore::saveRunWithCheckpoint(const RunRecord& run, const Checkpoint& checkpoint, const std::string& checkpointText) {
+  return saveRunAndMaybeCheckpoint(run, &checkpoint, &checkpointText);
+}
+
+Status SqliteStore::saveRunAndMaybeCheckpoint(const RunRecord& run, const Checkpoint* checkpoint, const std::string* checkpointText) {
   auto db = pool_->acquire();
   Transaction tx(*db);
   MX_RETURN_IF_ERROR(tx.begun());
@@ -548,6 +554,7 @@ Status SqliteStore::saveRun(const RunRecord& run) {
   for (const auto& artifact : run.artifacts) MX_RETURN_IF_ERROR(insertArtifact(*db, artifact));
   if (run.assistantMessage) MX_RETURN_IF_ERROR(insertMessage(*db, *run.assistantMessage));
   MX_RETURN_IF_ERROR(insertRunEvents(*db, run.userId, run.conversationId, run.runId, run.events));
+  if (checkpoint != nullptr) MX_RETURN_IF_ERROR(checkpointer_->saveIn(*db, *checkpoint, *checkpointText));
   return tx.commit();
 }
 

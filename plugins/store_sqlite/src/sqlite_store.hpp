@@ -26,7 +26,7 @@ struct StoreConfig {
   size_t checkpointRetention = 20;
 };
 
-class SqliteStore final : public Store, public RunRecordStore {
+class SqliteStore final : public Store, public RunRecordStore, public RunCheckpointStore {
  public:
   static Result<std::unique_ptr<SqliteStore>> open(StoreConfig config);
 
@@ -58,9 +58,10 @@ class SqliteStore final : public Store, public RunRecordStore {
 
   // One transaction each: the conversation and the user's message; the
   // conversation's count and time, the artifacts, the message and the event
-  // batch.
+  // batch (and the run's last checkpoint, with saveRunWithCheckpoint).
   Result<int64_t> beginTurn(const ConversationRecord& conversation, const MessageRecord& userMessage) override;
   Status saveRun(const RunRecord& run) override;
+  Status saveRunWithCheckpoint(const RunRecord& run, const Checkpoint& checkpoint, const std::string& checkpointText) override;
   Status appendRunEvents(std::string_view userId, std::string_view conversationId, std::string_view runId,
                          const std::vector<RunEvent>& events) override;
   Result<std::vector<RunEvent>> runEvents(std::string_view userId, std::string_view runId, int64_t after) override;
@@ -72,6 +73,8 @@ class SqliteStore final : public Store, public RunRecordStore {
   explicit SqliteStore(StoreConfig config) : config_(std::move(config)) {}
   Status migrate();
   Status loadVectors();
+  // saveRun, and the checkpoint too when there is one, in one transaction.
+  Status saveRunAndMaybeCheckpoint(const RunRecord& run, const Checkpoint* checkpoint, const std::string* checkpointText);
   Result<std::vector<SearchHit>> hitsForRowids(const std::vector<std::pair<int64_t, float>>& ranked);
   // The FTS5 terms worth ranking by for `words` (quoted): see searchText.
   Result<std::string> selectiveTerms(Connection& db, const std::vector<std::string>& words);

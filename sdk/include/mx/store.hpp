@@ -428,4 +428,21 @@ class RunRecordStore {
   virtual Status saveRun(const RunRecord& run) = 0;
 };
 
+// Optional beside Store (SDK ABI 2.2; the host finds it with dynamic_cast, as
+// RunRecordStore): a store that keeps the deployment's graph checkpoints
+// saves a finished run together with the run's last checkpoint, in one round
+// trip and one transaction, instead of the checkpoint first and the run after.
+// `checkpointText` == checkpointText(checkpoint) and is what is kept; the
+// checkpoint's state may be null (the text has it), and both are only lent
+// for the call. The checkpoint is saved as Checkpointer::save saves it (the
+// store's checkpointer's retention; the step's pending writes cleared).
+// NotFound, saving nothing (the checkpoint neither), when the conversation is
+// gone or another user's. Thread-safety and blocking: as Store.
+class RunCheckpointStore {
+ public:
+  virtual ~RunCheckpointStore() = default;
+  virtual Status saveRunWithCheckpoint(const RunRecord& run, const Checkpoint& checkpoint,
+                                       const std::string& checkpointText) = 0;
+};
+
 }  // namespace mx
