@@ -190,6 +190,56 @@ TEST_F(OpenAITest, RetriesRateLimitsAndServerErrorsButNotQuotaOrAuth) {
   EXPECT_EQ(server_->requestCount(), 5u);
 }
 
+// Given a way to build its request (RebuildingChat), a call keeps that for
+// its retries instead of the body, and writes the same body again.
+TEST_F(OpenAITest, ARebuildingCallRetriesWithTheSameBodyBuiltAgain) {
+  serve(sequence({[](const MockRequest&, MockResponse& r) {
+                    r.send(500, {}, R"({"error":{"message":"The server had an error while processing your request. Sorry about that!","type":"server_error","param":null,"code":null}})");
+                  },
+                  [](const MockRequest&, MockResponse& r) { streamSse(r, sseFixture("openai-chat-text-after-tool-gpt-4o-mini.sse")); }}));
+  ChatRequest withTools = request();
+  withTools.tools = ToolSet{{"search", "Searches", Json::parse(R"({"type":"object"})")}};
+  std::atomic<int> built{0};
+  auto waiter = std::make_shared<Waiter>();
+  auto future = waiter->promise.get_future();
+  provider().chatRebuilding([&] { ++built; return withTools; }, waiter, {});
+  ASSERT_EQ(future.wait_for(15s), std::future_status::ready);
+  auto result = future.get();
+  ASSERT_TRUE(result.status.isOk()) << result.status.toString();
+  EXPECT_FALSE(result.text.empty());
+  EXPECT_EQ(built.load(), 2) << "once for the first attempt, once for the retry";
+  ASSERT_EQ(server_->requestCount(), 2u);
+  EXPECT_EQ(server_->requests().at(1).body, server_->requests().at(0).body) << "a retry sends the same request";
+  EXPECT_EQ(Json::parse(server_->requests().at(1).body)["tools"][0]["function"]["name"], "search");
+}
+
+TEST_F(OpenAITest, ARebuildingCallWithoutARetryBuildsOnceAndABuilderThatThrowsOnRetryEndsTheCall) {
+  serve(sequence({[](const MockRequest&, MockResponse& r) { streamSse(r, sseFixture("openai-chat-text-after-tool-gpt-4o-mini.sse")); },
+                  [](const MockRequest&, MockResponse& r) {
+                    r.send(500, {}, R"({"error":{"message":"Sorry","type":"server_error","param":null,"code":null}})");
+                  }}));
+  std::atomic<int> built{0};
+  auto builder = [&]() -> ChatRequest {
+    if (++built > 2) throw std::runtime_error("the run is gone");  // the third build: the second call's retry
+    return request();
+  };
+  auto first = std::make_shared<Waiter>();
+  auto done = first->promise.get_future();
+  provider().chatRebuilding(builder, first, {});
+  ASSERT_EQ(done.wait_for(15s), std::future_status::ready);
+  EXPECT_TRUE(done.get().status.isOk());
+  EXPECT_EQ(built.load(), 1) << "no retry, no second build";
+
+  auto second = std::make_shared<Waiter>();  // 500, then the builder throws for the retry
+  auto failed = second->promise.get_future();
+  provider_->chatRebuilding(builder, second, {});
+  ASSERT_EQ(failed.wait_for(15s), std::future_status::ready);
+  auto result = failed.get();
+  EXPECT_EQ(result.status.code(), Code::Internal);
+  EXPECT_EQ(result.status.message(), "[providers.openai]: building the request again for retry 1: the run is gone");
+  EXPECT_EQ(server_->requestCount(), 2u);
+}
+
 TEST_F(OpenAITest, BadRequestIsNotRetried) {
   serve([](const MockRequest&, MockResponse& r) { mx::test::sendRecordedError(r, "openai-error-400-unsupported-parameter.json"); });
   auto result = call(provider(), request());

@@ -59,6 +59,23 @@ OpenAIProvider::OpenAIProvider(ProviderConfig config, std::shared_ptr<HttpClient
   config_ = std::make_shared<const ProviderConfig>(std::move(config));
 }
 
+namespace {
+
+HttpRequest httpRequestWith(const ProviderConfig& config, const ChatRequest& request) {
+  const ConnectionConfig& connection = config.connection;
+  HttpRequest http;
+  http.url = connection.baseUrl + "/chat/completions";
+  http.headers = connection.headers();
+  http.headers.emplace_back("accept", "text/event-stream");
+  http.body = buildChatBody(request, config.chat).dump();
+  http.decodeEventStream = true;
+  http.connectTimeout = connection.connectTimeout;
+  http.idleTimeout = connection.idleTimeout;
+  return http;
+}
+
+}  // namespace
+
 void OpenAIProvider::chat(ChatRequest request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) {
   start(request, std::move(observer), std::move(cancel));
 }
@@ -68,17 +85,17 @@ void OpenAIProvider::chatShared(std::shared_ptr<const ChatRequest> request, std:
   start(*request, std::move(observer), std::move(cancel));
 }
 
-void OpenAIProvider::start(const ChatRequest& request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) {
-  const ConnectionConfig& connection = config_->connection;
-  HttpRequest http;
-  http.url = connection.baseUrl + "/chat/completions";
-  http.headers = connection.headers();
-  http.headers.emplace_back("accept", "text/event-stream");
-  http.body = buildChatBody(request, config_->chat).dump();
-  http.decodeEventStream = true;
-  http.connectTimeout = connection.connectTimeout;
-  http.idleTimeout = connection.idleTimeout;
-  auto call = std::make_shared<Call>(config_, http_, logger_, std::move(http), std::move(observer), std::move(cancel));
+void OpenAIProvider::chatRebuilding(ChatRequestBuilder build, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) {
+  start(build(), std::move(observer), std::move(cancel), build);
+}
+
+void OpenAIProvider::start(const ChatRequest& request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel,
+                           ChatRequestBuilder rebuild) {
+  auto call = std::make_shared<Call>(config_, http_, logger_, httpRequestWith(*config_, request), std::move(observer), std::move(cancel));
+  if (rebuild) {
+    // A retry writes the body again from a new build, on the I/O thread.
+    call->rebuildRequestWith([config = config_, rebuild = std::move(rebuild)] { return httpRequestWith(*config, rebuild()); });
+  }
   call->begin();
 }
 

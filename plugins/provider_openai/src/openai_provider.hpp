@@ -35,7 +35,7 @@ struct ProviderConfig {
   ChatOptions chat;
 };
 
-class OpenAIProvider final : public ModelProvider, public SharedRequestChat {
+class OpenAIProvider final : public ModelProvider, public SharedRequestChat, public RebuildingChat {
  public:
   OpenAIProvider(ProviderConfig config, std::shared_ptr<HttpClient> http, Logger& logger);
 
@@ -44,9 +44,12 @@ class OpenAIProvider final : public ModelProvider, public SharedRequestChat {
   // Reads the request only while it writes the body.
   void chatShared(std::shared_ptr<const ChatRequest> request, std::shared_ptr<ChatObserver> observer,
                   CancellationToken cancel) override;
+  // Keeps `build`, not the body, for retries (SDK 2.1; see RebuildingChat).
+  void chatRebuilding(ChatRequestBuilder build, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) override;
 
  private:
-  void start(const ChatRequest& request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel);
+  void start(const ChatRequest& request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel,
+             ChatRequestBuilder rebuild = {});
 
   std::shared_ptr<const ProviderConfig> config_;
   std::shared_ptr<HttpClient> http_;
