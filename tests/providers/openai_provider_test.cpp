@@ -6,6 +6,7 @@
 #include <random>
 
 #include "api_mock.hpp"
+#include "rebuilding_call_checks.hpp"
 #include "net/curl_http_client.hpp"
 #include "net/sse_decoder.hpp"
 #include "openai_embedder.hpp"
@@ -199,18 +200,8 @@ TEST_F(OpenAITest, ARebuildingCallRetriesWithTheSameBodyBuiltAgain) {
                   [](const MockRequest&, MockResponse& r) { streamSse(r, sseFixture("openai-chat-text-after-tool-gpt-4o-mini.sse")); }}));
   ChatRequest withTools = request();
   withTools.tools = ToolSet{{"search", "Searches", Json::parse(R"({"type":"object"})")}};
-  std::atomic<int> built{0};
-  auto waiter = std::make_shared<Waiter>();
-  auto future = waiter->promise.get_future();
-  provider().chatRebuilding([&] { ++built; return withTools; }, waiter, {});
-  ASSERT_EQ(future.wait_for(15s), std::future_status::ready);
-  auto result = future.get();
-  ASSERT_TRUE(result.status.isOk()) << result.status.toString();
-  EXPECT_FALSE(result.text.empty());
-  EXPECT_EQ(built.load(), 2) << "once for the first attempt, once for the retry";
-  ASSERT_EQ(server_->requestCount(), 2u);
-  EXPECT_EQ(server_->requests().at(1).body, server_->requests().at(0).body) << "a retry sends the same request";
-  EXPECT_EQ(Json::parse(server_->requests().at(1).body)["tools"][0]["function"]["name"], "search");
+  std::string body = mx::test::expectARetryToSendTheSameBodyBuiltAgain<Waiter>(provider(), *server_, withTools);
+  EXPECT_EQ(Json::parse(body)["tools"][0]["function"]["name"], "search");
 }
 
 TEST_F(OpenAITest, ARebuildingCallWithoutARetryBuildsOnceAndABuilderThatThrowsOnRetryEndsTheCall) {
@@ -218,26 +209,7 @@ TEST_F(OpenAITest, ARebuildingCallWithoutARetryBuildsOnceAndABuilderThatThrowsOn
                   [](const MockRequest&, MockResponse& r) {
                     r.send(500, {}, R"({"error":{"message":"Sorry","type":"server_error","param":null,"code":null}})");
                   }}));
-  std::atomic<int> built{0};
-  auto builder = [&]() -> ChatRequest {
-    if (++built > 2) throw std::runtime_error("the run is gone");  // the third build: the second call's retry
-    return request();
-  };
-  auto first = std::make_shared<Waiter>();
-  auto done = first->promise.get_future();
-  provider().chatRebuilding(builder, first, {});
-  ASSERT_EQ(done.wait_for(15s), std::future_status::ready);
-  EXPECT_TRUE(done.get().status.isOk());
-  EXPECT_EQ(built.load(), 1) << "no retry, no second build";
-
-  auto second = std::make_shared<Waiter>();  // 500, then the builder throws for the retry
-  auto failed = second->promise.get_future();
-  provider_->chatRebuilding(builder, second, {});
-  ASSERT_EQ(failed.wait_for(15s), std::future_status::ready);
-  auto result = failed.get();
-  EXPECT_EQ(result.status.code(), Code::Internal);
-  EXPECT_EQ(result.status.message(), "[providers.openai]: building the request again for retry 1: the run is gone");
-  EXPECT_EQ(server_->requestCount(), 2u);
+  mx::test::expectOneBuildWithoutARetryAndAThrowOnRetryEndsTheCall<Waiter>(provider(), *server_, request(), "[providers.openai]");
 }
 
 TEST_F(OpenAITest, BadRequestIsNotRetried) {
