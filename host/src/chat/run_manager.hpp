@@ -129,9 +129,10 @@ class RunManager {
   // save; the second call finishes the run.
   void finishWhenBothOver(const std::shared_ptr<ActiveRun>& run);
   void finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcome);
-  // A run whose user message was not saved: cancelled, forgotten, never saved.
   // The run's records, with its last checkpoint when the runtime handed it over; failures logged.
   Status saveRecords(const std::shared_ptr<ActiveRun>& run, const RunRecord& record, const RunOutcome& outcome);
+  // A run whose user message was not saved: cancelled and forgotten; of it,
+  // only the last checkpoint is saved (apart), as the runtime used to.
   void discard(const std::shared_ptr<ActiveRun>& run, const RunOutcome& outcome);
   // Takes one of maxLiveRuns places for a starting turn; false at the limit.
   bool admit();
