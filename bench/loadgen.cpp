@@ -1,6 +1,7 @@
 // mx_loadgen: keeps C chat streams open against the server (or, with
 // --direct, model calls against the mock) until N turns are done, on
-// one thread with libcurl's multi interface. With --script (the mock's
+// one thread (bench/http1_client.hpp: libcurl cost the machine's shared
+// cores more than this does). With --script (the mock's
 // recording of one turn served through the server: bench/epoll_mock_server.hpp),
 // a direct turn replays that turn's calls — in their order, the calls that
 // overlapped started together — and its first delta is the first text of the
@@ -15,13 +16,13 @@
 // the refusals are reported apart from errors.
 // Prints one JSON object: percentiles of time to first event, to first
 // artifact delta and to the end, turns/s, events/s, errors and refusals.
-#include <curl/curl.h>
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -30,15 +31,18 @@
 
 #include <nlohmann/json.hpp>
 
-#include "net/curl_socket_events.hpp"
 #include "net/sse_decoder.hpp"
 
 #include "bench_stats.hpp"
+#include "http1_client.hpp"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using Json = nlohmann::json;
+using mx::bench::Http1Client;
+using mx::bench::Http1Request;
+using mx::bench::Http1Result;
 
 struct Options {
   std::string url;
@@ -120,8 +124,6 @@ struct Stream {
   bool direct = false;
   size_t slot = 0;
   size_t number = 0;  // the turn's number (its message), kept across retries
-  curl_slist* headers = nullptr;
-  std::string body;
   struct ScriptedTurn* turn = nullptr;  // with --script: the turn this call belongs to
   bool writer = false;
   bool sse = false;
@@ -167,18 +169,16 @@ struct ScriptedTurn {
   double sinceStart() const { return std::chrono::duration<double, std::milli>(Clock::now() - started).count(); }
 };
 
-size_t onBody(char* data, size_t size, size_t count, void* user) {
-  auto* stream = static_cast<Stream*>(user);
-  bool direct = stream->direct;
-  stream->decoder.feed(std::string_view(data, size * count), [&](const mx::SseEvent& e) {
-    if (stream->events++ == 0) stream->firstEventMs = stream->sinceStart();
-    direct ? stream->onDirectEvent(e) : stream->onChatEvent(e);
+void onBody(Stream& stream, std::string_view bytes) {
+  bool direct = stream.direct;
+  stream.decoder.feed(bytes, [&](const mx::SseEvent& e) {
+    if (stream.events++ == 0) stream.firstEventMs = stream.sinceStart();
+    direct ? stream.onDirectEvent(e) : stream.onChatEvent(e);
   });
-  if (ScriptedTurn* turn = stream->turn) {  // the turn's times count from its first call
-    if (turn->firstEventMs < 0 && stream->events > 0) turn->firstEventMs = turn->sinceStart();
-    if (stream->writer && turn->firstDeltaMs < 0 && stream->firstDeltaMs >= 0) turn->firstDeltaMs = turn->sinceStart();
+  if (ScriptedTurn* turn = stream.turn) {  // the turn's times count from its first call
+    if (turn->firstEventMs < 0 && stream.events > 0) turn->firstEventMs = turn->sinceStart();
+    if (stream.writer && turn->firstDeltaMs < 0 && stream.firstDeltaMs >= 0) turn->firstDeltaMs = turn->sinceStart();
   }
-  return size * count;
 }
 
 std::string directBody() {
@@ -188,53 +188,36 @@ std::string directBody() {
 
 std::string chatBody(size_t n) { return Json{{"message", "Create an email campaign for our spring sale #" + std::to_string(n)}}.dump(); }
 
-CURL* openCall(const Options& options, Stream& stream, const ScriptCall& call) {
-  CURL* easy = curl_easy_init();
-  stream.body = call.body;
-  curl_slist* headers = nullptr;
-  for (const auto& header : call.headers) headers = curl_slist_append(headers, header.c_str());
-  headers = curl_slist_append(headers, "Expect:");
+Http1Request scriptedRequest(Stream& stream, const ScriptCall& call) {
   stream.sse = call.sse;
   stream.writer = call.writer;
   stream.direct = true;
   stream.started = Clock::now();
-  curl_easy_setopt(easy, CURLOPT_URL, (options.url + call.target).c_str());
-  curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, call.method.c_str());
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(easy, CURLOPT_POSTFIELDS, stream.body.c_str());
-  curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, static_cast<long>(stream.body.size()));
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, onBody);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &stream);
-  curl_easy_setopt(easy, CURLOPT_PRIVATE, &stream);
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT, 600L);
-  stream.headers = headers;
-  return easy;
+  Http1Request request;
+  request.method = call.method;
+  request.target = call.target;
+  request.headers = call.headers;
+  request.body = call.body;
+  return request;
 }
 
-CURL* open(const Options& options, Stream& stream, size_t n) {
-  CURL* easy = curl_easy_init();
+Http1Request turnRequest(const Options& options, Stream& stream, size_t n) {
   stream.number = n;
-  stream.body = options.direct ? directBody() : chatBody(n);
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  if (!options.direct) {
-    headers = curl_slist_append(headers, "Accept: text/event-stream");
-    if (!options.apiKey.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + options.apiKey).c_str());
-  } else {
-    headers = curl_slist_append(headers, "x-api-key: bench");
-    headers = curl_slist_append(headers, "anthropic-version: 2023-06-01");
-  }
-  curl_easy_setopt(easy, CURLOPT_URL, (options.url + (options.direct ? "/v1/messages" : "/api/v1/chat/stream")).c_str());
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(easy, CURLOPT_POSTFIELDS, stream.body.c_str());
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, onBody);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &stream);
-  curl_easy_setopt(easy, CURLOPT_PRIVATE, &stream);
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT, 600L);
   stream.direct = options.direct;
-  stream.headers = headers;
-  return easy;
+  Http1Request request;
+  request.method = "POST";
+  request.body = options.direct ? directBody() : chatBody(n);
+  request.headers.push_back("Content-Type: application/json");
+  if (!options.direct) {
+    request.target = "/api/v1/chat/stream";
+    request.headers.push_back("Accept: text/event-stream");
+    if (!options.apiKey.empty()) request.headers.push_back("Authorization: Bearer " + options.apiKey);
+  } else {
+    request.target = "/v1/messages";
+    request.headers.push_back("x-api-key: bench");
+    request.headers.push_back("anthropic-version: 2023-06-01");
+  }
+  return request;
 }
 
 using mx::bench::percentile;
@@ -277,12 +260,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mx_loadgen: %s\n", e.what());
     return 2;
   }
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  CURLM* multi = curl_multi_init();
-  curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
-  mx::host::CurlSocketEvents loop(multi);  // a pass costs the ready streams, not every open one
+  std::unique_ptr<Http1Client> client;
+  try {
+    client = std::make_unique<Http1Client>(options.url);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mx_loadgen: --url: %s\n", e.what());
+    return 2;
+  }
   std::vector<std::unique_ptr<Stream>> streams;
-  size_t started = 0, errors = 0, events = 0;
+  size_t started = 0, errors = 0, events = 0, finished = 0;
   std::vector<double> firstEvent, firstDelta, total;
   std::vector<std::string> problems;
   auto begin = Clock::now();
@@ -291,116 +277,101 @@ int main(int argc, char** argv) {
   std::uniform_real_distribution<double> jitter(0.0, 1.0);
   std::multimap<Clock::time_point, std::unique_ptr<Stream>> retries;  // refused turns, by when they are due
   std::vector<std::unique_ptr<ScriptedTurn>> scriptedTurns;  // with --script, owned here until they end
+  std::function<void()> launch;
+  std::function<void(Stream&, const Http1Result&)> onDone;
+  auto send = [&](Stream& stream, Http1Request request) {
+    request.onBody = [&stream](std::string_view bytes) { onBody(stream, bytes); };
+    request.onDone = [&onDone, &stream](const Http1Result& result) { onDone(stream, result); };
+    client->start(std::move(request));
+  };
+  auto newStream = [&]() -> Stream& {
+    streams.push_back(std::make_unique<Stream>());
+    streams.back()->slot = streams.size() - 1;
+    return *streams.back();
+  };
   auto launchStage = [&](ScriptedTurn& turn) {
     turn.outstanding = script[turn.stage].size();
     for (const auto& call : script[turn.stage]) {
-      streams.push_back(std::make_unique<Stream>());
-      streams.back()->slot = streams.size() - 1;
-      streams.back()->turn = &turn;
-      curl_multi_add_handle(multi, openCall(options, *streams.back(), call));
+      Stream& stream = newStream();
+      stream.turn = &turn;
+      send(stream, scriptedRequest(stream, call));
     }
   };
-  auto launch = [&] {
+  launch = [&] {
     if (!script.empty()) {
       scriptedTurns.push_back(std::make_unique<ScriptedTurn>());
       scriptedTurns.back()->started = Clock::now();
       ++started;
       return launchStage(*scriptedTurns.back());
     }
-    streams.push_back(std::make_unique<Stream>());
-    streams.back()->slot = streams.size() - 1;
-    streams.back()->started = Clock::now();
-    curl_multi_add_handle(multi, open(options, *streams.back(), started++));
+    Stream& stream = newStream();
+    stream.started = Clock::now();
+    send(stream, turnRequest(options, stream, started++));
   };
   auto retry = [&](std::unique_ptr<Stream> refusedStream) {
-    auto again = std::make_unique<Stream>();
-    again->started = refusedStream->started;
-    again->slot = streams.size();
-    streams.push_back(std::move(again));
-    curl_multi_add_handle(multi, open(options, *streams.back(), refusedStream->number));
+    Stream& again = newStream();
+    again.started = refusedStream->started;
+    send(again, turnRequest(options, again, refusedStream->number));
+  };
+  auto countTurn = [&](const std::string& problem, double firstEventMs, double firstDeltaMs, double totalMs, size_t turnEvents) {
+    if (problem.empty()) {
+      firstEvent.push_back(firstEventMs);
+      if (firstDeltaMs >= 0) firstDelta.push_back(firstDeltaMs);
+      total.push_back(totalMs);
+    } else {
+      ++errors;
+      if (problems.size() < 5) problems.push_back(problem);
+    }
+    events += turnEvents;
+    ++finished;
+    if (started < options.turns) launch();
+  };
+  onDone = [&](Stream& stream, const Http1Result& result) {
+    stream.totalMs = stream.sinceStart();
+    if (result.error.empty() && result.status == 503 && !options.direct) {
+      ++refused;
+      // Spread over half to one and a half times Retry-After, as clients' backoff does: refused
+      // together, they do not all come back in the same millisecond.
+      auto wait = std::chrono::milliseconds(std::max<long>(result.retryAfterSeconds, 1) * 1000) * (0.5 + jitter(random));
+      retries.emplace(Clock::now() + std::chrono::duration_cast<Clock::duration>(wait), std::move(streams[stream.slot]));
+      return;
+    }
+    if (ScriptedTurn* turn = stream.turn) {
+      if (!result.error.empty()) turn->problem = result.error;
+      else if (result.status != 200) turn->problem = "HTTP " + std::to_string(result.status);
+      else if (stream.sse && !stream.sawDone) turn->problem = "a model stream ended without its last event";
+      turn->events += stream.events;
+      streams[stream.slot].reset();
+      if (--turn->outstanding > 0) return;
+      if (turn->problem.empty() && ++turn->stage < script.size()) return launchStage(*turn);
+      std::string problem = turn->problem;
+      double firstEventMs = turn->firstEventMs, firstDeltaMs = turn->firstDeltaMs, totalMs = turn->sinceStart();
+      size_t turnEvents = turn->events;
+      scriptedTurns.erase(std::find_if(scriptedTurns.begin(), scriptedTurns.end(), [&](const auto& t) { return t.get() == turn; }));
+      return countTurn(problem, firstEventMs, firstDeltaMs, totalMs, turnEvents);
+    }
+    if (!result.error.empty()) stream.problem = result.error;
+    else if (result.status != 200) stream.problem = "HTTP " + std::to_string(result.status);
+    else if (!stream.sawDone) stream.problem = "the stream ended without its last event";
+    else if (!options.direct && stream.messages != 1) stream.problem = std::to_string(stream.messages) + " message events";
+    std::string problem = stream.problem;
+    double firstEventMs = stream.firstEventMs, firstDeltaMs = stream.firstDeltaMs, totalMs = stream.totalMs;
+    size_t streamEvents = stream.events;
+    streams[stream.slot].reset();
+    countTurn(problem, firstEventMs, firstDeltaMs, totalMs, streamEvents);
   };
   while (started < options.turns && started < options.concurrency) launch();
-  size_t finished = 0;
   while (finished < started || started < options.turns) {
     int capMs = 100;
     if (!retries.empty()) {
       auto until = std::chrono::ceil<std::chrono::milliseconds>(retries.begin()->first - Clock::now()).count();
       capMs = static_cast<int>(std::clamp<long>(until, 0, capMs));
     }
-    loop.wait(capMs);
-    loop.act();
+    client->wait(capMs);
     while (!retries.empty() && retries.begin()->first <= Clock::now()) {
-      retry(std::move(retries.begin()->second));
+      auto due = std::move(retries.begin()->second);
       retries.erase(retries.begin());
-    }
-    int queued = 0;
-    while (CURLMsg* message = curl_multi_info_read(multi, &queued)) {
-      if (message->msg != CURLMSG_DONE) continue;
-      Stream* stream = nullptr;
-      curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&stream));
-      long status = 0;
-      curl_easy_getinfo(message->easy_handle, CURLINFO_RESPONSE_CODE, &status);
-      stream->totalMs = stream->sinceStart();
-      if (message->data.result == CURLE_OK && status == 503 && !options.direct) {
-        curl_off_t afterSeconds = 1;
-        curl_easy_getinfo(message->easy_handle, CURLINFO_RETRY_AFTER, &afterSeconds);
-        ++refused;
-        curl_multi_remove_handle(multi, message->easy_handle);
-        curl_easy_cleanup(message->easy_handle);
-        curl_slist_free_all(stream->headers);
-        // Spread over half to one and a half times Retry-After, as clients' backoff does: refused
-        // together, they do not all come back in the same millisecond.
-        auto wait = std::chrono::milliseconds(std::max<curl_off_t>(afterSeconds, 1) * 1000) * (0.5 + jitter(random));
-        retries.emplace(Clock::now() + std::chrono::duration_cast<Clock::duration>(wait), std::move(streams[stream->slot]));
-        continue;
-      }
-      if (ScriptedTurn* turn = stream->turn) {
-        if (message->data.result != CURLE_OK) turn->problem = curl_easy_strerror(message->data.result);
-        else if (status != 200) turn->problem = "HTTP " + std::to_string(status);
-        else if (stream->sse && !stream->sawDone) turn->problem = "a model stream ended without its last event";
-        turn->events += stream->events;
-        curl_multi_remove_handle(multi, message->easy_handle);
-        curl_easy_cleanup(message->easy_handle);
-        curl_slist_free_all(stream->headers);
-        streams[stream->slot].reset();
-        if (--turn->outstanding > 0) continue;
-        if (turn->problem.empty() && ++turn->stage < script.size()) {
-          launchStage(*turn);
-          continue;
-        }
-        if (turn->problem.empty()) {
-          firstEvent.push_back(turn->firstEventMs);
-          firstDelta.push_back(turn->firstDeltaMs);
-          total.push_back(turn->sinceStart());
-        } else {
-          ++errors;
-          if (problems.size() < 5) problems.push_back(turn->problem);
-        }
-        events += turn->events;
-        ++finished;
-        scriptedTurns.erase(std::find_if(scriptedTurns.begin(), scriptedTurns.end(), [&](const auto& t) { return t.get() == turn; }));
-        if (started < options.turns) launch();
-        continue;
-      }
-      if (message->data.result != CURLE_OK) stream->problem = curl_easy_strerror(message->data.result);
-      else if (status != 200) stream->problem = "HTTP " + std::to_string(status);
-      else if (!stream->sawDone) stream->problem = "the stream ended without its last event";
-      else if (!options.direct && stream->messages != 1) stream->problem = std::to_string(stream->messages) + " message events";
-      if (stream->problem.empty()) {
-        firstEvent.push_back(stream->firstEventMs);
-        if (stream->firstDeltaMs >= 0) firstDelta.push_back(stream->firstDeltaMs);
-        total.push_back(stream->totalMs);
-      } else {
-        ++errors;
-        if (problems.size() < 5) problems.push_back(stream->problem);
-      }
-      events += stream->events;
-      ++finished;
-      curl_multi_remove_handle(multi, message->easy_handle);
-      curl_easy_cleanup(message->easy_handle);
-      curl_slist_free_all(stream->headers);
-      streams[stream->slot].reset();
-      if (started < options.turns) launch();
+      retry(std::move(due));
     }
   }
   double seconds = std::chrono::duration<double>(Clock::now() - begin).count();
@@ -415,6 +386,5 @@ int main(int argc, char** argv) {
               {"eventsPerTurn", options.turns ? static_cast<double>(events) / static_cast<double>(options.turns) : 0.0},
               {"firstEventMs", summary(firstEvent)}, {"firstDeltaMs", summary(firstDelta)}, {"totalMs", summary(total)}};
   std::printf("%s\n", out.dump().c_str());
-  curl_multi_cleanup(multi);
   return errors == 0 ? 0 : 1;
 }
