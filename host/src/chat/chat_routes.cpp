@@ -69,6 +69,7 @@ Status guardedStart(RunManager& runs, const TurnRequest& turn, const std::shared
     auto run = runs.startTurn(
         turn,
         [connection](const std::shared_ptr<ActiveRun>& started) {
+          OutputBatch headAndEventsSoFar;  // one send
           connection->begin(sseHeaders(started->conversationId, started->id));
           (void)started->log->subscribe(connection, 0);  // not closed yet: it finishes after this
         },
@@ -199,7 +200,10 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
     std::string runId = request.param(":id").as<std::string>();
     int64_t after = lastEventId(request);
     auto run = runs.find(runId, *user);
-    if (run && !(*run)->log->released()) return streamRun(startSse(response, (*run)->conversationId, runId), **run, after, runs);
+    if (run && !(*run)->log->released()) {
+      OutputBatch headAndMissedEvents;  // one send
+      return streamRun(startSse(response, (*run)->conversationId, runId), **run, after, runs);
+    }
     // A run no longer in memory is read back from the store, on a worker,
     // ahead of the queued steps: the client waits on this read alone.
     auto connection = SseConnection::prepare(response);
@@ -213,6 +217,7 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
         Json done = parseJson(e.data);
         if (done.is_object() && done.contains("conversationId") && done["conversationId"].is_string()) conversationId = done["conversationId"];
       }
+      OutputBatch headAndStoredEvents;  // one send
       connection->begin(sseHeaders(conversationId, runId));
       replayStored(connection, *stored, after);
     });

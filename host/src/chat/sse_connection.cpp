@@ -47,18 +47,20 @@ void SseConnection::sendLocked(std::string_view tail, bool last) {
   if (peer_.expired()) {  // Pistache closed the connection (the client left, or a timeout)
     closed_ = true;
     pending_.clear();
+    head_.clear();
     writer_.close();
     return;
   }
   if (last) closed_ = true;
-  std::string bytes;
+  std::string bytes = std::move(head_);
+  head_.clear();
   if (!pending_.empty()) {
     char size[24];
     char* end = std::to_chars(size, size + 20, pending_.size(), 16).ptr;
     *end++ = '\r';
     *end++ = '\n';
     size_t n = static_cast<size_t>(end - size);
-    bytes.reserve(n + pending_.size() + 2 + tail.size());
+    bytes.reserve(bytes.size() + n + pending_.size() + 2 + tail.size());
     bytes.append(size, n).append(pending_).append("\r\n");
     pending_.clear();
     if (pending_.capacity() > 4096) pending_.shrink_to_fit();  // an idle stream keeps little
@@ -114,13 +116,13 @@ void SseConnection::begin(std::string_view headerLines) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (begun_) return;
   begun_ = true;
-  std::string head = "HTTP/1.1 200 OK\r\n" + preparedHeaders_;
-  head.append(headerLines);
+  head_ = "HTTP/1.1 200 OK\r\n" + preparedHeaders_;
+  head_.append(headerLines);
   // The stream ends the connection: Pistache never saw a response for this
   // request, so the connection is not reused for another.
-  head += "Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n";
+  head_ += "Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n";
   preparedHeaders_.clear();
-  sendLocked(head, false);
+  gathered();  // in a batch (a subscription's first events), the head leaves with them: one send
 }
 
 void SseConnection::refuse(int httpCode, std::string_view jsonBody, std::string_view headerLines) {
@@ -160,6 +162,7 @@ void SseConnection::markClosed() {
   std::lock_guard<std::mutex> lock(mutex_);
   closed_ = true;
   pending_.clear();
+  head_.clear();
   writer_.close();
 }
 

@@ -15,7 +15,8 @@
 // `event:` and the data split into one `data:` line per line.
 // Frames made while an OutputBatch is open on the calling thread are gathered
 // and leave as one HTTP chunk when the batch closes (net/output_batch.hpp);
-// otherwise each frame is one chunk, sent at once.
+// otherwise each frame is one chunk, sent at once. begin()'s status line and
+// headers are gathered the same way: with the first frames, one send.
 // Thread-safety: every method may be called from any thread (one mutex);
 // frames keep the order of the calls.
 // Blocking: never.
@@ -69,13 +70,14 @@ class SseConnection final : public DeferredWriter, public std::enable_shared_fro
   static void appendFrame(std::string& out, int64_t id, std::string_view event, std::string_view data);
   // Writes `pending_` now, or once the thread's output batch closes.
   bool gathered();
-  // Sends `pending_` as one chunk, then `tail` (raw bytes); `last` closes the stream.
+  // Sends `head_`, `pending_` as one chunk, then `tail` (raw bytes); `last` closes the stream.
   void sendLocked(std::string_view tail, bool last);
 
   mutable std::mutex mutex_;
   std::weak_ptr<Pistache::Tcp::Peer> peer_;
   SocketWriter writer_;
   std::string pending_;  // SSE bytes not yet handed to Pistache
+  std::string head_;     // begin()'s status line and headers, until they leave ahead of pending_
   std::string preparedHeaders_;  // prepare()'s header lines, until begin() or refuse()
   bool begun_ = false;           // the status line is out (begin() or refuse())
   bool deferred_ = false;
