@@ -218,6 +218,14 @@ void runUntilDone(Http1Client& client, const Outcome& outcome) {
   ASSERT_TRUE(outcome.done) << "no answer within 10 s";
 }
 
+// Sends one request and waits for its outcome (its callbacks are done when it returns).
+Outcome exchange(Http1Client& client, std::string body = "{}") {
+  Outcome outcome;
+  client.start(post(outcome, std::move(body)));
+  runUntilDone(client, outcome);
+  return outcome;
+}
+
 TEST(Http1Client, SendsTheRequestAndReusesAKeptAliveConnection) {
   std::vector<std::string> requests;
   TinyServer server([&](int fd, int) {
@@ -228,9 +236,7 @@ TEST(Http1Client, SendsTheRequestAndReusesAKeptAliveConnection) {
   });
   Http1Client client(server.url());
   for (int i = 0; i < 3; ++i) {
-    Outcome outcome;
-    client.start(post(outcome, "{\"n\":" + std::to_string(i) + "}"));
-    runUntilDone(client, outcome);
+    Outcome outcome = exchange(client, "{\"n\":" + std::to_string(i) + "}");
     EXPECT_EQ(outcome.result.error, "");
     EXPECT_EQ(outcome.result.status, 200);
     EXPECT_EQ(outcome.body, "data");
@@ -248,12 +254,9 @@ TEST(Http1Client, SendsARequestAgainOnANewConnectionWhenTheServerClosedTheIdleOn
     write(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
   });  // then closes: the connection the client keeps is gone
   Http1Client client(server.url());
-  Outcome first, second;
-  client.start(post(first));
-  runUntilDone(client, first);
+  EXPECT_EQ(exchange(client).result.error, "");
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the close arrives, but the client is not waiting
-  client.start(post(second));
-  runUntilDone(client, second);
+  Outcome second = exchange(client);
   EXPECT_EQ(second.result.error, "");
   EXPECT_EQ(second.body, "ok");
   EXPECT_EQ(server.accepted(), 2);
@@ -266,13 +269,8 @@ TEST(Http1Client, DoesNotKeepAConnectionThatSentMoreThanTheResponse) {
     readRequest(fd);  // a reuse would wait here for ever
   });
   Http1Client client(server.url());
-  Outcome first, second;
-  client.start(post(first));
-  runUntilDone(client, first);
-  EXPECT_EQ(first.result.error, "");
-  client.start(post(second));
-  runUntilDone(client, second);
-  EXPECT_EQ(second.result.error, "");
+  EXPECT_EQ(exchange(client).result.error, "");
+  EXPECT_EQ(exchange(client).result.error, "");
   EXPECT_EQ(server.accepted(), 2);
 }
 
@@ -300,13 +298,8 @@ TEST(Http1Client, ReportsAMalformedResponseAndAResponseCutShort) {
     write(fd, n == 0 ? "HTTP/1.1 200 OK\r\nContent-Length: nine\r\n\r\n" : "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort");
   });
   Http1Client client(server.url());
-  Outcome malformed, cut;
-  client.start(post(malformed));
-  runUntilDone(client, malformed);
-  EXPECT_EQ(malformed.result.error, "a malformed response: a Content-Length that is not a number: \"nine\"");
-  client.start(post(cut));
-  runUntilDone(client, cut);
-  EXPECT_EQ(cut.result.error, "the connection closed before the response's body ended");
+  EXPECT_EQ(exchange(client).result.error, "a malformed response: a Content-Length that is not a number: \"nine\"");
+  EXPECT_EQ(exchange(client).result.error, "the connection closed before the response's body ended");
 }
 
 TEST(Http1Client, GivesUpOnAResponseThatDoesNotComeInTime) {
@@ -316,9 +309,7 @@ TEST(Http1Client, GivesUpOnAResponseThatDoesNotComeInTime) {
     while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   });
   Http1Client client(server.url(), std::chrono::seconds(1));
-  Outcome outcome;
-  client.start(post(outcome));
-  runUntilDone(client, outcome);
+  Outcome outcome = exchange(client);
   release = true;
   EXPECT_EQ(outcome.result.error, "no complete response after 1 s");
 }
