@@ -252,18 +252,22 @@ Http1Client::~Http1Client() {
 
 void Http1Client::start(Http1Request request) {
   Connection* connection = nullptr;
-  while (!idle_.empty() && connection == nullptr) {
+  std::string error;
+  if (!idle_.empty()) {
     connection = idle_.back();
     idle_.pop_back();
+  } else {
+    connection = open(error);
   }
-  std::string error;
-  if (connection == nullptr) connection = open(error);
   if (connection == nullptr) {
     // Not called back from here: a caller that starts another request when one fails would recurse.
     startFailures_.emplace_back(std::move(request), std::move(error));
     return;
   }
-  Connection& c = *connection;
+  assign(*connection, std::move(request));
+}
+
+void Http1Client::assign(Connection& c, Http1Request request) {
   c.out.clear();
   c.out.append(request.method).append(" ").append(request.target).append(" HTTP/1.1\r\nHost: ").append(hostHeader_).append("\r\n");
   for (const auto& header : request.headers) c.out.append(header).append("\r\n");
@@ -403,8 +407,7 @@ void Http1Client::retryOrFail(Connection& c, std::string error) {
     return;
   }
   fresh->retried = true;
-  idle_.push_back(fresh);
-  start(std::move(request));
+  assign(*fresh, std::move(request));
 }
 
 void Http1Client::complete(Connection& c, std::string error, bool reusable) {

@@ -110,6 +110,8 @@ class Http1Client {
 
  private:
   struct Connection;
+  // Writes the request on `connection` (sent now, or once it is connected).
+  void assign(Connection& connection, Http1Request request);
   void send(Connection& connection);
   void onReadable(Connection& connection);
   void complete(Connection& connection, std::string error, bool reusable = true);
