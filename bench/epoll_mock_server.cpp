@@ -123,6 +123,7 @@ void EpollMockServer::onReadable(Connection& connection) {
     ssize_t n = ::recv(connection.fd, buffer, sizeof buffer, 0);
     if (n > 0) {
       connection.in.append(buffer, static_cast<size_t>(n));
+      if (static_cast<size_t>(n) < sizeof buffer) break;  // drained: level-triggered epoll reports the rest, and an EOF
       continue;
     }
     if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return drop(connection.id);
@@ -159,7 +160,11 @@ void EpollMockServer::playDue(Connection& connection) {
   auto now = Clock::now();
   while (!connection.schedule.empty() && connection.schedule.front().first <= now) {
     auto& write = connection.schedule.front().second;
-    connection.out.append(write.bytes);
+    if (connection.out.empty()) {
+      connection.out = std::move(write.bytes);  // an answer written at once: no second copy
+    } else {
+      connection.out.append(write.bytes);
+    }
     if (write.closeAfter) connection.closing = true;
     connection.schedule.pop_front();
   }

@@ -13,15 +13,28 @@ std::string event(const std::string& name, const Json& data) { return "event: " 
 
 Json delta(size_t index, Json body) { return {{"type", "content_block_delta"}, {"index", index}, {"delta", std::move(body)}}; }
 
-}  // namespace
-
-std::string anthropicMessageStart(const MockMessage& message) {
-  static std::atomic<int> counter{0};
+std::string messageStartWithId(const MockMessage& message, const std::string& id) {
   Json usage = {{"input_tokens", message.inputTokens}, {"cache_creation_input_tokens", 0}, {"cache_read_input_tokens", 0}, {"output_tokens", 1}};
   return event("message_start", {{"type", "message_start"},
-                                 {"message", {{"id", "msg_mock" + std::to_string(++counter)}, {"type", "message"}, {"role", "assistant"},
+                                 {"message", {{"id", id}, {"type", "message"}, {"role", "assistant"},
                                               {"model", message.model}, {"content", Json::array()}, {"stop_reason", nullptr},
                                               {"stop_sequence", nullptr}, {"usage", usage}}}});
+}
+
+}  // namespace
+
+std::string nextMockMessageId() {
+  static std::atomic<int> counter{0};
+  return "msg_mock" + std::to_string(++counter);
+}
+
+std::string anthropicMessageStart(const MockMessage& message) { return messageStartWithId(message, nextMockMessageId()); }
+
+MessageStartParts anthropicMessageStartParts(const MockMessage& message) {
+  static const std::string kMark = "@mock-message-id@";  // no JSON escaping, not in any model name
+  std::string text = messageStartWithId(message, kMark);
+  size_t at = text.find(kMark);
+  return {text.substr(0, at), text.substr(at + kMark.size())};
 }
 
 std::vector<std::string> anthropicStreamEvents(const MockMessage& message) {

@@ -32,6 +32,16 @@ struct MockMessage {
 std::vector<std::string> anthropicStreamEvents(const MockMessage& message);
 // Its first event alone, with a new message id each call.
 std::string anthropicMessageStart(const MockMessage& message);
+// The same event's text on either side of its message id, for a mock that
+// answers one message many times: it only puts a new id (nextMockMessageId)
+// between the two.
+struct MessageStartParts {
+  std::string beforeId;
+  std::string afterId;
+};
+MessageStartParts anthropicMessageStartParts(const MockMessage& message);
+// "msg_mock<n>", n counting up across the process.
+std::string nextMockMessageId();
 std::string anthropicStream(const MockMessage& message);
 
 // Splits text into word-sized deltas (each keeps its leading space).

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -80,17 +81,20 @@ void MockResponse::begin(int status, const std::vector<std::pair<std::string, st
   write(head);
 }
 
-void MockResponse::chunk(std::string_view data) {
-  if (data.empty()) {
-    return;
-  }
-  char size[32];
-  int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-  std::string frame(size, static_cast<size_t>(n));
-  frame.append(data);
-  frame += "\r\n";
-  write(frame);
+std::string frameChunk(std::string_view data) {
+  char size[24];
+  char* end = std::to_chars(size, size + 20, data.size(), 16).ptr;
+  std::string frame;
+  frame.reserve(static_cast<size_t>(end - size) + data.size() + 4);
+  frame.append(size, end).append("\r\n").append(data).append("\r\n");
+  return frame;
 }
+
+void MockResponse::chunk(std::string_view data) {
+  if (!data.empty()) write(frameChunk(data));
+}
+
+void MockResponse::framed(std::string_view chunks) { write(chunks); }
 
 void MockResponse::end() { write("0\r\n\r\n"); }
 

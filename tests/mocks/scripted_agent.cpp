@@ -67,51 +67,6 @@ std::string embeddingFor(const std::string& text, int dimensions) {
   return base64(bytes);
 }
 
-// The events of a scripted message, composed once per distinct message (the
-// benchmark's mock answers thousands of identical calls: composing every
-// event's JSON each time made the mock cost more CPU per turn than the server);
-// the first event is new each call, for its message id.
-std::vector<std::string> eventsOf(const MockMessage& message) {
-  static std::mutex mutex;
-  static std::map<std::string, std::shared_ptr<const std::vector<std::string>>> composed;
-  std::string key = message.model + '\x1f' + std::to_string(message.inputTokens) + '\x1f' + std::to_string(message.outputTokens);
-  for (const auto& text : message.textDeltas) key.append("\x1e").append(text);
-  for (const auto& tool : message.toolUses) key.append("\x1d").append(tool.id).append("\x1f").append(tool.name).append("\x1f").append(tool.input.dump());
-  std::shared_ptr<const std::vector<std::string>> events;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    auto found = composed.find(key);
-    if (found != composed.end()) events = found->second;
-  }
-  if (!events) {
-    events = std::make_shared<const std::vector<std::string>>(anthropicStreamEvents(message));
-    std::lock_guard<std::mutex> lock(mutex);
-    if (composed.size() >= 64) composed.clear();  // scripts have a handful of distinct messages
-    composed.emplace(std::move(key), events);
-  }
-  std::vector<std::string> out(*events);
-  out.front() = anthropicMessageStart(message);
-  return out;
-}
-
-void serveScriptedAgentBody(const AgentScript& script, const Json& body, MockResponse& response) {
-  if (body.is_discarded() || !body.is_object() || !body.contains("messages")) {
-    response.send(400, {{"Content-Type", "application/json"}},
-                  R"({"type":"error","error":{"type":"invalid_request_error","message":"messages: Field required"}})");
-    return;
-  }
-  response.begin(200, {{"Content-Type", "text/event-stream; charset=utf-8"}, {"Cache-Control", "no-cache"}, {"request-id", "req_mock"}});
-  if (script.firstToken.count() > 0) response.sleep(script.firstToken);
-  bool first = true;
-  for (const auto& event : eventsOf(scriptedAgentTurn(script, body))) {
-    if (!first && script.betweenEvents.count() > 0) response.sleep(script.betweenEvents);
-    first = false;
-    response.chunk(event);
-    if (response.failed()) return;
-  }
-  response.end();
-}
-
 }  // namespace
 
 // The content type the newest user text asks for (email unless it names another).
@@ -176,6 +131,77 @@ MockMessage scriptedAgentTurn(const AgentScript& script, const Json& request) {
   }
   return message;
 }
+
+namespace {
+
+// A scripted answer composed once: message_start around its id (new each
+// call), the events after it, and the same events framed as HTTP chunks for
+// an unpaced answer written at once.
+struct ComposedAnswer {
+  MessageStartParts start;
+  std::vector<std::string> rest;
+  std::string framedRest;
+};
+
+// What scriptedAgentTurn's answer depends on, as a key (the script's texts by their hash).
+std::string answerKey(const AgentScript& script, const Json& request) {
+  std::string key = request.value("model", "");
+  bool tools = request.contains("tools") && !request["tools"].empty();
+  key += !tools ? "|writer|" : offers(request, "plan_content") ? "|plan|" : "|agent|";
+  for (const auto& name : toolsCalled(request)) key.append(name).push_back(',');
+  key.append("|").append(contentTypeAskedFor(request));
+  key.append("|").append(std::to_string(std::hash<std::string>{}(script.draft)));
+  key.append("|").append(std::to_string(std::hash<std::string>{}(script.answer)));
+  return key;
+}
+
+// The benchmark's mock answers thousands of identical calls: composing the
+// message and its events' JSON each time made the mock cost more CPU per turn
+// than the server. The key costs a walk of the parsed request, not a composition.
+std::shared_ptr<const ComposedAnswer> composedAnswer(const AgentScript& script, const Json& request) {
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<const ComposedAnswer>> composed;
+  std::string key = answerKey(script, request);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto found = composed.find(key);
+    if (found != composed.end()) return found->second;
+  }
+  MockMessage message = scriptedAgentTurn(script, request);
+  auto answer = std::make_shared<ComposedAnswer>();
+  answer->start = anthropicMessageStartParts(message);
+  auto events = anthropicStreamEvents(message);
+  answer->rest.assign(std::make_move_iterator(events.begin() + 1), std::make_move_iterator(events.end()));
+  for (const auto& event : answer->rest) answer->framedRest += frameChunk(event);
+  std::lock_guard<std::mutex> lock(mutex);
+  if (composed.size() >= 64) composed.clear();  // scripts have a handful of distinct answers
+  composed.emplace(std::move(key), answer);
+  return answer;
+}
+
+void serveScriptedAgentBody(const AgentScript& script, const Json& body, MockResponse& response) {
+  if (body.is_discarded() || !body.is_object() || !body.contains("messages")) {
+    response.send(400, {{"Content-Type", "application/json"}},
+                  R"({"type":"error","error":{"type":"invalid_request_error","message":"messages: Field required"}})");
+    return;
+  }
+  auto answer = composedAnswer(script, body);
+  response.begin(200, {{"Content-Type", "text/event-stream; charset=utf-8"}, {"Cache-Control", "no-cache"}, {"request-id", "req_mock"}});
+  if (script.firstToken.count() > 0) response.sleep(script.firstToken);
+  response.chunk(answer->start.beforeId + nextMockMessageId() + answer->start.afterId);
+  if (script.betweenEvents.count() == 0) {
+    response.framed(answer->framedRest);
+  } else {
+    for (const auto& event : answer->rest) {
+      response.sleep(script.betweenEvents);
+      response.chunk(event);
+      if (response.failed()) return;
+    }
+  }
+  response.end();
+}
+
+}  // namespace
 
 void serveScriptedAgent(const AgentScript& script, const MockRequest& request, MockResponse& response) {
   serveScriptedAgentBody(script, mx::parseJson(request.body), response);
