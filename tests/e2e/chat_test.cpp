@@ -302,6 +302,22 @@ TEST(Chat, MetricsSayWhatEachRunCostTheServerApartFromWaiting) {
   EXPECT_NE(text.find("mx_run_overhead_ms_bucket{le=\"+Inf\"} 2"), std::string::npos);
 }
 
+// The stream ends the connection, so it says so once: not also Pistache's echo
+// of the request's keep-alive (the two together contradict each other).
+TEST(Chat, AStreamAskedToKeepTheConnectionSaysOnceThatItCloses) {
+  TempDir dir;
+  auto server = startDefault(dir);
+  mx::test::SseOptions keepAlive;
+  keepAlive.headers["Connection"] = "keep-alive";
+  auto stream = chat(*server, {{"message", "Create an email campaign for our summer sale"}}, keepAlive);
+  expectWellFormed(stream);
+  EXPECT_EQ(stream.headers["connection"], "close");
+  std::string runId = stream.headers["x-run-id"];
+  auto replay = openSse("GET", server->baseUrl() + "/api/v1/runs/" + runId + "/stream", "", keepAlive);
+  EXPECT_EQ(replay.status, 200);
+  EXPECT_EQ(replay.headers["connection"], "close");
+}
+
 TEST(Chat, ReconnectingWithLastEventIdReproducesTheStreamExactly) {
   TempDir dir;
   auto server = startDefault(dir, 2);

@@ -28,7 +28,8 @@ void addHeaderLine(const std::string& line, std::map<std::string, std::string>& 
   std::string value = line.substr(colon + 1);
   value.erase(0, value.find_first_not_of(' '));
   value.erase(value.find_last_not_of("\r\n ") + 1);
-  headers[name] = value;
+  auto [entry, added] = headers.emplace(name, value);
+  if (!added) entry->second += ", " + value;  // a repeated header is one list (RFC 9110, 5.3)
 }
 
 HttpResponse httpRequest(const std::string& method, const std::string& url, const std::string& body,

@@ -6,7 +6,8 @@
 
 namespace mx::test {
 
-// Adds one raw response header line ("Name: value\r\n") under its lower-case name.
+// Adds one raw response header line ("Name: value\r\n") under its lower-case
+// name; a name seen before gets ", value" appended (one list, as HTTP reads it).
 void addHeaderLine(const std::string& line, std::map<std::string, std::string>& headers);
 
 struct HttpResponse {

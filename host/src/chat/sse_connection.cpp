@@ -98,6 +98,8 @@ std::shared_ptr<SseConnection> SseConnection::open(Pistache::Http::ResponseWrite
 std::shared_ptr<SseConnection> SseConnection::prepare(Pistache::Http::ResponseWriter& response) {
   std::ostringstream head;
   for (const auto& header : response.headers().list()) {
+    // Pistache's Connection header echoes the request's; this response always closes (begin(), refuse()).
+    if (std::string_view(header->name()) == "Connection") continue;
     head << header->name() << ": ";
     header->write(head);
     head << "\r\n";
