@@ -55,7 +55,9 @@ AnthropicProvider::AnthropicProvider(ProviderConfig config, std::shared_ptr<Http
 
 namespace {
 
-HttpRequest httpRequestWith(const ProviderConfig& config, const ChatRequest& request, std::string_view toolsText) {
+// `toolsText`: the request's tool definitions as JSON text (toolsTextFor), null without tools.
+HttpRequest httpRequestWith(const ProviderConfig& config, const ChatRequest& request,
+                            const std::shared_ptr<const std::string>& toolsText) {
   HttpRequest http;
   http.method = "POST";
   http.url = config.baseUrl + "/v1/messages";
@@ -72,7 +74,7 @@ HttpRequest httpRequestWith(const ProviderConfig& config, const ChatRequest& req
     for (const auto& beta : config.betas) joined += (joined.empty() ? "" : ",") + beta;
     http.headers.emplace_back("anthropic-beta", joined);
   }
-  http.body = buildRequestBody(request, config.requestOptions, toolsText);
+  http.body = buildRequestBody(request, config.requestOptions, toolsText ? std::string_view(*toolsText) : std::string_view());
   http.decodeEventStream = true;
   http.connectTimeout = config.connectTimeout;
   http.idleTimeout = config.idleTimeout;
@@ -82,8 +84,7 @@ HttpRequest httpRequestWith(const ProviderConfig& config, const ChatRequest& req
 }  // namespace
 
 HttpRequest AnthropicProvider::httpRequestFor(const ChatRequest& request) const {
-  auto tools = toolsTextFor(request);
-  return httpRequestWith(*config_, request, tools ? std::string_view(*tools) : std::string_view());
+  return httpRequestWith(*config_, request, toolsTextFor(request));
 }
 
 std::shared_ptr<const std::string> AnthropicProvider::toolsTextFor(const ChatRequest& request) const {
@@ -123,14 +124,13 @@ void AnthropicProvider::start(const ChatRequest& request, std::shared_ptr<ChatOb
   }
   CacheTtl ttl = request.cacheTtl;
   auto tools = toolsTextFor(request);
-  auto call = std::make_shared<Call>(config_, http_, logger_,
-                                     httpRequestWith(*config_, request, tools ? std::string_view(*tools) : std::string_view()),
-                                     ttl, std::move(observer), std::move(cancel));
+  auto call = std::make_shared<Call>(config_, http_, logger_, httpRequestWith(*config_, request, tools), ttl,
+                                     std::move(observer), std::move(cancel));
   if (rebuild) {
     // A retry writes the body again from a new build, with the tools' text of this one (the same
     // node offers the same tools), on the I/O thread; the provider itself is not needed for it.
     call->rebuildRequestWith([config = config_, tools, rebuild = std::move(rebuild)] {
-      return httpRequestWith(*config, rebuild(), tools ? std::string_view(*tools) : std::string_view());
+      return httpRequestWith(*config, rebuild(), tools);
     });
   }
   call->begin();
