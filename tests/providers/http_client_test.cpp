@@ -173,6 +173,28 @@ TEST(HttpClient, ReusesConnections) {
   EXPECT_EQ(server.connectionCount(), 1u);
 }
 
+// A pooled connection keeps its epoll registration between transfers; when
+// the server closes it while it waits in the pool (a keep-alive timeout), the
+// event is dropped with the registration and the next request opens a new
+// connection, possibly under the same descriptor number.
+TEST(HttpClient, AConnectionTheServerClosesInThePoolIsReplaced) {
+  MockHttpServer server([](const MockRequest&, MockResponse& r) {
+    r.send(200, {}, "x");
+    r.sleep(20ms);
+    r.close();
+  });
+  auto client = makeClient();
+  for (int i = 0; i < 4; ++i) {
+    auto c = std::make_shared<Collector>();
+    client->start(post(server.baseUrl() + "/"), c, {});
+    ASSERT_TRUE(wait(c).isOk()) << "request " << i;
+    EXPECT_EQ(c->body, "x");
+    std::this_thread::sleep_for(80ms);  // the server has closed the pooled connection by now
+  }
+  EXPECT_EQ(server.requestCount(), 4u);
+  EXPECT_EQ(server.connectionCount(), 4u);
+}
+
 // Easy handles are reset and reused: nothing of one request (method, body,
 // headers, stream decoding) may reach the next.
 TEST(HttpClient, AReusedHandleCarriesNothingOfTheRequestBefore) {

@@ -13,6 +13,9 @@ namespace mx::host {
 namespace {
 // Descriptors that are not libcurl's are tagged so act() can tell them apart.
 constexpr uint64_t kOtherTag = uint64_t{1} << 32;
+// Set in libcurl's per-socket pointer beside the epoll events, so that a
+// socket registered for no events (never asked for) is told from an unknown one.
+constexpr uintptr_t kRegistered = uintptr_t{1} << 31;
 }  // namespace
 
 CurlSocketEvents::CurlSocketEvents(CURLM* multi) : multi_(multi), epollFd_(epoll_create1(EPOLL_CLOEXEC)) {
@@ -32,20 +35,46 @@ void CurlSocketEvents::watch(int fd) {
   epoll_ctl(epollFd_, EPOLL_CTL_ADD, fd, &event);
 }
 
-int CurlSocketEvents::onSocket(CURL* /*easy*/, curl_socket_t socket, int what, void* user, void* /*socketData*/) {
+// libcurl forgets a socket (CURL_POLL_REMOVE) at the end of every transfer,
+// also when the connection goes back to its pool for the next one. The epoll
+// registration stays then: the next transfer on the connection needs one
+// EPOLL_CTL_MOD instead of a DEL, a failed MOD and an ADD (three system calls
+// per model call), and a pooled connection's registration goes when libcurl
+// closes the socket, or at its first event while libcurl does not want it.
+// What a socket is registered for is kept as libcurl's per-socket pointer
+// (curl_multi_assign), which starts as null whenever libcurl begins to track a
+// socket: then the registration is set unconditionally, since the descriptor
+// may be a new socket under a number a closed one had.
+int CurlSocketEvents::onSocket(CURL* /*easy*/, curl_socket_t socket, int what, void* user, void* socketData) {
   auto* self = static_cast<CurlSocketEvents*>(user);
   if (what == CURL_POLL_REMOVE) {
-    epoll_ctl(self->epollFd_, EPOLL_CTL_DEL, socket, nullptr);  // may already be closed: nothing to do then
+    self->setWanted(socket, false);
     return 0;
   }
+  uint32_t events = ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0u);
+  auto registered = reinterpret_cast<uintptr_t>(socketData);
+  if (registered == (kRegistered | events)) return 0;
   epoll_event event{};
-  event.events = ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0u);
+  event.events = events;
   event.data.u64 = static_cast<uint32_t>(socket);
   if (epoll_ctl(self->epollFd_, EPOLL_CTL_MOD, socket, &event) != 0 && errno == ENOENT) {
     epoll_ctl(self->epollFd_, EPOLL_CTL_ADD, socket, &event);
   }
+  curl_multi_assign(self->multi_, socket, reinterpret_cast<void*>(kRegistered | events));
+  self->setWanted(socket, true);
   return 0;
 }
+
+void CurlSocketEvents::setWanted(int fd, bool wanted) {
+  if (fd < 0) return;
+  if (static_cast<size_t>(fd) >= wanted_.size()) {
+    if (!wanted) return;
+    wanted_.resize(static_cast<size_t>(fd) + 1, false);
+  }
+  wanted_[static_cast<size_t>(fd)] = wanted;
+}
+
+bool CurlSocketEvents::isWanted(int fd) const { return fd >= 0 && static_cast<size_t>(fd) < wanted_.size() && wanted_[fd]; }
 
 int CurlSocketEvents::onTimer(CURLM* /*multi*/, long timeoutMs, void* user) {
   auto* self = static_cast<CurlSocketEvents*>(user);
@@ -69,6 +98,10 @@ void CurlSocketEvents::act(const std::function<void(int fd)>& onOther) {
     int fd = static_cast<int>(static_cast<uint32_t>(tag));
     if ((tag & kOtherTag) != 0) {
       if (onOther) onOther(fd);
+      continue;
+    }
+    if (!isWanted(fd)) {  // a pooled connection libcurl does not watch now: the peer closed it, or sent what no request asked
+      epoll_ctl(epollFd_, EPOLL_CTL_DEL, fd, nullptr);
       continue;
     }
     uint32_t events = ready_[i].events;

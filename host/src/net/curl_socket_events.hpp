@@ -9,7 +9,8 @@
 // that wakes the loop) can share the wait: act() passes them back.
 // Used by the host's HTTP client and by the benchmark's load generator.
 // Thread-safety: one thread, the one that drives the multi handle.
-// Ownership: does not own the multi handle; owns the epoll descriptor.
+// Ownership: does not own the multi handle; owns the epoll descriptor. Uses
+// libcurl's per-socket pointer (curl_multi_assign) for itself.
 // Blocking: wait() blocks up to its cap; act() runs libcurl's callbacks.
 #pragma once
 
@@ -18,6 +19,7 @@
 
 #include <chrono>
 #include <functional>
+#include <vector>
 
 namespace mx::host {
 
@@ -40,12 +42,15 @@ class CurlSocketEvents {
   using Clock = std::chrono::steady_clock;
   static int onSocket(CURL* easy, curl_socket_t socket, int what, void* user, void* socketData);
   static int onTimer(CURLM* multi, long timeoutMs, void* user);
+  void setWanted(int fd, bool wanted);
+  bool isWanted(int fd) const;
 
   static constexpr int kMaxEvents = 256;
   CURLM* multi_;
   int epollFd_;
   epoll_event ready_[kMaxEvents];
   int readyCount_ = 0;
+  std::vector<bool> wanted_;  // by descriptor: libcurl watches it now (its registration may outlive that)
   Clock::time_point due_ = Clock::time_point::max();  // libcurl's next timeout
 };
 
