@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "mock_http_server.hpp"
@@ -159,6 +160,31 @@ TEST(HttpClient, DecodesEventStreamsAcrossChunksButNotErrorBodies) {
   EXPECT_EQ(error->status, 400);
   EXPECT_TRUE(error->events.empty());
   EXPECT_EQ(error->body, "data: not decoded\n\n");
+}
+
+// A response body may come compressed; an event stream is asked for as it is
+// written, also on a handle a compressed request used before.
+TEST(HttpClient, AsksForCompressionExceptForEventStreams) {
+  std::mutex mutex;
+  std::vector<std::string> asked;
+  MockHttpServer server([&](const MockRequest& request, MockResponse& r) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      asked.push_back(request.path + " " + request.header("accept-encoding"));
+    }
+    r.send(200, {{"Content-Type", request.path == "/events" ? "text/event-stream" : "text/plain"}}, "data: 1\n\n");
+  });
+  auto client = makeClient();
+  for (const char* path : {"/plain", "/events", "/plain"}) {
+    auto c = std::make_shared<Collector>();
+    client->start(post(server.baseUrl() + path, std::string(path) == "/events"), c, {});
+    ASSERT_TRUE(wait(c).isOk());
+  }
+  std::lock_guard<std::mutex> lock(mutex);
+  ASSERT_EQ(asked.size(), 3u);
+  EXPECT_NE(asked[0].find("gzip"), std::string::npos) << asked[0];
+  EXPECT_EQ(asked[1], "/events ");
+  EXPECT_NE(asked[2].find("gzip"), std::string::npos) << asked[2];
 }
 
 TEST(HttpClient, ReusesConnections) {

@@ -292,7 +292,12 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
     }
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");  // advertise what libcurl can decode
+    if (!request.decodeEventStream) {
+      // Advertises what libcurl can decode. Not for an event stream: APIs do not
+      // compress one (each event must leave when it is written), and libcurl
+      // formats the header a character at a time on every request.
+      curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
+    }
     transfer->lastActivity = SteadyClock::now();
     curl_multi_add_handle(multi_, easy);
     uint64_t id = transfer->id;
