@@ -87,7 +87,7 @@ production_env() { # data-dir key-prefix database: the environment config/produc
     MX_PLUGIN_DIR="$BUILD/lib/marketerx/plugins" MX_DATA_DIR="$1" MX_LOG_LEVEL=warn MX_HTTP_THREADS=2 \
     ANTHROPIC_API_KEY=bench ANTHROPIC_BASE_URL="$MOCK" OPENAI_API_KEY=bench OPENAI_BASE_URL="$MOCK/v1" \
     TAVILY_API_KEY=bench TAVILY_BASE_URL="$MOCK" REDIS_PORT="$REDIS_PORT" REDIS_KEY_PREFIX="$2" \
-    MX_API_KEY_SHA256="$KEY_SHA" MX_API_USER=bench MX_WORKERS="${MX_WORKERS:-0}" MX_CHECKPOINT_DURABILITY="${MX_CHECKPOINT_DURABILITY:-exit}"
+    MX_API_KEY_SHA256="$KEY_SHA" MX_API_USER=bench MX_WORKERS="${MX_WORKERS:-0}" MX_BLOCKING_THREADS="${MX_BLOCKING_THREADS:-16}" MX_CHECKPOINT_DURABILITY="${MX_CHECKPOINT_DURABILITY:-exit}"
 }
 server_problems() { # log: the server's most frequent warnings and errors, ids and numbers folded
   python3 - "$1" <<'PY'

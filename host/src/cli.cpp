@@ -306,7 +306,7 @@ int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
     } else {
       auth = std::make_unique<chat::Authenticator>(chat::Authenticator::none(a["local_user"]));
     }
-    chat::addChatRoutes(server, *runs, *deployment, *auth, deployment->workers());
+    chat::addChatRoutes(server, *runs, *deployment, *auth, deployment->blockingWork());
   }
   knowledge::KnowledgeServices knowledgeServices;
   if (deployment->knowledgeSettings().is_object()) {
@@ -319,7 +319,7 @@ int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
     }
     if (!auth) auth = std::make_unique<chat::Authenticator>(chat::Authenticator::none(deployment->authSettings()["local_user"]));
     knowledgeServices.httpCache.maxAge = std::chrono::seconds(deployment->config().server.value("http_cache_seconds", int64_t{300}));
-    knowledge::addKnowledgeRoutes(server, knowledgeServices, *auth, deployment->workers());
+    knowledge::addKnowledgeRoutes(server, knowledgeServices, *auth, deployment->blockingWork());
   }
   Status started = server.start();
   if (!started.isOk()) {

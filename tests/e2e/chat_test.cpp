@@ -510,8 +510,17 @@ TEST(Chat, BadInputGetsA4xxWithTheErrorShape) {
   auto tooBig = post(std::string(2 * 1024 * 1024, 'x'));  // over max_request_bytes (1 MiB)
   EXPECT_EQ(tooBig.status, 413);
   EXPECT_EQ(Json::parse(tooBig.body)["error"]["code"], "payload_too_large");
-  EXPECT_EQ(httpGet(server->baseUrl() + "/api/v1/conversations/conv_nope").status, 404);
+  auto missing = httpRequest("GET", server->baseUrl() + "/api/v1/conversations/conv_nope", "", {{"X-Request-Id", "bad-2"}});
+  EXPECT_EQ(missing.status, 404);  // answered from the blocking pool: the shape and the request id still hold
+  EXPECT_EQ(Json::parse(missing.body)["error"]["requestId"], "bad-2") << missing.body;
+  EXPECT_EQ(missing.headers["x-request-id"], "bad-2");
   EXPECT_EQ(httpGet(server->baseUrl() + "/api/v1/artifacts/art_nope").status, 404);
+  for (const char* query : {"limit=ten", "offset=-", "limit=5x", "limit="}) {
+    auto page = httpGet(server->baseUrl() + "/api/v1/conversations?" + query);
+    EXPECT_EQ(page.status, 400) << query;
+    EXPECT_NE(page.body.find("must be an integer"), std::string::npos) << page.body;
+  }
+  EXPECT_EQ(Json::parse(httpGet(server->baseUrl() + "/api/v1/conversations?limit=500").body)["limit"], 100);  // clamped
   EXPECT_EQ(httpRequest("POST", server->baseUrl() + "/api/v1/runs/run_nope/cancel").status, 404);
   EXPECT_EQ(httpGet(server->baseUrl() + "/healthz").status, 200);  // still serving
 }
@@ -655,6 +664,9 @@ TEST(KnowledgeApi, IngestSearchAndDeleteWithTenantIsolation) {
   EXPECT_EQ(Json::parse(httpGet(base + "/api/v1/resources/" + id, as("key-a")).body)["content"], doc["content"]);
   EXPECT_EQ(httpGet(base + "/api/v1/resources/" + id, as("key-b")).status, 404);
   EXPECT_EQ(Json::parse(httpGet(base + "/api/v1/resources", as("key-b")).body)["resources"].size(), 0u);
+  auto badPage = httpGet(base + "/api/v1/resources?offset=abc", as("key-a"));  // was a 500 (an exception), now a 400
+  EXPECT_EQ(badPage.status, 400);
+  EXPECT_NE(badPage.body.find("query parameter offset must be an integer, not \\\"abc\\\""), std::string::npos) << badPage.body;
   EXPECT_EQ(httpRequest("DELETE", base + "/api/v1/resources/" + id, "", as("key-b")).status, 404);
   auto progress = openSse("POST", base + "/api/v1/resources", doc.dump(), {[&] {
                             auto h = as("key-a");

@@ -193,6 +193,15 @@ TEST(CliErrors, TomlSyntaxError) {
   EXPECT_NE(line.find("TOML syntax error"), std::string::npos) << line;
 }
 
+TEST(CliErrors, NegativeBlockingThreads) {
+  TempDir dir;
+  std::string file = dir.write("deploy.toml", "[server]\nport = 0\nblocking_threads = -2\n");
+  auto result = runProcess({MX_BINARY, "check-config", "--config", file});
+  EXPECT_EQ(result.exitCode, 2);  // a configuration error
+  EXPECT_NE(result.err.find(file + ": [server] blocking_threads must be 0 (blocking work on the graph workers) or more"),
+            std::string::npos) << result.err;
+}
+
 TEST(CliErrors, ServeRefusesABadConfigWithoutListening) {
   TempDir dir;
   auto run = checkConfig(dir, pluginLine(kTestPlugins + "/throwing_plugin.so"), {}, "serve");

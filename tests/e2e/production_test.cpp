@@ -114,6 +114,9 @@ TEST_P(Production, TheAgentGraphOnAnthropicWithPostgresRedisTavilyAndApiKeys) {
   }
   EXPECT_EQ(artifact, AgentScript{}.draft);
   EXPECT_EQ(answer, AgentScript{}.answer);
+  // Each as its tool finishes: the knowledge search (blocking, on the blocking pool) and the web
+  // search (an HTTP call) run at once, so either may come first.
+  std::sort(analyses.begin(), analyses.end());
   EXPECT_EQ(analyses, (std::vector<std::string>{"knowledge_summary", "research_summary"}));
 
   // Four Tier 1 calls and one Tier 2 call, with the Anthropic headers; the

@@ -150,23 +150,13 @@ int64_t lastEventId(const Request& request) {
   }
 }
 
-int queryInt(const Request& request, const std::string& name, int fallback, int low, int high) {
-  auto value = request.query().get(name);
-  if (!value) return fallback;
-  try {
-    return std::clamp(std::stoi(*value), low, high);
-  } catch (const std::exception&) {
-    return fallback;
-  }
-}
-
 }  // namespace
 
 void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment& deployment, const Authenticator& auth,
-                   WorkerPool& workers) {
+                   WorkerPool& blockingWork) {
   auto models = deployment.models();
 
-  server.route(Method::Post, "/api/v1/chat/stream", [&runs, &auth, models, &workers](const Request& request, ResponseWriter& response,
+  server.route(Method::Post, "/api/v1/chat/stream", [&runs, &auth, models, &blockingWork](const Request& request, ResponseWriter& response,
                                                                                      RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
@@ -183,17 +173,17 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
       http::addHeader(response, "Retry-After", "1");
       return http::sendStatusError(response, room, context);
     }
-    // The turn starts on a worker: it reads and writes the store and the
-    // session cache, and a reactor that waited on them would hold up every
-    // other request of its connections (a reconnect, a cancel) meanwhile.
+    // The turn starts where blocking work runs: it reads and writes the store
+    // and the session cache, and a reactor that waited on them would hold up
+    // every other request of its connections (a reconnect, a cancel) meanwhile.
     auto connection = SseConnection::prepare(response);
-    workers.post([&runs, turn = std::move(turn), connection, requestId = context.requestId] {
+    blockingWork.post([&runs, turn = std::move(turn), connection, requestId = context.requestId] {
       Status failed = guardedStart(runs, turn, connection, requestId);
       if (!failed.isOk()) refuse(*connection, failed, requestId);
     });
   });
 
-  server.route(Method::Get, "/api/v1/runs/:id/stream", [&runs, &auth, &workers](const Request& request, ResponseWriter& response,
+  server.route(Method::Get, "/api/v1/runs/:id/stream", [&runs, &auth, &blockingWork](const Request& request, ResponseWriter& response,
                                                                                RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
@@ -204,11 +194,11 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
       OutputBatch headAndMissedEvents;  // one send
       return streamRun(startSse(response, (*run)->conversationId, runId), **run, after, runs);
     }
-    // A run no longer in memory is read back from the store, on a worker,
-    // ahead of the queued steps: the client waits on this read alone.
+    // A run no longer in memory is read back from the store, ahead of the
+    // queued blocking work: the client waits on this read alone.
     auto connection = SseConnection::prepare(response);
     std::string conversationId = run ? (*run)->conversationId : "";
-    workers.postFirst([&runs, user = *user, runId, after, conversationId, connection, requestId = context.requestId]() mutable {
+    blockingWork.postFirst([&runs, user = *user, runId, after, conversationId, connection, requestId = context.requestId]() mutable {
       auto stored = runs.store().runEvents(user, runId, 0);
       if (stored && stored->empty()) stored = notFoundError("run " + runId + " not found");
       if (!stored) return refuse(*connection, stored.status(), requestId);
@@ -236,58 +226,69 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
     http::sendJson(response, Code::Accepted, {{"runId", runId}, {"status", "cancelling"}});
   });
 
-  server.route(Method::Get, "/api/v1/conversations", [&runs, &auth](const Request& request, ResponseWriter& response,
-                                                                  RequestContext& context) {
+  server.route(Method::Get, "/api/v1/conversations", [&runs, &auth, &blockingWork](const Request& request, ResponseWriter& response,
+                                                                            RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
-    int limit = queryInt(request, "limit", 20, 1, 100);
-    int offset = queryInt(request, "offset", 0, 0, 1000000);
-    auto list = runs.store().listConversations(*user, {limit, offset});
-    if (!list) return http::sendStatusError(response, list.status(), context);
-    Json out = Json::array();
-    for (const auto& c : *list) out.push_back(conversationJson(c));
-    http::sendJson(response, Code::Ok, {{"conversations", out}, {"limit", limit}, {"offset", offset}});
+    auto limit = http::queryInt(request, "limit", 20, 1, 100);
+    if (!limit) return http::sendStatusError(response, limit.status(), context);
+    auto offset = http::queryInt(request, "offset", 0, 0, 1000000);
+    if (!offset) return http::sendStatusError(response, offset.status(), context);
+    blockingWork.post([&runs, user = *user, page = Page{*limit, *offset}, later = http::DeferredResponse(response, context.requestId)] {
+      auto list = runs.store().listConversations(user, page);
+      if (!list) return later.error(list.status());
+      Json out = Json::array();
+      for (const auto& c : *list) out.push_back(conversationJson(c));
+      later.json(200, {{"conversations", out}, {"limit", page.limit}, {"offset", page.offset}});
+    });
   });
 
-  server.route(Method::Get, "/api/v1/conversations/:id", [&runs, &auth](const Request& request, ResponseWriter& response,
-                                                                      RequestContext& context) {
+  server.route(Method::Get, "/api/v1/conversations/:id", [&runs, &auth, &blockingWork](const Request& request, ResponseWriter& response,
+                                                                                RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
-    std::string id = request.param(":id").as<std::string>();
-    auto conversation = runs.store().getConversation(*user, id);
-    if (!conversation) return http::sendStatusError(response, conversation.status(), context);
-    auto messages = runs.store().listMessages(*user, id);
-    auto artifacts = runs.store().listArtifacts(*user, id);
-    if (!messages) return http::sendStatusError(response, messages.status(), context);
-    if (!artifacts) return http::sendStatusError(response, artifacts.status(), context);
-    Json out = conversationJson(*conversation);
-    out["messages"] = Json::array();
-    for (const auto& m : *messages) {
-      out["messages"].push_back({{"id", m.id}, {"role", m.role}, {"content", m.content}, {"runId", m.runId},
-                                 {"metadata", m.metadata}, {"createdAt", m.createdAtMs}});
-    }
-    out["artifacts"] = Json::array();
-    for (const auto& a : *artifacts) out["artifacts"].push_back(artifactJson(a));
-    http::sendJson(response, Code::Ok, out);
+    blockingWork.post([&runs, user = *user, id = request.param(":id").as<std::string>(),
+                  later = http::DeferredResponse(response, context.requestId)] {
+      auto conversation = runs.store().getConversation(user, id);
+      if (!conversation) return later.error(conversation.status());
+      auto messages = runs.store().listMessages(user, id);
+      if (!messages) return later.error(messages.status());
+      auto artifacts = runs.store().listArtifacts(user, id);
+      if (!artifacts) return later.error(artifacts.status());
+      Json out = conversationJson(*conversation);
+      out["messages"] = Json::array();
+      for (const auto& m : *messages) {
+        out["messages"].push_back({{"id", m.id}, {"role", m.role}, {"content", m.content}, {"runId", m.runId},
+                                   {"metadata", m.metadata}, {"createdAt", m.createdAtMs}});
+      }
+      out["artifacts"] = Json::array();
+      for (const auto& a : *artifacts) out["artifacts"].push_back(artifactJson(a));
+      later.json(200, out);
+    });
   });
 
-  server.route(Method::Delete, "/api/v1/conversations/:id", [&runs, &auth](const Request& request, ResponseWriter& response,
-                                                                         RequestContext& context) {
+  server.route(Method::Delete, "/api/v1/conversations/:id", [&runs, &auth, &blockingWork](const Request& request, ResponseWriter& response,
+                                                                                   RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
-    std::string id = request.param(":id").as<std::string>();
-    Status deleted = runs.deleteConversation(*user, id);
-    if (!deleted.isOk()) return http::sendStatusError(response, deleted, context);
-    http::sendJson(response, Code::Ok, {{"id", id}, {"deleted", true}});
+    blockingWork.post([&runs, user = *user, id = request.param(":id").as<std::string>(),
+                  later = http::DeferredResponse(response, context.requestId)] {
+      Status deleted = runs.deleteConversation(user, id);
+      if (!deleted.isOk()) return later.error(deleted);
+      later.json(200, {{"id", id}, {"deleted", true}});
+    });
   });
 
-  server.route(Method::Get, "/api/v1/artifacts/:id", [&runs, &auth](const Request& request, ResponseWriter& response,
-                                                                  RequestContext& context) {
+  server.route(Method::Get, "/api/v1/artifacts/:id", [&runs, &auth, &blockingWork](const Request& request, ResponseWriter& response,
+                                                                            RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
-    auto artifact = runs.store().getArtifact(*user, request.param(":id").as<std::string>());
-    if (!artifact) return http::sendStatusError(response, artifact.status(), context);
-    http::sendJson(response, Code::Ok, artifactJson(*artifact));
+    blockingWork.post([&runs, user = *user, id = request.param(":id").as<std::string>(),
+                  later = http::DeferredResponse(response, context.requestId)] {
+      auto artifact = runs.store().getArtifact(user, id);
+      if (!artifact) return later.error(artifact.status());
+      later.json(200, artifactJson(*artifact));
+    });
   });
 }
 

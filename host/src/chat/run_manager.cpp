@@ -172,11 +172,11 @@ Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn
     run->outcome = std::move(outcome);
     finishWhenBothOver(run);
   });
-  // The save is a task of its own, so that it does not hold up the first model call: the graph's
-  // first step, just posted, runs on this worker meanwhile (a task posted from a worker waits for
-  // that worker), and this second task wakes the other one.
+  // The save is a task of the blocking pool (where start() runs when the HTTP route calls it: the
+  // task then follows on the same thread), so that it does not hold up the first model call, which
+  // the graph's first step, just posted to the graph workers, starts meanwhile.
   MessageRecord message{newId("msg_"), conversation.id, turn.userId, "user", turn.message, run->id, Json::object(), now};
-  deployment_.workers().post([this, run, conversation, message = std::move(message), attach = std::move(attach),
+  deployment_.blockingWork().post([this, run, conversation, message = std::move(message), attach = std::move(attach),
                               refused = std::move(refused)] { recordTurn(run, conversation, message, attach, refused); });
   return run;
 }
@@ -205,6 +205,16 @@ void RunManager::finishWhenBothOver(const std::shared_ptr<ActiveRun>& run) {
   if (run->untilFinish.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   RunOutcome outcome = std::move(*run->outcome);
   run->outcome.reset();
+  // The records are saved where blocking work runs: the graph's last step ends on a graph worker.
+  WorkerPool& blocking = deployment_.blockingWork();
+  if (!blocking.runsCurrentTask()) {
+    blocking.post([this, run, outcome = std::move(outcome)]() mutable { finishRecorded(run, std::move(outcome)); });
+    return;
+  }
+  finishRecorded(run, std::move(outcome));
+}
+
+void RunManager::finishRecorded(const std::shared_ptr<ActiveRun>& run, RunOutcome outcome) {
   if (!run->recorded) return discard(run, outcome);
   finish(run, std::move(outcome));
 }

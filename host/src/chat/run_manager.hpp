@@ -3,7 +3,7 @@
 // startTurn() creates the run (its id, event log and cancellation source),
 // starts the deployment's chat graph from the conversation's last state (from
 // the session cache, else the checkpoints) and records the user's message
-// meanwhile, on a worker: the stream is attached once the message is saved,
+// meanwhile, on the deployment's blocking pool: the stream is attached once the message is saved,
 // with the events so far, and a turn whose message cannot be saved is
 // cancelled, forgotten and refused with the store's error. Streams attach to a run's log (and re-attach
 // with Last-Event-ID); a disconnect does not stop the run unless the policy
@@ -14,7 +14,9 @@
 // are freed once the store holds them (replay reads them back from there);
 // the run itself is remembered for `replay`.
 // Thread-safety: every method may be called from any thread.
-// Blocking: startTurn and the lookups touch the store (SQLite: milliseconds).
+// Blocking: startTurn and the lookups touch the store (call them on the
+// blocking pool); the records of a finished run are saved there too, never on
+// a graph worker.
 #pragma once
 
 #include <atomic>
@@ -128,6 +130,7 @@ class RunManager {
   // Called twice per started run, by the graph's end and by the message's
   // save; the second call finishes the run.
   void finishWhenBothOver(const std::shared_ptr<ActiveRun>& run);
+  void finishRecorded(const std::shared_ptr<ActiveRun>& run, RunOutcome outcome);  // on the blocking pool
   void finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcome);
   // The run's records, with its last checkpoint when the runtime handed it over; failures logged.
   Status saveRecords(const std::shared_ptr<ActiveRun>& run, const RunRecord& record, const RunOutcome& outcome);

@@ -41,6 +41,9 @@ const ConfigSchema& serverSchema() {
           .optional("port", ConfigType::Integer, 8080, "TCP port; 0 picks a free one")
           .optional("threads", ConfigType::Integer, 2, "HTTP reactor threads")
           .optional("workers", ConfigType::Integer, 0, "graph worker threads (0: one per core)")
+          .optional("blocking_threads", ConfigType::Integer, 16,
+                    "threads for blocking work: database and cache round trips, blocking tools, uploads "
+                    "(0: on the graph workers)")
           .optional("data_dir", ConfigType::String, "data", "writable data directory")
           .optional("plugin_dir", ConfigType::String, "",
                     "where [[plugins]] names are resolved (default: next to the executable)")

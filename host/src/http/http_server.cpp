@@ -1,5 +1,7 @@
 #include "http/http_server.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <random>
 
 namespace mx::host::http {
@@ -20,6 +22,18 @@ void addHeader(ResponseWriter& response, std::string name, std::string value) {
 void sendJson(ResponseWriter& response, Code code, const Json& body) {
   response.headers().add<Pistache::Http::Header::ContentType>(MIME(Application, Json));
   response.send(code, body.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
+Result<int> queryInt(const Pistache::Rest::Request& request, const std::string& name, int fallback, int low, int high) {
+  auto value = request.query().get(name);
+  if (!value) return fallback;
+  const std::string& text = *value;
+  long long parsed = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), parsed);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+    return invalidArgumentError("query parameter " + name + " must be an integer, not \"" + text + "\"");
+  }
+  return static_cast<int>(std::clamp<long long>(parsed, low, high));
 }
 
 Json errorJson(std::string_view errorCode, std::string_view message, const std::string& requestId) {

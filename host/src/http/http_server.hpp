@@ -58,6 +58,9 @@ void sendError(Pistache::Http::ResponseWriter& response, Pistache::Http::Code co
 void sendStatusError(Pistache::Http::ResponseWriter& response, const Status& status,
                      const RequestContext& context);
 Pistache::Http::Code httpCodeFor(Code code);
+// Query parameter `name` as an integer clamped to [low, high]; `fallback`
+// when absent; InvalidArgument when it is not an integer.
+Result<int> queryInt(const Pistache::Rest::Request& request, const std::string& name, int fallback, int low, int high);
 // The API's error shape: {"error":{"code","message","requestId"}}.
 Json errorJson(std::string_view errorCode, std::string_view message, const std::string& requestId);
 Json errorJson(const Status& status, const std::string& requestId);

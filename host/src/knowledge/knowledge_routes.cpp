@@ -4,6 +4,7 @@
 
 #include "chat/run_manager.hpp"
 #include "chat/sse_connection.hpp"
+#include "http/deferred_response.hpp"
 #include "http/http_cache.hpp"
 #include "mx/json_parse.hpp"
 
@@ -22,51 +23,6 @@ const std::vector<std::string> kCategories = {"template", "framework", "complian
 
 bool oneOf(const std::string& value, const std::vector<std::string>& options) {
   return std::find(options.begin(), options.end(), value) != options.end();
-}
-
-const char* reason(int code) {
-  switch (code) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 409: return "Conflict";
-    case 503: return "Service Unavailable";
-    default: return "Error";
-  }
-}
-
-// A whole response from any thread: the one safe write path of Pistache 0.0.5.
-// `headers` are extra header lines, each ending in \r\n.
-void sendRawLater(const std::weak_ptr<Pistache::Tcp::Peer>& weak, int code, const std::string& payload,
-                  const std::string& requestId, const std::string& headers = "") {
-  auto peer = weak.lock();
-  if (!peer) return;
-  std::string response = "HTTP/1.1 " + std::to_string(code) + " " + reason(code) +
-                         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(payload.size()) +
-                         "\r\nX-Request-Id: " + requestId + "\r\n" + headers + "Connection: close\r\n\r\n" + payload;
-  size_t length = response.size();
-  peer->send(Pistache::RawBuffer(std::move(response), length));
-}
-
-void sendLater(const std::weak_ptr<Pistache::Tcp::Peer>& weak, int code, const Json& body, const std::string& requestId) {
-  sendRawLater(weak, code, body.dump(-1, ' ', false, Json::error_handler_t::replace), requestId);
-}
-
-// 200 with an ETag and Cache-Control, or 304 when the client has this body already.
-void sendCacheableLater(const std::weak_ptr<Pistache::Tcp::Peer>& weak, const Json& body, const std::string& ifNoneMatch,
-                        const http::HttpCachePolicy& policy, const std::string& requestId) {
-  std::string payload = body.dump(-1, ' ', false, Json::error_handler_t::replace);
-  std::string etag = http::etagFor(payload);
-  std::string headers = "ETag: " + etag + "\r\nCache-Control: " + http::cacheControl(policy) + "\r\n";
-  if (!ifNoneMatch.empty() && http::ifNoneMatchHits(ifNoneMatch, etag)) return sendRawLater(weak, 304, "", requestId, headers);
-  sendRawLater(weak, 200, payload, requestId, headers);
-}
-
-void sendStatusLater(const std::weak_ptr<Pistache::Tcp::Peer>& peer, const Status& status, const std::string& requestId) {
-  sendLater(peer, static_cast<int>(http::httpCodeFor(status.code())), http::errorJson(status, requestId), requestId);
 }
 
 Json resourceJson(const ResourceRecord& r, bool withContent) {
@@ -139,8 +95,8 @@ Result<ResourceRecord> ingest(const KnowledgeServices& services, const std::stri
 }
 
 void addKnowledgeRoutes(http::HttpServer& server, KnowledgeServices& services, const chat::Authenticator& auth,
-                        WorkerPool& workers) {
-  server.route(Method::Post, "/api/v1/resources", [&services, &auth, &workers](const Request& request, ResponseWriter& response,
+                        WorkerPool& blockingWork) {
+  server.route(Method::Post, "/api/v1/resources", [&services, &auth, &blockingWork](const Request& request, ResponseWriter& response,
                                                                               RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
@@ -155,7 +111,7 @@ void addKnowledgeRoutes(http::HttpServer& server, KnowledgeServices& services, c
     if (streaming) {
       response.headers().add<Pistache::Http::Header::ContentType>(Pistache::Http::Mime::MediaType::fromString("text/event-stream"));
       auto connection = chat::SseConnection::open(response);
-      workers.post([&services, user = *user, body, connection] {
+      blockingWork.post([&services, user = *user, body, connection] {
         int64_t id = 0;
         auto result = ingest(services, user, body, [&](const std::string& stage, size_t done, size_t total) {
           connection->frame(++id, "progress", Json{{"stage", stage}, {"done", done}, {"total", total}}.dump());
@@ -169,45 +125,56 @@ void addKnowledgeRoutes(http::HttpServer& server, KnowledgeServices& services, c
       });
       return;
     }
-    std::weak_ptr<Pistache::Tcp::Peer> peer = response.peer();
-    workers.post([&services, user = *user, body, peer, requestId] {
+    blockingWork.post([&services, user = *user, body, later = http::DeferredResponse(response, requestId)] {
       auto result = ingest(services, user, body, [](const std::string&, size_t, size_t) {});
-      if (!result) return sendStatusLater(peer, result.status(), requestId);
-      sendLater(peer, 201, resourceJson(*result, false), requestId);
+      if (!result) return later.error(result.status());
+      later.json(201, resourceJson(*result, false));
     });
   });
 
-  server.route(Method::Get, "/api/v1/resources", [&services, &auth](const Request& request, ResponseWriter& response, RequestContext& context) {
+  server.route(Method::Get, "/api/v1/resources", [&services, &auth, &blockingWork](const Request& request, ResponseWriter& response,
+                                                                             RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
-    int limit = std::clamp(std::stoi(request.query().get("limit").value_or("20")), 1, 100);
-    int offset = std::max(0, std::stoi(request.query().get("offset").value_or("0")));
-    auto list = services.store->listResources(*user, {limit, offset});
-    if (!list) return http::sendStatusError(response, list.status(), context);
-    Json out = Json::array();
-    for (const auto& r : *list) out.push_back(resourceJson(r, false));
-    http::sendJson(response, Code::Ok, {{"resources", out}, {"limit", limit}, {"offset", offset}});
+    auto limit = http::queryInt(request, "limit", 20, 1, 100);
+    if (!limit) return http::sendStatusError(response, limit.status(), context);
+    auto offset = http::queryInt(request, "offset", 0, 0, 1000000);
+    if (!offset) return http::sendStatusError(response, offset.status(), context);
+    blockingWork.post([&services, user = *user, page = Page{*limit, *offset}, later = http::DeferredResponse(response, context.requestId)] {
+      auto list = services.store->listResources(user, page);
+      if (!list) return later.error(list.status());
+      Json out = Json::array();
+      for (const auto& r : *list) out.push_back(resourceJson(r, false));
+      later.json(200, {{"resources", out}, {"limit", page.limit}, {"offset", page.offset}});
+    });
   });
 
-  server.route(Method::Get, "/api/v1/resources/:id", [&services, &auth](const Request& request, ResponseWriter& response, RequestContext& context) {
+  server.route(Method::Get, "/api/v1/resources/:id", [&services, &auth, &blockingWork](const Request& request, ResponseWriter& response,
+                                                                                 RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
-    auto resource = services.store->getResource(*user, request.param(":id").as<std::string>());
-    if (!resource) return http::sendStatusError(response, resource.status(), context);
-    http::sendJson(response, Code::Ok, resourceJson(*resource, true));
+    blockingWork.post([&services, user = *user, id = request.param(":id").as<std::string>(),
+                  later = http::DeferredResponse(response, context.requestId)] {
+      auto resource = services.store->getResource(user, id);
+      if (!resource) return later.error(resource.status());
+      later.json(200, resourceJson(*resource, true));
+    });
   });
 
-  server.route(Method::Delete, "/api/v1/resources/:id", [&services, &auth](const Request& request, ResponseWriter& response, RequestContext& context) {
+  server.route(Method::Delete, "/api/v1/resources/:id", [&services, &auth, &blockingWork](const Request& request, ResponseWriter& response,
+                                                                                    RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
-    std::string id = request.param(":id").as<std::string>();
-    Status deleted = services.store->deleteResource(*user, id);
-    if (!deleted.isOk()) return http::sendStatusError(response, deleted, context);
-    clearLayer(services.cache, "knowledge:" + *user + ":");
-    http::sendJson(response, Code::Ok, {{"id", id}, {"deleted", true}});
+    blockingWork.post([&services, user = *user, id = request.param(":id").as<std::string>(),
+                  later = http::DeferredResponse(response, context.requestId)] {
+      Status deleted = services.store->deleteResource(user, id);
+      if (!deleted.isOk()) return later.error(deleted);
+      clearLayer(services.cache, "knowledge:" + user + ":");
+      later.json(200, {{"id", id}, {"deleted", true}});
+    });
   });
 
-  server.route(Method::Get, "/api/v1/canon/:contentType", [&services, &auth, &workers](const Request& request, ResponseWriter& response,
+  server.route(Method::Get, "/api/v1/canon/:contentType", [&services, &auth, &blockingWork](const Request& request, ResponseWriter& response,
                                                                                      RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
@@ -216,22 +183,20 @@ void addKnowledgeRoutes(http::HttpServer& server, KnowledgeServices& services, c
     if (!oneOf(type, kContentTypes)) {
       return http::sendError(response, Code::Bad_Request, "invalid_argument", "content type must be email, ad, landing-page or script", context);
     }
-    std::weak_ptr<Pistache::Tcp::Peer> peer = response.peer();
-    std::string requestId = context.requestId;
     auto ifNoneMatch = request.headers().tryGetRaw("If-None-Match");
     std::string validator = ifNoneMatch ? ifNoneMatch->value() : "";
-    workers.post([&services, user = *user, type, peer, requestId, validator] {
+    blockingWork.post([&services, user = *user, type, validator, later = http::DeferredResponse(response, context.requestId)] {
       auto toolContext = std::make_shared<ToolContext>();
       toolContext->userId = user;
       services.canonTool->invoke({{"category", "all"}, {"contentType", type}}, toolContext,
-                                 [peer, requestId, validator, policy = services.httpCache](Result<Json> result) {
-        if (!result) return sendStatusLater(peer, result.status(), requestId);
-        sendCacheableLater(peer, *result, validator, policy, requestId);
+                                 [later, validator, policy = services.httpCache](Result<Json> result) {
+        if (!result) return later.error(result.status());
+        later.cacheable(*result, validator, policy);
       });
     });
   });
 
-  auto canonEntry = [&services, &auth](const Request& request, ResponseWriter& response, RequestContext& context, bool remove) {
+  auto canonEntry = [&services, &auth, &blockingWork](const Request& request, ResponseWriter& response, RequestContext& context, bool remove) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
     std::string type = request.param(":contentType").as<std::string>();
@@ -243,12 +208,10 @@ void addKnowledgeRoutes(http::HttpServer& server, KnowledgeServices& services, c
     if (!oneOf(category, kCategories)) {
       return http::sendError(response, Code::Bad_Request, "invalid_argument", "category must be template, framework or compliance", context);
     }
-    Status status;
-    if (remove) {
-      status = services.store->deleteCanon(*user, type, category, id);
-    } else {
+    Json body;
+    if (!remove) {
       std::string error;
-      Json body = parseJson(request.body(), &error);
+      body = parseJson(request.body(), &error);
       if (body.is_discarded()) {
         return http::sendError(response, Code::Bad_Request, "invalid_argument", "request body is not valid JSON: " + error, context);
       }
@@ -259,11 +222,15 @@ void addKnowledgeRoutes(http::HttpServer& server, KnowledgeServices& services, c
       if (category == "compliance" && !(body.contains("type") && body["type"].is_string())) {
         return http::sendError(response, Code::Bad_Request, "invalid_argument", "a compliance rule needs a \"type\"", context);
       }
-      status = services.store->putCanon({*user, type, category, id, body, chat::nowMillis()});
     }
-    if (!status.isOk()) return http::sendStatusError(response, status, context);
-    clearLayer(services.cache, "canon:" + *user + ":");
-    http::sendJson(response, Code::Ok, {{"contentType", type}, {"category", category}, {"id", id}, {"deleted", remove}});
+    blockingWork.post([&services, user = *user, type, category, id, body = std::move(body), remove,
+                  later = http::DeferredResponse(response, context.requestId)] {
+      Status status = remove ? services.store->deleteCanon(user, type, category, id)
+                             : services.store->putCanon({user, type, category, id, body, chat::nowMillis()});
+      if (!status.isOk()) return later.error(status);
+      clearLayer(services.cache, "canon:" + user + ":");
+      later.json(200, {{"contentType", type}, {"category", category}, {"id", id}, {"deleted", remove}});
+    });
   };
   server.route(Method::Put, "/api/v1/canon/:contentType/:category/:id",
                [canonEntry](const Request& r, ResponseWriter& w, RequestContext& c) { canonEntry(r, w, c, false); });

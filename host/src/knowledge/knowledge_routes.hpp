@@ -8,8 +8,9 @@
 // Ingestion chunks by structure, embeds in batches and stores; with
 // `Accept: text/event-stream` it reports progress as SSE. Every change clears
 // the user's knowledge ("knowledge:<user>:") or canon ("canon:<user>:") cache
-// layer. Work that may block (embedding, the store, the canon tool) runs on
-// the worker pool; its answer goes out through Tcp::Peer::send.
+// layer. Work that may block (embedding, the store, the cache, the canon
+// tool) runs on the blocking pool; its answer goes out through
+// http::DeferredResponse.
 #pragma once
 
 #include <memory>
@@ -40,7 +41,8 @@ struct KnowledgeServices {
 Result<ResourceRecord> ingest(const KnowledgeServices& services, const std::string& userId, const Json& request,
                               const std::function<void(const std::string&, size_t, size_t)>& progress);
 
+// Every store, cache and embedder call runs on `blockingWork`.
 void addKnowledgeRoutes(http::HttpServer& server, KnowledgeServices& services, const chat::Authenticator& auth,
-                        WorkerPool& workers);
+                        WorkerPool& blockingWork);
 
 }  // namespace mx::host::knowledge

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <type_traits>
 
 #include "config/schema_validation.hpp"
 #include "config/suggest.hpp"
+#include "runtime/blocking_tool.hpp"
 #include "runtime/descriptor_limit.hpp"
 #include "runtime/guards.hpp"
 
@@ -168,8 +170,12 @@ Status ComponentSet::createTyped(ComponentInstance& instance) {
   if (!created) {
     return created.status();
   }
-  instance.object = *created;
-  instance.typed = *created;
+  std::shared_ptr<T> object = *created;
+  if constexpr (std::is_same_v<T, Tool>) {
+    if (blockingWork_ != nullptr) object = runBlockingOn(std::move(object), *blockingWork_);
+  }
+  instance.object = object;
+  instance.typed = object;
   creationOrder_.push_back(&instance);
   return Status::ok();
 }

@@ -22,6 +22,7 @@
 #include "net/curl_http_client.hpp"
 #include "plugins/registry.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/worker_pool.hpp"
 
 namespace mx::host {
 
@@ -63,6 +64,9 @@ class ComponentSet {
   // The shared HTTP client, created on first use (one I/O thread).
   std::shared_ptr<CurlHttpClient> httpClient();
   void setModelCatalogue(std::shared_ptr<ModelCatalogue> catalogue) { models_ = std::move(catalogue); }
+  // Where tools that block run (runBlockingOn); before instantiate(). Unset:
+  // they run on whatever thread invokes them.
+  void setBlockingWork(WorkerPool* pool) { blockingWork_ = pool; }
 
  private:
   class Context;
@@ -79,6 +83,7 @@ class ComponentSet {
   std::vector<ComponentInstance*> creationOrder_;
   std::shared_ptr<CurlHttpClient> httpClient_;
   std::shared_ptr<ModelCatalogue> models_;
+  WorkerPool* blockingWork_ = nullptr;
   std::mutex detachedMutex_;
   std::vector<std::shared_ptr<Component>> detached_;
 };

@@ -127,6 +127,10 @@ std::unique_ptr<Deployment> Deployment::load(const std::string& configFile, EnvL
     errors.push_back(configFile + ": [server] " + level.status().message());
     return nullptr;
   }
+  if (server.value("blocking_threads", int64_t{16}) < 0) {
+    errors.push_back(configFile + ": [server] blocking_threads must be 0 (blocking work on the graph workers) or more");
+    return nullptr;
+  }
   deployment->logOutput_ = std::make_shared<LogOutput>(*level, server.value("log_format", "text") == "json");
 
   PluginLoader loader(deployment->registry_, pluginSearchDirectories(server.value("plugin_dir", "")));
@@ -204,6 +208,11 @@ Deployment::~Deployment() {
 }
 
 Status Deployment::instantiate() {
+  int64_t blockingThreads = config_.server.value("blocking_threads", int64_t{16});  // not negative: load() checked
+  if (blockingThreads > 0) {
+    blocking_ = std::make_unique<WorkerPool>(static_cast<size_t>(blockingThreads));
+    components_->setBlockingWork(blocking_.get());
+  }
   MX_RETURN_IF_ERROR(components_->instantiate());
   for (auto& [name, graph] : graphs_) {
     for (auto& node : graph->nodes) {
@@ -244,6 +253,7 @@ Status Deployment::instantiate() {
 
 void Deployment::shutdown() {
   if (components_) components_->shutdown();  // completes in-flight model calls (cancelled)
+  if (blocking_) blocking_->stop();  // first: what it finishes may post the runs' next steps
   if (workers_) workers_->stop();
 }
 

@@ -50,6 +50,9 @@ class Deployment {
   const Json& authSettings() const { return authSettings_; }
   const Json& knowledgeSettings() const { return knowledgeSettings_; }
   WorkerPool& workers() { return *workers_; }
+  // Where work that waits on a round trip runs (the graph workers when
+  // [server] blocking_threads = 0).
+  WorkerPool& blockingWork() { return blocking_ ? *blocking_ : *workers_; }
   std::shared_ptr<Logger> logger(const std::string& source) const {
     return std::make_shared<SourceLogger>(logOutput_, source);
   }
@@ -73,6 +76,7 @@ class Deployment {
   Json authSettings_;
   Json knowledgeSettings_;
   std::unique_ptr<WorkerPool> workers_;
+  std::unique_ptr<WorkerPool> blocking_;  // null when blocking work runs on the workers
   std::shared_ptr<Checkpointer> checkpointer_;
   std::shared_ptr<Store> checkpointStore_;
   std::unique_ptr<GraphRuntime> runtime_;

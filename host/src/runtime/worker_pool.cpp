@@ -20,6 +20,8 @@ namespace {
 thread_local const WorkerPool* runningIn = nullptr;  // the pool whose task this thread is running
 }  // namespace
 
+bool WorkerPool::runsCurrentTask() const { return runningIn == this; }
+
 void WorkerPool::enqueue(std::function<void()> task, bool first) {
   bool wake;
   {

@@ -1,7 +1,9 @@
-// A fixed pool of worker threads for graph steps, checkpoint writes and
-// blocking tools. Tasks run in FIFO order, except that postFirst puts a task
-// ahead of those waiting; none may block for long on the network (model
-// streams and HTTP tools are asynchronous and hold no worker).
+// A fixed pool of worker threads. A deployment has two: the graph workers,
+// for graph steps (CPU work only: model streams and HTTP tools are
+// asynchronous and hold no thread), and the blocking pool, for what waits on
+// a round trip (database and cache calls, blocking tools, uploads).
+// Tasks run in FIFO order, except that postFirst puts a task ahead of those
+// waiting.
 // Each task runs inside an OutputBatch: the SSE frames it produces for one
 // client leave in one write when it returns.
 // A task posted from one of the pool's own tasks wakes no other worker when
@@ -34,6 +36,8 @@ class WorkerPool {
   // Finishes queued tasks, then joins. Tasks posted afterwards are dropped.
   void stop();
   size_t size() const { return threads_.size(); }
+  // Whether the calling thread is running one of this pool's tasks.
+  bool runsCurrentTask() const;
   // How many posts have woken a worker (for tests and diagnostics).
   uint64_t wakeUps() const { return wakeUps_.load(std::memory_order_relaxed); }
 
