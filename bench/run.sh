@@ -15,6 +15,8 @@
 #   bench/run.sh --smoke    one small run of each, checks the harness works (ctest)
 #   LEVELS="500 2000" bench/run.sh --paced   other concurrency levels
 #   MX_CHECKPOINT_DURABILITY=sync bench/run.sh --fast   production with another durability (default exit)
+#   STORE_RTT_MS=2 bench/run.sh --fast   PostgreSQL and Redis 2 ms further away (a managed database)
+#   MX_BLOCKING_THREADS=0 bench/run.sh --fast   store calls and blocking tools on the graph workers
 #   LEVEL_TURNS=4000 bench/run.sh --fast   that many turns at every level (A/B comparisons of a few per cent)
 #   CALLGRIND=1 LEVELS=20 LEVEL_TURNS=200 bench/run.sh --fast   the server under valgrind's callgrind,
 #                           counting only during the measured turns: instructions per turn in user
@@ -83,10 +85,10 @@ start_mock() { # name first-token-ms between-ms words; sets MOCK and keeps the m
   MOCK="http://127.0.0.1:$(awk '/listening on/ { print $3 }' "$WORK/mock.$1.log")"
 }
 production_env() { # data-dir key-prefix database: the environment config/production.toml reads
-  echo DATABASE_URL="postgresql://mx@127.0.0.1:${PG_PORT}/$3" MX_VECTOR_SEARCH=exact MX_CHAT_GRAPH=agent \
+  echo DATABASE_URL="postgresql://mx@127.0.0.1:${STORE_PG_PORT}/$3" MX_VECTOR_SEARCH=exact MX_CHAT_GRAPH=agent \
     MX_PLUGIN_DIR="$BUILD/lib/marketerx/plugins" MX_DATA_DIR="$1" MX_LOG_LEVEL=warn MX_HTTP_THREADS=2 \
     ANTHROPIC_API_KEY=bench ANTHROPIC_BASE_URL="$MOCK" OPENAI_API_KEY=bench OPENAI_BASE_URL="$MOCK/v1" \
-    TAVILY_API_KEY=bench TAVILY_BASE_URL="$MOCK" REDIS_PORT="$REDIS_PORT" REDIS_KEY_PREFIX="$2" \
+    TAVILY_API_KEY=bench TAVILY_BASE_URL="$MOCK" REDIS_PORT="$STORE_REDIS_PORT" REDIS_KEY_PREFIX="$2" \
     MX_API_KEY_SHA256="$KEY_SHA" MX_API_USER=bench MX_WORKERS="${MX_WORKERS:-0}" MX_BLOCKING_THREADS="${MX_BLOCKING_THREADS:-16}" MX_CHECKPOINT_DURABILITY="${MX_CHECKPOINT_DURABILITY:-exit}"
 }
 server_problems() { # log: the server's most frequent warnings and errors, ids and numbers folded
@@ -169,6 +171,24 @@ PG_PORT="$(free_port)"
 POSTGRES_PID=$!
 for _ in $(seq 1 100); do "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && break; sleep 0.1; done
 new_database() { "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U mx "$1"; }
+# STORE_RTT_MS=2: the server reaches PostgreSQL and Redis through mx_latency_proxy, every round trip
+# that much longer, as to a managed database in another data centre (Supabase, a hosted Redis).
+STORE_PG_PORT="$PG_PORT"
+STORE_REDIS_PORT="$REDIS_PORT"
+if [ -n "${STORE_RTT_MS:-}" ]; then
+  mkfifo "$WORK/proxy.in.pg" "$WORK/proxy.in.redis"
+  "$BIN/mx_latency_proxy" --target-port "$PG_PORT" --rtt-ms "$STORE_RTT_MS" <"$WORK/proxy.in.pg" >"$WORK/proxy.pg.log" 2>&1 &
+  PIDS+=($!)
+  exec 7>"$WORK/proxy.in.pg"
+  "$BIN/mx_latency_proxy" --target-port "$REDIS_PORT" --rtt-ms "$STORE_RTT_MS" <"$WORK/proxy.in.redis" >"$WORK/proxy.redis.log" 2>&1 &
+  PIDS+=($!)
+  exec 8>"$WORK/proxy.in.redis"
+  wait_for_line "$WORK/proxy.pg.log" "listening on"
+  wait_for_line "$WORK/proxy.redis.log" "listening on"
+  STORE_PG_PORT="$(awk '/listening on/ { print $3 }' "$WORK/proxy.pg.log")"
+  STORE_REDIS_PORT="$(awk '/listening on/ { print $3 }' "$WORK/proxy.redis.log")"
+  echo "PostgreSQL and Redis at +$STORE_RTT_MS ms per round trip (mx_latency_proxy)"
+fi
 
 KEY="bench-key"
 KEY_SHA="$(printf %s "$KEY" | sha256sum | cut -d' ' -f1)"
