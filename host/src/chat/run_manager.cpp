@@ -177,7 +177,7 @@ Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn
   // the graph's first step, just posted to the graph workers, starts meanwhile.
   MessageRecord message{newId("msg_"), conversation.id, turn.userId, "user", turn.message, run->id, Json::object(), now};
   deployment_.blockingWork().post([this, run, conversation, message = std::move(message), attach = std::move(attach),
-                              refused = std::move(refused)] { recordTurn(run, conversation, message, attach, refused); });
+                                     refused = std::move(refused)] { recordTurn(run, conversation, message, attach, refused); });
   return run;
 }
 
