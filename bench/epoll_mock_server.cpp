@@ -1,4 +1,5 @@
 #include "epoll_mock_server.hpp"
+#include "loopback_socket.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -20,28 +21,11 @@ namespace {
 constexpr uint64_t kListen = UINT64_MAX;
 constexpr uint64_t kWake = UINT64_MAX - 1;
 constexpr uint64_t kStopFd = UINT64_MAX - 2;
-
-void watch(int epollFd, int fd, uint64_t tag, uint32_t events, int op = EPOLL_CTL_ADD) {
-  epoll_event event{};
-  event.events = events;
-  event.data.u64 = tag;
-  epoll_ctl(epollFd, op, fd, &event);
-}
 }  // namespace
 
 EpollMockServer::EpollMockServer(mx::test::MockHttpServer::Handler handler) : handler_(std::move(handler)) {
-  listenFd_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(listenFd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(listenFd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || listen(listenFd_, 4096) != 0) {
-    throw std::runtime_error(std::string("epoll mock: cannot listen: ") + std::strerror(errno));
-  }
-  socklen_t length = sizeof address;
-  getsockname(listenFd_, reinterpret_cast<sockaddr*>(&address), &length);
-  port_ = ntohs(address.sin_port);
+  listenFd_ = listenOnLoopback(4096, port_);
+  if (listenFd_ < 0) throw std::runtime_error(std::string("epoll mock: cannot listen: ") + std::strerror(errno));
   epollFd_ = epoll_create1(EPOLL_CLOEXEC);
   wakeFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   watch(epollFd_, listenFd_, kListen, EPOLLIN);

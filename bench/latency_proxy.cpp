@@ -27,6 +27,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "loopback_socket.hpp"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -57,22 +59,16 @@ class Proxy {
   Proxy(int targetPort, std::chrono::microseconds halfTrip) : targetPort_(targetPort), halfTrip_(halfTrip) {}
 
   int listen() {
-    listenFd_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int on = 1;
-    setsockopt(listenFd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(listenFd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(listenFd_, 1024) != 0) {
+    int port = 0;
+    listenFd_ = mx::bench::listenOnLoopback(1024, port);
+    if (listenFd_ < 0) {
       std::perror("mx_latency_proxy: listen");
       return -1;
     }
-    socklen_t length = sizeof address;
-    getsockname(listenFd_, reinterpret_cast<sockaddr*>(&address), &length);
     epollFd_ = epoll_create1(EPOLL_CLOEXEC);
     watch(listenFd_, kListenTag, EPOLLIN);
     watch(STDIN_FILENO, kStdinTag, EPOLLIN);
-    return ntohs(address.sin_port);
+    return port;
   }
 
   void run() {
@@ -88,12 +84,7 @@ class Proxy {
   static constexpr uint64_t kListenTag = ~uint64_t{0};
   static constexpr uint64_t kStdinTag = ~uint64_t{0} - 1;
 
-  void watch(int fd, uint64_t tag, uint32_t events, int op = EPOLL_CTL_ADD) {
-    epoll_event event{};
-    event.events = events;
-    event.data.u64 = tag;
-    epoll_ctl(epollFd_, op, fd, &event);
-  }
+  void watch(int fd, uint64_t tag, uint32_t events, int op = EPOLL_CTL_ADD) { mx::bench::watch(epollFd_, fd, tag, events, op); }
   static uint64_t tagOf(uint64_t pair, int side) { return pair * 2 + static_cast<uint64_t>(side); }
 
   int waitMs() const {
