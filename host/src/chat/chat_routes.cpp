@@ -157,7 +157,7 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
   auto models = deployment.models();
 
   server.route(Method::Post, "/api/v1/chat/stream", [&runs, &auth, models, &blockingWork](const Request& request, ResponseWriter& response,
-                                                                                     RequestContext& context) {
+                                                                                          RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
     TurnRequest turn;
@@ -184,7 +184,7 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
   });
 
   server.route(Method::Get, "/api/v1/runs/:id/stream", [&runs, &auth, &blockingWork](const Request& request, ResponseWriter& response,
-                                                                               RequestContext& context) {
+                                                                                     RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
     std::string runId = request.param(":id").as<std::string>();
@@ -214,7 +214,7 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
   });
 
   server.route(Method::Post, "/api/v1/runs/:id/cancel", [&runs, &auth](const Request& request, ResponseWriter& response,
-                                                                      RequestContext& context) {
+                                                                       RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
     std::string runId = request.param(":id").as<std::string>();
@@ -227,7 +227,7 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
   });
 
   server.route(Method::Get, "/api/v1/conversations", [&runs, &auth, &blockingWork](const Request& request, ResponseWriter& response,
-                                                                            RequestContext& context) {
+                                                                                   RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
     auto limit = http::queryInt(request, "limit", 20, 1, 100);
@@ -244,7 +244,7 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
   });
 
   server.route(Method::Get, "/api/v1/conversations/:id", [&runs, &auth, &blockingWork](const Request& request, ResponseWriter& response,
-                                                                                RequestContext& context) {
+                                                                                       RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
     blockingWork.post([&runs, user = *user, id = request.param(":id").as<std::string>(),
@@ -268,7 +268,7 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
   });
 
   server.route(Method::Delete, "/api/v1/conversations/:id", [&runs, &auth, &blockingWork](const Request& request, ResponseWriter& response,
-                                                                                   RequestContext& context) {
+                                                                                          RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
     blockingWork.post([&runs, user = *user, id = request.param(":id").as<std::string>(),
@@ -280,7 +280,7 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
   });
 
   server.route(Method::Get, "/api/v1/artifacts/:id", [&runs, &auth, &blockingWork](const Request& request, ResponseWriter& response,
-                                                                            RequestContext& context) {
+                                                                                   RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
     blockingWork.post([&runs, user = *user, id = request.param(":id").as<std::string>(),

@@ -97,7 +97,7 @@ Result<ResourceRecord> ingest(const KnowledgeServices& services, const std::stri
 void addKnowledgeRoutes(http::HttpServer& server, KnowledgeServices& services, const chat::Authenticator& auth,
                         WorkerPool& blockingWork) {
   server.route(Method::Post, "/api/v1/resources", [&services, &auth, &blockingWork](const Request& request, ResponseWriter& response,
-                                                                              RequestContext& context) {
+                                                                                    RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
     std::string error;
@@ -133,7 +133,7 @@ void addKnowledgeRoutes(http::HttpServer& server, KnowledgeServices& services, c
   });
 
   server.route(Method::Get, "/api/v1/resources", [&services, &auth, &blockingWork](const Request& request, ResponseWriter& response,
-                                                                             RequestContext& context) {
+                                                                                   RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
     auto limit = http::queryInt(request, "limit", 20, 1, 100);
@@ -150,7 +150,7 @@ void addKnowledgeRoutes(http::HttpServer& server, KnowledgeServices& services, c
   });
 
   server.route(Method::Get, "/api/v1/resources/:id", [&services, &auth, &blockingWork](const Request& request, ResponseWriter& response,
-                                                                                 RequestContext& context) {
+                                                                                       RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
     blockingWork.post([&services, user = *user, id = request.param(":id").as<std::string>(),
@@ -162,7 +162,7 @@ void addKnowledgeRoutes(http::HttpServer& server, KnowledgeServices& services, c
   });
 
   server.route(Method::Delete, "/api/v1/resources/:id", [&services, &auth, &blockingWork](const Request& request, ResponseWriter& response,
-                                                                                    RequestContext& context) {
+                                                                                          RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
     blockingWork.post([&services, user = *user, id = request.param(":id").as<std::string>(),
@@ -175,7 +175,7 @@ void addKnowledgeRoutes(http::HttpServer& server, KnowledgeServices& services, c
   });
 
   server.route(Method::Get, "/api/v1/canon/:contentType", [&services, &auth, &blockingWork](const Request& request, ResponseWriter& response,
-                                                                                     RequestContext& context) {
+                                                                                            RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
     if (!services.canonTool) return http::sendError(response, Code::Not_Found, "not_found", "no fetch-canon tool is configured", context);
