@@ -1,4 +1,6 @@
 #include "chat/chat_routes.hpp"
+
+#include "http/deferred_response.hpp"
 #include "mx/json_parse.hpp"
 
 namespace mx::host::chat {

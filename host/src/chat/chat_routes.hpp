@@ -12,7 +12,6 @@
 
 #include "chat/auth.hpp"
 #include "chat/run_manager.hpp"
-#include "http/deferred_response.hpp"
 #include "http/http_server.hpp"
 #include "runtime/worker_pool.hpp"
 

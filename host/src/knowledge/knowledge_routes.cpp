@@ -1,7 +1,5 @@
 #include "knowledge/knowledge_routes.hpp"
 
-#include <future>
-
 #include "chat/run_manager.hpp"
 #include "chat/sse_connection.hpp"
 #include "http/deferred_response.hpp"
