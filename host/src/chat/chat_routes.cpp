@@ -250,7 +250,7 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
     blockingWork.post([&runs, user = *user, id = request.param(":id").as<std::string>(),
-                  later = http::DeferredResponse(response, context.requestId)] {
+                       later = http::DeferredResponse(response, context.requestId)] {
       auto conversation = runs.store().getConversation(user, id);
       if (!conversation) return later.error(conversation.status());
       auto messages = runs.store().listMessages(user, id);
@@ -274,7 +274,7 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
     blockingWork.post([&runs, user = *user, id = request.param(":id").as<std::string>(),
-                  later = http::DeferredResponse(response, context.requestId)] {
+                       later = http::DeferredResponse(response, context.requestId)] {
       Status deleted = runs.deleteConversation(user, id);
       if (!deleted.isOk()) return later.error(deleted);
       later.json(200, {{"id", id}, {"deleted", true}});
@@ -286,7 +286,7 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
     blockingWork.post([&runs, user = *user, id = request.param(":id").as<std::string>(),
-                  later = http::DeferredResponse(response, context.requestId)] {
+                       later = http::DeferredResponse(response, context.requestId)] {
       auto artifact = runs.store().getArtifact(user, id);
       if (!artifact) return later.error(artifact.status());
       later.json(200, artifactJson(*artifact));

@@ -152,7 +152,7 @@ void addKnowledgeRoutes(http::HttpServer& server, KnowledgeServices& services, c
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
     blockingWork.post([&services, user = *user, id = request.param(":id").as<std::string>(),
-                  later = http::DeferredResponse(response, context.requestId)] {
+                       later = http::DeferredResponse(response, context.requestId)] {
       auto resource = services.store->getResource(user, id);
       if (!resource) return later.error(resource.status());
       later.json(200, resourceJson(*resource, true));
@@ -164,7 +164,7 @@ void addKnowledgeRoutes(http::HttpServer& server, KnowledgeServices& services, c
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
     blockingWork.post([&services, user = *user, id = request.param(":id").as<std::string>(),
-                  later = http::DeferredResponse(response, context.requestId)] {
+                       later = http::DeferredResponse(response, context.requestId)] {
       Status deleted = services.store->deleteResource(user, id);
       if (!deleted.isOk()) return later.error(deleted);
       clearLayer(services.cache, "knowledge:" + user + ":");
@@ -222,7 +222,7 @@ void addKnowledgeRoutes(http::HttpServer& server, KnowledgeServices& services, c
       }
     }
     blockingWork.post([&services, user = *user, type, category, id, body = std::move(body), remove,
-                  later = http::DeferredResponse(response, context.requestId)] {
+                       later = http::DeferredResponse(response, context.requestId)] {
       Status status = remove ? services.store->deleteCanon(user, type, category, id)
                              : services.store->putCanon({user, type, category, id, body, chat::nowMillis()});
       if (!status.isOk()) return later.error(status);
