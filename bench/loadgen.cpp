@@ -13,7 +13,8 @@
 // A turn the server refuses with 503 (its limit of turns in progress) is sent
 // again after its Retry-After (times 0.5-1.5, as clients' backoff spreads
 // them), as a client would; its times still count from the first attempt, and
-// the refusals are reported apart from errors.
+// the refusals are reported apart from errors. A stream's next turn goes on
+// the connection of its last one (kept alive, as a browser keeps it).
 // Prints one JSON object: percentiles of time to first event, to first
 // artifact delta and to the end, turns/s, events/s, errors and refusals.
 #include <sys/resource.h>
@@ -211,6 +212,7 @@ Http1Request turnRequest(const Options& options, Stream& stream, size_t n) {
   if (!options.direct) {
     request.target = "/api/v1/chat/stream";
     request.headers.push_back("Accept: text/event-stream");
+    request.headers.push_back("Connection: keep-alive");  // as browsers and undici (the peer's load generator) ask
     if (!options.apiKey.empty()) request.headers.push_back("Authorization: Bearer " + options.apiKey);
   } else {
     request.target = "/v1/messages";

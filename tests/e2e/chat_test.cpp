@@ -302,20 +302,48 @@ TEST(Chat, MetricsSayWhatEachRunCostTheServerApartFromWaiting) {
   EXPECT_NE(text.find("mx_run_overhead_ms_bucket{le=\"+Inf\"} 2"), std::string::npos);
 }
 
-// The stream ends the connection, so it says so once: not also Pistache's echo
-// of the request's keep-alive (the two together contradict each other).
-TEST(Chat, AStreamAskedToKeepTheConnectionSaysOnceThatItCloses) {
+// A client that asks to keep its connection (as browsers and undici do) sends
+// its next turn on it once the stream has ended; the header says so once (not
+// also Pistache's echo). Without the ask, the stream ends the connection.
+TEST(Chat, AStreamAskedToKeepTheConnectionServesTheNextTurnOnIt) {
   TempDir dir;
   auto server = startDefault(dir);
+  mx::test::SseConnections kept;
   mx::test::SseOptions keepAlive;
   keepAlive.headers["Connection"] = "keep-alive";
-  auto stream = chat(*server, {{"message", "Create an email campaign for our summer sale"}}, keepAlive);
-  expectWellFormed(stream);
-  EXPECT_EQ(stream.headers["connection"], "close");
-  std::string runId = stream.headers["x-run-id"];
+  keepAlive.connections = &kept;
+  auto first = chat(*server, {{"message", "Create an email campaign for our summer sale"}}, keepAlive);
+  expectWellFormed(first);
+  EXPECT_EQ(first.headers["connection"], "keep-alive");
+  EXPECT_EQ(first.newConnections, 1);
+  auto second = chat(*server, {{"message", "Now a LinkedIn ad for the same sale"}, {"conversationId", first.headers["x-conversation-id"]}},
+                     keepAlive);
+  expectWellFormed(second);
+  EXPECT_EQ(second.newConnections, 0);
+  std::string runId = second.headers["x-run-id"];
   auto replay = openSse("GET", server->baseUrl() + "/api/v1/runs/" + runId + "/stream", "", keepAlive);
   EXPECT_EQ(replay.status, 200);
-  EXPECT_EQ(replay.headers["connection"], "close");
+  EXPECT_EQ(replay.headers["connection"], "keep-alive");
+  EXPECT_EQ(replay.newConnections, 0);
+  ASSERT_FALSE(replay.events.empty());
+  EXPECT_EQ(replay.events.back().event, second.events.back().event);
+  // A refusal on a kept connection keeps it too: its body has a length.
+  auto missing = openSse("GET", server->baseUrl() + "/api/v1/runs/run-that-never-was/stream", "", keepAlive);
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.headers["connection"], "keep-alive");
+  auto third = chat(*server, {{"message", "A short video script for it"}}, keepAlive);
+  expectWellFormed(third);
+  EXPECT_EQ(third.newConnections, 0);
+
+  mx::test::SseConnections unasked;
+  mx::test::SseOptions plain;
+  plain.connections = &unasked;
+  auto closing = chat(*server, {{"message", "Create an email campaign for our summer sale"}}, plain);
+  expectWellFormed(closing);
+  EXPECT_EQ(closing.headers["connection"], "close");
+  auto next = chat(*server, {{"message", "Create an email campaign for our summer sale"}}, plain);
+  expectWellFormed(next);
+  EXPECT_EQ(next.newConnections, 1);
 }
 
 TEST(Chat, ReconnectingWithLastEventIdReproducesTheStreamExactly) {

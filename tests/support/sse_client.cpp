@@ -60,6 +60,12 @@ size_t onBody(char* data, size_t size, size_t count, void* user) {
 
 }  // namespace
 
+SseConnections::SseConnections() : share_(curl_share_init()) {
+  curl_share_setopt(static_cast<CURLSH*>(share_), CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+}
+
+SseConnections::~SseConnections() { curl_share_cleanup(static_cast<CURLSH*>(share_)); }
+
 SseResult openSse(const std::string& method, const std::string& url, const std::string& body, const SseOptions& options) {
   State state;
   state.options = &options;
@@ -85,7 +91,9 @@ SseResult openSse(const std::string& method, const std::string& url, const std::
     curl_easy_setopt(curl, CURLOPT_SOCKOPTDATA, &options.receiveBufferBytes);
     curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 1024L);
   }
+  if (options.connections != nullptr) curl_easy_setopt(curl, CURLOPT_SHARE, options.connections->share());
   CURLcode code = curl_easy_perform(curl);
+  curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &state.result.newConnections);
   state.result.endedCleanly = code == CURLE_OK;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &state.result.status);
   curl_slist_free_all(list);

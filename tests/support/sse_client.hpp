@@ -26,6 +26,21 @@ struct SseResult {
   std::string body;            // non-SSE bodies (errors)
   bool endedCleanly = false;   // the chunked body was terminated by the server
   size_t comments = 0;
+  long newConnections = 0;     // connections opened for this request (0: a kept one was reused)
+};
+
+// Connections kept between openSse calls that share it (libcurl's connection
+// cache), so a test can send a second request on the first one's connection.
+class SseConnections {
+ public:
+  SseConnections();
+  ~SseConnections();
+  SseConnections(const SseConnections&) = delete;
+  SseConnections& operator=(const SseConnections&) = delete;
+  void* share() const { return share_; }
+
+ private:
+  void* share_;
 };
 
 struct SseOptions {
@@ -38,6 +53,8 @@ struct SseOptions {
   // a while after the first bytes, so the server's socket fills up.
   int receiveBufferBytes = 0;
   long stallAfterFirstBytesMs = 0;
+  // Kept connections to reuse (and keep); null: a new connection, closed after.
+  SseConnections* connections = nullptr;
 };
 
 SseResult openSse(const std::string& method, const std::string& url, const std::string& body, const SseOptions& options = {});

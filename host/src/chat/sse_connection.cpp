@@ -97,9 +97,15 @@ std::shared_ptr<SseConnection> SseConnection::open(Pistache::Http::ResponseWrite
 
 std::shared_ptr<SseConnection> SseConnection::prepare(Pistache::Http::ResponseWriter& response) {
   std::ostringstream head;
+  bool keepAlive = false;
   for (const auto& header : response.headers().list()) {
-    // Pistache's Connection header echoes the request's; this response always closes (begin(), refuse()).
-    if (std::string_view(header->name()) == "Connection") continue;
+    // Pistache's Connection header echoes the request's (keep-alive only when
+    // the request asks for it); begin() and refuse() write their own.
+    if (std::string_view(header->name()) == "Connection") {
+      auto* connection = dynamic_cast<const Pistache::Http::Header::Connection*>(header.get());
+      keepAlive = connection != nullptr && connection->control() == Pistache::Http::ConnectionControl::KeepAlive;
+      continue;
+    }
     head << header->name() << ": ";
     header->write(head);
     head << "\r\n";
@@ -111,7 +117,15 @@ std::shared_ptr<SseConnection> SseConnection::prepare(Pistache::Http::ResponseWr
   int socket = peer ? ::fcntl(peer->fd(), F_DUPFD_CLOEXEC, 0) : -1;
   auto connection = std::make_shared<SseConnection>(peer, socket);
   connection->preparedHeaders_ = head.str();
+  connection->keepAlive_ = keepAlive;
   return connection;
+}
+
+// A kept connection serves the client's next request once this response has
+// ended: Pistache's parser was reset when the route handler returned, and the
+// stream's own descriptor is a duplicate, closed at the end, not the connection.
+const char* SseConnection::connectionHeader() const {
+  return keepAlive_ ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
 }
 
 void SseConnection::begin(std::string_view headerLines) {
@@ -120,9 +134,8 @@ void SseConnection::begin(std::string_view headerLines) {
   begun_ = true;
   head_ = "HTTP/1.1 200 OK\r\n" + preparedHeaders_;
   head_.append(headerLines);
-  // The stream ends the connection: Pistache never saw a response for this
-  // request, so the connection is not reused for another.
-  head_ += "Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n";
+  head_ += connectionHeader();
+  head_ += "Transfer-Encoding: chunked\r\n\r\n";
   preparedHeaders_.clear();
   gathered();  // in a batch (a subscription's first events), the head leaves with them: one send
 }
@@ -134,8 +147,9 @@ void SseConnection::refuse(int httpCode, std::string_view jsonBody, std::string_
   std::string response = "HTTP/1.1 " + std::to_string(httpCode) + " " +
                          Pistache::Http::codeString(static_cast<Pistache::Http::Code>(httpCode)) + "\r\n" + preparedHeaders_;
   response.append(headerLines);
-  response += "Content-Type: application/json\r\nContent-Length: " + std::to_string(jsonBody.size()) +
-              "\r\nConnection: close\r\n\r\n";
+  response += "Content-Type: application/json\r\nContent-Length: " + std::to_string(jsonBody.size()) + "\r\n";
+  response += connectionHeader();
+  response += "\r\n";
   response.append(jsonBody);
   preparedHeaders_.clear();
   sendLocked(response, true);

@@ -17,6 +17,10 @@
 // and leave as one HTTP chunk when the batch closes (net/output_batch.hpp);
 // otherwise each frame is one chunk, sent at once. begin()'s status line and
 // headers are gathered the same way: with the first frames, one send.
+// The connection is kept for the client's next request when the request
+// asked for it (`Connection: keep-alive`, the rule Pistache applies to its
+// own responses); the next request is for after the stream's zero chunk (a
+// request pipelined behind a live stream would interleave with it).
 // Thread-safety: every method may be called from any thread (one mutex);
 // frames keep the order of the calls.
 // Blocking: never.
@@ -70,6 +74,8 @@ class SseConnection final : public DeferredWriter, public std::enable_shared_fro
   static void appendFrame(std::string& out, int64_t id, std::string_view event, std::string_view data);
   // Writes `pending_` now, or once the thread's output batch closes.
   bool gathered();
+  // "Connection: keep-alive" or "Connection: close", with its \r\n.
+  const char* connectionHeader() const;
   // Sends `head_`, `pending_` as one chunk, then `tail` (raw bytes); `last` closes the stream.
   void sendLocked(std::string_view tail, bool last);
 
@@ -79,6 +85,7 @@ class SseConnection final : public DeferredWriter, public std::enable_shared_fro
   std::string pending_;  // SSE bytes not yet handed to Pistache
   std::string head_;     // begin()'s status line and headers, until they leave ahead of pending_
   std::string preparedHeaders_;  // prepare()'s header lines, until begin() or refuse()
+  bool keepAlive_ = false;       // the request asked to keep the connection (Pistache's echo of it)
   bool begun_ = false;           // the status line is out (begin() or refuse())
   bool deferred_ = false;
   bool closed_ = false;
