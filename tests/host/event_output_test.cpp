@@ -8,6 +8,7 @@
 #include <future>
 #include <random>
 #include <thread>
+#include <time.h>
 
 #include "chat/json_text.hpp"
 #include "chat/run_log.hpp"
@@ -320,6 +321,44 @@ TEST(WorkerPool, AWorkersOwnNextTaskWakesNoOtherAndTwoRunSideBySide) {
   });
   bothRan.get_future().wait();
   workers.stop();
+}
+
+int64_t spinCpuMs(int ms) {  // burns about `ms` of this thread's CPU
+  timespec start{}, now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
+  volatile uint64_t sink = 0;
+  do {
+    for (int i = 0; i < 10000; ++i) sink = sink + static_cast<uint64_t>(i);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  } while ((now.tv_sec - start.tv_sec) * 1000000000 + (now.tv_nsec - start.tv_nsec) < int64_t{ms} * 1000000);
+  return sink;
+}
+
+// A charged task's CPU time goes to its counter, an uncharged task's to no
+// one (not to the charged task after it), and outside a pool's task the call
+// does nothing.
+TEST(WorkerPool, ATaskChargesItsCpuTimeToTheCounterItNames) {
+  std::atomic<int64_t> first{0}, second{0}, outside{0};
+  WorkerPool::chargeCurrentTaskTo(outside);
+  spinCpuMs(5);
+  {
+    WorkerPool workers(1);
+    workers.post([&] {
+      WorkerPool::chargeCurrentTaskTo(first);
+      spinCpuMs(20);
+    });
+    workers.post([&] { spinCpuMs(40); });  // nobody's
+    workers.post([&] {
+      WorkerPool::chargeCurrentTaskTo(second);
+      spinCpuMs(10);
+    });
+    workers.stop();
+  }
+  EXPECT_EQ(outside.load(), 0);
+  EXPECT_GE(first.load(), 20'000'000);
+  EXPECT_LT(first.load(), 35'000'000);
+  EXPECT_GE(second.load(), 10'000'000);
+  EXPECT_LT(second.load(), 25'000'000) << "the uncharged task's 40 ms went to the next charged one";
 }
 
 }  // namespace

@@ -1,7 +1,5 @@
 #include "graph/graph_runtime.hpp"
 
-#include <time.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -31,23 +29,6 @@ std::optional<Durability> parseDurability(std::string_view name) {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int64_t threadCpuNs() {
-  timespec now{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
-}
-
-// Adds the CPU time of the current worker task to a run's total.
-class CpuTally {
- public:
-  explicit CpuTally(std::atomic<int64_t>& total) : total_(total), start_(threadCpuNs()) {}
-  ~CpuTally() { total_.fetch_add(threadCpuNs() - start_, std::memory_order_relaxed); }
-
- private:
-  std::atomic<int64_t>& total_;
-  int64_t start_;
-};
 
 int64_t nowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -84,7 +65,7 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
     current_ = {graph_->entry};
     joins_ = Json::object();
     workers_.post([self = shared_from_this()] {
-      CpuTally tally(self->cpuNs_);
+      WorkerPool::chargeCurrentTaskTo(self->cpuNs_);
       self->runStep();
     });
   }
@@ -102,7 +83,7 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
     loadPendingWrites_ = true;
     if (current_.empty()) return finish(RunStatus::Completed, Status::ok());
     workers_.post([self = shared_from_this()] {
-      CpuTally tally(self->cpuNs_);
+      WorkerPool::chargeCurrentTaskTo(self->cpuNs_);
       self->runStep();
     });
   }
@@ -146,7 +127,7 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
       stepFirstStart_ = stepLastDone_ = Clock::time_point{};
       if (pending_ == 0) {
         workers_.post([self = shared_from_this()] {
-          CpuTally tally(self->cpuNs_);
+          WorkerPool::chargeCurrentTaskTo(self->cpuNs_);
           self->finishStep();
         });
         return;
@@ -155,7 +136,7 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
     for (const auto& name : current_) {
       if (alreadyDone.count(name)) continue;
       workers_.post([self = shared_from_this(), name] {
-        CpuTally tally(self->cpuNs_);
+        WorkerPool::chargeCurrentTaskTo(self->cpuNs_);
         self->runNode(name);
       });
     }
@@ -198,7 +179,7 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
     if (request_.tracer) request_.tracer->endSpan(spanId, result.isOk() ? *result : nullJson(), result.status());
     // Durable before it counts (sync): a crash after this point will not run the node again.
     workers_.post([self = shared_from_this(), name, timing, result = std::move(result)]() mutable {
-      CpuTally tally(self->cpuNs_);
+      WorkerPool::chargeCurrentTaskTo(self->cpuNs_);
       if (result.isOk()) self->savePendingWrite(name, *result);
       bool last;
       {
@@ -359,7 +340,7 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
       writer_->save(checkpointCopy(runStatusName(status), next, error.isOk() ? "" : error.toString()),
                     [self = shared_from_this(), status, error, next](Status saved) mutable {
                       self->workers_.post([self, status, error = std::move(error), next = std::move(next), saved]() mutable {
-                        CpuTally tally(self->cpuNs_);
+                        WorkerPool::chargeCurrentTaskTo(self->cpuNs_);
                         if (!saved.isOk()) self->logger_->error("run " + self->request_.runId + ": checkpoint not saved: " + saved.toString());
                         self->next_ = std::move(next);
                         self->finish(status, std::move(error));

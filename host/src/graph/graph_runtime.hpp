@@ -100,7 +100,8 @@ struct RunOutcome {
   // Where the run's time went: its wall time, the part spent waiting on its
   // nodes (per super-step, the slowest node: a model call, tools), and the
   // CPU the runtime itself used on the workers (scheduling, reducers,
-  // checkpoints, the synchronous part of starting each node).
+  // checkpoints, the synchronous part of starting each node, the writes its
+  // tasks batched, taking its tasks off the queue).
   double wallMs = 0;
   double nodeWaitMs = 0;
   double runtimeCpuMs = 0;

@@ -1,5 +1,7 @@
 #include "runtime/worker_pool.hpp"
 
+#include <time.h>
+
 #include "net/output_batch.hpp"
 
 namespace mx::host {
@@ -18,7 +20,24 @@ void WorkerPool::postFirst(std::function<void()> task) { enqueue(std::move(task)
 
 namespace {
 thread_local const WorkerPool* runningIn = nullptr;  // the pool whose task this thread is running
+thread_local std::atomic<int64_t>* chargedTo = nullptr;  // where the running task's CPU time goes
+// The thread's CPU clock when its last charged task ended; -1 when the task
+// after that was not charged (its time is nobody's, so the next charged task
+// starts its count when it asks to be charged).
+thread_local int64_t chargedUpToNs = -1;
+
+int64_t threadCpuNs() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+}
 }  // namespace
+
+void WorkerPool::chargeCurrentTaskTo(std::atomic<int64_t>& totalNs) {
+  if (runningIn == nullptr) return;
+  chargedTo = &totalNs;
+  if (chargedUpToNs < 0) chargedUpToNs = threadCpuNs();
+}
 
 bool WorkerPool::runsCurrentTask() const { return runningIn == this; }
 
@@ -67,11 +86,25 @@ void WorkerPool::loop() {
       task = std::move(tasks_.front());
       tasks_.pop_front();
     }
-    OutputBatch burst;  // what one task sends a client (a step's status events) leaves in one write
-    runningIn = this;
-    task();
-    runningIn = nullptr;
+    {
+      OutputBatch burst;  // what one task sends a client (a step's status events) leaves in one write
+      runningIn = this;
+      task();
+      runningIn = nullptr;
+    }
+    settleCharge();
   }
+}
+
+void WorkerPool::settleCharge() {
+  if (chargedTo == nullptr) {
+    chargedUpToNs = -1;
+    return;
+  }
+  int64_t now = threadCpuNs();
+  chargedTo->fetch_add(now - chargedUpToNs, std::memory_order_relaxed);
+  chargedUpToNs = now;
+  chargedTo = nullptr;
 }
 
 }  // namespace mx::host

@@ -9,6 +9,10 @@
 // A task posted from one of the pool's own tasks wakes no other worker when
 // it is the only one waiting: the posting worker runs it next. So a task
 // must not wait for a task it posts (it never could on a one-thread pool).
+// A task may charge its CPU time to a counter (chargeCurrentTaskTo): the
+// worker reads its thread's CPU clock once when such a task ends, after the
+// task's batched writes, and counts from the end of the charged task before
+// it on the same worker (so taking the task off the queue counts too).
 // Thread-safety: post() from any thread. stop() joins after draining.
 #pragma once
 
@@ -38,11 +42,18 @@ class WorkerPool {
   size_t size() const { return threads_.size(); }
   // Whether the calling thread is running one of this pool's tasks.
   bool runsCurrentTask() const;
+  // Adds the CPU time of the task running on this thread (a task of any
+  // WorkerPool) to `totalNs` when it ends; `totalNs` must outlive the task.
+  // Outside a task, does nothing. The thread CPU clock is a system call (no
+  // vDSO path): one read per charged task, not one at each end of each.
+  static void chargeCurrentTaskTo(std::atomic<int64_t>& totalNs);
   // How many posts have woken a worker (for tests and diagnostics).
   uint64_t wakeUps() const { return wakeUps_.load(std::memory_order_relaxed); }
 
  private:
   void loop();
+  // After a task: its CPU time to where it asked (chargeCurrentTaskTo).
+  static void settleCharge();
   void enqueue(std::function<void()> task, bool first);
 
   std::mutex mutex_;
