@@ -63,6 +63,19 @@ TEST(JsonText, EveryPositionOfASpecialByteInLongTextIsWrittenAsNlohmannDoes) {
   EXPECT_EQ(Json::parse(viaAppend(invalid)).get<std::string>(), std::string(13, 'a') + "\xEF\xBF\xBD" + std::string(13, 'b'));
 }
 
+// Text whose every byte is escaped outgrows the room made ahead for a few
+// escapes (a control byte takes six): the string grows, also behind text
+// already written, and nothing is lost.
+TEST(JsonText, TextOfOnlyEscapesOutgrowsTheRoomMadeAhead) {
+  for (size_t length : {1, 15, 16, 17, 100, 5000}) {
+    std::string text(length, '\x01');
+    for (size_t i = 0; i < length; i += 3) text[i] = '"';
+    std::string out = "prefix:";
+    appendJsonString(out, text);
+    EXPECT_EQ(out, "prefix:" + viaNlohmann(text)) << length;
+  }
+}
+
 // Text made of random pieces — plain letters, quotes, backslashes, control
 // bytes, two- to four-byte UTF-8 — at random lengths: as nlohmann writes it.
 TEST(JsonText, RandomMixturesAreWrittenAsNlohmannDoes) {

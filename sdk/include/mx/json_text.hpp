@@ -4,9 +4,9 @@
 // nlohmann::json::dump() does (the same escapes, UTF-8 kept as is), except that
 // invalid UTF-8 becomes U+FFFD instead of an exception. For the hot paths (a
 // model request body per call, an SSE event per token), where building a JSON
-// tree only to serialise it costs more than the text itself. It skips plain
-// ASCII sixteen bytes at a time (SSE2; eight without it) and jumps straight to
-// the next byte that needs a look. appendJson writes a whole value as dump()
+// tree only to serialise it costs more than the text itself. It copies plain
+// ASCII sixteen bytes at a time (SSE2; eight without it) through a raw pointer
+// and stops only at the bytes that need a look. appendJson writes a whole value as dump()
 // does (compact), its strings through appendJsonString: several times faster than
 // dump() on text-heavy values such as a conversation, whose every byte dump()
 // runs through a UTF-8 decoder.
@@ -14,8 +14,8 @@
 // Blocking: never.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -74,23 +74,6 @@ inline void appendUtf8(std::string& out, uint32_t code) {
   }
 }
 
-inline void appendEscape(std::string& out, unsigned char c) {
-  switch (c) {
-    case '"': out.append("\\\""); break;
-    case '\\': out.append("\\\\"); break;
-    case '\b': out.append("\\b"); break;
-    case '\f': out.append("\\f"); break;
-    case '\n': out.append("\\n"); break;
-    case '\r': out.append("\\r"); break;
-    case '\t': out.append("\\t"); break;
-    default: {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-      out.append(escaped, 6);
-    }
-  }
-}
-
 // Eight bytes at a time (whole-word tests, exact as a whole for n <= 0x80).
 constexpr uint64_t kEachByte = 0x0101010101010101ULL;
 constexpr uint64_t kHighBits = 0x8080808080808080ULL;
@@ -140,31 +123,101 @@ inline size_t nextSpecial(std::string_view text, size_t at) {
   return size;
 }
 
+// The byte at text[i] needs a look (isSpecial): writes its escape, or the
+// valid UTF-8 sequence it starts, or U+FFFD for an invalid one, at out[at]
+// (room for six bytes is the caller's); returns the index after what it used.
+inline size_t writeSpecial(std::string_view text, size_t i, char* out, size_t& at) {
+  unsigned char c = static_cast<unsigned char>(text[i]);
+  if (c == '"' || c == '\\') {
+    out[at++] = '\\';
+    out[at++] = static_cast<char>(c);
+    return i + 1;
+  }
+  if (c >= 0x80) {
+    size_t length = utf8Length(text, i);
+    if (length == 0) {
+      std::memcpy(out + at, "\xEF\xBF\xBD", 3);
+      at += 3;
+      return i + 1;
+    }
+    std::memcpy(out + at, text.data() + i, length);
+    at += length;
+    return i + length;
+  }
+  const char* named = nullptr;
+  switch (c) {
+    case '\b': named = "\\b"; break;
+    case '\f': named = "\\f"; break;
+    case '\n': named = "\\n"; break;
+    case '\r': named = "\\r"; break;
+    case '\t': named = "\\t"; break;
+    default: break;
+  }
+  if (named != nullptr) {
+    std::memcpy(out + at, named, 2);
+    at += 2;
+  } else {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::memcpy(out + at, "\\u00", 4);
+    out[at + 4] = kHex[c >> 4];
+    out[at + 5] = kHex[c & 0xF];
+    at += 6;
+  }
+  return i + 1;
+}
+
 }  // namespace json_text_detail
 
+// Written through a raw pointer into room made ahead (the string grows when
+// the escapes outrun it), not run by run through std::string::append: text
+// that is itself JSON (a tool's result in a request body or a checkpoint) has
+// a quote every few bytes, and each append was a call, a capacity check and a
+// copy of a short run. With SSE2, sixteen bytes are stored at a time and the
+// write position moves only past the plain ones.
 inline void appendJsonString(std::string& out, std::string_view text) {
-  out.reserve(out.size() + text.size() + 2);  // the usual case: few escapes
-  out.push_back('"');
-  size_t plainFrom = 0;
-  for (size_t i = json_text_detail::nextSpecial(text, 0); i < text.size(); i = json_text_detail::nextSpecial(text, i)) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x80) {
-      size_t length = json_text_detail::utf8Length(text, i);
-      if (length != 0) {
-        i += length;
-        continue;
-      }
-      out.append(text.data() + plainFrom, i - plainFrom);
-      out.append("\xEF\xBF\xBD");
-      plainFrom = ++i;
+  const char* data = text.data();
+  size_t n = text.size();
+  size_t at = out.size();
+  out.resize(at + n + n / 8 + 32);  // the usual case: a few escapes
+  char* base = out.data();
+  auto makeRoom = [&](size_t bytes) {
+    if (out.size() - at >= bytes) return;
+    out.resize(std::max(out.size() * 2, at + bytes));
+    base = out.data();
+  };
+  base[at++] = '"';
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i below = _mm_set1_epi8(0x20);
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  while (i + 16 <= n) {
+    makeRoom(16 + 6);
+    __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i));
+    __m128i special = _mm_or_si128(_mm_cmplt_epi8(bytes, below),
+                                   _mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, backslash)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(base + at), bytes);  // the plain ones stay, the rest is overwritten
+    int mask = _mm_movemask_epi8(special);
+    if (mask == 0) {
+      at += 16;
+      i += 16;
       continue;
     }
-    out.append(text.data() + plainFrom, i - plainFrom);
-    json_text_detail::appendEscape(out, c);
-    plainFrom = ++i;
+    size_t plain = static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    at += plain;
+    i = json_text_detail::writeSpecial(text, i + plain, base, at);
   }
-  out.append(text.data() + plainFrom, text.size() - plainFrom);
-  out.push_back('"');
+#endif
+  while (i < n) {  // the last bytes (or all of them without SSE2)
+    size_t special = json_text_detail::nextSpecial(text, i);
+    makeRoom(special - i + 6);
+    std::memcpy(base + at, data + i, special - i);
+    at += special - i;
+    i = special < n ? json_text_detail::writeSpecial(text, special, base, at) : n;
+  }
+  makeRoom(1);
+  base[at++] = '"';
+  out.resize(at);
 }
 
 // `value` as value.dump() writes it (compact; object keys in the tree's order),
