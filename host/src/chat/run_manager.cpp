@@ -206,12 +206,8 @@ void RunManager::finishWhenBothOver(const std::shared_ptr<ActiveRun>& run) {
   RunOutcome outcome = std::move(*run->outcome);
   run->outcome.reset();
   // The records are saved where blocking work runs: the graph's last step ends on a graph worker.
-  WorkerPool& blocking = deployment_.blockingWork();
-  if (!blocking.runsCurrentTask()) {
-    blocking.post([this, run, outcome = std::move(outcome)]() mutable { finishRecorded(run, std::move(outcome)); });
-    return;
-  }
-  finishRecorded(run, std::move(outcome));
+  deployment_.blockingWork().runHereOrPost(
+      [this, run, outcome = std::move(outcome)]() mutable { finishRecorded(run, std::move(outcome)); });
 }
 
 void RunManager::finishRecorded(const std::shared_ptr<ActiveRun>& run, RunOutcome outcome) {

@@ -9,6 +9,8 @@
 
 #include <pistache/os.h>
 
+#include "http/http_server.hpp"
+
 namespace mx::host::chat {
 
 void SseConnection::appendFrame(std::string& out, int64_t id, std::string_view event, std::string_view data) {
@@ -121,20 +123,16 @@ std::shared_ptr<SseConnection> SseConnection::prepare(Pistache::Http::ResponseWr
   return connection;
 }
 
-// A kept connection serves the client's next request once this response has
-// ended: Pistache's parser was reset when the route handler returned, and the
-// stream's own descriptor is a duplicate, closed at the end, not the connection.
-const char* SseConnection::connectionHeader() const {
-  return keepAlive_ ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
-}
-
 void SseConnection::begin(std::string_view headerLines) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (begun_) return;
   begun_ = true;
   head_ = "HTTP/1.1 200 OK\r\n" + preparedHeaders_;
   head_.append(headerLines);
-  head_ += connectionHeader();
+  // A kept connection serves the client's next request once the stream has
+  // ended: Pistache's parser was reset when the route handler returned, and the
+  // stream's own descriptor is a duplicate, closed at the end, not the connection.
+  head_ += keepAlive_ ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
   head_ += "Transfer-Encoding: chunked\r\n\r\n";
   preparedHeaders_.clear();
   gathered();  // in a batch (a subscription's first events), the head leaves with them: one send
@@ -144,13 +142,7 @@ void SseConnection::refuse(int httpCode, std::string_view jsonBody, std::string_
   std::lock_guard<std::mutex> lock(mutex_);
   if (begun_) return sendLocked("0\r\n\r\n", true);  // too late for a status: the stream just ends
   begun_ = true;
-  std::string response = "HTTP/1.1 " + std::to_string(httpCode) + " " +
-                         Pistache::Http::codeString(static_cast<Pistache::Http::Code>(httpCode)) + "\r\n" + preparedHeaders_;
-  response.append(headerLines);
-  response += "Content-Type: application/json\r\nContent-Length: " + std::to_string(jsonBody.size()) + "\r\n";
-  response += connectionHeader();
-  response += "\r\n";
-  response.append(jsonBody);
+  std::string response = http::jsonResponseText(httpCode, preparedHeaders_ + std::string(headerLines), jsonBody, keepAlive_);
   preparedHeaders_.clear();
   sendLocked(response, true);
 }

@@ -74,8 +74,6 @@ class SseConnection final : public DeferredWriter, public std::enable_shared_fro
   static void appendFrame(std::string& out, int64_t id, std::string_view event, std::string_view data);
   // Writes `pending_` now, or once the thread's output batch closes.
   bool gathered();
-  // "Connection: keep-alive" or "Connection: close", with its \r\n.
-  const char* connectionHeader() const;
   // Sends `head_`, `pending_` as one chunk, then `tail` (raw bytes); `last` closes the stream.
   void sendLocked(std::string_view tail, bool last);
 

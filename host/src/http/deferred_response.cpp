@@ -7,10 +7,7 @@ namespace mx::host::http {
 void DeferredResponse::raw(int code, const std::string& payload, const std::string& headers) const {
   auto peer = peer_.lock();
   if (!peer) return;
-  std::string response = "HTTP/1.1 " + std::to_string(code) + " " +
-                         Pistache::Http::codeString(static_cast<Pistache::Http::Code>(code)) +
-                         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(payload.size()) +
-                         "\r\nX-Request-Id: " + requestId_ + "\r\n" + headers + "Connection: close\r\n\r\n" + payload;
+  std::string response = jsonResponseText(code, "X-Request-Id: " + requestId_ + "\r\n" + headers, payload, false);
   size_t length = response.size();
   peer->send(Pistache::RawBuffer(std::move(response), length));
 }

@@ -36,6 +36,15 @@ Result<int> queryInt(const Pistache::Rest::Request& request, const std::string& 
   return static_cast<int>(std::clamp<long long>(parsed, low, high));
 }
 
+std::string jsonResponseText(int code, std::string_view headerLines, std::string_view body, bool keepAlive) {
+  std::string text = "HTTP/1.1 " + std::to_string(code) + " " + Pistache::Http::codeString(static_cast<Code>(code)) + "\r\n";
+  text.append(headerLines);
+  text += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  text += keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
+  text.append(body);
+  return text;
+}
+
 Json errorJson(std::string_view errorCode, std::string_view message, const std::string& requestId) {
   return Json{{"error", {{"code", errorCode}, {"message", message}, {"requestId", requestId}}}};
 }

@@ -61,6 +61,10 @@ Pistache::Http::Code httpCodeFor(Code code);
 // Query parameter `name` as an integer clamped to [low, high]; `fallback`
 // when absent; InvalidArgument when it is not an integer.
 Result<int> queryInt(const Pistache::Rest::Request& request, const std::string& name, int fallback, int low, int high);
+// A whole JSON response as bytes, for the paths that write to the connection
+// themselves: the status line, `headerLines` (each ending in \r\n),
+// Content-Type, Content-Length and Connection, then `body`.
+std::string jsonResponseText(int code, std::string_view headerLines, std::string_view body, bool keepAlive);
 // The API's error shape: {"error":{"code","message","requestId"}}.
 Json errorJson(std::string_view errorCode, std::string_view message, const std::string& requestId);
 Json errorJson(const Status& status, const std::string& requestId);

@@ -14,11 +14,7 @@ class BlockingTool final : public Tool {
   void shutdown() override { inner_->shutdown(); }
 
   void invoke(Json arguments, std::shared_ptr<ToolContext> context, ToolDone done) override {
-    if (pool_.runsCurrentTask()) {  // already where blocking work runs: no second hop
-      inner_->invoke(std::move(arguments), std::move(context), std::move(done));
-      return;
-    }
-    pool_.post([inner = inner_, arguments = std::move(arguments), context = std::move(context), done = std::move(done)]() mutable {
+    pool_.runHereOrPost([inner = inner_, arguments = std::move(arguments), context = std::move(context), done = std::move(done)]() mutable {
       inner->invoke(std::move(arguments), std::move(context), std::move(done));
     });
   }

@@ -41,6 +41,11 @@ void WorkerPool::chargeCurrentTaskTo(std::atomic<int64_t>& totalNs) {
 
 bool WorkerPool::runsCurrentTask() const { return runningIn == this; }
 
+void WorkerPool::runHereOrPost(std::function<void()> task) {
+  if (runsCurrentTask()) return task();
+  post(std::move(task));
+}
+
 void WorkerPool::enqueue(std::function<void()> task, bool first) {
   bool wake;
   {

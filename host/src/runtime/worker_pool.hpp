@@ -42,6 +42,9 @@ class WorkerPool {
   size_t size() const { return threads_.size(); }
   // Whether the calling thread is running one of this pool's tasks.
   bool runsCurrentTask() const;
+  // Runs `task` now when the calling thread is one of this pool's (no hop to
+  // another of its threads), else posts it.
+  void runHereOrPost(std::function<void()> task);
   // Adds the CPU time of the task running on this thread (a task of any
   // WorkerPool) to `totalNs` when it ends; `totalNs` must outlive the task.
   // Outside a task, does nothing. The thread CPU clock is a system call (no
