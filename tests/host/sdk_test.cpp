@@ -333,6 +333,31 @@ TEST(Messages, EveryBlockTypeRoundTripsThroughJson) {
   EXPECT_EQ(toJson(back), toJson(message));
 }
 
+TEST(Messages, ALentConversationComesBeforeTheTypedMessages) {
+  Json conversation = Json::array({Json{{"role", "user"}, {"content", "one"}}, Json{{"role", "assistant"}, {"content", "two"}},
+                                   Json{{"role", "user"}, {"content", "three"}}});
+  ChatRequest request;
+  request.conversation = {&conversation, 1};
+  request.messages = {{Role::Assistant, {ContentBlock::makeText("four")}}};
+  EXPECT_EQ(messageCount(request), 3u);
+  std::vector<std::string> seen;
+  forEachMessage(request, [&seen](const Message& message) { seen.push_back(message.content.at(0).text); });
+  EXPECT_EQ(seen, (std::vector<std::string>{"two", "three", "four"}));
+  auto all = allMessages(request);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].role, Role::Assistant);
+  EXPECT_EQ(all[1].role, Role::User);
+  EXPECT_EQ(toJson(all[2]), toJson(request.messages[0]));
+  EXPECT_EQ(roleOfJson(Json::array({1})), Role::User);
+
+  // Past the end, not an array, or none: nothing lent.
+  for (BorrowedMessages none : {BorrowedMessages{&conversation, 3}, BorrowedMessages{&conversation, 7}, BorrowedMessages{nullptr, 0}}) {
+    EXPECT_TRUE(none.empty());
+  }
+  Json notAnArray = {{"role", "user"}};
+  EXPECT_EQ((BorrowedMessages{&notAnArray, 0}).size(), 0u);
+}
+
 TEST(Messages, ReadingIsLenientAboutShapesItDoesNotExpect) {
   Message text = messageFromJson(Json{{"role", "user"}, {"content", "hello"}});
   ASSERT_EQ(text.content.size(), 1u);  // a string content is one text block

@@ -80,7 +80,9 @@ TEST(ModelNode, CallsTheModelWithConversationToolsAndStreamsReasoning) {
   const auto& request = requests.at(0);
   EXPECT_EQ(request.system.at(0).text, "You are MarketerX.");
   EXPECT_EQ(request.tools.at(0).name, "search");
-  EXPECT_EQ(request.messages.at(0).content.at(0).text, "Find x");
+  EXPECT_EQ(allMessages(request).at(0).content.at(0).text, "Find x");
+  EXPECT_EQ(request.conversation.array, &state["messages"]) << "the state's messages are lent, not copied";
+  EXPECT_TRUE(request.messages.empty());
   EXPECT_EQ((*update)["messages"][0]["role"], "assistant");
   EXPECT_EQ((*update)["messages"][0]["content"][1]["type"], "tool_use");
   EXPECT_EQ((*update)["usage"]["inputTokens"], 105);
@@ -178,9 +180,11 @@ TEST(ModelNode, ARequestAskedForAgainForAFallbackIsTheSameRequest) {
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[1].system.at(0).text, requests[0].system.at(0).text);
   EXPECT_EQ(requests[1].tools.identity(), requests[0].tools.identity()) << "the same tool set, not a copy";
-  ASSERT_EQ(requests[1].messages.size(), 2u);
-  EXPECT_EQ(toJson(requests[1].messages[0]), toJson(requests[0].messages[0]));
-  EXPECT_EQ(toJson(requests[1].messages[1]), toJson(requests[0].messages[1]));
+  auto first = allMessages(requests[0]);
+  auto second = allMessages(requests[1]);
+  ASSERT_EQ(second.size(), 2u);
+  EXPECT_EQ(toJson(second[0]), toJson(first[0]));
+  EXPECT_EQ(toJson(second[1]), toJson(first[1]));
 }
 
 Json assistantCalls(std::vector<ContentBlock> calls) {
@@ -343,8 +347,9 @@ TEST(ModelNode, SendsTheSummaryAndOnlyTheMessagesAfterIt) {
   auto request = provider->requests().at(0);
   ASSERT_EQ(request.system.size(), 2u);
   EXPECT_NE(request.system[1].text.find("Emails 0-24 were written."), std::string::npos);
-  ASSERT_EQ(request.messages.size(), 20u);
-  EXPECT_EQ(request.messages[0].content.at(0).text, "Turn 25: write an email about offer 25.");
+  ASSERT_EQ(messageCount(request), 20u);
+  EXPECT_EQ(request.conversation.from, 100u);
+  EXPECT_EQ(allMessages(request)[0].content.at(0).text, "Turn 25: write an email about offer 25.");
 }
 
 }  // namespace

@@ -119,7 +119,7 @@ void IntentNode::run(std::shared_ptr<NodeContext> context, NodeDone done) {
   if (!config_.systemPrompt.empty()) request.system.push_back(ContentBlock::makeText(config_.systemPrompt));
   request.tools.push_back(planTool());
   common::addConversation(*context->state, config_.messagesChannel, config_.summaryChannel, request);
-  if (request.messages.empty()) {
+  if (messageCount(request) == 0) {
     return done(failedPreconditionError("channel \"" + config_.messagesChannel + "\" has no messages for the model"));
   }
   auto observer = std::make_shared<IntentObserver>(context, config_, model, std::move(done));

@@ -140,41 +140,160 @@ void writeToolsArray(BodyWriter& w, const ChatRequest& request) {
   w.close(']');
 }
 
-int lastUserMessage(const std::vector<Message>& messages) {
-  for (int i = static_cast<int>(messages.size()) - 1; i >= 0; --i) {
-    if (messages[static_cast<size_t>(i)].role == Role::User) {
-      return i;
-    }
+// The last user message's position in sending order (the lent conversation,
+// then `messages`), or -1.
+long lastUserMessage(const ChatRequest& request) {
+  for (size_t i = request.messages.size(); i-- > 0;) {
+    if (request.messages[i].role == Role::User) return static_cast<long>(request.conversation.size() + i);
+  }
+  for (size_t i = request.conversation.size(); i-- > 0;) {
+    if (roleOfJson(request.conversation[i]) == Role::User) return static_cast<long>(i);
   }
   return -1;
 }
 
-void writeMessages(BodyWriter& w, const ChatRequest& request, const RequestOptions& options) {
-  int breakpointMessage = request.cacheSystemAndTools && options.conversationBreakpoint == ConversationBreakpoint::LastUserMessage
-                              ? lastUserMessage(request.messages)
-                              : -1;
-  w.key("messages");
+void writeMessage(BodyWriter& w, const Message& message, bool breakpoint) {
+  const ContentBlock* lastSent = nullptr;
+  for (const auto& block : message.content) {
+    if (isSent(block)) lastSent = &block;
+  }
+  if (lastSent == nullptr) return;
+  w.separate();
+  w.open('{');
+  w.literalField("role", message.role == Role::User ? "user" : "assistant");
+  w.key("content");
   w.open('[');
-  for (size_t i = 0; i < request.messages.size(); ++i) {
-    const Message& message = request.messages[i];
-    const ContentBlock* lastSent = nullptr;
-    for (const auto& block : message.content) {
-      if (isSent(block)) lastSent = &block;
-    }
-    if (lastSent == nullptr) continue;
-    w.separate();
-    w.open('{');
-    w.literalField("role", message.role == Role::User ? "user" : "assistant");
-    w.key("content");
-    w.open('[');
-    for (const auto& block : message.content) {
-      if (!isSent(block)) continue;
-      writeBlock(w, block, block.cacheBreakpoint || (static_cast<int>(i) == breakpointMessage && &block == lastSent));
-    }
-    w.close(']');
-    w.close('}');
+  for (const auto& block : message.content) {
+    if (!isSent(block)) continue;
+    writeBlock(w, block, block.cacheBreakpoint || (breakpoint && &block == lastSent));
   }
   w.close(']');
+  w.close('}');
+}
+
+// A lent message (the state's JSON shape, mx/model.hpp) is written from the
+// JSON in place, as messageFromJson would read it and writeMessage write it.
+enum class JsonBlock { Skipped, Text, ToolUse, ToolResult, Thinking };
+
+const std::string& noText() { return model_detail::noText(); }
+
+JsonBlock kindOf(const Json& block) {
+  const std::string& type = stringMemberOr(block, "type", noText());
+  if (type == "text") return stringMemberOr(block, "text", noText()).empty() ? JsonBlock::Skipped : JsonBlock::Text;
+  if (type == "tool_use") return JsonBlock::ToolUse;
+  if (type == "tool_result") return JsonBlock::ToolResult;
+  if (type == "thinking") return JsonBlock::Thinking;
+  return JsonBlock::Skipped;  // a type the model API is not sent
+}
+
+void writeJsonBlock(BodyWriter& w, const Json& block, JsonBlock kind, bool breakpoint) {
+  w.separate();
+  w.open('{');
+  switch (kind) {
+    case JsonBlock::Text:
+      w.literalField("type", "text");
+      w.field("text", stringMemberOr(block, "text", noText()));
+      break;
+    case JsonBlock::ToolUse: {
+      w.literalField("type", "tool_use");
+      w.field("id", stringMemberOr(block, "id", noText()));
+      w.field("name", stringMemberOr(block, "name", noText()));
+      const Json& input = memberOrNull(block, "input");
+      if (input.is_object()) {
+        w.jsonField("input", input);
+      } else {
+        w.rawField("input", "{}");
+      }
+      break;
+    }
+    case JsonBlock::ToolResult: {
+      w.literalField("type", "tool_result");
+      w.field("tool_use_id", stringMemberOr(block, "tool_use_id", noText()));
+      const Json& content = memberOrNull(block, "content");
+      if (content.is_string()) {
+        w.field("content", content.get_ref<const std::string&>());
+      } else {
+        w.field("content", content.is_null() ? std::string() : content.dump());
+      }
+      const Json& isError = memberOrNull(block, "is_error");
+      if (isError.is_boolean() && isError.get<bool>()) w.rawField("is_error", "true");
+      break;
+    }
+    case JsonBlock::Thinking:
+      w.literalField("type", "thinking");
+      w.field("thinking", stringMemberOr(block, "thinking", noText()));
+      w.field("signature", stringMemberOr(block, "signature", noText()));
+      break;
+    case JsonBlock::Skipped:
+      break;
+  }
+  if (breakpoint && kind != JsonBlock::Thinking) w.cacheControl();
+  w.close('}');
+}
+
+void writeJsonMessage(BodyWriter& w, const Json& message, bool breakpoint) {
+  const Json& content = memberOrNull(message, "content");
+  if (content.is_string()) {  // one text block
+    if (content.get_ref<const std::string&>().empty()) return;
+    w.separate();
+    w.open('{');
+    w.literalField("role", roleOfJson(message) == Role::User ? "user" : "assistant");
+    w.key("content");
+    w.open('[');
+    w.separate();
+    w.open('{');
+    w.literalField("type", "text");
+    w.field("text", content.get_ref<const std::string&>());
+    if (breakpoint) w.cacheControl();
+    w.close('}');
+    w.close(']');
+    w.close('}');
+    return;
+  }
+  if (!content.is_array()) return;
+  size_t lastSent = content.size();
+  for (size_t i = content.size(); i-- > 0;) {
+    if (kindOf(content[i]) != JsonBlock::Skipped) {
+      lastSent = i;
+      break;
+    }
+  }
+  if (lastSent == content.size()) return;
+  w.separate();
+  w.open('{');
+  w.literalField("role", roleOfJson(message) == Role::User ? "user" : "assistant");
+  w.key("content");
+  w.open('[');
+  for (size_t i = 0; i <= lastSent; ++i) {
+    JsonBlock kind = kindOf(content[i]);
+    if (kind != JsonBlock::Skipped) writeJsonBlock(w, content[i], kind, breakpoint && i == lastSent);
+  }
+  w.close(']');
+  w.close('}');
+}
+
+void writeMessages(BodyWriter& w, const ChatRequest& request, const RequestOptions& options) {
+  long breakpointMessage = request.cacheSystemAndTools && options.conversationBreakpoint == ConversationBreakpoint::LastUserMessage
+                               ? lastUserMessage(request)
+                               : -1;
+  w.key("messages");
+  w.open('[');
+  size_t lent = request.conversation.size();
+  for (size_t i = 0; i < lent; ++i) writeJsonMessage(w, request.conversation[i], static_cast<long>(i) == breakpointMessage);
+  for (size_t i = 0; i < request.messages.size(); ++i) {
+    writeMessage(w, request.messages[i], static_cast<long>(lent + i) == breakpointMessage);
+  }
+  w.close(']');
+}
+
+// A lent block's strings (its members' values, walked without a lookup per name).
+size_t textBytes(const Json& block) {
+  size_t bytes = 96;
+  if (!block.is_object()) return bytes;
+  for (const auto& value : block) {
+    if (value.is_string()) bytes += value.get_ref<const std::string&>().size();
+  }
+  return bytes;
 }
 
 // About the body's size: its texts, a little for escapes and the JSON around
@@ -182,6 +301,13 @@ void writeMessages(BodyWriter& w, const ChatRequest& request, const RequestOptio
 size_t estimatedSize(const ChatRequest& request, size_t toolsBytes) {
   size_t bytes = 512 + toolsBytes;
   for (const auto& block : request.system) bytes += block.text.size() + 64;
+  for (size_t i = 0; i < request.conversation.size(); ++i) {
+    const Json& content = memberOrNull(request.conversation[i], "content");
+    if (content.is_string()) bytes += content.get_ref<const std::string&>().size() + 96;
+    if (content.is_array()) {
+      for (const auto& block : content) bytes += textBytes(block);
+    }
+  }
   for (const auto& message : request.messages) {
     for (const auto& block : message.content) bytes += block.text.size() + block.id.size() + block.name.size() + 96;
   }

@@ -159,5 +159,78 @@ TEST(AnthropicRequest, MessagesOfOnlyEmptyTextAreLeftOut) {
   EXPECT_EQ(body["messages"][1]["content"][0]["text"], "Loading canon.");
 }
 
+// A conversation in the state's JSON shape, with what reading it must be
+// lenient about: string content, empty and unknown blocks, a message with
+// nothing to send, a tool result that is not text, a missing tool input.
+Json lentConversation() {
+  return Json::parse(R"([
+    {"role": "user", "content": "Create an email"},
+    {"role": "assistant", "content": [
+      {"type": "thinking", "thinking": "Canon first.", "signature": "sig-1"},
+      {"type": "text", "text": "Loading canon."},
+      {"type": "tool_use", "id": "toolu_1", "name": "fetch-canon", "input": {"category": "all", "n": [1, 2.5, null]}},
+      {"type": "tool_use", "id": "toolu_2", "name": "knowledge-search"},
+      {"type": "server_tool_use", "id": "x"}]},
+    {"role": "user", "content": [
+      {"type": "tool_result", "tool_use_id": "toolu_1", "content": "{\"templates\":[\"a\\\"b\"]}"},
+      {"type": "tool_result", "tool_use_id": "toolu_2", "content": {"hits": []}, "is_error": true},
+      {"type": "text", "text": ""}, 42, {"text": "no type"}, {"type": "text", "text": 5}]},
+    {"role": "assistant", "content": [{"type": "text", "text": ""}, {"type": "image"}]},
+    {"role": "assistant", "content": 42},
+    7,
+    {"role": "user", "content": [{"type": "text", "text": "Shorter, with \u00e9 and \ud83d\ude00"}, {"type": "other"}]},
+    {"role": "assistant", "content": "Here it is."}
+  ])");
+}
+
+// The same request with the conversation copied into Message values (what
+// providers got before SDK ABI 3.0).
+ChatRequest copiedFrom(const ChatRequest& lent) {
+  ChatRequest copied = lent;
+  copied.messages = allMessages(lent);
+  copied.conversation = {};
+  return copied;
+}
+
+TEST(AnthropicRequest, ALentConversationIsWrittenAsTheSameMessagesCopied) {
+  Json conversation = lentConversation();
+  for (size_t from : {0u, 2u, 5u, 6u, 8u, 9u}) {
+    for (bool cache : {true, false}) {
+      for (auto breakpoint : {ConversationBreakpoint::LastUserMessage, ConversationBreakpoint::None}) {
+        for (bool typedAfter : {false, true}) {
+          ChatRequest request = sampleRequest();
+          request.messages.clear();
+          if (typedAfter) request.messages = {{Role::Assistant, {ContentBlock::makeText("And a typed one after.")}}};
+          request.conversation = {&conversation, from};
+          request.cacheSystemAndTools = cache;
+          std::string lent = buildRequestBody(request, {breakpoint});
+          EXPECT_EQ(lent, buildRequestBody(copiedFrom(request), {breakpoint}))
+              << "from " << from << ", cache " << cache << ", typed after " << typedAfter;
+          EXPECT_TRUE(Json::parse(lent, nullptr, false).is_object()) << lent;
+        }
+      }
+    }
+  }
+}
+
+TEST(AnthropicRequest, TheBreakpointGoesOnTheLastUserMessageLentOrTyped) {
+  Json conversation = lentConversation();
+  ChatRequest request = sampleRequest();
+  request.messages.clear();
+  request.conversation = {&conversation, 0};
+  Json body = bodyOf(request, {});
+  const Json& messages = body["messages"];
+  ASSERT_EQ(messages.size(), 5u) << "the three messages with nothing to send are left out";
+  EXPECT_EQ(messages[2]["content"][1], Json({{"type", "tool_result"}, {"tool_use_id", "toolu_2"}, {"content", R"({"hits":[]})"},
+                                            {"is_error", true}}));
+  EXPECT_EQ(messages[1]["content"][3]["input"], Json::object());
+  EXPECT_EQ(messages[3]["content"].back()["cache_control"], Json({{"type", "ephemeral"}}));
+  EXPECT_FALSE(messages[4]["content"][0].contains("cache_control"));
+  request.messages = {{Role::User, {ContentBlock::makeText("A typed user turn.")}}};
+  body = bodyOf(request, {});
+  EXPECT_FALSE(body["messages"][3]["content"][0].contains("cache_control"));
+  EXPECT_TRUE(body["messages"][5]["content"][0].contains("cache_control"));
+}
+
 }  // namespace
 }  // namespace mx::anthropic

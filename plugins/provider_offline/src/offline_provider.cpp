@@ -108,6 +108,11 @@ OfflineProvider::OfflineProvider(OfflineConfig config, Scheduler scheduler)
     : config_(config), scheduler_(std::move(scheduler)) {}
 
 void OfflineProvider::chat(ChatRequest request, std::shared_ptr<ChatObserver> observer, CancellationToken cancel) {
+  // The planner reads typed messages; a lent conversation is copied once (the offline model is no hot path).
+  if (!request.conversation.empty()) {
+    request.messages = allMessages(request);
+    request.conversation = {};
+  }
   std::string text;
   std::optional<ContentBlock> toolCall;
   // Tier 1 is offered tools, or answers at the end of a conversation whose

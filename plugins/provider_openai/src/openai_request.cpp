@@ -52,13 +52,13 @@ Json buildChatBody(const ChatRequest& request, const ChatOptions& options) {
   if (!system.empty()) {
     messages.push_back({{"role", "system"}, {"content", system}});
   }
-  for (const auto& message : request.messages) {
+  forEachMessage(request, [&messages](const Message& message) {
     if (message.role == Role::User) {
       appendUserTurn(message, messages);
     } else {
       appendAssistantTurn(message, messages);
     }
-  }
+  });
   Json body = {{"model", request.model}, {"messages", std::move(messages)}, {"stream", true}};
   body[options.maxTokensField] = request.maxTokens;
   if (options.includeUsage) {

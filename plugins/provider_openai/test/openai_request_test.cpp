@@ -51,5 +51,29 @@ TEST(OpenAIRequest, CompatibleServerOptions) {
   EXPECT_EQ(body["messages"][1]["content"], "Error: boom");
 }
 
+TEST(OpenAIRequest, ALentConversationMapsAsTheSameMessagesCopied) {
+  Json conversation = Json::parse(R"([
+    {"role": "user", "content": "What is the capital of the UK?"},
+    {"role": "assistant", "content": [{"type": "text", "text": "Checking."},
+                                      {"type": "tool_use", "id": "call_ZR5", "name": "get_capital", "input": {"country": "UK"}}]},
+    {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_ZR5", "content": "London", "is_error": true},
+                                 {"type": "image"}]},
+    {"role": "assistant", "content": "London."}
+  ])");
+  for (size_t from : {0u, 1u, 3u, 4u}) {
+    ChatRequest lent;
+    lent.model = "gpt-4o-mini";
+    lent.system = {ContentBlock::makeText("Be brief.")};
+    lent.conversation = {&conversation, from};
+    lent.messages = {{Role::User, {ContentBlock::makeText("And France?")}}};
+    ChatRequest copied = lent;
+    copied.messages = allMessages(lent);
+    copied.conversation = {};
+    Json body = buildChatBody(lent, {});
+    EXPECT_EQ(body, buildChatBody(copied, {})) << "from " << from;
+    EXPECT_EQ(body["messages"].back(), Json({{"role", "user"}, {"content", "And France?"}})) << "the typed messages come last";
+  }
+}
+
 }  // namespace
 }  // namespace mx::openai

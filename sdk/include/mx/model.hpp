@@ -138,11 +138,16 @@ inline void appendBlockFromJson(const Json& b, std::vector<ContentBlock>& out) {
 }
 }  // namespace model_detail
 
+// A JSON message's role: "assistant", else user.
+inline Role roleOfJson(const Json& message) {
+  return stringMemberOr(message, "role", model_detail::noText()) == "assistant" ? Role::Assistant : Role::User;
+}
+
 // Lenient: unknown block types are skipped; a string content is one text block;
 // a member of the wrong type reads as absent.
 inline Message messageFromJson(const Json& json) {
   Message message;
-  message.role = stringMemberOr(json, "role", model_detail::noText()) == "assistant" ? Role::Assistant : Role::User;
+  message.role = roleOfJson(json);
   const Json& content = memberOrNull(json, "content");
   if (content.is_string()) {
     message.content.push_back(ContentBlock::makeText(content.get<std::string>()));
@@ -200,10 +205,28 @@ class ToolSet {
 
 enum class CacheTtl { FiveMinutes, OneHour };
 
+// Messages a caller lends instead of copying (SDK ABI 3.0): a JSON array in
+// the shape above (a graph state's messages channel), sent from index `from`
+// on, before ChatRequest::messages. A model call used to copy every message of
+// the conversation into Message values only to write them out again.
+// Ownership: borrowed; the array must stay alive and unchanged until the call
+// completes (NodeContext::state has that contract, and a node's call ends
+// before its step does). A provider that keeps a request after onComplete
+// must not read it.
+struct BorrowedMessages {
+  const Json* array = nullptr;  // null, or not an array: none
+  size_t from = 0;
+
+  size_t size() const { return array != nullptr && array->is_array() && from < array->size() ? array->size() - from : 0; }
+  bool empty() const { return size() == 0; }
+  const Json& operator[](size_t i) const { return (*array)[from + i]; }
+};
+
 struct ChatRequest {
   std::string model;                  // the provider's model id
   std::vector<ContentBlock> system;   // text blocks
-  std::vector<Message> messages;
+  BorrowedMessages conversation;      // sent first (ABI 3.0); see messageCount and forEachMessage
+  std::vector<Message> messages;      // sent after the conversation
   ToolSet tools;                      // shared, never copied per call
   int maxTokens = 1024;
   std::optional<double> temperature;
@@ -213,6 +236,28 @@ struct ChatRequest {
   CacheTtl cacheTtl = CacheTtl::FiveMinutes;
   std::string userId;                       // for provider-side abuse tracking
 };
+
+// Every message of a request, the borrowed conversation's and then `messages`.
+inline size_t messageCount(const ChatRequest& request) { return request.conversation.size() + request.messages.size(); }
+
+// Calls `visit(const Message&)` for each message in order; a borrowed one is
+// made a Message just for its call (a provider that writes typed messages;
+// one that writes JSON reads request.conversation in place).
+template <class Visit>
+void forEachMessage(const ChatRequest& request, Visit&& visit) {
+  for (size_t i = 0; i < request.conversation.size(); ++i) visit(messageFromJson(request.conversation[i]));
+  for (const auto& message : request.messages) visit(message);
+}
+
+// The same as values (a copy of the conversation: for providers and tests
+// off the hot path).
+inline std::vector<Message> allMessages(const ChatRequest& request) {
+  std::vector<Message> out;
+  out.reserve(messageCount(request));
+  for (size_t i = 0; i < request.conversation.size(); ++i) out.push_back(messageFromJson(request.conversation[i]));
+  out.insert(out.end(), request.messages.begin(), request.messages.end());
+  return out;
+}
 
 struct Usage {
   int64_t inputTokens = 0;

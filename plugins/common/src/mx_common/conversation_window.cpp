@@ -13,11 +13,9 @@ void addConversation(const Json& state, const std::string& messagesChannel, cons
       request.system.push_back(ContentBlock::makeText("Summary of the earlier conversation (older messages are not repeated):\n" + text));
     }
   }
-  if (!state.contains(messagesChannel) || !state[messagesChannel].is_array()) return;
-  const Json& messages = state[messagesChannel];
-  size_t first = from < messages.size() ? from : 0;
-  request.messages.reserve(request.messages.size() + messages.size() - first);
-  for (size_t i = first; i < messages.size(); ++i) request.messages.push_back(messageFromJson(messages[i]));
+  const Json& messages = memberOrNull(state, messagesChannel);
+  if (!messages.is_array()) return;
+  request.conversation = {&messages, from < messages.size() ? from : 0};
 }
 
 int64_t estimateTokens(const Json& messages, size_t from) {

@@ -2,7 +2,9 @@
 // turns (the `agent.summarize` node's channel: {through, text}) as one more
 // system block, then the messages from `through` on. Without a summary, every
 // message. Also the rough token estimate the summarising decision uses.
-// Pure; thread-safe.
+// Pure; thread-safe. Ownership: the request borrows the state's messages
+// (ChatRequest::conversation): `state` must outlive the call, unchanged, as a
+// node's state does until its step ends.
 #pragma once
 
 #include <string>
@@ -12,7 +14,7 @@
 
 namespace mx::common {
 
-// Adds the summary (if any) to request.system and the windowed messages to request.messages.
+// Adds the summary (if any) to request.system and lends the windowed messages as request.conversation.
 void addConversation(const Json& state, const std::string& messagesChannel, const std::string& summaryChannel,
                      ChatRequest& request);
 
