@@ -34,6 +34,36 @@ TEST(Reducers, ReplaceAppendMergeAndMergeByKey) {
   EXPECT_FALSE(applyReducer(Reducer::MergeByKey, "id", artifacts, Json{{"no_id", 1}}).isOk());
 }
 
+// A step's results are moved into the state; an update the caller keeps
+// (a run's input) is copied and left as it was. Both give the same state.
+TEST(Reducers, AnUpdateMovedInGivesTheStateACopyGives) {
+  struct Case {
+    Reducer reducer;
+    Json start;
+    Json update;
+  };
+  std::vector<Case> cases = {
+      {Reducer::Replace, 1, {{"text", std::string(100, 'r')}}},
+      {Reducer::Append, Json::array({{{"role", "user"}}}), Json::array({{{"role", "assistant"}, {"content", std::string(100, 'a')}}, 7})},
+      {Reducer::Append, "one", {{"role", "tool"}}},
+      {Reducer::Merge, {{"a", 1}, {"nested", {{"x", 1}}}}, {{"b", std::string(50, 'b')}, {"nested", {{"y", 2}, {"x", nullptr}}}, {"a", nullptr}}},
+      {Reducer::MergeByKey, Json::array({{{"id", "a1"}, {"v", 1}}}), Json::array({{{"id", "a1"}, {"v", 2}}, {{"id", "a2"}}, {{"id", "a2"}, {"v", 3}}})},
+      {Reducer::MergeByKey, Json(), {{"id", "solo"}}},
+  };
+  for (const auto& c : cases) {
+    Json copied = c.start;
+    const Json kept = c.update;
+    ASSERT_TRUE(applyReducer(c.reducer, "id", copied, kept).isOk());
+    EXPECT_EQ(kept, c.update) << "a const update is not moved from";
+    Json moved = c.start;
+    Json update = c.update;
+    ASSERT_TRUE(applyReducer(c.reducer, "id", moved, std::move(update)).isOk());
+    EXPECT_EQ(moved, copied) << c.update.dump();
+  }
+  Json object = Json::object();
+  EXPECT_FALSE(applyReducer(Reducer::Merge, "", object, Json::array()).isOk());
+}
+
 TEST(Predicates, ParseAndEvaluate) {
   Json state = {{"messages", Json::array({{{"role", "assistant"}, {"content", {{{"type", "tool_use"}, {"id", "t"}}}}}})},
                 {"intent", {{"contentType", "email"}, {"count", 0}}},

@@ -34,16 +34,22 @@ int64_t nowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-Status applyUpdate(const GraphDefinition& graph, const std::string& node, Json& state, const Json& update) {
+// `update` is moved from (a step's results are not read after they are applied).
+Status applyUpdate(const GraphDefinition& graph, const std::string& node, Json& state, Json&& update) {
   if (update.is_null()) return Status::ok();
   if (!update.is_object()) return internalError("node \"" + node + "\" returned an update that is not an object");
-  for (const auto& [channel, value] : update.items()) {
+  for (auto it = update.begin(); it != update.end(); ++it) {
+    const std::string& channel = it.key();
     const ChannelSpec* spec = graph.channel(channel);
     if (spec == nullptr) return internalError("node \"" + node + "\" wrote undeclared channel \"" + channel + "\"");
-    Status status = applyReducer(spec->reducer, spec->key, state[channel], value);
+    Status status = applyReducer(spec->reducer, spec->key, state[channel], std::move(it.value()));
     if (!status.isOk()) return status.withContext("node \"" + node + "\", channel \"" + channel + "\"");
   }
   return Status::ok();
+}
+
+Status applyUpdate(const GraphDefinition& graph, const std::string& node, Json& state, const Json& update) {
+  return applyUpdate(graph, node, state, Json(update));
 }
 
 class RunExecution final : public std::enable_shared_from_this<RunExecution> {
@@ -197,9 +203,9 @@ class RunExecution final : public std::enable_shared_from_this<RunExecution> {
     Status failure;
     std::vector<std::string> unfinished;
     for (const auto& name : current_) {
-      const Result<Json>& result = results_.at(name);
+      Result<Json>& result = results_.at(name);
       if (result.isOk()) {  // successful updates count even when a sibling failed
-        Status applied = applyUpdate(*graph_, name, state_, *result);
+        Status applied = applyUpdate(*graph_, name, state_, std::move(*result));
         if (!applied.isOk() && failure.isOk()) failure = applied;
       } else {
         unfinished.push_back(name);

@@ -17,59 +17,64 @@ const std::vector<std::string>& reducerNames() {
 
 namespace {
 
-void mergeObjects(Json& value, const Json& update) {
-  for (const auto& [key, child] : update.items()) {
+void mergeObjects(Json& value, Json&& update) {
+  for (auto it = update.begin(); it != update.end(); ++it) {
+    Json& child = it.value();
     if (child.is_null()) {
-      value.erase(key);
-    } else if (child.is_object() && value.contains(key) && value[key].is_object()) {
-      mergeObjects(value[key], child);
+      value.erase(it.key());
+    } else if (child.is_object() && value.contains(it.key()) && value[it.key()].is_object()) {
+      mergeObjects(value[it.key()], std::move(child));
     } else {
-      value[key] = child;
+      value[it.key()] = std::move(child);
     }
   }
 }
 
 }  // namespace
 
-Status applyReducer(Reducer reducer, const std::string& key, Json& value, const Json& update) {
+Status applyReducer(Reducer reducer, const std::string& key, Json& value, Json&& update) {
   switch (reducer) {
     case Reducer::Replace:
-      value = update;
+      value = std::move(update);
       return Status::ok();
     case Reducer::Append:
       if (!value.is_array()) value = value.is_null() ? Json::array() : Json::array({value});
       if (update.is_array()) {
-        for (const auto& element : update) value.push_back(element);
+        for (auto& element : update) value.push_back(std::move(element));
       } else {
-        value.push_back(update);
+        value.push_back(std::move(update));
       }
       return Status::ok();
     case Reducer::Merge:
       if (!update.is_object()) return invalidArgumentError("the merge reducer needs an object update");
       if (!value.is_object()) value = Json::object();
-      mergeObjects(value, update);
+      mergeObjects(value, std::move(update));
       return Status::ok();
     case Reducer::MergeByKey: {
       if (!value.is_array()) value = Json::array();
-      Json items = update.is_array() ? update : Json::array({update});
-      for (const auto& item : items) {
+      Json items = update.is_array() ? std::move(update) : Json::array({std::move(update)});
+      for (auto& item : items) {
         if (!item.is_object() || !item.contains(key)) {
           return invalidArgumentError("merge_by_key needs objects with a \"" + key + "\" field");
         }
         bool replaced = false;
         for (auto& existing : value) {
           if (existing.is_object() && existing.contains(key) && existing[key] == item[key]) {
-            existing = item;
+            existing = std::move(item);
             replaced = true;
             break;
           }
         }
-        if (!replaced) value.push_back(item);
+        if (!replaced) value.push_back(std::move(item));
       }
       return Status::ok();
     }
   }
   return Status::ok();
+}
+
+Status applyReducer(Reducer reducer, const std::string& key, Json& value, const Json& update) {
+  return applyReducer(reducer, key, value, Json(update));
 }
 
 }  // namespace mx::host

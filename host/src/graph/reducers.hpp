@@ -20,6 +20,9 @@ enum class Reducer { Replace, Append, Merge, MergeByKey };
 std::optional<Reducer> parseReducer(const std::string& name);
 const std::vector<std::string>& reducerNames();
 
+// A node's update is moved into the state (a step's tool results, the model's
+// answer: copying them showed as 2 % of the server's CPU); the const overload copies.
+Status applyReducer(Reducer reducer, const std::string& key, Json& value, Json&& update);
 Status applyReducer(Reducer reducer, const std::string& key, Json& value, const Json& update);
 
 }  // namespace mx::host
