@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
+#include <cstdint>
 #include <condition_variable>
 #include <future>
 #include <random>
@@ -104,6 +106,23 @@ TEST(JsonText, WholeValuesAreWrittenAsDumpWritesThem) {
   EXPECT_EQ(prefixed, "[" + Json(3.0).dump());
   // Where dump() would throw on invalid UTF-8, the text says U+FFFD instead.
   EXPECT_EQ(Json::parse(jsonText({{"bad", "a\xFFz"}}))["bad"], "a\xEF\xBF\xBDz");
+}
+
+// Numbers are written without dump(), in dump()'s exact format.
+TEST(JsonText, NumbersAreWrittenAsDumpWritesThem) {
+  std::vector<Json> numbers = {0, -0, 1, -1, 42, INT64_MIN, INT64_MAX, 18446744073709551615ULL, 0u,
+                               0.0, -0.0, 1.0, -1.0, 0.5, 3.0, 100.0, 1e15, 1e16, 1e17, 1e21, 1e300, -1e-300, 1e-4, 1e-5, 1e-7,
+                               0.1, 0.2 + 0.1, 1.0 / 3.0, 2.5e-7, 123456.789, 5e-324, 1.7976931348623157e308,
+                               static_cast<double>(static_cast<float>(0.1))};
+  std::mt19937_64 random(7);
+  std::uniform_real_distribution<double> anyDouble(-1e6, 1e6);
+  std::uniform_int_distribution<int> exponent(-320, 300);
+  for (int i = 0; i < 2000; ++i) numbers.push_back(std::ldexp(anyDouble(random), exponent(random) / 4));
+  for (int i = 0; i < 200; ++i) numbers.push_back(static_cast<int64_t>(random()));
+  for (const Json& number : numbers) EXPECT_EQ(jsonText(number), number.dump());
+  // Not finite: null, as dump() writes them.
+  EXPECT_EQ(jsonText(Json(std::nan(""))), "null");
+  EXPECT_EQ(jsonText(Json(-INFINITY)), Json(-INFINITY).dump());
 }
 
 TEST(JsonText, ArtifactDeltaMatchesTheTreeFormat) {

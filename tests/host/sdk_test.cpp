@@ -152,6 +152,12 @@ TEST(Checkpoints, TheTextIsTheJsonOfTheCheckpoint) {
   std::string text = checkpointText(c, &stateAt, &stateLength);
   EXPECT_EQ(text, toJson(c).dump());
   EXPECT_EQ(text.substr(stateAt, stateLength), c.state.dump());
+  c.error = "tool \"x\" failed:\ttimeout \xE2\x82\xAC";
+  c.next = {"one"};
+  c.state["score"] = 0.1 + 0.2;
+  EXPECT_EQ(checkpointText(c), toJson(c).dump());
+  c.error = "cut \xE2\x82";  // where dump() throws, the text says U+FFFD
+  EXPECT_EQ(checkpointFromJson(Json::parse(checkpointText(c))).error, "cut \xEF\xBF\xBD\xEF\xBF\xBD");
 }
 
 std::vector<RunEvent> sampleEvents() {

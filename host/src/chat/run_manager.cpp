@@ -278,7 +278,7 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
   }
   // `done` is saved with the rest and sent once they are saved; the log is
   // sealed first, so no late event (a tool that outlived its run) takes its number.
-  std::string done = Json{{"conversationId", run->conversationId}, {"messageCount", messageCount}}.dump();
+  std::string done = jsonText(Json{{"conversationId", run->conversationId}, {"messageCount", messageCount}});
   run->log->seal();
   RunEventBatchWriter events;
   size_t logged = run->log->writeEvents(events);

@@ -5,6 +5,7 @@
 #include "pg_checkpointer.hpp"
 #include "pg_sql.hpp"
 #include "mx/json_parse.hpp"
+#include "mx/json_text.hpp"
 
 namespace mx::pg {
 
@@ -71,7 +72,9 @@ std::vector<SearchHit> readHits(const pqxx::result& rows) {
   return hits;
 }
 
-std::string jsonText(const Json& value) { return (value.is_null() ? Json::object() : value).dump(); }
+// A jsonb parameter (null as an empty object), by the SDK's writer: dump()'s serializer per message's
+// metadata showed in the profile, and dump() throws on invalid UTF-8 where this writes U+FFFD.
+std::string jsonText(const Json& value) { return value.is_null() ? std::string("{}") : mx::jsonText(value); }
 
 }  // namespace
 

@@ -81,23 +81,33 @@ inline Json toJson(const Checkpoint& c) {
 // (c.state.dump()) lies in it.
 inline std::string checkpointText(const Checkpoint& c, size_t* stateAt = nullptr, size_t* stateLength = nullptr) {
   std::string text = "{\"createdAtMs\":" + std::to_string(c.createdAtMs);
-  text += ",\"error\":" + Json(c.error).dump();
-  text += ",\"interruptedAt\":" + Json(c.interruptedAt).dump();
+  auto stringField = [&text](const char* name, const std::string& value) {
+    text += name;
+    appendJsonString(text, value);
+  };
+  stringField(",\"error\":", c.error);
+  stringField(",\"interruptedAt\":", c.interruptedAt);
   text += ",\"joins\":";
   if (c.joins.is_null()) {
     text += "{}";
   } else {
     appendJson(text, c.joins);
   }
-  text += ",\"next\":" + Json(c.next).dump();
-  text += ",\"runId\":" + Json(c.runId).dump();
+  text += ",\"next\":[";
+  for (size_t i = 0; i < c.next.size(); ++i) {
+    if (i > 0) text += ',';
+    appendJsonString(text, c.next[i]);
+  }
+  text += ']';
+  stringField(",\"runId\":", c.runId);
   text += ",\"state\":";
   if (stateAt != nullptr) *stateAt = text.size();
   appendJson(text, c.state);
   if (stateLength != nullptr && stateAt != nullptr) *stateLength = text.size() - *stateAt;
-  text += ",\"status\":" + Json(c.status).dump();
+  stringField(",\"status\":", c.status);
   text += ",\"step\":" + std::to_string(c.step);
-  text += ",\"threadId\":" + Json(c.threadId).dump() + "}";
+  stringField(",\"threadId\":", c.threadId);
+  text += '}';
   return text;
 }
 

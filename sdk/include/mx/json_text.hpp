@@ -15,6 +15,8 @@
 #pragma once
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -220,6 +222,37 @@ inline void appendJsonString(std::string& out, std::string_view text) {
   out.resize(at);
 }
 
+namespace json_text_detail {
+// A number as dump() writes it, without dump()'s serializer and string per
+// number: integers in decimal, floats by nlohmann's own shortest round-trip
+// formatting (its to_chars: "1.0", "-0.0", "1e-07"), not finite as null.
+inline void appendNumber(std::string& out, const Json& value) {
+  char buffer[64];
+  char* end = buffer;
+  switch (value.type()) {
+    case Json::value_t::number_integer:
+      end = std::to_chars(buffer, buffer + sizeof buffer, value.get<Json::number_integer_t>()).ptr;
+      break;
+    case Json::value_t::number_unsigned:
+      end = std::to_chars(buffer, buffer + sizeof buffer, value.get<Json::number_unsigned_t>()).ptr;
+      break;
+    case Json::value_t::number_float: {
+      double number = value.get<Json::number_float_t>();
+      if (!std::isfinite(number)) {
+        out.append("null");
+        return;
+      }
+      end = nlohmann::detail::to_chars(buffer, buffer + sizeof buffer, number);
+      break;
+    }
+    default:
+      out.append(value.dump());  // binary
+      return;
+  }
+  out.append(buffer, static_cast<size_t>(end - buffer));
+}
+}  // namespace json_text_detail
+
 // `value` as value.dump() writes it (compact; object keys in the tree's order),
 // except that invalid UTF-8 in a string becomes U+FFFD instead of an exception.
 inline void appendJson(std::string& out, const Json& value) {
@@ -251,7 +284,7 @@ inline void appendJson(std::string& out, const Json& value) {
     case Json::value_t::string: appendJsonString(out, value.get_ref<const std::string&>()); return;
     case Json::value_t::boolean: out.append(value.get<bool>() ? "true" : "false"); return;
     case Json::value_t::null: out.append("null"); return;
-    default: out.append(value.dump());  // numbers (and binary) as nlohmann formats them
+    default: json_text_detail::appendNumber(out, value);
   }
 }
 
