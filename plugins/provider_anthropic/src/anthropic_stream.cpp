@@ -18,7 +18,7 @@ Code codeForErrorType(const std::string& type) {
 
 namespace {
 
-StopReason stopReasonFrom(const std::string& text) {
+StopReason stopReasonFrom(std::string_view text) {
   if (text == "end_turn") return StopReason::EndTurn;
   if (text == "max_tokens") return StopReason::MaxTokens;
   if (text == "stop_sequence") return StopReason::StopSequence;
@@ -60,7 +60,63 @@ bool parseDelta(std::string_view data, std::string_view kind, std::string_view f
   return data.substr(at) == "}}";
 }
 
+// The event's JSON up to its last brace, without the padding the API may put
+// before that brace ({"type":"message_stop"      }); empty when it does not end in one.
+std::string_view beforeLastBrace(std::string_view data) {
+  if (data.empty() || data.back() != '}') return {};
+  data.remove_suffix(1);
+  while (!data.empty() && data.back() == ' ') data.remove_suffix(1);
+  return data;
+}
+
+// `data` at `at` starts with `literal`: then steps over it.
+bool skip(std::string_view data, size_t& at, std::string_view literal) {
+  if (data.substr(at, literal.size()) != literal) return false;
+  at += literal.size();
+  return true;
+}
+
+// One to nine decimal digits at `at`, stepped over.
+bool readDigits(std::string_view data, size_t& at, int& value) {
+  size_t first = at;
+  while (at < data.size() && at - first < 9 && data[at] >= '0' && data[at] <= '9') ++at;
+  if (at == first || (at < data.size() && data[at] >= '0' && data[at] <= '9')) return false;
+  value = digitsValue(data.substr(first, at - first));
+  return true;
+}
+
 }  // namespace
+
+bool parseTextBlockStart(std::string_view data, int& index) {
+  std::string_view body = beforeLastBrace(data);
+  size_t at = 0;
+  int parsed = 0;
+  if (!skip(body, at, "{\"type\":\"content_block_start\",\"index\":") || !readDigits(body, at, parsed) ||
+      !skip(body, at, ",\"content_block\":{\"type\":\"text\",\"text\":\"\"}") || at != body.size()) {
+    return false;
+  }
+  index = parsed;
+  return true;
+}
+
+bool parseMessageDelta(std::string_view data, std::string_view& stopReason, int& outputTokens) {
+  std::string_view body = beforeLastBrace(data);
+  size_t at = 0;
+  if (!skip(body, at, "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"")) return false;
+  size_t word = at;
+  while (at < body.size() && ((body[at] >= 'a' && body[at] <= 'z') || body[at] == '_')) ++at;
+  std::string_view reason = body.substr(word, at - word);
+  int tokens = 0;
+  if (reason.empty() || !skip(body, at, "\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":") ||
+      !readDigits(body, at, tokens) || !skip(body, at, "}") || at != body.size()) {
+    return false;
+  }
+  stopReason = reason;
+  outputTokens = tokens;
+  return true;
+}
+
+bool isMessageStop(std::string_view data) { return beforeLastBrace(data) == "{\"type\":\"message_stop\""; }
 
 bool parseTextDelta(std::string_view data, int& index, std::string& text) {
   return parseDelta(data, "text_delta", "text", index, text);
@@ -104,6 +160,23 @@ void StreamAccumulator::dispatch(const SseEvent& event) {
   }
   if (event.event == "content_block_stop" && parseBlockStop(event.data, fastIndex_)) {
     onBlockStop(fastIndex_);
+    return;
+  }
+  if (event.event == "content_block_start" && parseTextBlockStart(event.data, fastIndex_)) {
+    blocks_[fastIndex_] = BlockBuilder();  // a text block, empty so far
+    return;
+  }
+  if (event.event == "message_delta") {
+    std::string_view reason;
+    int outputTokens = 0;
+    if (parseMessageDelta(event.data, reason, outputTokens)) {
+      response_.stopReason = stopReasonFrom(reason);
+      response_.usage.outputTokens = outputTokens;
+      return;
+    }
+  }
+  if (event.event == "message_stop" && isMessageStop(event.data)) {
+    finished_ = true;
     return;
   }
   Json data = parseJson(event.data);
@@ -211,7 +284,7 @@ void StreamAccumulator::onMessageDelta(const Json& data) {
   if (data.contains("delta")) {
     const Json& delta = data["delta"];
     if (delta.contains("stop_reason") && delta["stop_reason"].is_string()) {
-      response_.stopReason = stopReasonFrom(delta["stop_reason"]);
+      response_.stopReason = stopReasonFrom(delta["stop_reason"].get_ref<const std::string&>());
     }
     if (delta.contains("stop_sequence") && delta["stop_sequence"].is_string()) {
       response_.stopSequence = delta["stop_sequence"];

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -246,6 +248,102 @@ TEST(ToolInputFastPath, TheAccumulatorGivesTheSameToolCallEitherWay) {
   EXPECT_EQ(fast, run(true));
   EXPECT_EQ(fast.first, "0:{\"city\": \"Par|0:is\"}|");
   EXPECT_EQ(fast.second, R"({"city":"Paris"})");
+}
+
+TEST(CallEventFastPaths, ReadTheApisLayoutWithOrWithoutPadding) {
+  int index = -1;
+  ASSERT_TRUE(parseTextBlockStart(R"({"type":"content_block_start","index":3,"content_block":{"type":"text","text":""}})", index));
+  EXPECT_EQ(index, 3);
+  ASSERT_TRUE(parseTextBlockStart(R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}          })", index));
+  EXPECT_EQ(index, 0);
+  std::string_view reason;
+  int tokens = -1;
+  ASSERT_TRUE(parseMessageDelta(R"({"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":65}})",
+                                reason, tokens));
+  EXPECT_EQ(reason, "tool_use");
+  EXPECT_EQ(tokens, 65);
+  ASSERT_TRUE(parseMessageDelta(R"({"type":"message_delta","delta":{"stop_reason":"max_tokens","stop_sequence":null},"usage":{"output_tokens":100}    })",
+                                reason, tokens));
+  EXPECT_EQ(reason, "max_tokens");
+  EXPECT_EQ(tokens, 100);
+  EXPECT_TRUE(isMessageStop(R"({"type":"message_stop"})"));
+  EXPECT_TRUE(isMessageStop(R"({"type":"message_stop"       })"));
+}
+
+TEST(CallEventFastPaths, AnythingElseGoesToTheGeneralParser) {
+  int index = -1;
+  for (const char* other : {R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":"Hi"}})",
+                            R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":"","citations":[]}})",
+                            R"({"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}})",
+                            R"({"type":"content_block_start","index":,"content_block":{"type":"text","text":""}})",
+                            R"({"type":"content_block_start","index":1234567890,"content_block":{"type":"text","text":""}})",
+                            R"({"type":"content_block_start", "index":0,"content_block":{"type":"text","text":""}})",
+                            R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}x)",
+                            R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""})"}) {
+    EXPECT_FALSE(parseTextBlockStart(other, index)) << other;
+  }
+  std::string_view reason;
+  int tokens = -1;
+  for (const char* other : {
+           R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"input_tokens":43,"output_tokens":282}})",
+           R"({"type":"message_delta","delta":{"stop_reason":"stop_sequence","stop_sequence":"END"},"usage":{"output_tokens":5}})",
+           R"({"type":"message_delta","delta":{"stop_reason":null,"stop_sequence":null},"usage":{"output_tokens":5}})",
+           R"({"type":"message_delta","delta":{"stop_reason":"","stop_sequence":null},"usage":{"output_tokens":5}})",
+           R"({"type":"message_delta","delta":{"stop_reason":"End","stop_sequence":null},"usage":{"output_tokens":5}})",
+           R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":12345678901}})",
+           R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":-5}})",
+           R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":5},"x":1})",
+           R"({"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":5}})"}) {
+    EXPECT_FALSE(parseMessageDelta(other, reason, tokens)) << other;
+  }
+  for (const char* other : {R"({"type":"message_stop","x":1})", R"({"type": "message_stop"})", R"({"type":"message_stop")", ""}) {
+    EXPECT_FALSE(isMessageStop(other)) << other;
+  }
+}
+
+// Every recorded stream, read with the fast paths and again laid out so that
+// only the general parser reads it: the same deltas and the same response.
+TEST(CallEventFastPaths, EveryFixtureGivesTheSameResultEitherWay) {
+  struct Record final : ChatObserver {
+    std::string log;
+    void onTextDelta(std::string_view t) override { log.append("t:").append(t).append("|"); }
+    void onThinkingDelta(std::string_view t) override { log.append("k:").append(t).append("|"); }
+    void onToolCallStart(int index, std::string_view id, std::string_view name) override {
+      log.append("s:").append(std::to_string(index)).append(id).append(name).append("|");
+    }
+    void onToolCallDelta(int index, std::string_view partial) override { log.append("j:").append(std::to_string(index)).append(partial).append("|"); }
+    void onComplete(const Status&, ChatResponse) override {}
+  };
+  auto replay = [](const std::vector<std::pair<std::string, std::string>>& events, bool general) {
+    Record observer;
+    StreamAccumulator accumulator(&observer, CacheTtl::FiveMinutes);
+    for (const auto& [event, data] : events) {
+      Json parsed = Json::parse(data, nullptr, false);
+      accumulator.onEvent({event, general && !parsed.is_discarded() ? parsed.dump(1) : data, ""});
+    }
+    ChatResponse response = accumulator.takeResponse();
+    const Usage& u = response.usage;
+    return observer.log + "\n" + std::to_string(accumulator.finished()) + std::string(codeName(accumulator.failure().code())) + "\n" +
+           response.id + response.model + std::to_string(static_cast<int>(response.stopReason)) + response.stopSequence + "\n" +
+           std::to_string(u.inputTokens) + "," + std::to_string(u.outputTokens) + "," + std::to_string(u.cacheReadTokens) + "," +
+           std::to_string(u.cacheWrite5mTokens) + "," + std::to_string(u.cacheWrite1hTokens) + "\n" + toJson(response.message).dump();
+  };
+  int streams = 0;
+  for (const auto& file : std::filesystem::directory_iterator(MX_FIXTURES_DIR)) {
+    std::string name = file.path().filename().string();
+    if (name.rfind("anthropic-", 0) != 0 || file.path().extension() != ".sse") continue;
+    std::ifstream in(file.path());
+    std::vector<std::pair<std::string, std::string>> events;
+    std::string line, event;
+    while (std::getline(in, line)) {
+      if (line.rfind("event: ", 0) == 0) event = line.substr(7);
+      if (line.rfind("data: ", 0) == 0) events.emplace_back(event, line.substr(6));
+    }
+    ASSERT_FALSE(events.empty()) << name;
+    EXPECT_EQ(replay(events, false), replay(events, true)) << name;
+    ++streams;
+  }
+  EXPECT_GE(streams, 6);
 }
 
 }  // namespace
