@@ -337,6 +337,10 @@ TEST(Messages, EveryBlockTypeRoundTripsThroughJson) {
   EXPECT_EQ(back.content[3].text, "the brief first");
   EXPECT_EQ(back.content[3].signature, "sig");
   EXPECT_EQ(toJson(back), toJson(message));
+  Message moved = message;  // from an rvalue: the same JSON, the texts moved out
+  EXPECT_EQ(toJson(std::move(moved)), toJson(message));
+  ContentBlock block = message.content[1];
+  EXPECT_EQ(toJson(std::move(block)), toJson(message.content[1]));
 }
 
 TEST(Messages, ALentConversationComesBeforeTheTypedMessages) {

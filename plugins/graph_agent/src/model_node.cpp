@@ -96,7 +96,7 @@ class ReasoningObserver final : public ChatObserver {
     add("cacheReadTokens", response.usage.cacheReadTokens);
     add("modelCalls", 1);
     usage["costUsd"] = usage.value("costUsd", 0.0) + response.costUsd;
-    done_(Json{{"messages", Json::array({toJson(response.message)})}, {usageChannel_, usage}});
+    done_(Json{{"messages", Json::array({toJson(std::move(response.message))})}, {usageChannel_, std::move(usage)}});
   }
 
  private:

@@ -74,7 +74,7 @@ class Batch final : public std::enable_shared_from_this<Batch> {
     Message message;
     message.role = Role::User;
     message.content = std::move(results_);
-    done_(Json{{channel_, Json::array({toJson(message)})}});
+    done_(Json{{channel_, Json::array({toJson(std::move(message))})}});
   }
 
  private:

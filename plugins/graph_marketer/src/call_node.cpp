@@ -21,7 +21,7 @@ void CallNode::run(std::shared_ptr<NodeContext> context, NodeDone done) {
   // Unique within the conversation: the node and the number of messages so far.
   std::string id = "toolu_mx_" + context->nodeName + "_" + std::to_string(messages.is_array() ? messages.size() : 0);
   call.content.push_back(ContentBlock::makeToolUse(id, config_.tool, std::move(arguments)));
-  done(Json{{config_.messagesChannel, Json::array({toJson(call)})}});
+  done(Json{{config_.messagesChannel, Json::array({toJson(std::move(call))})}});
 }
 
 }  // namespace mx::marketer

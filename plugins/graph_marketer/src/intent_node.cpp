@@ -38,7 +38,7 @@ class IntentObserver final : public ChatObserver {
       answer.role = Role::Assistant;
       answer.content.push_back(ContentBlock::makeText(text));
       return done_(Json{{config_.planChannel, {{"intent", "chat"}}},
-                        {config_.messagesChannel, Json::array({toJson(answer)})}});
+                        {config_.messagesChannel, Json::array({toJson(std::move(answer))})}});
     }
     const Json& state = *context_->state;
     bool allowed = config_.webSearchAvailable && state.contains(config_.contextChannel) &&

@@ -80,22 +80,49 @@ struct Message {
 // the Anthropic format): {"role":"user"|"assistant","content":[{"type":"text",
 // "text"},{"type":"tool_use","id","name","input"},{"type":"tool_result",
 // "tool_use_id","content","is_error"},{"type":"thinking","thinking","signature"}]}.
-inline Json toJson(const ContentBlock& block) {
+// From an rvalue the texts and inputs are moved, not copied (a model's answer
+// into the state: built member by member, not from an initializer list).
+inline Json toJson(ContentBlock&& block) {
+  Json out = Json::object();
   switch (block.type) {
-    case BlockType::Text: return {{"type", "text"}, {"text", block.text}};
-    case BlockType::ToolUse: return {{"type", "tool_use"}, {"id", block.id}, {"name", block.name}, {"input", block.input}};
+    case BlockType::Text:
+      out["type"] = "text";
+      out["text"] = std::move(block.text);
+      break;
+    case BlockType::ToolUse:
+      out["type"] = "tool_use";
+      out["id"] = std::move(block.id);
+      out["name"] = std::move(block.name);
+      out["input"] = std::move(block.input);
+      break;
     case BlockType::ToolResult:
-      return {{"type", "tool_result"}, {"tool_use_id", block.id}, {"content", block.text}, {"is_error", block.isError}};
-    case BlockType::Thinking: return {{"type", "thinking"}, {"thinking", block.text}, {"signature", block.signature}};
+      out["type"] = "tool_result";
+      out["tool_use_id"] = std::move(block.id);
+      out["content"] = std::move(block.text);
+      out["is_error"] = block.isError;
+      break;
+    case BlockType::Thinking:
+      out["type"] = "thinking";
+      out["thinking"] = std::move(block.text);
+      out["signature"] = std::move(block.signature);
+      break;
   }
-  return Json::object();
+  return out;
 }
 
-inline Json toJson(const Message& message) {
+inline Json toJson(const ContentBlock& block) { return toJson(ContentBlock(block)); }
+
+inline Json toJson(Message&& message) {
   Json content = Json::array();
-  for (const auto& block : message.content) content.push_back(toJson(block));
-  return {{"role", message.role == Role::User ? "user" : "assistant"}, {"content", std::move(content)}};
+  content.get_ref<Json::array_t&>().reserve(message.content.size());
+  for (auto& block : message.content) content.push_back(toJson(std::move(block)));
+  Json out = Json::object();
+  out["role"] = message.role == Role::User ? "user" : "assistant";
+  out["content"] = std::move(content);
+  return out;
 }
+
+inline Json toJson(const Message& message) { return toJson(Message(message)); }
 
 // A member's string, or `fallback` when `object` has no such member or it is not
 // a string: by reference, found once (`value(key, "")` copies the string, and
