@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -260,6 +261,41 @@ TEST(HttpClient, AReusedHandleCarriesNothingOfTheRequestBefore) {
   }
   EXPECT_EQ(requests[2].body, "{\"q\":1}");
   EXPECT_EQ(requests[2].header("x-second"), "");
+}
+
+// The proxy variables are read when the client starts: with one set, requests
+// go through that proxy (libcurl reads the variables per transfer); with none,
+// each transfer says "no proxy" itself instead of scanning the environment.
+TEST(HttpClient, ProxyVariablesSetAtStartAreHonouredAndNoneMeansDirect) {
+  struct ClearedProxyVariables {  // whatever the machine has, restored after
+    std::vector<std::pair<std::string, std::string>> saved;
+    ClearedProxyVariables() {
+      for (const char* name : {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"}) {
+        if (const char* value = std::getenv(name)) saved.emplace_back(name, value);
+        unsetenv(name);
+      }
+    }
+    ~ClearedProxyVariables() {
+      for (const auto& [name, value] : saved) setenv(name.c_str(), value.c_str(), 1);
+    }
+  } cleared;
+  MockHttpServer proxy([](const MockRequest&, MockResponse& r) { r.send(200, {{"Content-Type", "text/plain"}}, "via proxy"); });
+  const std::string target = "http://upstream.invalid/v1/things";
+  ASSERT_EQ(setenv("http_proxy", proxy.baseUrl().c_str(), 1), 0);
+  auto proxied = makeClient();
+  auto collector = std::make_shared<Collector>();
+  proxied->start(post(target), collector, {});
+  Status status = wait(collector);
+  unsetenv("http_proxy");
+  ASSERT_TRUE(status.isOk()) << status.toString();
+  EXPECT_EQ(collector->body, "via proxy");
+  ASSERT_EQ(proxy.requests().size(), 1u);
+
+  auto direct = makeClient();  // nothing set now: the unresolvable host is tried directly
+  auto refused = std::make_shared<Collector>();
+  direct->start(post(target), refused, {});
+  EXPECT_EQ(wait(refused).code(), Code::Unavailable);
+  EXPECT_EQ(proxy.requests().size(), 1u);
 }
 
 TEST(HttpClient, ConnectionRefusedIsUnavailable) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <queue>
@@ -30,6 +31,18 @@ void globalInit() {
 
 bool isEventStream(std::string_view contentType) {
   return contentType.substr(0, 17) == "text/event-stream";
+}
+
+// libcurl reads the proxy variables (and no_proxy) from the environment for
+// every transfer, ~30 getenv scans of the whole environment per turn. When
+// none is set at start, the transfers say "no proxy" themselves, which is
+// what libcurl would conclude; when one is, libcurl keeps reading them.
+bool environmentNamesAProxy() {
+  for (const char* name : {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"}) {
+    const char* value = std::getenv(name);
+    if (value != nullptr && *value != '\0') return true;
+  }
+  return false;
 }
 
 std::string lowerCase(std::string_view text) {
@@ -84,7 +97,7 @@ struct Transfer {
 class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient::Loop> {
  public:
   Loop(std::shared_ptr<Logger> logger, Options options)
-      : logger_(std::move(logger)), receiveBufferBytes_(options.receiveBufferBytes) {
+      : logger_(std::move(logger)), receiveBufferBytes_(options.receiveBufferBytes), proxyFromEnvironment_(environmentNamesAProxy()) {
     globalInit();
     multi_ = curl_multi_init();
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, options.maxConnections);
@@ -304,6 +317,10 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
     }
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+    if (!proxyFromEnvironment_) {
+      curl_easy_setopt(easy, CURLOPT_PROXY, "");
+      curl_easy_setopt(easy, CURLOPT_NOPROXY, "");
+    }
     if (!request.decodeEventStream) {
       // Advertises what libcurl can decode. Not for an event stream: APIs do not
       // compress one (each event must leave when it is written), and libcurl
@@ -477,6 +494,7 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
 
   std::shared_ptr<Logger> logger_;
   long receiveBufferBytes_;
+  bool proxyFromEnvironment_;  // read once, at start
   static constexpr size_t kFewestIdleEasyHandles = 64;
   std::vector<CURL*> idleEasy_;  // loop thread only
   CURLM* multi_ = nullptr;
