@@ -435,15 +435,17 @@ struct RunSaveParameters {
     if (run.assistantMessage) messageMetadata = jsonText(run.assistantMessage->metadata);
   }
 
-  // Runs `statement` with the run's parameters, then `more`.
+  // Runs `statement` with the run's parameters, then `more`; once: the texts made here are moved
+  // into libpqxx's parameters (which copy what they are lent).
   template <typename... More>
-  pqxx::result exec(Pool::Lease& lease, pqxx::transaction_base& tx, const std::string& statement, More&&... more) const {
+  pqxx::result exec(Pool::Lease& lease, pqxx::transaction_base& tx, const std::string& statement, More&&... more) && {
     static const MessageRecord kNoMessage;
     const MessageRecord& message = run.assistantMessage ? *run.assistantMessage : kNoMessage;
     return lease.exec(tx, statement, run.userId, run.conversationId, run.runId, static_cast<int64_t>(run.assistantMessage ? 1 : 0),
-                      run.updatedAtMs, artifactIds, artifactTypes, artifactContents, artifactWords, artifactStatuses,
-                      artifactMetadata, artifactCreated, message.id, message.content, messageMetadata, message.createdAtMs,
-                      run.events.firstSequence, run.events.lastSequence, run.events.text, std::forward<More>(more)...);
+                      run.updatedAtMs, std::move(artifactIds), std::move(artifactTypes), std::move(artifactContents),
+                      std::move(artifactWords), std::move(artifactStatuses), std::move(artifactMetadata), std::move(artifactCreated),
+                      message.id, message.content, std::move(messageMetadata), message.createdAtMs, run.events.firstSequence,
+                      run.events.lastSequence, run.events.text, std::forward<More>(more)...);
   }
 
   const RunRecord& run;
@@ -459,7 +461,7 @@ Status PostgresStore::saveRun(const RunRecord& run) {
     static const std::string kSql = std::string("WITH ") + kRunSaveParts + " SELECT message_count FROM conversation";
     lease.prepare("run_save", kSql);
     pqxx::nontransaction tx(lease.connection());
-    if (parameters.exec(lease, tx, "run_save").empty()) return notFoundError("conversation " + run.conversationId + " not found");
+    if (std::move(parameters).exec(lease, tx, "run_save").empty()) return notFoundError("conversation " + run.conversationId + " not found");
     return Status::ok();
   });
 }
@@ -474,7 +476,7 @@ Status PostgresStore::saveRunWithCheckpoint(const RunRecord& run, const Checkpoi
     lease.prepare("run_save_checkpoint", kSql);
     pqxx::nontransaction tx(lease.connection());
     auto [thread, runId, step, status, body, created, keep] = checkpointer_->saveParameters(checkpoint, checkpointText);
-    if (parameters.exec(lease, tx, "run_save_checkpoint", thread, runId, step, status, body, created, keep).empty()) {
+    if (std::move(parameters).exec(lease, tx, "run_save_checkpoint", thread, runId, step, status, body, created, keep).empty()) {
       return notFoundError("conversation " + run.conversationId + " not found");
     }
     return Status::ok();

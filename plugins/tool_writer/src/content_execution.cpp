@@ -79,15 +79,18 @@ class ArtifactObserver final : public ChatObserver {
       return;
     }
     emit({{"type", "end"}, {"artifactId", artifactId_}, {"metadata", metadata}});
-    done_(Json{{"artifactId", artifactId_},
-               {"contentType", contentType_},
-               {"content", content_},
-               {"wordCount", words},
-               {"status", "complete"},
-               {"model", model_},
-               {"xml", "<artifact id=\"" + artifactId_ + "\" type=\"" + contentType_ + "\">\n" + content_ + "\n</artifact>"},
-               {"usage", {{"inputTokens", response.usage.inputTokens}, {"outputTokens", response.usage.outputTokens}}},
-               {"costUsd", response.costUsd}});
+    std::string xml = "<artifact id=\"" + artifactId_ + "\" type=\"" + contentType_ + "\">\n" + content_ + "\n</artifact>";
+    Json result = Json::object();  // member by member: the texts moved in, not copied by an initializer list
+    result["artifactId"] = artifactId_;
+    result["contentType"] = contentType_;
+    result["content"] = std::move(content_);
+    result["wordCount"] = words;
+    result["status"] = "complete";
+    result["model"] = model_;
+    result["xml"] = std::move(xml);
+    result["usage"] = {{"inputTokens", response.usage.inputTokens}, {"outputTokens", response.usage.outputTokens}};
+    result["costUsd"] = response.costUsd;
+    done_(std::move(result));
   }
 
  private:
