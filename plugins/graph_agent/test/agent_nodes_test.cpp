@@ -213,6 +213,8 @@ TEST(ToolsNode, RunsParallelCallsAndKeepsCallOrder) {
     running += e.json()["status"] == "running";
     done += e.json()["status"] == "done";
     EXPECT_EQ(e.json()["type"], "tool_status");
+    EXPECT_EQ(e.data, e.json().dump()) << "written as its Json would dump, keys in order";
+    EXPECT_EQ(e.json().contains("durationMs"), e.json()["status"] == "done");
   }
   EXPECT_EQ(running, 2);
   EXPECT_EQ(done, 2);
