@@ -116,6 +116,21 @@ bool parseMessageDelta(std::string_view data, std::string_view& stopReason, int&
   return true;
 }
 
+bool parseMessageStart(std::string_view data, std::string& id, std::string& model, std::string_view& usage) {
+  std::string_view body = beforeLastBrace(data);
+  size_t at = 0;
+  std::string readId, readModel;
+  if (!skip(body, at, "{\"type\":\"message_start\",\"message\":{\"id\":\"") || !readJsonString(body, at, readId) ||
+      !skip(body, at, ",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"") || !readJsonString(body, at, readModel) ||
+      !skip(body, at, ",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{") || body.back() != '}') {
+    return false;
+  }
+  usage = body.substr(at - 1, body.size() - at);  // from its brace to the one before the message's
+  id = std::move(readId);
+  model = std::move(readModel);
+  return true;
+}
+
 bool isMessageStop(std::string_view data) { return beforeLastBrace(data) == "{\"type\":\"message_stop\""; }
 
 bool parseTextDelta(std::string_view data, int& index, std::string& text) {
@@ -161,6 +176,20 @@ void StreamAccumulator::dispatch(const SseEvent& event) {
   if (event.event == "content_block_stop" && parseBlockStop(event.data, fastIndex_)) {
     onBlockStop(fastIndex_);
     return;
+  }
+  if (event.event == "message_start") {
+    std::string id, model;
+    std::string_view usageText;
+    if (parseMessageStart(event.data, id, model, usageText)) {
+      Json usage = parseJson(usageText);  // only the usage, whose members vary, as a tree
+      if (usage.is_object()) {
+        response_.id = std::move(id);
+        response_.model = std::move(model);
+        response_.message.role = Role::Assistant;
+        applyUsage(usage);
+        return;
+      }
+    }
   }
   if (event.event == "content_block_start" && parseTextBlockStart(event.data, fastIndex_)) {
     blocks_[fastIndex_] = BlockBuilder();  // a text block, empty so far

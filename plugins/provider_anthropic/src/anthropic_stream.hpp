@@ -35,6 +35,11 @@ bool parseBlockStop(std::string_view data, int& index);
 bool parseTextBlockStart(std::string_view data, int& index);
 bool parseMessageDelta(std::string_view data, std::string_view& stopReason, int& outputTokens);
 bool isMessageStop(std::string_view data);
+// The call's first event ({"type":"message_start","message":{"id":"…","type":
+// "message","role":"assistant","model":"…","content":[],"stop_reason":null,
+// "stop_sequence":null,"usage":{…}}}): the id and model, and the usage
+// object's text (its members vary by API version; the caller parses it).
+bool parseMessageStart(std::string_view data, std::string& id, std::string& model, std::string_view& usage);
 
 class StreamAccumulator {
  public:

@@ -268,6 +268,14 @@ TEST(CallEventFastPaths, ReadTheApisLayoutWithOrWithoutPadding) {
   EXPECT_EQ(tokens, 100);
   EXPECT_TRUE(isMessageStop(R"({"type":"message_stop"})"));
   EXPECT_TRUE(isMessageStop(R"({"type":"message_stop"       })"));
+  std::string id, model;
+  std::string_view usage;
+  ASSERT_TRUE(parseMessageStart(
+      R"({"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":377,"cache_creation":{"ephemeral_5m_input_tokens":0},"output_tokens":1}}   })",
+      id, model, usage));
+  EXPECT_EQ(id, "msg_1");
+  EXPECT_EQ(model, "claude-sonnet-4-5");
+  EXPECT_EQ(usage, R"({"input_tokens":377,"cache_creation":{"ephemeral_5m_input_tokens":0},"output_tokens":1})");
 }
 
 TEST(CallEventFastPaths, AnythingElseGoesToTheGeneralParser) {
@@ -299,6 +307,29 @@ TEST(CallEventFastPaths, AnythingElseGoesToTheGeneralParser) {
   for (const char* other : {R"({"type":"message_stop","x":1})", R"({"type": "message_stop"})", R"({"type":"message_stop")", ""}) {
     EXPECT_FALSE(isMessageStop(other)) << other;
   }
+  std::string id = "kept", model = "kept";
+  std::string_view usage;
+  for (const char* other : {
+           R"({"type":"message_start","message":{"id":"m","type":"message","role":"assistant","model":"x","content":[],"stop_reason":null,"stop_sequence":null}})",
+           R"({"type":"message_start","message":{"type":"message","id":"m","role":"assistant","model":"x","content":[],"stop_reason":null,"stop_sequence":null,"usage":{}}})",
+           R"({"type":"message_start","message":{"id":"m","type":"message","role":"assistant","model":"x","content":[{"type":"text"}],"stop_reason":null,"stop_sequence":null,"usage":{}}})",
+           R"({"type":"message_start","message":{"id":"m\q","type":"message","role":"assistant","model":"x","content":[],"stop_reason":null,"stop_sequence":null,"usage":{}}})",
+           R"({"type":"message_start","message":{"id":"m","type":"message","role":"assistant","model":"x","content":[],"stop_reason":null,"stop_sequence":null,"usage":{})"}) {
+    EXPECT_FALSE(parseMessageStart(other, id, model, usage)) << other;
+  }
+  EXPECT_EQ(id, "kept") << "nothing is written when it does not match";
+  // A member after the usage matches the layout but leaves a usage text that is not one value: the
+  // accumulator then takes the general parser.
+  struct Quiet final : ChatObserver {
+    void onComplete(const Status&, ChatResponse) override {}
+  } observer;
+  StreamAccumulator accumulator(&observer, CacheTtl::FiveMinutes);
+  accumulator.onEvent({"message_start",
+                       R"({"type":"message_start","message":{"id":"m","type":"message","role":"assistant","model":"x","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":7},"container":null}})",
+                       ""});
+  EXPECT_TRUE(accumulator.failure().isOk());
+  EXPECT_EQ(accumulator.response().id, "m");
+  EXPECT_EQ(accumulator.response().usage.inputTokens, 7);
 }
 
 // Every recorded stream, read with the fast paths and again laid out so that
