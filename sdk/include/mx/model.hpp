@@ -11,7 +11,8 @@
 // may run on a provider-owned I/O thread.
 // Ownership: the provider keeps the observer alive (shared_ptr) until
 // onComplete has returned. Strings passed to delta callbacks are valid only
-// during the callback.
+// during the callback. A request's `conversation` (SDK ABI 3.0) is borrowed
+// from its caller: valid and unchanged until the call completes.
 // Blocking: `chat` returns at once; no thread is held while the model streams.
 // Observer callbacks must not block (they run on the provider's I/O loop).
 // Cancellation: cancelling the token aborts the HTTP transfer promptly and ends
