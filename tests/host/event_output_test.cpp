@@ -130,6 +130,9 @@ TEST(JsonText, ArtifactDeltaMatchesTheTreeFormat) {
   std::string written = "prefix";  // appended after what the buffer already holds
   chat::appendArtifactDeltaJson(written, "art_1", text);
   EXPECT_EQ(written.substr(6), Json({{"type", "delta"}, {"artifactId", "art_1"}, {"content", text}}).dump());
+  std::string stored;  // what a stored batch makes of a delta record: the same bytes
+  appendArtifactDeltaData(stored, "art_1", text);
+  EXPECT_EQ(stored, written.substr(6));
 }
 
 TEST(RunLog, ArtifactDeltasAreEventsAndBuildTheDraft) {

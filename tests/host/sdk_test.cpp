@@ -254,6 +254,56 @@ TEST(RunEvents, EveryPositionOfAnUnstorableByteIsNoticed) {
   }
 }
 
+// An artifact's deltas are kept as their text and read back as the events the
+// run sent: "artifact" with {"artifactId","content","type":"delta"}.
+TEST(RunEvents, ArtifactDeltasAreKeptAsTheirTextAndReadBackAsTheirEvents) {
+  RunEventBatchWriter writer;
+  writer.add(1, "artifact", R"({"artifactId":"art_1","metadata":{},"type":"start"})");
+  const std::vector<std::string> texts = {"Spring ", "\"sale\"\n", "caf\xC3\xA9 \xF0\x9F\x9A\x80", "", "tab\there"};
+  for (size_t i = 0; i < texts.size(); ++i) writer.addArtifactDelta(static_cast<int64_t>(2 + i), "art_1", texts[i]);
+  writer.add(7, "done", "{}");
+  RunEventBatch batch = std::move(writer).finish();
+  EXPECT_EQ(batch.text.rfind(kRunEventsTextHeader, 0), 0u);
+  EXPECT_EQ(batch.count, 7u);
+  EXPECT_NE(batch.text.find("\n3 artifact~art_1 7\n\"sale\"\n\n"), std::string::npos) << batch.text;
+  auto back = eventsOf(batch);
+  ASSERT_EQ(back.size(), 7u);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    EXPECT_EQ(back[1 + i].sequence, static_cast<int64_t>(2 + i));
+    EXPECT_EQ(back[1 + i].event, "artifact");
+    EXPECT_EQ(back[1 + i].data, Json({{"type", "delta"}, {"artifactId", "art_1"}, {"content", texts[i]}}).dump());
+  }
+  EXPECT_EQ(back[6].event, "done");
+  std::vector<RunEvent> after;
+  ASSERT_TRUE(readRunEvents(batch.text, 4, after));
+  ASSERT_EQ(after.size(), 3u);
+  EXPECT_EQ(after[0].data, back[4].data);
+
+  // A delta that cannot be kept as text (a NUL byte, an id with a space) turns the batch escaped,
+  // the deltas before it included; the events read back the same.
+  for (auto [id, text] : {std::pair<std::string, std::string>{"art_1", std::string("nul \0", 5)}, {"art 1", "x"}}) {
+    RunEventBatchWriter odd;
+    odd.addArtifactDelta(1, "art_1", "before");
+    odd.addArtifactDelta(2, id, text);
+    RunEventBatch escaped = std::move(odd).finish();
+    EXPECT_EQ(escaped.text.front(), '[');
+    auto events = eventsOf(escaped);
+    ASSERT_EQ(events.size(), 2u);
+    EXPECT_EQ(events[0].data, Json({{"type", "delta"}, {"artifactId", "art_1"}, {"content", "before"}}).dump());
+    EXPECT_EQ(events[1].data, Json({{"type", "delta"}, {"artifactId", id}, {"content", text}}).dump());
+  }
+  // A plugin's own event whose name has a '~' is not taken for a delta record.
+  RunEventBatch tilde = runEventBatch({{1, "artifact~x", "{}"}});
+  EXPECT_EQ(tilde.text.front(), '[');
+  EXPECT_EQ(eventsOf(tilde).at(0).event, "artifact~x");
+  // Version 1 batches (no delta records) read as before, a '~' in a name included.
+  std::vector<RunEvent> v1;
+  ASSERT_TRUE(readRunEvents(std::string(kRunEventsTextHeaderV1) + "1 artifact~x 2\n{}\n2 done 2\n{}\n", 0, v1));
+  ASSERT_EQ(v1.size(), 2u);
+  EXPECT_EQ(v1[0].event, "artifact~x");
+  EXPECT_EQ(v1[0].data, "{}");
+}
+
 TEST(RunEvents, ABrokenBatchIsRefused) {
   std::string good = runEventsText(sampleEvents());
   for (std::string broken : {good.substr(0, good.size() - 1), good.substr(0, good.size() / 2), std::string(kRunEventsTextHeader) + "x thinking 2\n{}\n",

@@ -166,12 +166,18 @@ std::vector<RunEvent> RunLog::events() const {
 
 size_t RunLog::writeEvents(RunEventBatchWriter& batch) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  size_t bytes = text_.size() + entries_.size() * 96;  // a delta's JSON and each event's head
+  size_t bytes = text_.size() + entries_.size() * 48;  // each event's head (a delta's head names its artifact)
   for (const auto& draft : drafts_) bytes += draft.content.size();
   batch.reserve(bytes);
-  std::string scratch;
   for (size_t i = 0; i < entries_.size(); ++i) {
-    batch.add(static_cast<int64_t>(i) + 1, nameOf(entries_[i]), dataOf(entries_[i], scratch));
+    const Entry& entry = entries_[i];
+    auto sequence = static_cast<int64_t>(i) + 1;
+    if ((entry.nameIndex & kDeltaOf) == 0) {
+      batch.add(sequence, nameOf(entry), std::string_view(text_).substr(entry.dataAt, entry.dataLength));
+    } else {  // kept as its text: the batch makes it the delta's JSON when it is read
+      const ArtifactDraft& draft = drafts_[entry.nameIndex & ~kDeltaOf];
+      batch.addArtifactDelta(sequence, draft.id, std::string_view(draft.content).substr(entry.dataAt, entry.dataLength));
+    }
   }
   return entries_.size();
 }
