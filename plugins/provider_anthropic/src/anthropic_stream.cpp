@@ -99,6 +99,23 @@ bool parseTextBlockStart(std::string_view data, int& index) {
   return true;
 }
 
+bool parseToolUseBlockStart(std::string_view data, int& index, std::string& id, std::string& name) {
+  std::string_view body = beforeLastBrace(data);
+  size_t at = 0;
+  int parsed = 0;
+  std::string readId, readName;
+  if (!skip(body, at, "{\"type\":\"content_block_start\",\"index\":") || !readDigits(body, at, parsed) ||
+      !skip(body, at, ",\"content_block\":{\"type\":\"tool_use\",\"id\":\"") || !readJsonString(body, at, readId) ||
+      !skip(body, at, ",\"name\":\"") || !readJsonString(body, at, readName) || !skip(body, at, ",\"input\":{}}") ||
+      at != body.size()) {
+    return false;
+  }
+  index = parsed;
+  id = std::move(readId);
+  name = std::move(readName);
+  return true;
+}
+
 bool parseMessageDelta(std::string_view data, std::string_view& stopReason, int& outputTokens) {
   std::string_view body = beforeLastBrace(data);
   size_t at = 0;
@@ -194,6 +211,16 @@ void StreamAccumulator::dispatch(const SseEvent& event) {
   if (event.event == "content_block_start" && parseTextBlockStart(event.data, fastIndex_)) {
     blocks_[fastIndex_] = BlockBuilder();  // a text block, empty so far
     return;
+  }
+  if (event.event == "content_block_start") {
+    BlockBuilder call;
+    if (parseToolUseBlockStart(event.data, fastIndex_, call.id, call.name)) {
+      call.type = BlockType::ToolUse;
+      observer_->onToolCallStart(fastIndex_, call.id, call.name);
+      emitted_ = true;
+      blocks_[fastIndex_] = std::move(call);
+      return;
+    }
   }
   if (event.event == "message_delta") {
     std::string_view reason;

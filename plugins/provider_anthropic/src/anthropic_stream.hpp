@@ -33,6 +33,10 @@ bool parseBlockStop(std::string_view data, int& index);
 // {"type":"message_stop"}. Read as JSON trees, they and message_start were
 // 3.5 % of the server's instructions per turn (callgrind, fast C = 20).
 bool parseTextBlockStart(std::string_view data, int& index);
+// A tool call's start: {"type":"content_block_start","index":N,"content_block":
+// {"type":"tool_use","id":"…","name":"…","input":{}}} (with any other member,
+// such as "caller", it takes the general parser).
+bool parseToolUseBlockStart(std::string_view data, int& index, std::string& id, std::string& name);
 bool parseMessageDelta(std::string_view data, std::string_view& stopReason, int& outputTokens);
 bool isMessageStop(std::string_view data);
 // The call's first event ({"type":"message_start","message":{"id":"…","type":

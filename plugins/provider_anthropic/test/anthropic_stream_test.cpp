@@ -268,6 +268,21 @@ TEST(CallEventFastPaths, ReadTheApisLayoutWithOrWithoutPadding) {
   EXPECT_EQ(tokens, 100);
   EXPECT_TRUE(isMessageStop(R"({"type":"message_stop"})"));
   EXPECT_TRUE(isMessageStop(R"({"type":"message_stop"       })"));
+  std::string callId, callName;
+  ASSERT_TRUE(parseToolUseBlockStart(
+      R"({"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_01","name":"get_weather","input":{}}      })",
+      index, callId, callName));
+  EXPECT_EQ(index, 1);
+  EXPECT_EQ(callId, "toolu_01");
+  EXPECT_EQ(callName, "get_weather");
+  for (const char* other : {
+           R"({"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"t","name":"n","caller":{"type":"direct"},"input":{}}})",
+           R"({"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"t","name":"n","input":{"a":1}}})",
+           R"({"type":"content_block_start","index":1,"content_block":{"type":"tool_use","name":"n","id":"t","input":{}}})",
+           R"({"type":"content_block_start","index":1,"content_block":{"type":"server_tool_use","id":"t","name":"n","input":{}}})"}) {
+    EXPECT_FALSE(parseToolUseBlockStart(other, index, callId, callName)) << other;
+  }
+  EXPECT_EQ(callId, "toolu_01") << "nothing is written when it does not match";
   std::string id, model;
   std::string_view usage;
   ASSERT_TRUE(parseMessageStart(
