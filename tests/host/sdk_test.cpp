@@ -281,7 +281,7 @@ TEST(RunEvents, ArtifactDeltasAreKeptAsTheirTextAndReadBackAsTheirEvents) {
 
   // A delta that cannot be kept as text (a NUL byte, an id with a space) turns the batch escaped,
   // the deltas before it included; the events read back the same.
-  for (auto [id, text] : {std::pair<std::string, std::string>{"art_1", std::string("nul \0", 5)}, {"art 1", "x"}}) {
+  for (auto [id, text] : {std::pair<std::string, std::string>{"art_1", std::string("nul \0", 5)}, {"art 1", "x"}, {"", "x"}}) {
     RunEventBatchWriter odd;
     odd.addArtifactDelta(1, "art_1", "before");
     odd.addArtifactDelta(2, id, text);

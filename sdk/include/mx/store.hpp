@@ -236,7 +236,15 @@ class RunEventBatchWriter {
   // The event "artifact" with appendArtifactDeltaData's data, kept as the text alone.
   void addArtifactDelta(int64_t sequence, std::string_view artifactId, std::string_view text) {
     count(sequence);
-    if (!escaped_ && (!plainName(artifactId) || !store_detail::storableText(text))) switchToEscaped();
+    // An artifact's deltas come in runs: its id is checked once a run (and an empty one always).
+    if (!escaped_ && (plainArtifactId_.empty() || artifactId != plainArtifactId_)) {
+      if (plainName(artifactId)) {
+        plainArtifactId_.assign(artifactId);
+      } else {
+        switchToEscaped();
+      }
+    }
+    if (!escaped_ && !store_detail::storableText(text)) switchToEscaped();
     if (escaped_) {
       std::string data;
       appendArtifactDeltaData(data, artifactId, text);
@@ -290,6 +298,7 @@ class RunEventBatchWriter {
   }
 
   std::string text_;
+  std::string plainArtifactId_;     // the last artifact id a delta record was written with
   std::vector<RunEvent> fallback_;  // every event, once the batch is written escaped
   bool escaped_ = false;
   int64_t first_ = 0;
