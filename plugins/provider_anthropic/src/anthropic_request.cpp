@@ -67,6 +67,16 @@ bool isSent(const ContentBlock& block) {
   return block.type != BlockType::Text || !block.text.empty();  // the API rejects empty text blocks
 }
 
+// {"type":"text","text":…} (a system block, a message whose content is a string).
+void writeTextBlock(BodyWriter& w, std::string_view text, bool breakpoint) {
+  w.separate();
+  w.open('{');
+  w.literalField("type", "text");
+  w.field("text", text);
+  if (breakpoint) w.cacheControl();
+  w.close('}');
+}
+
 void writeBlock(BodyWriter& w, const ContentBlock& block, bool breakpoint) {
   w.separate();
   w.open('{');
@@ -110,13 +120,7 @@ void writeSystem(BodyWriter& w, const ChatRequest& request) {
   w.key("system");
   w.open('[');
   for (const auto& block : request.system) {
-    if (block.text.empty()) continue;
-    w.separate();
-    w.open('{');
-    w.literalField("type", "text");
-    w.field("text", block.text);
-    if (request.cacheSystemAndTools && &block == last) w.cacheControl();
-    w.close('}');
+    if (!block.text.empty()) writeTextBlock(w, block.text, request.cacheSystemAndTools && &block == last);
   }
   w.close(']');
 }
@@ -152,23 +156,32 @@ long lastUserMessage(const ChatRequest& request) {
   return -1;
 }
 
+// {"role":…,"content":[ … ]} around a message's blocks.
+void openMessage(BodyWriter& w, Role role) {
+  w.separate();
+  w.open('{');
+  w.literalField("role", role == Role::User ? "user" : "assistant");
+  w.key("content");
+  w.open('[');
+}
+
+void closeMessage(BodyWriter& w) {
+  w.close(']');
+  w.close('}');
+}
+
 void writeMessage(BodyWriter& w, const Message& message, bool breakpoint) {
   const ContentBlock* lastSent = nullptr;
   for (const auto& block : message.content) {
     if (isSent(block)) lastSent = &block;
   }
   if (lastSent == nullptr) return;
-  w.separate();
-  w.open('{');
-  w.literalField("role", message.role == Role::User ? "user" : "assistant");
-  w.key("content");
-  w.open('[');
+  openMessage(w, message.role);
   for (const auto& block : message.content) {
     if (!isSent(block)) continue;
     writeBlock(w, block, block.cacheBreakpoint || (breakpoint && &block == lastSent));
   }
-  w.close(']');
-  w.close('}');
+  closeMessage(w);
 }
 
 // A lent message (the state's JSON shape, mx/model.hpp) is written from the
@@ -235,19 +248,9 @@ void writeJsonMessage(BodyWriter& w, const Json& message, bool breakpoint) {
   const Json& content = memberOrNull(message, "content");
   if (content.is_string()) {  // one text block
     if (content.get_ref<const std::string&>().empty()) return;
-    w.separate();
-    w.open('{');
-    w.literalField("role", roleOfJson(message) == Role::User ? "user" : "assistant");
-    w.key("content");
-    w.open('[');
-    w.separate();
-    w.open('{');
-    w.literalField("type", "text");
-    w.field("text", content.get_ref<const std::string&>());
-    if (breakpoint) w.cacheControl();
-    w.close('}');
-    w.close(']');
-    w.close('}');
+    openMessage(w, roleOfJson(message));
+    writeTextBlock(w, content.get_ref<const std::string&>(), breakpoint);
+    closeMessage(w);
     return;
   }
   if (!content.is_array()) return;
@@ -259,17 +262,12 @@ void writeJsonMessage(BodyWriter& w, const Json& message, bool breakpoint) {
     }
   }
   if (lastSent == content.size()) return;
-  w.separate();
-  w.open('{');
-  w.literalField("role", roleOfJson(message) == Role::User ? "user" : "assistant");
-  w.key("content");
-  w.open('[');
+  openMessage(w, roleOfJson(message));
   for (size_t i = 0; i <= lastSent; ++i) {
     JsonBlock kind = kindOf(content[i]);
     if (kind != JsonBlock::Skipped) writeJsonBlock(w, content[i], kind, breakpoint && i == lastSent);
   }
-  w.close(']');
-  w.close('}');
+  closeMessage(w);
 }
 
 void writeMessages(BodyWriter& w, const ChatRequest& request, const RequestOptions& options) {

@@ -85,14 +85,19 @@ bool readDigits(std::string_view data, size_t& at, int& value) {
   return true;
 }
 
+// {"type":"content_block_start","index":N,"content_block": — the block follows.
+bool readBlockStartHead(std::string_view body, size_t& at, int& index) {
+  return skip(body, at, "{\"type\":\"content_block_start\",\"index\":") && readDigits(body, at, index) &&
+         skip(body, at, ",\"content_block\":");
+}
+
 }  // namespace
 
 bool parseTextBlockStart(std::string_view data, int& index) {
   std::string_view body = beforeLastBrace(data);
   size_t at = 0;
   int parsed = 0;
-  if (!skip(body, at, "{\"type\":\"content_block_start\",\"index\":") || !readDigits(body, at, parsed) ||
-      !skip(body, at, ",\"content_block\":{\"type\":\"text\",\"text\":\"\"}") || at != body.size()) {
+  if (!readBlockStartHead(body, at, parsed) || !skip(body, at, "{\"type\":\"text\",\"text\":\"\"}") || at != body.size()) {
     return false;
   }
   index = parsed;
@@ -104,8 +109,7 @@ bool parseToolUseBlockStart(std::string_view data, int& index, std::string& id, 
   size_t at = 0;
   int parsed = 0;
   std::string readId, readName;
-  if (!skip(body, at, "{\"type\":\"content_block_start\",\"index\":") || !readDigits(body, at, parsed) ||
-      !skip(body, at, ",\"content_block\":{\"type\":\"tool_use\",\"id\":\"") || !readJsonString(body, at, readId) ||
+  if (!readBlockStartHead(body, at, parsed) || !skip(body, at, "{\"type\":\"tool_use\",\"id\":\"") || !readJsonString(body, at, readId) ||
       !skip(body, at, ",\"name\":\"") || !readJsonString(body, at, readName) || !skip(body, at, ",\"input\":{}}") ||
       at != body.size()) {
     return false;
@@ -199,28 +203,16 @@ void StreamAccumulator::dispatch(const SseEvent& event) {
     std::string_view usageText;
     if (parseMessageStart(event.data, id, model, usageText)) {
       Json usage = parseJson(usageText);  // only the usage, whose members vary, as a tree
-      if (usage.is_object()) {
-        response_.id = std::move(id);
-        response_.model = std::move(model);
-        response_.message.role = Role::Assistant;
-        applyUsage(usage);
-        return;
-      }
+      if (usage.is_object()) return startMessage(std::move(id), std::move(model), usage);
     }
-  }
-  if (event.event == "content_block_start" && parseTextBlockStart(event.data, fastIndex_)) {
-    blocks_[fastIndex_] = BlockBuilder();  // a text block, empty so far
-    return;
   }
   if (event.event == "content_block_start") {
-    BlockBuilder call;
-    if (parseToolUseBlockStart(event.data, fastIndex_, call.id, call.name)) {
-      call.type = BlockType::ToolUse;
-      observer_->onToolCallStart(fastIndex_, call.id, call.name);
-      emitted_ = true;
-      blocks_[fastIndex_] = std::move(call);
+    if (parseTextBlockStart(event.data, fastIndex_)) {
+      blocks_[fastIndex_] = BlockBuilder();  // a text block, empty so far
       return;
     }
+    std::string id, name;
+    if (parseToolUseBlockStart(event.data, fastIndex_, id, name)) return startToolCall(fastIndex_, std::move(id), std::move(name));
   }
   if (event.event == "message_delta") {
     std::string_view reason;
@@ -261,28 +253,35 @@ void StreamAccumulator::dispatch(const SseEvent& event) {
 
 void StreamAccumulator::onMessageStart(const Json& data) {
   const Json& message = objectMember(data, "message");
-  response_.id = message.value("id", "");
-  response_.model = message.value("model", "");
+  startMessage(message.value("id", ""), message.value("model", ""), memberOrNull(message, "usage"));
+}
+
+void StreamAccumulator::startMessage(std::string id, std::string model, const Json& usage) {
+  response_.id = std::move(id);
+  response_.model = std::move(model);
   response_.message.role = Role::Assistant;
-  if (message.contains("usage")) {
-    applyUsage(message["usage"]);
-  }
+  applyUsage(usage);  // not an object (absent): nothing
+}
+
+void StreamAccumulator::startToolCall(int index, std::string id, std::string name) {
+  BlockBuilder call;
+  call.type = BlockType::ToolUse;
+  call.id = std::move(id);
+  call.name = std::move(name);
+  observer_->onToolCallStart(index, call.id, call.name);
+  emitted_ = true;
+  blocks_[index] = std::move(call);
 }
 
 void StreamAccumulator::onBlockStart(const Json& data) {
   int index = data.value("index", -1);
   const Json& block = objectMember(data, "content_block");
   std::string type = block.value("type", "");
+  if (type == "tool_use") return startToolCall(index, block.value("id", ""), block.value("name", ""));
   BlockBuilder builder;
   if (type == "text") {
     builder.type = BlockType::Text;
     builder.text = block.value("text", "");
-  } else if (type == "tool_use") {
-    builder.type = BlockType::ToolUse;
-    builder.id = block.value("id", "");
-    builder.name = block.value("name", "");
-    observer_->onToolCallStart(index, builder.id, builder.name);
-    emitted_ = true;
   } else if (type == "thinking") {
     builder.type = BlockType::Thinking;
     builder.text = block.value("thinking", "");

@@ -74,6 +74,9 @@ class StreamAccumulator {
   void dispatch(const SseEvent& event);
   void onMessageStart(const Json& data);
   void onBlockStart(const Json& data);
+  // What a message_start and a tool call's start do, read by a fast path or the general parser.
+  void startMessage(std::string id, std::string model, const Json& usage);
+  void startToolCall(int index, std::string id, std::string name);
   void onBlockDelta(const Json& data);
   void onTextDelta(int index, const std::string& text);
   void onToolInputDelta(int index, const std::string& partialJson);
