@@ -389,6 +389,21 @@ TEST(HttpClient, TimersRunOnTheLoopInOrder) {
   EXPECT_GE(std::chrono::steady_clock::now() - started, 60ms);
 }
 
+// An idle loop plans to sleep up to a second; a timer due after that does not
+// wake it, and still runs on time (the loop plans its next sleep around it).
+TEST(HttpClient, TimerDueAfterThePlannedWakeUpRunsOnTime) {
+  auto client = makeClient();
+  std::this_thread::sleep_for(50ms);  // the loop is asleep, planned to wake in a second
+  std::promise<void> fired;
+  auto at = std::chrono::steady_clock::now();
+  client->runAfter(1300ms, [&] { fired.set_value(); });
+  auto future = fired.get_future();
+  ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
+  auto elapsed = std::chrono::steady_clock::now() - at;
+  EXPECT_GE(elapsed, 1300ms);
+  EXPECT_LT(elapsed, 1900ms) << "the timer waited for a second planned sleep to end";
+}
+
 TEST(HttpClient, ShutdownCompletesInFlightTransfers) {
   MockHttpServer server([](const MockRequest&, MockResponse& r) {
     r.begin(200, {});

@@ -161,13 +161,19 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
     wake();
   }
 
+  // A timer due after the loop's planned wake-up leaves it asleep: it is seen
+  // when that sleep ends (most are tool timeouts of many seconds, several a
+  // turn, and each eventfd wake-up was a system call and a pass of the loop).
   void runAfter(std::chrono::milliseconds delay, std::function<void()> task) {
+    bool dueBeforeWakeUp = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (stopping_) return;
-      timers_.push({SteadyClock::now() + delay, ++timerSequence_, std::move(task)});
+      auto due = SteadyClock::now() + delay;
+      dueBeforeWakeUp = due < plannedWakeUp_;
+      timers_.push({due, ++timerSequence_, std::move(task)});
     }
-    wake();
+    if (dueBeforeWakeUp) wake();
   }
 
   void shutdown() {
@@ -425,15 +431,23 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
     }
   }
 
+  // How long the loop may sleep, planned under the lock runAfter takes: a timer
+  // added after this sees the planned wake-up, one added before is in the plan.
+  // (libcurl's own timeout may end the sleep sooner; the plan is then merely late.)
   int pollTimeoutMs() {
     long timeout = 1000;
     if (!active_.empty()) timeout = kIdleScanInterval.count();
+    auto now = SteadyClock::now();
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!incoming_.empty() || !cancels_.empty() || stopping_) return 0;  // queued while not asleep: no wake came
+    if (!incoming_.empty() || !cancels_.empty() || stopping_) {  // queued while not asleep: no wake came
+      plannedWakeUp_ = now;
+      return 0;
+    }
     if (!timers_.empty()) {
-      auto until = std::chrono::duration_cast<std::chrono::milliseconds>(timers_.top().due - SteadyClock::now()).count();
+      auto until = std::chrono::duration_cast<std::chrono::milliseconds>(timers_.top().due - now).count();
       timeout = std::max<long>(0, std::min<long>(timeout, until));
     }
+    plannedWakeUp_ = now + std::chrono::milliseconds(timeout);
     return static_cast<int>(timeout);
   }
 
@@ -506,6 +520,7 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
   std::vector<std::unique_ptr<Transfer>> incoming_;
   std::vector<uint64_t> cancels_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+  SteadyClock::time_point plannedWakeUp_{SteadyClock::time_point::min()};  // the loop's last planned sleep ends then
   std::unordered_map<uint64_t, std::unique_ptr<Transfer>> active_;  // I/O thread only
   std::atomic<size_t> activeCount_{0};
   SteadyClock::time_point nextIdleScan_{};
