@@ -14,6 +14,38 @@ Status statusFor(sqlite3* db, int code, std::string_view what) {
   return internalError(message);
 }
 
+void WriteLockWaits::released() {
+  releases_.fetch_add(1);
+  // Sequentially consistent with the waiter's increment of waiting_ and its check of releases_:
+  // either it sees this release, or this sees it waiting.
+  if (waiting_.load() == 0) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  released_.notify_all();
+}
+
+uint64_t WriteLockWaits::waitForRelease(uint64_t seen, std::chrono::steady_clock::time_point until) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  waiting_.fetch_add(1);
+  released_.wait_until(lock, until, [&] { return releases_.load() != seen; });
+  waiting_.fetch_sub(1);
+  return releases_.load();
+}
+
+int Connection::onBusy(void* user, int triesSoFar) {
+  auto& connection = *static_cast<Connection*>(user);
+  auto now = std::chrono::steady_clock::now();
+  if (triesSoFar == 0) {
+    connection.busySince_ = now;
+    connection.releasesSeen_ = connection.releasesBeforeStep_;
+  }
+  auto deadline = connection.busySince_ + connection.busyTimeout_;
+  if (now >= deadline) return 0;
+  // A writer in another process ends without telling us: try again at least every millisecond.
+  auto until = std::min(deadline, now + std::chrono::milliseconds(1));
+  connection.releasesSeen_ = connection.waits_->waitForRelease(connection.releasesSeen_, until);
+  return 1;
+}
+
 Statement::Statement(Connection& connection, std::string_view sql)
     : connection_(connection), db_(connection.handle()), sql_(sql) {
   statement_ = connection_.takeCached(sql_);
@@ -26,11 +58,13 @@ Statement::~Statement() {
   if (statement_ == nullptr) return;
   if (!status_.isOk()) {
     sqlite3_finalize(statement_);
+    connection_.afterStatement();
     return;
   }
   sqlite3_reset(statement_);
   sqlite3_clear_bindings(statement_);
   connection_.giveBack(std::move(sql_), statement_);
+  connection_.afterStatement();
 }
 
 Statement& Statement::bind(int index, std::string_view text) {
@@ -55,6 +89,7 @@ Statement& Statement::bindNull(int index) {
 
 bool Statement::step() {
   if (!status_.isOk()) return false;
+  connection_.beforeStep();
   int code = sqlite3_step(statement_);
   if (code == SQLITE_ROW) return true;
   if (code != SQLITE_DONE) status_ = statusFor(db_, code, "step");
@@ -84,7 +119,8 @@ std::vector<float> Statement::floats(int column) const {
   return out;
 }
 
-Result<std::unique_ptr<Connection>> Connection::open(const std::string& path, int busyTimeoutMs) {
+Result<std::unique_ptr<Connection>> Connection::open(const std::string& path, int busyTimeoutMs,
+                                                     std::shared_ptr<WriteLockWaits> waits) {
   sqlite3* db = nullptr;
   int code = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (code != SQLITE_OK) {
@@ -92,8 +128,9 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::string& path, in
     sqlite3_close(db);
     return status;
   }
-  sqlite3_busy_timeout(db, busyTimeoutMs);
-  auto connection = std::unique_ptr<Connection>(new Connection(db));
+  if (waits == nullptr) waits = std::make_shared<WriteLockWaits>();
+  auto connection = std::unique_ptr<Connection>(new Connection(db, std::chrono::milliseconds(busyTimeoutMs), std::move(waits)));
+  sqlite3_busy_handler(db, &Connection::onBusy, connection.get());
   // mmap: reads of the index come from the shared page cache, not a pread per page.
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA mmap_size=1073741824"}) {
     MX_RETURN_IF_ERROR(connection->execScript(pragma));
@@ -126,7 +163,9 @@ Status Connection::exec(std::string_view sql) { return prepare(sql).run(); }
 
 Status Connection::execScript(const std::string& sql) {
   char* error = nullptr;
+  beforeStep();
   int code = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error);
+  afterStatement();
   if (code == SQLITE_OK) return Status::ok();
   std::string message = error != nullptr ? error : sqlite3_errstr(code);
   sqlite3_free(error);
@@ -136,7 +175,7 @@ Status Connection::execScript(const std::string& sql) {
 Result<std::unique_ptr<Pool>> Pool::open(const std::string& path, size_t size, int busyTimeoutMs) {
   auto pool = std::make_unique<Pool>();
   for (size_t i = 0; i < std::max<size_t>(1, size); ++i) {
-    auto connection = Connection::open(path, busyTimeoutMs);
+    auto connection = Connection::open(path, busyTimeoutMs, pool->waits_);
     if (!connection) return connection.status();
     pool->idle_.push_back(std::move(*connection));
   }

@@ -1,7 +1,12 @@
 // Thin RAII over sqlite3: connections, prepared statements, transactions and a
 // pool. SQLite in WAL mode lets readers run while one writer writes; each
 // connection is used by one thread at a time (the pool hands them out), and
-// writes wait up to `busy_timeout` for the write lock.
+// writes wait up to `busy_timeout` for the write lock: the pool's writers wait
+// for each other on a condition variable (WriteLockWaits), woken when a
+// statement ends, instead of in SQLite's default busy handler, which sleeps 1,
+// 2, 5, 10… ms between tries (two writers of a busy server lost whole
+// milliseconds each time they met); a writer in another process is still
+// tried for every millisecond.
 // Each connection keeps its prepared statements (a bounded cache keyed by the
 // SQL text): parsing the same INSERT on every checkpoint was a fifth of the
 // graph runtime's CPU (bench/run.sh --graph, perf).
@@ -10,7 +15,10 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,6 +30,23 @@
 namespace mx::sqlite {
 
 class Connection;
+
+// Where the connections of one pool wait for SQLite's write lock. Thread-safe.
+class WriteLockWaits {
+ public:
+  // How many statements have ended so far (the write lock can only have been released then).
+  uint64_t releases() const { return releases_.load(); }
+  // A statement ended: wakes the writers waiting (an atomic increment when none is).
+  void released();
+  // Waits until a statement ends after `seen` releases, or until `until`; the releases then.
+  uint64_t waitForRelease(uint64_t seen, std::chrono::steady_clock::time_point until);
+
+ private:
+  std::atomic<uint64_t> releases_{0};
+  std::atomic<int> waiting_{0};
+  std::mutex mutex_;
+  std::condition_variable released_;
+};
 
 // A prepared statement borrowed from its connection's cache: reset and
 // returned when destroyed.
@@ -58,7 +83,10 @@ class Statement {
 
 class Connection {
  public:
-  static Result<std::unique_ptr<Connection>> open(const std::string& path, int busyTimeoutMs);
+  // `waits` is shared by the connections that should wake each other (a pool's); a
+  // connection opened alone gets its own.
+  static Result<std::unique_ptr<Connection>> open(const std::string& path, int busyTimeoutMs,
+                                                  std::shared_ptr<WriteLockWaits> waits = nullptr);
   ~Connection();
   sqlite3* handle() const { return db_; }
   // Runs one statement without results (through the statement cache).
@@ -70,7 +98,12 @@ class Connection {
  private:
   friend class Statement;
   static constexpr size_t kCachedStatements = 64;
-  explicit Connection(sqlite3* db) : db_(db) {}
+  Connection(sqlite3* db, std::chrono::milliseconds busyTimeout, std::shared_ptr<WriteLockWaits> waits)
+      : db_(db), busyTimeout_(busyTimeout), waits_(std::move(waits)) {}
+  // SQLite's busy handler: 1 to try the lock again, 0 to give up (SQLITE_BUSY).
+  static int onBusy(void* connection, int triesSoFar);
+  void beforeStep() { releasesBeforeStep_ = waits_->releases(); }
+  void afterStatement() { waits_->released(); }
   // The cached statement for `sql` (taken out of the cache), or null.
   sqlite3_stmt* takeCached(const std::string& sql);
   // Back into the cache, or finalized when the cache is full or holds one already.
@@ -78,6 +111,11 @@ class Connection {
 
   sqlite3* db_;
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  std::chrono::milliseconds busyTimeout_;
+  std::shared_ptr<WriteLockWaits> waits_;
+  uint64_t releasesBeforeStep_ = 0;   // a release after this may have freed the lock the step found taken
+  uint64_t releasesSeen_ = 0;         // the releases the busy handler last woke for
+  std::chrono::steady_clock::time_point busySince_;
 };
 
 // Statuses for sqlite result codes.
@@ -106,6 +144,7 @@ class Pool {
 
  private:
   void release(std::unique_ptr<Connection> connection);
+  std::shared_ptr<WriteLockWaits> waits_ = std::make_shared<WriteLockWaits>();
   std::mutex mutex_;
   std::condition_variable available_;
   std::vector<std::unique_ptr<Connection>> idle_;

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 namespace mx::sqlite {
 namespace {
@@ -64,6 +66,67 @@ TEST(SqliteDb, FtsQueriesAreSanitised) {
   EXPECT_EQ(ftsQuery("Email subject-lines, \"best\" practices!"), "\"email\" OR \"subject\" OR \"lines\" OR \"best\" OR \"practices\"");
   EXPECT_EQ(ftsQuery("a ) ( NEAR"), "\"near\"");
   EXPECT_EQ(ftsQuery("  "), "");
+}
+
+std::string temporaryDatabase(const std::string& name) {
+  std::string path = std::filesystem::temp_directory_path() / ("mx-" + name + "-" + std::to_string(::getpid()) + ".db");
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  return path;
+}
+
+void removeDatabase(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+// A writer of the pool that finds the write lock taken waits for the holder's
+// commit (woken by it, not polling on SQLite's sleeps) and then writes.
+TEST(SqliteDb, AWriterWaitsForThePoolsOtherWriterAndThenWrites) {
+  std::string path = temporaryDatabase("writers");
+  auto pool = Pool::open(path, 2, 5000);
+  ASSERT_TRUE(pool.isOk());
+  auto holder = (*pool)->acquire();
+  ASSERT_TRUE(holder->exec("CREATE TABLE t (k TEXT)").isOk());
+  auto waiter = (*pool)->acquire();
+  auto holding = std::make_unique<Transaction>(*holder);
+  ASSERT_TRUE(holder->exec("INSERT INTO t VALUES('first')").isOk());
+  auto started = std::chrono::steady_clock::now();
+  Status waited;
+  std::chrono::steady_clock::duration took{};
+  std::thread second([&] {
+    Transaction tx(*waiter);
+    Status inserted = waiter->exec("INSERT INTO t VALUES('second')");
+    waited = inserted.isOk() ? tx.commit() : inserted;
+    took = std::chrono::steady_clock::now() - started;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  ASSERT_TRUE(holding->commit().isOk());
+  second.join();
+  EXPECT_TRUE(waited.isOk()) << waited.toString();
+  EXPECT_GE(took, std::chrono::milliseconds(150));
+  EXPECT_LT(took, std::chrono::milliseconds(4000));
+  auto count = holder->prepare("SELECT count(*) FROM t");
+  ASSERT_TRUE(count.step());
+  EXPECT_EQ(count.integer(0), 2);
+  holding.reset();
+  removeDatabase(path);
+}
+
+// The busy timeout still bounds the wait: a writer gives up with Unavailable.
+TEST(SqliteDb, AWriterGivesUpAfterTheBusyTimeout) {
+  std::string path = temporaryDatabase("busy");
+  auto pool = Pool::open(path, 2, 100);
+  ASSERT_TRUE(pool.isOk());
+  auto holder = (*pool)->acquire();
+  ASSERT_TRUE(holder->exec("CREATE TABLE t (k TEXT)").isOk());
+  auto waiter = (*pool)->acquire();
+  Transaction holding(*holder);
+  auto started = std::chrono::steady_clock::now();
+  Status inserted = waiter->exec("INSERT INTO t VALUES('late')");
+  auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(inserted.code(), Code::Unavailable) << inserted.toString();
+  EXPECT_GE(took, std::chrono::milliseconds(100));
+  EXPECT_LT(took, std::chrono::milliseconds(3000));
+  removeDatabase(path);
 }
 
 TEST(SqliteStore, RefusesADatabaseFromTheFuture) {
