@@ -23,6 +23,10 @@
 #                           counting only during the measured turns: instructions per turn in user
 #                           space, the same from run to run (for A/B of changes worth a few per cent);
 #                           CALLGRIND_DIR=/some/dir keeps the counts for callgrind_annotate
+#   STORES=embedded bench/run.sh --fast   the same server with the single-node stores instead of PostgreSQL
+#                           and Redis: SQLite in the data directory and the in-process cache (the peer
+#                           keeps its conversations in memory; its README asks for the server measured
+#                           without the store, or both with one)
 #   REPEAT=3 bench/run.sh --fast   each level three times (a fresh server each), then a row of
 #                           the medians of every column (absolute figures drift between runs)
 set -eEuo pipefail
@@ -49,12 +53,14 @@ GRAPH_RUNS=(1 100 1000 2000 4000)
 KNOWLEDGE="100000 1000"   # chunks, queries
 RECONNECTS=50             # reconnects measured at each profile's largest level, under its load
 REPEAT="${REPEAT:-1}"     # runs per level; with more than one, a median row follows
+STORES="${STORES:-postgres}"  # postgres: PostgreSQL and Redis, as production.toml; embedded: SQLite and the in-process cache
 CALLGRIND="${CALLGRIND:-}"  # set: the server runs under callgrind (about 50 times slower)
 WAIT_TRIES=$([ -n "$CALLGRIND" ] && echo 2000 || echo 200)
 if [ -n "$CALLGRIND" ] && ! command -v callgrind_control >/dev/null; then
   echo "bench: CALLGRIND=1 needs valgrind (apt-get install valgrind)" >&2
   exit 2
 fi
+case "$STORES" in postgres|embedded) ;; *) echo "bench: STORES must be postgres or embedded, not \"$STORES\"" >&2; exit 2 ;; esac
 FAILED=0                  # a run with errors still prints its row; the script goes on and exits 1 at the end
 case "${1:-}" in
   --smoke) PROFILES=("fast 0 0 40 20"); LEVELS=(4); GRAPH_PROFILE="0 0 40"; GRAPH_RUNS=(8); KNOWLEDGE="2000 50"; RECONNECTS=5 ;;
@@ -196,6 +202,33 @@ fi
 # against 6-7 with two, and fewer turns/s).
 BLOCKING_THREADS=$([ -n "${STORE_RTT_MS:-}" ] && echo 16 || echo 2)
 
+# The server's configuration: production.toml, or (STORES=embedded) a copy of it with the
+# single-node store and cache in place of PostgreSQL and Redis; its relative paths made absolute,
+# since a configuration's paths are read from its own directory.
+SERVER_CONFIG="$ROOT/config/production.toml"
+if [ "$STORES" = embedded ]; then
+  SERVER_CONFIG="$WORK/production-embedded.toml"
+  python3 - "$ROOT/config/production.toml" "$SERVER_CONFIG" <<'PY'
+import os, re, sys
+source, target = sys.argv[1:3]
+text = open(source).read()
+text = text.replace('name = "cache_redis"', 'name = "cache_memory"').replace('name = "store_postgres"', 'name = "store_sqlite"')
+replaced = {
+    "[caches.main]": '[caches.main]\nfactory = "memory"\nmax_bytes = 268435456\n\n',
+    "[stores.main]": '[stores.main]\nfactory = "sqlite"\npath = "marketerx.db"\nembedding_dimensions = 1536\n\n',
+}
+sections = re.split(r"(?m)^(?=\[)", text)
+text = "".join(replaced.get(section.split("\n", 1)[0].strip(), section) for section in sections)
+if text.count('factory = "memory"') != 1 or text.count('factory = "sqlite"') != 1:
+    sys.exit("bench: production.toml has no [caches.main] or [stores.main] to replace")
+directory = os.path.dirname(os.path.abspath(source))
+text = re.sub(r'(?m)^(\s*(?:directory|prompt_file|file)\s*=\s*")([^"/$][^"]*)"',
+              lambda m: m.group(1) + os.path.normpath(os.path.join(directory, m.group(2))) + '"', text)
+open(target, "w").write(text)
+PY
+  echo "stores: SQLite in each server's data directory and the in-process cache (STORES=embedded); PostgreSQL and Redis idle"
+fi
+
 KEY="bench-key"
 KEY_SHA="$(printf %s "$KEY" | sha256sum | cut -d' ' -f1)"
 
@@ -216,7 +249,7 @@ if ((${#PROFILES[@]})); then
       SERVER_LOG="$WORK/server.$NAME.$C.$RUN.log"
       WRAPPER=()
       [ -n "$CALLGRIND" ] && WRAPPER=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$WORK/callgrind.$NAME.$C.$RUN")
-      env $(production_env "$DATA" "bench$NAME$C.$RUN:" "bench_${NAME}_${C}_$RUN") "${WRAPPER[@]}" "$BIN/marketerx" serve --config "$ROOT/config/production.toml" --host 127.0.0.1 --port 0 >"$SERVER_LOG" 2>&1 &
+      env $(production_env "$DATA" "bench$NAME$C.$RUN:" "bench_${NAME}_${C}_$RUN") "${WRAPPER[@]}" "$BIN/marketerx" serve --config "$SERVER_CONFIG" --host 127.0.0.1 --port 0 >"$SERVER_LOG" 2>&1 &
       SERVER=$!
       PIDS+=($SERVER)
       wait_for_line "$SERVER_LOG" "listening on http://[0-9.]*:[0-9][0-9]*"  # the whole address: the line may still be being written
@@ -377,7 +410,7 @@ if ((${#GRAPH_RUNS[@]})); then
   for N in "${GRAPH_RUNS[@]}"; do
     DATA="$WORK/data.graph.$N"; mkdir -p "$DATA"
     new_database "bench_graph_$N"
-    RESULT="$(env $(production_env "$DATA" "benchgraph$N:" "bench_graph_$N") "$BIN/mx_graph_bench" --config "$ROOT/config/production.toml" --runs "$N")" || true
+    RESULT="$(env $(production_env "$DATA" "benchgraph$N:" "bench_graph_$N") "$BIN/mx_graph_bench" --config "$SERVER_CONFIG" --runs "$N")" || true
     python3 - "$N" "$RESULT" <<'PY' || FAILED=1
 import json, sys
 n, raw = sys.argv[1], sys.argv[2]
