@@ -18,6 +18,10 @@
 #   STORE_RTT_MS=2 bench/run.sh --fast   PostgreSQL and Redis 2 ms further away (a managed database)
 #   MX_BLOCKING_THREADS=0 bench/run.sh --fast   store calls and blocking tools on the graph workers
 #                           (default: 2 with the store on this machine, 16 with STORE_RTT_MS)
+#   ROUNDS=12 bench/run.sh --fast   max(12·C, fewest) turns a level instead of max(2·C, fewest), as the
+#                           peer's `ROUNDS=12 ./measure.sh`: with two rounds a C = 500 level lasts under a
+#                           second here, and its start and end (fewer streams than cores can keep busy)
+#                           are a tenth of it; the peer's levels last 15 s either way
 #   LEVEL_TURNS=4000 bench/run.sh --fast   that many turns at every level (A/B comparisons of a few per cent)
 #   CALLGRIND=1 LEVELS=20 LEVEL_TURNS=200 bench/run.sh --fast   the server under valgrind's callgrind,
 #                           counting only during the measured turns: instructions per turn in user
@@ -44,7 +48,7 @@ if [ "$FD_LIMIT" != unlimited ] && [ "$FD_LIMIT" -lt 65536 ]; then
 fi
 
 # profile: name, ms before the first event, ms between events, draft words,
-# fewest turns per level (a level runs max(2·C, that) turns, as the peer's harness).
+# fewest turns per level (a level runs max(ROUNDS·C, that) turns, as the peer's harness).
 PROFILES=("fast 0 0 200 100" "paced 300 20 200 6")
 read -r -a LEVELS <<<"${LEVELS:-1 50 200 500}"  # concurrency levels (LEVELS="500 2000" to change them)
 # graph runtime alone: ms before the first event, ms between events, draft words, run counts
@@ -53,6 +57,7 @@ GRAPH_RUNS=(1 100 1000 2000 4000)
 KNOWLEDGE="100000 1000"   # chunks, queries
 RECONNECTS=50             # reconnects measured at each profile's largest level, under its load
 REPEAT="${REPEAT:-1}"     # runs per level; with more than one, a median row follows
+ROUNDS="${ROUNDS:-2}"     # turns per stream at a level (the peer's --rounds), unless the profile's fewest are more
 STORES="${STORES:-postgres}"  # postgres: PostgreSQL and Redis, as production.toml; embedded: SQLite and the in-process cache
 CALLGRIND="${CALLGRIND:-}"  # set: the server runs under callgrind (about 50 times slower)
 WAIT_TRIES=$([ -n "$CALLGRIND" ] && echo 2000 || echo 200)
@@ -60,6 +65,7 @@ if [ -n "$CALLGRIND" ] && ! command -v callgrind_control >/dev/null; then
   echo "bench: CALLGRIND=1 needs valgrind (apt-get install valgrind)" >&2
   exit 2
 fi
+case "$ROUNDS" in ''|*[!0-9]*|0) echo "bench: ROUNDS must be a whole number of turns per stream, not \"$ROUNDS\"" >&2; exit 2 ;; esac
 case "$STORES" in postgres|embedded) ;; *) echo "bench: STORES must be postgres or embedded, not \"$STORES\"" >&2; exit 2 ;; esac
 FAILED=0                  # a run with errors still prints its row; the script goes on and exits 1 at the end
 case "${1:-}" in
@@ -239,7 +245,7 @@ if ((${#PROFILES[@]})); then
     read -r NAME FIRST BETWEEN WORDS MIN_TURNS <<<"$profile"
     start_mock "$NAME" "$FIRST" "$BETWEEN" "$WORDS"
     for C in "${LEVELS[@]}"; do
-     TURNS=${LEVEL_TURNS:-$(( 2 * C > MIN_TURNS ? 2 * C : MIN_TURNS ))}
+     TURNS=${LEVEL_TURNS:-$(( ROUNDS * C > MIN_TURNS ? ROUNDS * C : MIN_TURNS ))}
      ROWS="$WORK/rows.$NAME.$C.jsonl"; : >"$ROWS"
      for RUN in $(seq 1 "$REPEAT"); do
       DATA="$WORK/data.$NAME.$C.$RUN"; mkdir -p "$DATA"

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# bench/run.sh refuses what it cannot run before it starts anything (ctest bench_arguments):
+# each bad setting exits 2 and names itself and the value.
+set -uo pipefail
+RUN="$(cd "$(dirname "$0")" && pwd)/run.sh"
+fail() { echo "arguments_test: $*" >&2; exit 1; }
+expect_refusal() { # expected-message command...
+  local expected="$1"; shift
+  local output status
+  output="$("$@" 2>&1)"; status=$?
+  [ "$status" = 2 ] || fail "$* exited $status, not 2: $output"
+  grep -qF -- "$expected" <<<"$output" || fail "$* did not say \"$expected\": $output"
+}
+expect_refusal 'ROUNDS must be a whole number of turns per stream, not "two"' env ROUNDS=two "$RUN" --fast
+expect_refusal 'ROUNDS must be a whole number of turns per stream, not "0"' env ROUNDS=0 "$RUN" --fast
+expect_refusal 'STORES must be postgres or embedded, not "mysql"' env STORES=mysql "$RUN" --fast
+expect_refusal 'usage: bench/run.sh' "$RUN" --fastest
+echo "arguments_test: ok"
