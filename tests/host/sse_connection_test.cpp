@@ -31,6 +31,23 @@ struct Client {
   std::string received() const { return test::readAvailable(reader); }
 };
 
+// A frame: its id, its event, a "data:" line per line of the data, a blank line;
+// appended after what the buffer holds.
+TEST(SseConnection, AFrameHasADataLinePerLineOfItsData) {
+  std::string out = "before\n";
+  SseConnection::appendFrame(out, 7, "thinking", "{\"a\":1}");
+  EXPECT_EQ(out, "before\nid: 7\nevent: thinking\ndata: {\"a\":1}\n\n");
+  out.clear();
+  SseConnection::appendFrame(out, 1234567890123, "message", "one\ntwo\n\nthree");
+  EXPECT_EQ(out, "id: 1234567890123\nevent: message\ndata: one\ndata: two\ndata: \ndata: three\n\n");
+  out.clear();
+  SseConnection::appendFrame(out, 0, "done", "");
+  EXPECT_EQ(out, "id: 0\nevent: done\ndata: \n\n");
+  out.clear();
+  SseConnection::appendFrame(out, 2, "x", "ends with a break\n");
+  EXPECT_EQ(out, "id: 2\nevent: x\ndata: ends with a break\ndata: \n\n");
+}
+
 TEST(SseConnection, BeginOpensTheStreamAndALateRefusalOnlyEndsIt) {
   Client client;
   client.connection->begin("X-Run-Id: run_1\r\n");

@@ -13,23 +13,37 @@
 
 namespace mx::host::chat {
 
+// Sized once and copied in: data of one line (JSON always is) is one "data: " line;
+// an append per piece was ~470 instructions a frame, a quarter of an artifact delta's cost.
 void SseConnection::appendFrame(std::string& out, int64_t id, std::string_view event, std::string_view data) {
-  out.reserve(out.size() + event.size() + data.size() + 48);
-  char head[32];  // "id: <n>\nevent: " in one append (std::to_chars: snprintf per event was 2.7 % of the instructions)
-  std::memcpy(head, "id: ", 4);
-  char* at = std::to_chars(head + 4, head + 24, id).ptr;
-  std::memcpy(at, "\nevent: ", 8);
-  out.append(head, static_cast<size_t>(at + 8 - head)).append(event).push_back('\n');
-  size_t start = 0;
-  while (true) {
-    size_t end = data.find('\n', start);
-    out.append("data: ");
-    out.append(data.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
-    out.push_back('\n');
+  char idText[24];
+  size_t idLength = static_cast<size_t>(std::to_chars(idText, idText + sizeof idText, id).ptr - idText);
+  size_t lines = 1;  // memchr, not std::count: a byte at a time was as costly as the appends
+  for (size_t at = data.find('\n'); at != std::string_view::npos; at = data.find('\n', at + 1)) ++lines;
+  static constexpr std::string_view kId = "id: ", kEvent = "\nevent: ", kData = "data: ";
+  size_t start = out.size();
+  out.resize(start + kId.size() + idLength + kEvent.size() + event.size() + 1 + lines * (kData.size() + 1) + data.size() - (lines - 1) + 1);
+  char* at = out.data() + start;
+  auto put = [&at](std::string_view bytes) {
+    if (bytes.empty()) return;  // an empty view's pointer may be null
+    std::memcpy(at, bytes.data(), bytes.size());
+    at += bytes.size();
+  };
+  put(kId);
+  put(std::string_view(idText, idLength));
+  put(kEvent);
+  put(event);
+  *at++ = '\n';
+  size_t lineStart = 0;
+  while (true) {  // each line of the data (a line break ends one "data:" line and starts the next)
+    size_t end = data.find('\n', lineStart);
+    put(kData);
+    put(data.substr(lineStart, end == std::string_view::npos ? std::string_view::npos : end - lineStart));
+    *at++ = '\n';
     if (end == std::string_view::npos) break;
-    start = end + 1;
+    lineStart = end + 1;
   }
-  out.push_back('\n');
+  *at = '\n';
 }
 
 // Pistache's queue, for what the socket does not take at once. Write

@@ -70,8 +70,11 @@ class SseConnection final : public DeferredWriter, public std::enable_shared_fro
 
   void flushDeferred() override;
 
- private:
+  // Appends event `id` to `out` as SSE text: its id and event lines, a "data:"
+  // line per line of `data`, a blank line.
   static void appendFrame(std::string& out, int64_t id, std::string_view event, std::string_view data);
+
+ private:
   // Writes `pending_` now, or once the thread's output batch closes.
   bool gathered();
   // Sends `head_`, `pending_` as one chunk, then `tail` (raw bytes); `last` closes the stream.
