@@ -1,6 +1,7 @@
 // The SSE decoder against the WHATWG rules, with the input split at every byte.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "mock_http_server.hpp"
@@ -17,10 +18,13 @@ struct Decoded {
 std::vector<Decoded> decode(const std::vector<std::string>& chunks, bool* pending = nullptr) {
   SseDecoder decoder;
   std::vector<Decoded> out;
+  std::string buffer;
   for (const auto& chunk : chunks) {
-    decoder.feed(chunk, [&](const SseEvent& e) {
+    buffer = chunk;  // as libcurl's receive buffer: overwritten once feed returns
+    decoder.feed(buffer, [&](const SseEvent& e) {
       out.push_back({std::string(e.event), std::string(e.data), std::string(e.id)});
     });
+    std::fill(buffer.begin(), buffer.end(), '#');
   }
   if (pending) *pending = decoder.hasPendingEvent();
   return out;

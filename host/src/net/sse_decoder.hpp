@@ -22,6 +22,7 @@ class SseDecoder {
   template <class OnEvent>
   void feed(std::string_view chunk, OnEvent&& onEvent) {
     forEachLine(chunk, [&](std::string_view line) { processLine(line, onEvent); });
+    keepEventSoFar();
   }
 
   // True if the stream stopped in the middle of an event (it will not be dispatched).
@@ -52,11 +53,18 @@ class SseDecoder {
       }
     }
     if (field == "data") {
-      data_.append(value);
-      data_.push_back('\n');
+      if (!dataSeen_) {
+        dataView_ = value;
+        dataBorrowed_ = true;
+      } else {
+        if (dataBorrowed_) keepEventSoFar();
+        data_.push_back('\n');
+        data_.append(value);
+      }
       dataSeen_ = true;
     } else if (field == "event") {
-      eventType_.assign(value);
+      typeView_ = value;
+      typeBorrowed_ = true;
     } else if (field == "id") {
       if (value.find('\0') == std::string_view::npos) {
         lastEventId_.assign(value);
@@ -68,24 +76,41 @@ class SseDecoder {
   template <class OnEvent>
   void dispatch(OnEvent& onEvent) {
     if (dataSeen_) {
-      std::string_view data(data_);
-      if (!data.empty() && data.back() == '\n') {
-        data.remove_suffix(1);
-      }
-      SseEvent event{eventType_.empty() ? std::string_view("message") : std::string_view(eventType_),
-                     data, lastEventId_};
+      std::string_view type = typeBorrowed_ ? typeView_ : std::string_view(eventType_);
+      SseEvent event{type.empty() ? std::string_view("message") : type, dataBorrowed_ ? dataView_ : std::string_view(data_),
+                     lastEventId_};
       onEvent(event);
     }
     data_.clear();
     eventType_.clear();
     dataSeen_ = false;
+    dataBorrowed_ = false;
+    typeBorrowed_ = false;
+  }
+
+  // The event read so far points into the chunk being fed (most events come
+  // whole in one chunk: their data and type are not copied); copied before the
+  // chunk (or a line put together from two) is gone.
+  void keepEventSoFar() {
+    if (dataBorrowed_) {
+      data_.assign(dataView_);
+      dataBorrowed_ = false;
+    }
+    if (typeBorrowed_) {
+      eventType_.assign(typeView_);
+      typeBorrowed_ = false;
+    }
   }
 
   std::string pendingLine_;
   bool lastChunkEndedWithCr_ = false;
   bool bomChecked_ = false;
-  std::string data_;
-  std::string eventType_;
+  std::string data_;         // the data lines joined by '\n', once kept
+  std::string eventType_;    // once kept
+  std::string_view dataView_;  // the first data line, while borrowed
+  std::string_view typeView_;  // the event type, while borrowed
+  bool dataBorrowed_ = false;
+  bool typeBorrowed_ = false;
   std::string lastEventId_;
   bool dataSeen_ = false;
 };
@@ -119,6 +144,7 @@ void SseDecoder::forEachLine(std::string_view chunk, OnLine&& onLine) {
       rest.remove_prefix(3);
     }
     forEachLine(rest, onLine);
+    keepEventSoFar();  // `buffered` goes now
     return;
   }
   size_t start = 0;
@@ -140,6 +166,7 @@ void SseDecoder::forEachLine(std::string_view chunk, OnLine&& onLine) {
       std::string line = std::move(pendingLine_);
       pendingLine_.clear();
       onLine(std::string_view(line));
+      keepEventSoFar();  // `line` goes now
     }
     if (chunk[end] == '\r') {
       if (end + 1 < chunk.size()) {
