@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 namespace mx::sqlite {
@@ -68,33 +69,47 @@ TEST(SqliteDb, FtsQueriesAreSanitised) {
   EXPECT_EQ(ftsQuery("  "), "");
 }
 
-std::string temporaryDatabase(const std::string& name) {
-  std::string path = std::filesystem::temp_directory_path() / ("mx-" + name + "-" + std::to_string(::getpid()) + ".db");
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
-  return path;
-}
-
-void removeDatabase(const std::string& path) {
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
-}
+// Two connections of one pool on a fresh database file with a table `t`: one to
+// hold the write lock, one to wait for it. Removes the file and its WAL at the end.
+struct TwoWriters {
+  TwoWriters(const std::string& name, int busyTimeoutMs)
+      : path(std::filesystem::temp_directory_path() / ("mx-" + name + "-" + std::to_string(::getpid()) + ".db")) {
+    removeFiles();
+    auto opened = Pool::open(path, 2, busyTimeoutMs);
+    EXPECT_TRUE(opened.isOk()) << opened.status().toString();
+    if (!opened.isOk()) return;
+    pool = std::move(*opened);
+    holder.emplace(pool->acquire());
+    waiter.emplace(pool->acquire());
+    EXPECT_TRUE((*holder)->exec("CREATE TABLE t (k TEXT)").isOk());
+  }
+  ~TwoWriters() {
+    holder.reset();
+    waiter.reset();
+    pool.reset();
+    removeFiles();
+  }
+  void removeFiles() const {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  }
+  std::string path;
+  std::unique_ptr<Pool> pool;
+  std::optional<Pool::Lease> holder, waiter;
+};
 
 // A writer of the pool that finds the write lock taken waits for the holder's
 // commit (woken by it, not polling on SQLite's sleeps) and then writes.
 TEST(SqliteDb, AWriterWaitsForThePoolsOtherWriterAndThenWrites) {
-  std::string path = temporaryDatabase("writers");
-  auto pool = Pool::open(path, 2, 5000);
-  ASSERT_TRUE(pool.isOk());
-  auto holder = (*pool)->acquire();
-  ASSERT_TRUE(holder->exec("CREATE TABLE t (k TEXT)").isOk());
-  auto waiter = (*pool)->acquire();
-  auto holding = std::make_unique<Transaction>(*holder);
-  ASSERT_TRUE(holder->exec("INSERT INTO t VALUES('first')").isOk());
+  TwoWriters db("writers", 5000);
+  ASSERT_TRUE(db.pool);
+  auto holding = std::make_unique<Transaction>(**db.holder);
+  ASSERT_TRUE((*db.holder)->exec("INSERT INTO t VALUES('first')").isOk());
   auto started = std::chrono::steady_clock::now();
   Status waited;
   std::chrono::steady_clock::duration took{};
   std::thread second([&] {
-    Transaction tx(*waiter);
-    Status inserted = waiter->exec("INSERT INTO t VALUES('second')");
+    Transaction tx(**db.waiter);
+    Status inserted = (*db.waiter)->exec("INSERT INTO t VALUES('second')");
     waited = inserted.isOk() ? tx.commit() : inserted;
     took = std::chrono::steady_clock::now() - started;
   });
@@ -104,29 +119,22 @@ TEST(SqliteDb, AWriterWaitsForThePoolsOtherWriterAndThenWrites) {
   EXPECT_TRUE(waited.isOk()) << waited.toString();
   EXPECT_GE(took, std::chrono::milliseconds(150));
   EXPECT_LT(took, std::chrono::milliseconds(4000));
-  auto count = holder->prepare("SELECT count(*) FROM t");
+  auto count = (*db.holder)->prepare("SELECT count(*) FROM t");
   ASSERT_TRUE(count.step());
   EXPECT_EQ(count.integer(0), 2);
-  holding.reset();
-  removeDatabase(path);
 }
 
 // The busy timeout still bounds the wait: a writer gives up with Unavailable.
 TEST(SqliteDb, AWriterGivesUpAfterTheBusyTimeout) {
-  std::string path = temporaryDatabase("busy");
-  auto pool = Pool::open(path, 2, 100);
-  ASSERT_TRUE(pool.isOk());
-  auto holder = (*pool)->acquire();
-  ASSERT_TRUE(holder->exec("CREATE TABLE t (k TEXT)").isOk());
-  auto waiter = (*pool)->acquire();
-  Transaction holding(*holder);
+  TwoWriters db("busy", 100);
+  ASSERT_TRUE(db.pool);
+  Transaction holding(**db.holder);
   auto started = std::chrono::steady_clock::now();
-  Status inserted = waiter->exec("INSERT INTO t VALUES('late')");
+  Status inserted = (*db.waiter)->exec("INSERT INTO t VALUES('late')");
   auto took = std::chrono::steady_clock::now() - started;
   EXPECT_EQ(inserted.code(), Code::Unavailable) << inserted.toString();
   EXPECT_GE(took, std::chrono::milliseconds(100));
   EXPECT_LT(took, std::chrono::milliseconds(3000));
-  removeDatabase(path);
 }
 
 TEST(SqliteStore, RefusesADatabaseFromTheFuture) {
