@@ -76,6 +76,32 @@ TEST(HttpClient, DeliversStatusHeadersAndBodyAndSendsTheRequest) {
   EXPECT_EQ(request.body, "{\"q\":1}");
 }
 
+// A URL is parsed once per client and kept for the transfers to it (up to a
+// number of distinct ones); every request still goes to its own URL, past the
+// number kept too, and the same URL again reaches the same path and query.
+TEST(HttpClient, EveryRequestGoesToItsOwnUrlBeyondTheParsedOnesKept) {
+  MockHttpServer server([](const MockRequest& request, MockResponse& r) { r.send(200, {}, request.path + "?" + request.query); });
+  auto client = makeClient();
+  for (int i = 0; i < 80; ++i) {
+    auto collector = std::make_shared<Collector>();
+    std::string path = "/v1/items/" + std::to_string(i % 70);
+    client->start(post(server.baseUrl() + path + "?n=" + std::to_string(i % 70)), collector, {});
+    ASSERT_TRUE(wait(collector).isOk()) << i;
+    EXPECT_EQ(collector->body, path + "?n=" + std::to_string(i % 70)) << i;
+  }
+}
+
+// A URL libcurl cannot parse fails the request with libcurl's own words.
+TEST(HttpClient, AnUnparsableUrlFailsTheRequestSayingSo) {
+  auto client = makeClient();
+  auto collector = std::make_shared<Collector>();
+  client->start(post("http://exa mple.invalid/v1/messages"), collector, {});
+  Status status = wait(collector);
+  EXPECT_FALSE(status.isOk());
+  EXPECT_NE(status.message().find("http://exa mple.invalid/v1/messages"), std::string::npos) << status.toString();
+  EXPECT_NE(status.message().find("URL"), std::string::npos) << status.toString();
+}
+
 // A shared request is read in place: the caller may drop its reference at
 // once, and the client lets go of its own when the response starts.
 TEST(HttpClient, ASharedRequestLivesAsLongAsItsTransfer) {

@@ -287,6 +287,19 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
     }
   }
 
+  // The URL parsed once for every transfer to it (a model API's URL is the same
+  // every call; libcurl parsed it again for each, ~6,000 instructions): libcurl
+  // copies the handle when a transfer starts and never changes it. Null for a
+  // URL libcurl cannot parse, or past kMostParsedUrls distinct ones.
+  CURLU* parsedUrl(const std::string& url) {
+    auto found = parsedUrls_.find(url);
+    if (found != parsedUrls_.end()) return found->second.get();
+    if (parsedUrls_.size() >= kMostParsedUrls) return nullptr;
+    ParsedUrl parsed(curl_url());
+    if (!parsed || curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return nullptr;
+    return parsedUrls_.emplace(url, std::move(parsed)).first->second.get();
+  }
+
   CURL* takeEasy() {
     if (idleEasy_.empty()) return curl_easy_init();
     CURL* easy = idleEasy_.back();
@@ -302,7 +315,11 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
       transfer->headerList = curl_slist_append(transfer->headerList, (name + ": " + value).c_str());
     }
     transfer->headerList = curl_slist_append(transfer->headerList, "Expect:");
-    curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
+    if (CURLU* parsed = parsedUrl(request.url)) {
+      curl_easy_setopt(easy, CURLOPT_CURLU, parsed);
+    } else {
+      curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());  // libcurl says what is wrong with it
+    }
     curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     if (request.method != "GET" && request.method != "HEAD") {
       curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.data());
@@ -521,6 +538,12 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
   std::vector<uint64_t> cancels_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   SteadyClock::time_point plannedWakeUp_{SteadyClock::time_point::min()};  // the loop's last planned sleep ends then
+  struct FreeUrl {
+    void operator()(CURLU* url) const { curl_url_cleanup(url); }
+  };
+  using ParsedUrl = std::unique_ptr<CURLU, FreeUrl>;
+  static constexpr size_t kMostParsedUrls = 64;
+  std::unordered_map<std::string, ParsedUrl> parsedUrls_;  // I/O thread only; outlives the transfers below
   std::unordered_map<uint64_t, std::unique_ptr<Transfer>> active_;  // I/O thread only
   std::atomic<size_t> activeCount_{0};
   SteadyClock::time_point nextIdleScan_{};
