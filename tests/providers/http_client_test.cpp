@@ -91,6 +91,52 @@ TEST(HttpClient, EveryRequestGoesToItsOwnUrlBeyondTheParsedOnesKept) {
   }
 }
 
+// The same for what a request sets only sometimes (a body, a total timeout,
+// Accept-Encoding), and a failed transfer's error does not reach the next one's message.
+TEST(HttpClient, AReusedHandleKeepsNoTimeoutEncodingOrErrorOfTheLast) {
+  MockHttpServer server([](const MockRequest& request, MockResponse& r) {
+    if (request.path == "/slow") r.sleep(700ms);
+    r.send(200, {{"Content-Type", "text/plain"}}, request.method + " " + request.body);
+  });
+  auto client = makeClient();
+  HttpRequest first = post(server.baseUrl() + "/first");
+  first.totalTimeout = 500ms;
+  auto one = std::make_shared<Collector>();
+  client->start(first, one, {});
+  ASSERT_TRUE(wait(one).isOk());
+  EXPECT_EQ(one->body, "POST {\"q\":1}");
+
+  HttpRequest get;  // after a POST with a body and a 500 ms limit: a GET, none of either
+  get.url = server.baseUrl() + "/slow";
+  get.method = "GET";
+  auto two = std::make_shared<Collector>();
+  client->start(get, two, {});
+  ASSERT_TRUE(wait(two).isOk()) << "the last transfer's total timeout applied";
+  EXPECT_EQ(two->body, "GET ");
+  EXPECT_EQ(server.requests().at(1).header("content-length"), "");
+  EXPECT_NE(server.requests().at(0).header("accept-encoding"), "");
+
+  auto three = std::make_shared<Collector>();
+  client->start(post(server.baseUrl() + "/events", true), three, {});
+  ASSERT_TRUE(wait(three).isOk());
+  EXPECT_EQ(server.requests().at(2).header("accept-encoding"), "") << "an event stream asks for no encoding";
+
+  int closed = [] {  // a port nothing listens on: connection refused
+    MockHttpServer gone([](const MockRequest&, MockResponse& r) { r.send(200, {}, ""); });
+    return gone.port();
+  }();
+  auto refused = std::make_shared<Collector>();
+  client->start(post("http://127.0.0.1:" + std::to_string(closed) + "/"), refused, {});
+  EXPECT_FALSE(wait(refused).isOk());
+  HttpRequest late = post(server.baseUrl() + "/slow");
+  late.totalTimeout = 200ms;
+  auto timedOut = std::make_shared<Collector>();
+  client->start(late, timedOut, {});
+  Status status = wait(timedOut);
+  EXPECT_EQ(status.code(), Code::DeadlineExceeded) << status.toString();
+  EXPECT_EQ(status.message().find("refused"), std::string::npos) << "the refused connect's errno came along: " << status.toString();
+}
+
 // A URL libcurl cannot parse fails the request with libcurl's own words.
 TEST(HttpClient, AnUnparsableUrlFailsTheRequestSayingSo) {
   auto client = makeClient();
@@ -248,8 +294,8 @@ TEST(HttpClient, AConnectionTheServerClosesInThePoolIsReplaced) {
   EXPECT_EQ(server.connectionCount(), 4u);
 }
 
-// Easy handles are reset and reused: nothing of one request (method, body,
-// headers, stream decoding) may reach the next.
+// Easy handles are reused with every option set again: nothing of one request
+// (method, body, headers, stream decoding) may reach the next.
 TEST(HttpClient, AReusedHandleCarriesNothingOfTheRequestBefore) {
   MockHttpServer server([](const MockRequest& request, MockResponse& r) {
     if (request.path == "/events") {
