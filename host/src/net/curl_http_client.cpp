@@ -303,9 +303,26 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
   }
 
   CURL* takeEasy() {
-    if (idleEasy_.empty()) return curl_easy_init();
+    if (idleEasy_.empty()) return newEasy();
     CURL* easy = idleEasy_.back();
     idleEasy_.pop_back();
+    return easy;
+  }
+
+  // A handle with the options every transfer shares (addTransfer sets the rest).
+  CURL* newEasy() const {
+    CURL* easy = curl_easy_init();
+    if (easy == nullptr) return nullptr;
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Loop::onHeader);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Loop::onBody);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, receiveBufferBytes_);
+    curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+    if (!proxyFromEnvironment_) {
+      curl_easy_setopt(easy, CURLOPT_PROXY, "");
+      curl_easy_setopt(easy, CURLOPT_NOPROXY, "");
+    }
     return easy;
   }
 
@@ -330,22 +347,12 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
       curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);  // no body, whatever the last transfer sent
     }
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, transfer->headerList);
-    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Loop::onHeader);
     curl_easy_setopt(easy, CURLOPT_HEADERDATA, transfer.get());
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Loop::onBody);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer.get());
     curl_easy_setopt(easy, CURLOPT_PRIVATE, transfer.get());
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer->errorBuffer);
-    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, receiveBufferBytes_);
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connectTimeout.count()));
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<int64_t>(0, request.totalTimeout.count())));  // 0: none
-    curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
-    if (!proxyFromEnvironment_) {
-      curl_easy_setopt(easy, CURLOPT_PROXY, "");
-      curl_easy_setopt(easy, CURLOPT_NOPROXY, "");
-    }
     // Advertises what libcurl can decode. Not for an event stream: APIs do not
     // compress one (each event must leave when it is written), and libcurl
     // formats the header a character at a time on every request.
