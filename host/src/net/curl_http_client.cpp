@@ -262,18 +262,17 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
     return size * count;
   }
 
-  // A finished transfer's easy handle, reset to its defaults, serves the next
-  // one: init and cleanup allocate and free the handle's state and buffers
-  // every time (~1 % of the server's CPU at six model calls per turn). Every
-  // handle is kept until the next idle scan (trimIdleEasy): under load,
-  // transfers end and begin in bursts, and a fixed cap of 64 freed a burst's
-  // handles only to allocate them again (freeing them alone was 0.9 % of the
-  // server's samples at 500 streams). A handle is made only when none is
-  // idle, so kept and live handles together never outnumber the most
-  // transfers that were live at once.
-  // Its options are kept: addTransfer sets every option a transfer uses, each
-  // time (curl_easy_reset, then setting them again, was ~6,600 instructions a
-  // request).
+  // A finished transfer's easy handle serves the next one: init and cleanup
+  // allocate and free the handle's state and buffers every time (~1 % of the
+  // server's CPU at six model calls per turn). Its options are kept, not reset:
+  // addTransfer sets every option a transfer uses, each time (the reset freed
+  // the buffers too; with setting the options again it was ~14,000
+  // instructions a request). Every handle is kept until the next idle scan
+  // (trimIdleEasy): under load, transfers end and begin in bursts, and a fixed
+  // cap of 64 freed a burst's handles only to allocate them again (freeing
+  // them alone was 0.9 % of the server's samples at 500 streams). A handle is
+  // made only when none is idle, so kept and live handles together never
+  // outnumber the most transfers that were live at once.
   void keepForReuse(CURL* easy) {
     if (easy == nullptr) return;
     idleEasy_.push_back(easy);
