@@ -41,8 +41,9 @@ int digitsValue(std::string_view digits) {
 }
 
 // {"type":"content_block_delta","index":N,"delta":{"type":"<kind>","<field>":"..."}}
-// in exactly the API's layout; `text` gets the string unescaped.
-bool parseDelta(std::string_view data, std::string_view kind, std::string_view field, int& index, std::string& text) {
+// in exactly the API's layout, `afterIndex` being `,"delta":{"type":"<kind>","<field>":"`
+// (one comparison, not one per piece); `text` gets the string unescaped.
+bool parseDelta(std::string_view data, std::string_view afterIndex, int& index, std::string& text) {
   static constexpr std::string_view kHead = "{\"type\":\"content_block_delta\",\"index\":";
   if (data.substr(0, kHead.size()) != kHead) return false;
   size_t at = kHead.size();
@@ -50,11 +51,8 @@ bool parseDelta(std::string_view data, std::string_view kind, std::string_view f
   while (at < data.size() && at - digits < 9 && data[at] >= '0' && data[at] <= '9') ++at;
   if (at == digits) return false;
   int parsed = digitsValue(data.substr(digits, at - digits));
-  for (std::string_view part : {std::string_view(",\"delta\":{\"type\":\""), kind, std::string_view("\",\""), field,
-                                std::string_view("\":\"")}) {
-    if (data.substr(at, part.size()) != part) return false;
-    at += part.size();
-  }
+  if (data.substr(at, afterIndex.size()) != afterIndex) return false;
+  at += afterIndex.size();
   if (!readJsonString(data, at, text)) return false;
   index = parsed;
   return data.substr(at) == "}}";
@@ -155,11 +153,11 @@ bool parseMessageStart(std::string_view data, std::string& id, std::string& mode
 bool isMessageStop(std::string_view data) { return beforeLastBrace(data) == "{\"type\":\"message_stop\""; }
 
 bool parseTextDelta(std::string_view data, int& index, std::string& text) {
-  return parseDelta(data, "text_delta", "text", index, text);
+  return parseDelta(data, ",\"delta\":{\"type\":\"text_delta\",\"text\":\"", index, text);
 }
 
 bool parseToolInputDelta(std::string_view data, int& index, std::string& partialJson) {
-  return parseDelta(data, "input_json_delta", "partial_json", index, partialJson);
+  return parseDelta(data, ",\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"", index, partialJson);
 }
 
 bool parseBlockStop(std::string_view data, int& index) {
