@@ -1,5 +1,6 @@
 #include "chat/sse_connection.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
@@ -18,8 +19,9 @@ namespace mx::host::chat {
 void SseConnection::appendFrame(std::string& out, int64_t id, std::string_view event, std::string_view data) {
   char idText[24];
   size_t idLength = static_cast<size_t>(std::to_chars(idText, idText + sizeof idText, id).ptr - idText);
-  size_t lines = 1;  // memchr, not std::count: a byte at a time was as costly as the appends
-  for (size_t at = data.find('\n'); at != std::string_view::npos; at = data.find('\n', at + 1)) ++lines;
+  size_t firstBreak = data.find('\n');  // memchr, not std::count: a byte at a time was as costly as the appends
+  size_t lines = 1;
+  for (size_t at = firstBreak; at != std::string_view::npos; at = data.find('\n', at + 1)) ++lines;
   static constexpr std::string_view kId = "id: ", kEvent = "\nevent: ", kData = "data: ";
   size_t start = out.size();
   out.resize(start + kId.size() + idLength + kEvent.size() + event.size() + 1 + lines * (kData.size() + 1) + data.size() - (lines - 1) + 1);
@@ -35,8 +37,7 @@ void SseConnection::appendFrame(std::string& out, int64_t id, std::string_view e
   put(event);
   *at++ = '\n';
   size_t lineStart = 0;
-  while (true) {  // each line of the data (a line break ends one "data:" line and starts the next)
-    size_t end = data.find('\n', lineStart);
+  for (size_t end = firstBreak;; end = data.find('\n', lineStart)) {  // a "data:" line per line of the data
     put(kData);
     put(data.substr(lineStart, end == std::string_view::npos ? std::string_view::npos : end - lineStart));
     *at++ = '\n';
@@ -78,6 +79,7 @@ void SseConnection::sendLocked(std::string_view tail, bool last) {
     size_t n = static_cast<size_t>(end - size);
     bytes.reserve(bytes.size() + n + pending_.size() + 2 + tail.size());
     bytes.append(size, n).append(pending_).append("\r\n");
+    lastBatchBytes_ = std::min(pending_.size(), kMostBatchBytesReserved);
     pending_.clear();
     if (pending_.capacity() > 4096) pending_.shrink_to_fit();  // an idle stream keeps little
   }
@@ -164,6 +166,9 @@ void SseConnection::refuse(int httpCode, std::string_view jsonBody, std::string_
 bool SseConnection::frame(int64_t id, std::string_view event, std::string_view data) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (closed_) return false;
+  // Room for as much as the last batch held, once: a burst of deltas grew the
+  // buffer a doubling at a time (reallocations were a fifth of a frame's cost).
+  if (pending_.empty() && pending_.capacity() < lastBatchBytes_) pending_.reserve(lastBatchBytes_);
   appendFrame(pending_, id, event, data);
   return gathered();
 }

@@ -84,6 +84,8 @@ class SseConnection final : public DeferredWriter, public std::enable_shared_fro
   std::weak_ptr<Pistache::Tcp::Peer> peer_;
   SocketWriter writer_;
   std::string pending_;  // SSE bytes not yet handed to Pistache
+  static constexpr size_t kMostBatchBytesReserved = 64 * 1024;
+  size_t lastBatchBytes_ = 0;  // what the last send held (at most the above): reserved for the next
   std::string head_;     // begin()'s status line and headers, until they leave ahead of pending_
   std::string preparedHeaders_;  // prepare()'s header lines, until begin() or refuse()
   bool keepAlive_ = false;       // the request asked to keep the connection (Pistache's echo of it)
