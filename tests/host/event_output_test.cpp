@@ -128,7 +128,7 @@ TEST(JsonText, NumbersAreWrittenAsDumpWritesThem) {
 TEST(JsonText, ArtifactDeltaMatchesTheTreeFormat) {
   std::string text = "Spring \"sale\"\nstarts \xE2\x82\xAC";
   std::string written = "prefix";  // appended after what the buffer already holds
-  chat::appendArtifactDeltaJson(written, "art_1", text);
+  chat::appendArtifactDelta(written, chat::artifactDeltaHead("art_1"), text);
   EXPECT_EQ(written.substr(6), Json({{"type", "delta"}, {"artifactId", "art_1"}, {"content", text}}).dump());
   std::string stored;  // what a stored batch makes of a delta record: the same bytes
   appendArtifactDeltaData(stored, "art_1", text);
@@ -179,7 +179,7 @@ TEST(RunLog, InterleavedArtifactsGiveBackEveryDeltaExactly) {
     if (event.event == "tool_call") continue;
     const auto& [artifact, text] = sent[deltaIndex++];
     std::string expected;
-    chat::appendArtifactDeltaJson(expected, artifact, text);
+    appendArtifactDeltaData(expected, artifact, text);
     EXPECT_EQ(event.event, "artifact");
     EXPECT_EQ(event.data, expected) << "event " << event.sequence;
     (artifact == "art_a" ? contentA : contentB) += text;

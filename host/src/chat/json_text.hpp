@@ -7,16 +7,14 @@
 #include <string>
 #include <string_view>
 
-#include "mx/json_text.hpp"
+#include "mx/store.hpp"
 
 namespace mx::host::chat {
 
-// {"artifactId":…,"content":…,"type":"delta"}: keys in the order
-// nlohmann::json (std::map) writes them.
-void appendArtifactDeltaJson(std::string& out, std::string_view artifactId, std::string_view text);
-
-// The same in two parts, for the many deltas of one artifact: the text before
-// the content, written once per artifact, then each delta from it.
+// {"artifactId":…,"content":…,"type":"delta"} (mx::appendArtifactDeltaData's
+// form, keys in the order nlohmann::json writes them) in two parts, for the many
+// deltas of one artifact: the text before the content, written once per
+// artifact, then each delta from it.
 std::string artifactDeltaHead(std::string_view artifactId);
 void appendArtifactDelta(std::string& out, std::string_view head, std::string_view text);
 

@@ -140,13 +140,23 @@ inline constexpr std::string_view kRunEventsTextHeaderV1 = "mx-events 1\n";
 inline constexpr std::string_view kArtifactDeltaRecord = "artifact~";
 
 // The data of an artifact delta event, as EventSink::emitArtifactDelta's
-// default writes it (keys in order).
-inline void appendArtifactDeltaData(std::string& out, std::string_view artifactId, std::string_view text) {
+// default writes it (keys in order), in two parts: the head naming the
+// artifact (the same for all its deltas: a host may write it once), then the
+// text and the end.
+inline void appendArtifactDeltaHead(std::string& out, std::string_view artifactId) {
   out.append("{\"artifactId\":");
   appendJsonString(out, artifactId);
   out.append(",\"content\":");
+}
+
+inline void appendArtifactDeltaText(std::string& out, std::string_view text) {
   appendJsonString(out, text);
   out.append(",\"type\":\"delta\"}");
+}
+
+inline void appendArtifactDeltaData(std::string& out, std::string_view artifactId, std::string_view text) {
+  appendArtifactDeltaHead(out, artifactId);
+  appendArtifactDeltaText(out, text);
 }
 
 // The earlier format: [[seq,"event","data"],...].
