@@ -11,6 +11,7 @@
 #include "mock_http_server.hpp"
 #include "net/curl_http_client.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/worker_pool.hpp"
 
 namespace mx::host {
 namespace {
@@ -474,6 +475,42 @@ TEST(HttpClient, TimerDueAfterThePlannedWakeUpRunsOnTime) {
   auto elapsed = std::chrono::steady_clock::now() - at;
   EXPECT_GE(elapsed, 1300ms);
   EXPECT_LT(elapsed, 1900ms) << "the timer waited for a second planned sleep to end";
+}
+
+// With every graph worker asleep (one stream), the step a model's answer ends
+// runs on the client's own thread when its pass ends, and a request that step
+// starts is sent without the eventfd that wakes a sleeping loop.
+TEST(HttpClient, AnAnswersNextStepRunsOnTheLoopWhileTheWorkersSleep) {
+  MockHttpServer server([](const MockRequest& request, MockResponse& r) { r.send(200, {}, request.path); });
+  auto client = makeClient();
+  WorkerPool workers(1, /*acceptsHelp=*/true);
+  for (int i = 0; i < 500 && workers.workersAsleep() < 1; ++i) std::this_thread::sleep_for(1ms);
+  struct Chained final : HttpStreamHandler {
+    std::function<void()> next;
+    void onResponseStart(int, const HttpHeaders&) override {}
+    void onBodyData(std::string_view) override {}
+    void onEvent(const SseEvent&) override {}
+    void onComplete(const Status&) override { next(); }
+  };
+  auto second = std::make_shared<Collector>();
+  std::promise<std::pair<std::thread::id, std::thread::id>> threads;  // the completion's, the step's
+  auto first = std::make_shared<Chained>();
+  first->next = [&] {
+    auto loopThread = std::this_thread::get_id();
+    workers.post([&, loopThread] {
+      threads.set_value({loopThread, std::this_thread::get_id()});
+      client->start(post(server.baseUrl() + "/v1/second"), second, {});
+    });
+  };
+  client->start(post(server.baseUrl() + "/v1/first"), first, {});
+  auto future = threads.get_future();
+  ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
+  auto [loopThread, stepThread] = future.get();
+  EXPECT_EQ(stepThread, loopThread);
+  EXPECT_EQ(workers.wakeUps(), 0u);
+  ASSERT_TRUE(wait(second).isOk());
+  EXPECT_EQ(second->body, "/v1/second");
+  workers.stop();
 }
 
 TEST(HttpClient, ShutdownCompletesInFlightTransfers) {

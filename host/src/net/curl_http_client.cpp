@@ -16,6 +16,7 @@
 #include "net/curl_socket_events.hpp"
 #include "net/output_batch.hpp"
 #include "net/sse_decoder.hpp"
+#include "runtime/worker_pool.hpp"
 
 namespace mx::host {
 
@@ -506,11 +507,17 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
         std::lock_guard<std::mutex> lock(mutex_);
         if (stopping_) break;
       }
-      drainQueues();
-      actAndComplete();  // starts what drainQueues added without a trip through epoll
+      {
+        // What a pass completes (a model's answer) may be run here rather than wake a sleeping
+        // worker; a transfer it starts is queued without a wake-up and started below or next pass.
+        WorkerPool::HelpWhenIdle help;
+        drainQueues();
+        actAndComplete();  // starts what drainQueues added without a trip through epoll
+      }
       sleeping_.store(true);  // before pollTimeoutMs looks at the queues: see wake()
       events_->wait(pollTimeoutMs());
       sleeping_.store(false);
+      WorkerPool::HelpWhenIdle help;
       actAndComplete();
       scanIdle();
     }

@@ -232,8 +232,11 @@ Status Deployment::instantiate() {
     }
   }
   int64_t workers = config_.server.value("workers", int64_t{0});
+  // The HTTP client's thread may run graph steps while every worker sleeps (WorkerPool::HelpWhenIdle),
+  // unless blocking work shares the workers: a blocking tool there would hold up every stream's I/O.
   workers_ = std::make_unique<WorkerPool>(workers > 0 ? static_cast<size_t>(workers)
-                                                      : std::max(2u, std::thread::hardware_concurrency()));
+                                                      : std::max(2u, std::thread::hardware_concurrency()),
+                                          /*acceptsHelp=*/blocking_ != nullptr);
   size_t retention = static_cast<size_t>(std::max<int64_t>(1, checkpointSettings_.value("retention", int64_t{20})));
   if (checkpointSettings_.value("backend", "memory") == "store") {
     auto store = components_->get<Store>(checkpointSettings_.value("store", "main"));

@@ -2,11 +2,13 @@
 
 #include <time.h>
 
+#include <algorithm>
+
 #include "net/output_batch.hpp"
 
 namespace mx::host {
 
-WorkerPool::WorkerPool(size_t threads) {
+WorkerPool::WorkerPool(size_t threads, bool acceptsHelp) : acceptsHelp_(acceptsHelp) {
   for (size_t i = 0; i < std::max<size_t>(1, threads); ++i) {
     threads_.emplace_back([this] { loop(); });
   }
@@ -25,6 +27,7 @@ thread_local std::atomic<int64_t>* chargedTo = nullptr;  // where the running ta
 // after that was not charged (its time is nobody's, so the next charged task
 // starts its count when it asks to be charged).
 thread_local int64_t chargedUpToNs = -1;
+thread_local WorkerPool::HelpWhenIdle* helping = nullptr;  // the outermost scope open on this thread
 
 int64_t threadCpuNs() {
   timespec now{};
@@ -40,6 +43,11 @@ void WorkerPool::chargeCurrentTaskTo(std::atomic<int64_t>& totalNs) {
 }
 
 bool WorkerPool::runsCurrentTask() const { return runningIn == this; }
+
+size_t WorkerPool::workersAsleep() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return asleep_;
+}
 
 void WorkerPool::runHereOrPost(std::function<void()> task) {
   if (runsCurrentTask()) return task();
@@ -61,6 +69,10 @@ void WorkerPool::enqueue(std::function<void()> task, bool first) {
     // and a context switch on each side (at one stream, about 30 of the 50 futex calls of a turn).
     // A second waiting task wakes one, so work that can run in parallel still does.
     wake = runningIn != this || tasks_.size() > 1;
+    if (wake && runningIn != this && helping != nullptr && acceptsHelp_ && asleep_ == threads_.size() && tasks_.size() == 1) {
+      wake = false;  // the event loop's thread takes it when its pass ends
+      if (std::find(helping->pools_.begin(), helping->pools_.end(), this) == helping->pools_.end()) helping->pools_.push_back(this);
+    }
   }
   if (wake) {
     wakeUps_.fetch_add(1, std::memory_order_relaxed);
@@ -86,19 +98,66 @@ void WorkerPool::loop() {
     std::function<void()> task;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+      if (!stopping_ && tasks_.empty()) {
+        ++asleep_;
+        wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+        --asleep_;
+      }
       if (tasks_.empty()) return;
       task = std::move(tasks_.front());
       tasks_.pop_front();
     }
     {
-      OutputBatch burst;  // what one task sends a client (a step's status events) leaves in one write
+      // A task of the blocking pool (a tool's query, a turn's first save) that posts the run's next
+      // step to the idle graph workers runs it here when it ends, as an event loop's pass would.
+      HelpWhenIdle help;
+      {
+        OutputBatch burst;  // what one task sends a client (a step's status events) leaves in one write
+        runningIn = this;
+        task();
+        runningIn = nullptr;
+      }
+      settleCharge();
+    }
+  }
+}
+
+WorkerPool::HelpWhenIdle::HelpWhenIdle() {
+  if (helping != nullptr) return;
+  helping = this;
+  outermost_ = true;
+}
+
+WorkerPool::HelpWhenIdle::~HelpWhenIdle() {
+  if (!outermost_) return;
+  helping = nullptr;
+  for (WorkerPool* pool : pools_) pool->help();
+}
+
+void WorkerPool::help() {
+  chargedUpToNs = -1;  // the loop's own work since the last helped task is no task's
+  for (int helped = 0;; ++helped) {
+    std::function<void()> task;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (tasks_.empty() || stopping_) break;  // stopping: the workers finish the queue
+      if (helped == kMostHelpedTasks) {
+        wakeUps_.fetch_add(1, std::memory_order_relaxed);
+        wake_.notify_one();
+        break;
+      }
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+    }
+    {
+      OutputBatch burst;
       runningIn = this;
       task();
       runningIn = nullptr;
     }
     settleCharge();
   }
+  chargedUpToNs = -1;
 }
 
 void WorkerPool::settleCharge() {

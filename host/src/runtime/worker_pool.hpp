@@ -13,6 +13,8 @@
 // worker reads its thread's CPU clock once when such a task ends, after the
 // task's batched writes, and counts from the end of the charged task before
 // it on the same worker (so taking the task off the queue counts too).
+// A pool built with `acceptsHelp` lets an event loop's thread run its tasks
+// while every worker is asleep (HelpWhenIdle, below).
 // Thread-safety: post() from any thread. stop() joins after draining.
 #pragma once
 
@@ -29,8 +31,37 @@ namespace mx::host {
 
 class WorkerPool {
  public:
-  explicit WorkerPool(size_t threads);
+  // `acceptsHelp`: only for a pool whose tasks never wait on I/O or on
+  // another thread (the graph workers when blocking work has a pool of its
+  // own): a helped task holds up the helper's event loop while it runs.
+  explicit WorkerPool(size_t threads, bool acceptsHelp = false);
   ~WorkerPool();
+
+  // Opened by an event loop's thread around one pass of its loop (the HTTP
+  // client's: the pass that reads a model's answer). A task the pass posts to
+  // a pool that accepts help, while every worker of that pool is asleep and
+  // nothing else is queued, wakes no worker: this thread runs it when the
+  // scope closes, and what it posts in turn, up to kMostHelpedTasks, and then
+  // wakes a worker for any left. With few streams a model's answer, the step
+  // it ends and the start of the next call then stay on one thread: two
+  // context switches fewer per model call (each one costs as much CPU as a
+  // graph step). Under load the workers are busy and posts go to them.
+  // Every pool's worker opens one around each of its tasks, so a task of the
+  // blocking pool that posts a run's next step helps the same way.
+  // Scopes nest (the outermost runs the tasks).
+  class HelpWhenIdle {
+   public:
+    HelpWhenIdle();
+    ~HelpWhenIdle();
+    HelpWhenIdle(const HelpWhenIdle&) = delete;
+    HelpWhenIdle& operator=(const HelpWhenIdle&) = delete;
+
+   private:
+    friend class WorkerPool;
+    bool outermost_ = false;
+    std::vector<WorkerPool*> pools_;  // pools with a task left for this thread
+  };
+  static constexpr int kMostHelpedTasks = 16;
 
   void post(std::function<void()> task);
   // Ahead of every queued task: for short work a client waits on alone (a
@@ -52,17 +83,23 @@ class WorkerPool {
   static void chargeCurrentTaskTo(std::atomic<int64_t>& totalNs);
   // How many posts have woken a worker (for tests and diagnostics).
   uint64_t wakeUps() const { return wakeUps_.load(std::memory_order_relaxed); }
+  // How many workers are waiting for a task (for tests).
+  size_t workersAsleep() const;
 
  private:
   void loop();
   // After a task: its CPU time to where it asked (chargeCurrentTaskTo).
   static void settleCharge();
   void enqueue(std::function<void()> task, bool first);
+  // Runs queued tasks on the calling (helping) thread: see HelpWhenIdle.
+  void help();
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::function<void()>> tasks_;
   bool stopping_ = false;
+  const bool acceptsHelp_;
+  size_t asleep_ = 0;  // workers waiting for a task
   std::atomic<uint64_t> wakeUps_{0};
   std::vector<std::thread> threads_;
 };
