@@ -134,5 +134,30 @@ TEST(PluginLoading, DescribeMasksSecrets) {
   EXPECT_NE(described.find("\"api_key\":\"***\""), std::string::npos);
 }
 
+// The HTTP client's thread runs graph steps while the workers sleep only when
+// no step can wait on a round trip there (WorkerPool::HelpWhenIdle).
+TEST(DeploymentThreads, GraphStepsAreHelpedOnlyWhenNoStepWaitsOnARoundTrip) {
+  struct Case {
+    std::string settings;
+    bool helped;
+  };
+  for (const auto& [settings, helped] : std::vector<Case>{
+           {"", true},  // blocking pool of 16, checkpoints in memory
+           {"[server]\nblocking_threads = 0\n", false},  // blocking tools on the workers
+           {"[checkpoints]\nbackend = \"file\"\n", false},  // durability "sync": each step's file written on the worker
+           {"[checkpoints]\nbackend = \"file\"\ndurability = \"exit\"\n", true},
+           {"[checkpoints]\nbackend = \"file\"\ndurability = \"async\"\n", true}}) {
+    mx::test::TempDir dir;
+    std::string toml = "[server]\nport = 0\nlog_level = \"error\"\ndata_dir = \"" + dir.path() + "\"\n";
+    if (settings.rfind("[server]\n", 0) == 0) toml += settings.substr(9);
+    else toml += settings;
+    std::vector<std::string> errors;
+    auto deployment = Deployment::load(dir.write("deploy.toml", toml), processEnvironment(), errors);
+    ASSERT_TRUE(deployment) << settings << ": " << (errors.empty() ? "" : errors[0]);
+    ASSERT_TRUE(deployment->instantiate().isOk()) << settings;
+    EXPECT_EQ(deployment->workers().acceptsHelp(), helped) << settings;
+  }
+}
+
 }  // namespace
 }  // namespace mx::host

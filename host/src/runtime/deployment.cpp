@@ -232,24 +232,27 @@ Status Deployment::instantiate() {
     }
   }
   int64_t workers = config_.server.value("workers", int64_t{0});
+  auto durability = parseDurability(checkpointSettings_.value("durability", "sync")).value_or(Durability::Sync);
+  std::string checkpointBackend = checkpointSettings_.value("backend", "memory");
   // The HTTP client's thread may run graph steps while every worker sleeps (WorkerPool::HelpWhenIdle),
-  // unless blocking work shares the workers: a blocking tool there would hold up every stream's I/O.
+  // unless a step can wait on a round trip there: blocking tools on the workers (no blocking pool), or
+  // each step's checkpoint saved to a file or a database as it ends (durability "sync").
+  bool stepsNeverWait = blocking_ != nullptr && (durability != Durability::Sync || checkpointBackend == "memory");
   workers_ = std::make_unique<WorkerPool>(workers > 0 ? static_cast<size_t>(workers)
                                                       : std::max(2u, std::thread::hardware_concurrency()),
-                                          /*acceptsHelp=*/blocking_ != nullptr);
+                                          /*acceptsHelp=*/stepsNeverWait);
   size_t retention = static_cast<size_t>(std::max<int64_t>(1, checkpointSettings_.value("retention", int64_t{20})));
-  if (checkpointSettings_.value("backend", "memory") == "store") {
+  if (checkpointBackend == "store") {
     auto store = components_->get<Store>(checkpointSettings_.value("store", "main"));
     if (!store) return store.status().withContext("[checkpoints] store");
     checkpointer_ = (*store)->checkpointer();
     if (!checkpointer_) return failedPreconditionError("[checkpoints] store \"" + checkpointSettings_.value("store", "main") + "\" keeps no checkpoints");
     checkpointStore_ = *store;
-  } else if (checkpointSettings_.value("backend", "memory") == "file") {
+  } else if (checkpointBackend == "file") {
     checkpointer_ = std::make_shared<FileCheckpointer>(config_.server.value("data_dir", "data") + "/checkpoints", retention);
   } else {
     checkpointer_ = std::make_shared<MemoryCheckpointer>(retention);
   }
-  auto durability = parseDurability(checkpointSettings_.value("durability", "sync")).value_or(Durability::Sync);
   runtime_ = std::make_unique<GraphRuntime>(*workers_, checkpointer_, logger("graph"), durability);
   return Status::ok();
 }

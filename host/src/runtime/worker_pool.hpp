@@ -85,6 +85,7 @@ class WorkerPool {
   uint64_t wakeUps() const { return wakeUps_.load(std::memory_order_relaxed); }
   // How many workers are waiting for a task (for tests).
   size_t workersAsleep() const;
+  bool acceptsHelp() const { return acceptsHelp_; }
 
  private:
   void loop();
