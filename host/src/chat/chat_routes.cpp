@@ -175,10 +175,18 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
       http::addHeader(response, "Retry-After", "1");
       return http::sendStatusError(response, room, context);
     }
-    // The turn starts where blocking work runs: it reads and writes the store
-    // and the session cache, and a reactor that waited on them would hold up
-    // every other request of its connections (a reconnect, a cancel) meanwhile.
     auto connection = SseConnection::prepare(response);
+    // A new conversation's turn starts here: nothing to read first, and its save goes to the
+    // blocking pool. Its first model call then waits for no other turn's save (2,000 turns
+    // arriving at once had queued for two blocking threads, each start behind a round trip).
+    if (turn.conversationId.empty()) {
+      Status failed = guardedStart(runs, turn, connection, context.requestId);
+      if (!failed.isOk()) refuse(*connection, failed, context.requestId);
+      return;
+    }
+    // A turn of a conversation starts where blocking work runs: it reads the store and the
+    // session cache, and a reactor that waited on them would hold up every other request of
+    // its connections (a reconnect, a cancel) meanwhile.
     blockingWork.post([&runs, turn = std::move(turn), connection, requestId = context.requestId] {
       Status failed = guardedStart(runs, turn, connection, requestId);
       if (!failed.isOk()) refuse(*connection, failed, requestId);

@@ -172,8 +172,7 @@ Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn
     run->outcome = std::move(outcome);
     finishWhenBothOver(run);
   });
-  // The save is a task of the blocking pool (where start() runs when the HTTP route calls it: the
-  // task then follows on the same thread), so that it does not hold up the first model call, which
+  // The save is a task of the blocking pool, so that it does not hold up the first model call, which
   // the graph's first step, just posted to the graph workers, starts meanwhile.
   MessageRecord message{newId("msg_"), conversation.id, turn.userId, "user", turn.message, run->id, Json::object(), now};
   deployment_.blockingWork().post([this, run, conversation, message = std::move(message), attach = std::move(attach),

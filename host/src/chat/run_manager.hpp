@@ -14,9 +14,11 @@
 // are freed once the store holds them (replay reads them back from there);
 // the run itself is remembered for `replay`.
 // Thread-safety: every method may be called from any thread.
-// Blocking: startTurn and the lookups touch the store (call them on the
-// blocking pool); the records of a finished run are saved there too, never on
-// a graph worker.
+// Blocking: the lookups, and startTurn of a turn in an existing conversation,
+// touch the store (call them on the blocking pool); startTurn of a new
+// conversation does not (its save is posted there), so an HTTP reactor may
+// call it. The records of a finished run are saved on the blocking pool too,
+// never on a graph worker.
 #pragma once
 
 #include <atomic>
