@@ -180,6 +180,9 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
     // blocking pool. Its first model call then waits for no other turn's save (2,000 turns
     // arriving at once had queued for two blocking threads, each start behind a round trip).
     if (turn.conversationId.empty()) {
+      // With every graph worker asleep, its first step (the first model request) runs here once
+      // the handler returns, instead of waking a worker.
+      WorkerPool::HelpWhenIdle help;
       Status failed = guardedStart(runs, turn, connection, context.requestId);
       if (!failed.isOk()) refuse(*connection, failed, context.requestId);
       return;
