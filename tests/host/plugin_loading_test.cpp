@@ -3,7 +3,11 @@
 // boundary guards, references between components.
 #include <gtest/gtest.h>
 
+#include <sched.h>
+
 #include <fstream>
+#include <future>
+#include <thread>
 
 #include "process.hpp"
 #include "runtime/deployment.hpp"
@@ -157,6 +161,39 @@ TEST(DeploymentThreads, GraphStepsAreHelpedOnlyWhenNoStepWaitsOnARoundTrip) {
     ASSERT_TRUE(deployment->instantiate().isOk()) << settings;
     EXPECT_EQ(deployment->workers().acceptsHelp(), helped) << settings;
   }
+}
+
+// cpu_scheduling = "batch": the threads the deployment starts run under
+// SCHED_BATCH; "normal" leaves them as started; anything else is refused.
+TEST(DeploymentThreads, BatchSchedulingReachesEveryThreadStartedAfterward) {
+  auto policyOfAWorker = [](WorkerPool& pool) {
+    std::promise<int> policy;
+    pool.post([&] { policy.set_value(sched_getscheduler(0)); });
+    return policy.get_future().get();
+  };
+  for (const auto& [setting, expected] : std::vector<std::pair<std::string, int>>{{"batch", SCHED_BATCH}, {"normal", SCHED_OTHER}}) {
+    mx::test::TempDir dir;
+    std::vector<std::string> errors;
+    auto deployment = Deployment::load(
+        dir.write("deploy.toml", "[server]\nport = 0\nlog_level = \"error\"\ncpu_scheduling = \"" + setting + "\"\n"),
+        processEnvironment(), errors);
+    ASSERT_TRUE(deployment) << (errors.empty() ? "" : errors[0]);
+    // On a thread of its own, so that this test's thread keeps its policy.
+    std::thread starter([&] { ASSERT_TRUE(deployment->instantiate().isOk()); });
+    starter.join();
+    EXPECT_EQ(policyOfAWorker(deployment->workers()), expected) << setting;
+    EXPECT_EQ(policyOfAWorker(deployment->blockingWork()), expected) << setting;
+  }
+  EXPECT_EQ(sched_getscheduler(0), SCHED_OTHER);
+}
+
+TEST(DeploymentThreads, AnUnknownSchedulingIsRefusedSayingWhere) {
+  mx::test::TempDir dir;
+  std::vector<std::string> errors;
+  std::string file = dir.write("deploy.toml", "[server]\nport = 0\ncpu_scheduling = \"fifo\"\n");
+  EXPECT_FALSE(Deployment::load(file, processEnvironment(), errors));
+  ASSERT_FALSE(errors.empty());
+  EXPECT_EQ(errors[0], file + ": [server] cpu_scheduling must be \"normal\" or \"batch\", got \"fifo\"");
 }
 
 }  // namespace

@@ -44,6 +44,9 @@ const ConfigSchema& serverSchema() {
           .optional("blocking_threads", ConfigType::Integer, 16,
                     "threads for blocking work: database and cache round trips, blocking tools, uploads "
                     "(0: on the graph workers)")
+          .optional("cpu_scheduling", ConfigType::String, "normal",
+                    "the server's threads under Linux SCHED_BATCH (\"batch\": they do not preempt each other "
+                    "when one wakes another) or as started (\"normal\")")
           .optional("data_dir", ConfigType::String, "data", "writable data directory")
           .optional("plugin_dir", ConfigType::String, "",
                     "where [[plugins]] names are resolved (default: next to the executable)")

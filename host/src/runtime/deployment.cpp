@@ -1,5 +1,9 @@
 #include "runtime/deployment.hpp"
 
+#include <sched.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -127,6 +131,11 @@ std::unique_ptr<Deployment> Deployment::load(const std::string& configFile, EnvL
     errors.push_back(configFile + ": [server] " + level.status().message());
     return nullptr;
   }
+  std::string scheduling = server.value("cpu_scheduling", "normal");
+  if (scheduling != "normal" && scheduling != "batch") {
+    errors.push_back(configFile + ": [server] cpu_scheduling must be \"normal\" or \"batch\", got \"" + scheduling + "\"");
+    return nullptr;
+  }
   if (server.value("blocking_threads", int64_t{16}) < 0) {
     errors.push_back(configFile + ": [server] blocking_threads must be 0 (blocking work on the graph workers) or more");
     return nullptr;
@@ -208,6 +217,15 @@ Deployment::~Deployment() {
 }
 
 Status Deployment::instantiate() {
+  // First: every thread the deployment starts from here on (pools, the HTTP client's loop, the
+  // reactors, the housekeeper) inherits the calling thread's policy.
+  if (config_.server.value("cpu_scheduling", "normal") == "batch") {
+    sched_param none{};
+    if (sched_setscheduler(0, SCHED_BATCH, &none) != 0) {
+      return failedPreconditionError(config_.file + ": [server] cpu_scheduling = \"batch\": sched_setscheduler: " +
+                                     std::strerror(errno));
+    }
+  }
   int64_t blockingThreads = config_.server.value("blocking_threads", int64_t{16});  // not negative: load() checked
   if (blockingThreads > 0) {
     blocking_ = std::make_unique<WorkerPool>(static_cast<size_t>(blockingThreads));
