@@ -252,9 +252,10 @@ Status Deployment::instantiate() {
   int64_t workers = config_.server.value("workers", int64_t{0});
   auto durability = parseDurability(checkpointSettings_.value("durability", "sync")).value_or(Durability::Sync);
   std::string checkpointBackend = checkpointSettings_.value("backend", "memory");
-  // The HTTP client's thread may run graph steps while every worker sleeps (WorkerPool::HelpWhenIdle),
-  // unless a step can wait on a round trip there: blocking tools on the workers (no blocking pool), or
-  // each step's checkpoint saved to a file or a database as it ends (durability "sync").
+  // The HTTP client's loop, a reactor or a blocking-pool thread may run graph steps while every worker
+  // sleeps (WorkerPool::HelpWhenIdle), unless a step can wait on a round trip there: blocking tools on
+  // the workers (no blocking pool), or each step's checkpoint saved to a file or a database as it ends
+  // (durability "sync").
   bool stepsNeverWait = blocking_ != nullptr && (durability != Durability::Sync || checkpointBackend == "memory");
   workers_ = std::make_unique<WorkerPool>(workers > 0 ? static_cast<size_t>(workers)
                                                       : std::max(2u, std::thread::hardware_concurrency()),

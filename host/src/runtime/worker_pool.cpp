@@ -70,7 +70,7 @@ void WorkerPool::enqueue(std::function<void()> task, bool first) {
     // A second waiting task wakes one, so work that can run in parallel still does.
     wake = runningIn != this || tasks_.size() > 1;
     if (wake && runningIn != this && helping != nullptr && acceptsHelp_ && asleep_ == threads_.size() && tasks_.size() == 1) {
-      wake = false;  // the event loop's thread takes it when its pass ends
+      wake = false;  // the posting thread takes it when its scope closes
       if (std::find(helping->pools_.begin(), helping->pools_.end(), this) == helping->pools_.end()) helping->pools_.push_back(this);
     }
   }

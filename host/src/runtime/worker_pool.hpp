@@ -48,7 +48,8 @@ class WorkerPool {
   // graph step). Under load the workers are busy and posts go to them.
   // Every pool's worker opens one around each of its tasks, so a task of the
   // blocking pool that posts a run's next step helps the same way.
-  // Scopes nest (the outermost runs the tasks).
+  // Scopes nest (the outermost runs the tasks). A scope belongs to the thread
+  // that opened it and must close on it (it is a local variable).
   class HelpWhenIdle {
    public:
     HelpWhenIdle();
