@@ -4,6 +4,8 @@
 // stream, a begin() after a refusal writes nothing).
 #include "chat/sse_connection.hpp"
 
+#include "chat/run_log.hpp"
+
 #include "socket_read.hpp"
 
 #include <gtest/gtest.h>
@@ -68,6 +70,27 @@ TEST(SseConnection, ARefusalIsOneWholeJsonResponseAndNothingFollows) {
   EXPECT_FALSE(client.connection->frame(1, "thinking", "{}"));
   EXPECT_EQ(client.received(), "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: " +
                                    std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+}
+
+// A heartbeat goes to a stream only when no event went out since the last
+// check (the housekeeper's, once a second): an event resets the count.
+TEST(RunLogHeartbeat, OnlyAStreamSilentSinceTheLastCheckGetsAPing) {
+  Client client;
+  client.connection->begin("X-Run-Id: run_1\r\n");
+  RunLog log;
+  ASSERT_TRUE(log.subscribe(client.connection, 0));
+  log.emitJson("thinking", {{"content", "a"}});
+  client.received();
+  log.heartbeat(std::chrono::seconds(0));  // an event since the last check: silence starts now
+  EXPECT_EQ(client.received(), "");
+  log.heartbeat(std::chrono::seconds(0));
+  EXPECT_NE(client.received().find(": ping"), std::string::npos);
+  log.heartbeat(std::chrono::hours(1));  // silent, but not for an hour
+  EXPECT_EQ(client.received(), "");
+  log.emitJson("thinking", {{"content", "b"}});
+  client.received();
+  log.heartbeat(std::chrono::seconds(0));
+  EXPECT_EQ(client.received(), "");
 }
 
 }  // namespace

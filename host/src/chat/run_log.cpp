@@ -65,7 +65,7 @@ void RunLog::send(int64_t id, std::string_view event, std::string_view data) {
   subscribers_.erase(std::remove_if(subscribers_.begin(), subscribers_.end(),
                                     [&](const auto& subscriber) { return !subscriber->frame(id, event, data); }),
                      subscribers_.end());
-  lastSent_ = std::chrono::steady_clock::now();
+  sentSinceHeartbeatCheck_ = true;
 }
 
 void RunLog::append(std::string_view event, std::string_view data) {
@@ -201,9 +201,16 @@ bool RunLog::abandoned() {
 
 void RunLog::heartbeat(std::chrono::steady_clock::duration idle) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (closed_ || std::chrono::steady_clock::now() - lastSent_ < idle) return;
+  if (closed_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (sentSinceHeartbeatCheck_) {
+    sentSinceHeartbeatCheck_ = false;
+    silentSince_ = now;
+    return;
+  }
+  if (now - silentSince_ < idle) return;
   for (auto& subscriber : subscribers_) subscriber->comment("ping");
-  lastSent_ = std::chrono::steady_clock::now();
+  silentSince_ = now;
 }
 
 }  // namespace mx::host::chat

@@ -64,7 +64,10 @@ class RunLog final : public EventSink {
   // Returns how many.
   size_t writeEvents(RunEventBatchWriter& batch) const;
   std::vector<ArtifactDraft> artifacts() const;
-  // Sends a keep-alive comment to streams that have been silent for `idle`.
+  // Sends a keep-alive comment to the streams when no event has gone out since
+  // the last call and for `idle` since then (called once a second: a silent
+  // stream gets one between `idle` and `idle` + 1 s after its last event).
+  // Events only set a flag: no clock read per event.
   void heartbeat(std::chrono::steady_clock::duration idle);
   size_t subscriberCount() const;
   // True when streams have watched this run and every one of them is gone
@@ -110,7 +113,8 @@ class RunLog final : public EventSink {
   bool closed_ = false;
   bool sealed_ = false;
   bool released_ = false;
-  std::chrono::steady_clock::time_point lastSent_ = std::chrono::steady_clock::now();
+  bool sentSinceHeartbeatCheck_ = false;
+  std::chrono::steady_clock::time_point silentSince_ = std::chrono::steady_clock::now();  // at the latest
   std::chrono::steady_clock::time_point closedAt_;
 };
 
