@@ -10,9 +10,9 @@
 #include <future>
 #include <random>
 #include <thread>
-#include <time.h>
 
 #include "chat/json_text.hpp"
+#include "cpu_spin.hpp"
 #include "chat/run_log.hpp"
 #include "mx/json.hpp"
 #include "net/output_batch.hpp"
@@ -358,16 +358,7 @@ TEST(WorkerPool, AWorkersOwnNextTaskWakesNoOtherAndTwoRunSideBySide) {
   workers.stop();
 }
 
-int64_t spinCpuMs(int ms) {  // burns about `ms` of this thread's CPU
-  timespec start{}, now{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
-  volatile uint64_t sink = 0;
-  do {
-    for (int i = 0; i < 10000; ++i) sink = sink + static_cast<uint64_t>(i);
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  } while ((now.tv_sec - start.tv_sec) * 1000000000 + (now.tv_nsec - start.tv_nsec) < int64_t{ms} * 1000000);
-  return sink;
-}
+using mx::test::spinCpuMs;
 
 // A charged task's CPU time goes to its counter, an uncharged task's to no
 // one (not to the charged task after it), and outside a pool's task the call
