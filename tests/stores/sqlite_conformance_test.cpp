@@ -495,6 +495,74 @@ TEST(RunManagerTurns, ATurnWhoseMessageIsNotSavedIsRefusedCancelledAndForgotten)
   runs.shutdown(std::chrono::milliseconds(5000));
 }
 
+// A store that keeps a run's messages and artifacts but not its events (the
+// last part of a part-by-part save), as a full disk would.
+class EventsLostStore final : public PlainStore {
+ public:
+  using PlainStore::PlainStore;
+  Status appendRunEvents(std::string_view, std::string_view, std::string_view, const std::vector<RunEvent>&) override {
+    return Status(Code::Unavailable, "the disk is full");
+  }
+};
+
+// A chat graph whose one node answers "hi".
+LoadedGraph answeringChatGraph(const TempDir& dir) {
+  return oneNodeChatGraph(dir, "kind = \"test.write\"\nupdate = { messages = [{ role = \"assistant\", content = \"hi\" }] }");
+}
+
+// Once the store holds a finished run's events, the replay window keeps only a
+// small record of it: the run itself is freed, its owner can still learn its
+// conversation (for a replay from the store) and is told it has finished when
+// cancelling; at the end of the window the record goes too.
+TEST(RunManagerReplayWindow, AFinishedRunWhoseEventsAreStoredLeavesOnlyASmallRecord) {
+  TempDir dir;
+  auto g = answeringChatGraph(dir);
+  ASSERT_TRUE(g.deployment) << g.errors[0];
+  host::chat::ChatSettings settings = chatOnGraphG();
+  settings.replay = std::chrono::seconds(1);
+  host::chat::RunManager runs(*g.deployment, settings, makeSqlite(), std::make_shared<testing::RecordingLogger>());
+  auto run = runs.startTurn({"alice", "", "Create an email", nullptr, nullptr});
+  ASSERT_TRUE(run.isOk()) << run.status().toString();
+  std::string id = (*run)->id;
+  ASSERT_TRUE(waitFor([&] { return !runs.find(id, "alice").isOk(); })) << "still in memory as a run";
+  EXPECT_TRUE((*run)->log->released());
+  EXPECT_TRUE(waitFor([&] { return run->use_count() == 1; })) << "the manager still holds the run";
+  EXPECT_EQ(runs.storedRunConversation(id, "alice"), std::optional<std::string>((*run)->conversationId));
+  EXPECT_EQ(runs.storedRunConversation(id, "bob"), std::nullopt);
+  EXPECT_EQ(runs.cancel(id, "alice").code(), Code::FailedPrecondition);
+  EXPECT_EQ(runs.cancel(id, "bob").code(), Code::NotFound);
+  EXPECT_EQ(runs.runsInMemory(), 1u);
+  EXPECT_EQ(runs.activeRuns(), 0u);
+  ASSERT_TRUE(waitFor([&] { return runs.runsInMemory() == 0; })) << "kept past the replay window";
+  EXPECT_EQ(runs.storedRunConversation(id, "alice"), std::nullopt);
+  EXPECT_EQ(runs.cancel(id, "alice").code(), Code::NotFound);
+  runs.shutdown(std::chrono::milliseconds(5000));
+}
+
+// A finished run whose events the store did not take keeps them in memory for
+// the replay window: a reconnecting client is served from the run's log.
+TEST(RunManagerReplayWindow, AFinishedRunWhoseEventsWereNotStoredKeepsThemInMemory) {
+  TempDir dir;
+  auto g = answeringChatGraph(dir);
+  ASSERT_TRUE(g.deployment) << g.errors[0];
+  auto logger = std::make_shared<testing::RecordingLogger>();
+  host::chat::RunManager runs(*g.deployment, chatOnGraphG(), host::guard(std::make_shared<EventsLostStore>(makeSqlite()), "store \"full\""),
+                              logger);
+  auto run = runs.startTurn({"alice", "", "Create an email", nullptr, nullptr});
+  ASSERT_TRUE(run.isOk()) << run.status().toString();
+  ASSERT_TRUE(waitFor([&] { return (*run)->finished.load(); }));
+  auto found = runs.find((*run)->id, "alice");
+  ASSERT_TRUE(found.isOk()) << found.status().toString();
+  EXPECT_EQ(*found, *run);
+  EXPECT_FALSE((*run)->log->released());
+  EXPECT_EQ((*run)->log->events().back().event, "done");
+  EXPECT_EQ(runs.storedRunConversation((*run)->id, "alice"), std::nullopt);
+  EXPECT_EQ(runs.cancel((*run)->id, "alice").code(), Code::FailedPrecondition);
+  EXPECT_EQ(runs.runsInMemory(), 1u);
+  EXPECT_TRUE(logger->contains("the disk is full"));
+  runs.shutdown(std::chrono::milliseconds(5000));
+}
+
 // A turn that reaches the run manager once shutdown has begun (it was queued
 // for a worker before) is refused, not started on a runtime that is stopping.
 TEST(RunManagerShutdown, ATurnAfterShutdownBeganIsRefused) {

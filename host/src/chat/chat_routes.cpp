@@ -210,7 +210,7 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
     // A run no longer in memory is read back from the store, ahead of the
     // queued blocking work: the client waits on this read alone.
     auto connection = SseConnection::prepare(response);
-    std::string conversationId = run ? (*run)->conversationId : "";
+    std::string conversationId = run ? (*run)->conversationId : runs.storedRunConversation(runId, *user).value_or("");
     blockingWork.postFirst([&runs, user = *user, runId, after, conversationId, connection, requestId = context.requestId]() mutable {
       auto stored = runs.store().runEvents(user, runId, 0);
       if (stored && stored->empty()) stored = notFoundError("run " + runId + " not found");

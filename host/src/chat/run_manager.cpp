@@ -87,7 +87,7 @@ size_t RunManager::activeRuns() const {
 
 size_t RunManager::runsInMemory() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return runs_.size();
+  return runs_.size() + storedRuns_.size();
 }
 
 bool RunManager::nearDescriptorLimit() const {
@@ -303,7 +303,11 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
   admitted_.fetch_sub(1, std::memory_order_relaxed);
   run->log->finishWith("done", done);
   run->finished = true;
-  if (saved.isOk()) run->log->releaseEvents();  // replayed from the store from now on
+  if (saved.isOk()) {
+    run->log->releaseEvents();  // replayed from the store from now on
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (runs_.erase(run->id) != 0) storedRuns_.emplace(run->id, StoredRun{run->userId, run->conversationId});
+  }
   runFinished_.notify_all();
 }
 
@@ -346,8 +350,18 @@ Result<std::shared_ptr<ActiveRun>> RunManager::find(std::string_view runId, std:
   return it->second;
 }
 
+std::optional<std::string> RunManager::storedRunConversation(std::string_view runId, std::string_view userId) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = storedRuns_.find(runId);
+  if (it == storedRuns_.end() || it->second.userId != userId) return std::nullopt;
+  return it->second.conversationId;
+}
+
 Status RunManager::cancel(std::string_view runId, std::string_view userId) {
   auto run = find(runId, userId);
+  if (!run && storedRunConversation(runId, userId)) {
+    return failedPreconditionError("run " + std::string(runId) + " has already finished");
+  }
   if (!run) return run.status();
   {
     // Live until finish() takes it out, before `done` can reach a client: a client that has seen
@@ -370,7 +384,8 @@ void RunManager::housekeeping() {
     lock.lock();
     auto now = std::chrono::steady_clock::now();
     while (!finishedOrder_.empty() && now - finishedOrder_.front().first > settings_.replay) {
-      runs_.erase(finishedOrder_.front().second);  // replay continues from the store
+      // Replay continues from the store.
+      if (runs_.erase(finishedOrder_.front().second) == 0) storedRuns_.erase(finishedOrder_.front().second);
       finishedOrder_.pop_front();
     }
     for (auto& [id, run] : live_) {

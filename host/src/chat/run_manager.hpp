@@ -10,9 +10,11 @@
 // says so. When the graph ends, the turn is saved (assistant message with its
 // usage and cost, artifacts — complete, or kept and marked incomplete — and
 // the event log), then `message` (on success) or `error` (with
-// artifactIncomplete) and `done` close the stream. A finished run's events
-// are freed once the store holds them (replay reads them back from there);
-// the run itself is remembered for `replay`.
+// artifactIncomplete) and `done` close the stream. Once the store holds a
+// finished run's events, the run is freed (replay reads them back from
+// there) and only a small record of it (owner, conversation) is remembered
+// for `replay`: a busy server finishes thousands of runs a minute. A run
+// whose save failed keeps its events in memory for the window instead.
 // Thread-safety: every method may be called from any thread.
 // Blocking: the lookups, and startTurn of a turn in an existing conversation,
 // touch the store (call them on the blocking pool); startTurn of a new
@@ -101,8 +103,13 @@ class RunManager {
   Result<std::shared_ptr<ActiveRun>> startTurn(const TurnRequest& turn,
                                                std::function<void(const std::shared_ptr<ActiveRun>&)> attach = {},
                                                std::function<void(const Status&)> refused = {});
-  // The run if it belongs to `userId` (NotFound otherwise, also for other users' runs).
+  // The run if it belongs to `userId` and is in memory: live, or finished
+  // with its events not in the store (NotFound otherwise, also for other
+  // users' runs).
   Result<std::shared_ptr<ActiveRun>> find(std::string_view runId, std::string_view userId);
+  // The conversation of a run of `userId` that finished within the replay
+  // window and whose events are in the store; nullopt otherwise.
+  std::optional<std::string> storedRunConversation(std::string_view runId, std::string_view userId) const;
   Status cancel(std::string_view runId, std::string_view userId);
   // Deletes the conversation (store, checkpoints, session cache).
   Status deleteConversation(const std::string& userId, const std::string& conversationId);
@@ -120,7 +127,8 @@ class RunManager {
   Status refuseIfFull();
   // Counts the open descriptors (the housekeeper does, every second).
   void countDescriptors();
-  // Live runs and finished ones still in the replay window.
+  // Live runs and finished ones still in the replay window (those whose
+  // events are in the store as a small record).
   size_t runsInMemory() const;
   const SessionCache& sessionCache() const { return session_; }
 
@@ -157,8 +165,16 @@ class RunManager {
   mutable std::mutex mutex_;
   std::condition_variable runFinished_;   // shutdown waits on it
   std::condition_variable stopHousekeeper_;
-  // Every run still findable (live, or finished within the replay window).
+  // The runs in memory: live, or finished within the replay window with their
+  // events not in the store.
   std::map<std::string, std::shared_ptr<ActiveRun>, std::less<>> runs_;
+  // What the replay window keeps of a finished run whose events are in the
+  // store (~0.3 KB instead of its log, usage and cancellation, ~2.5 KB).
+  struct StoredRun {
+    std::string userId;
+    std::string conversationId;
+  };
+  std::map<std::string, StoredRun, std::less<>> storedRuns_;
   // The live ones, for heartbeats; the finished ones in the order they
   // finished, so expiry looks only at the oldest (the housekeeper never scans
   // the replay window's thousands of finished runs).
