@@ -49,7 +49,7 @@ fi
 
 # profile: name, ms before the first event, ms between events, draft words,
 # fewest turns per level (a level runs max(ROUNDS·C, that) turns, as the peer's harness).
-PROFILES=("fast 0 0 200 100" "paced 300 20 200 6")
+PROFILES=("fast 0 0 200 1000" "paced 300 20 200 6")
 read -r -a LEVELS <<<"${LEVELS:-1 50 200 500}"  # concurrency levels (LEVELS="500 2000" to change them)
 # graph runtime alone: ms before the first event, ms between events, draft words, run counts
 GRAPH_PROFILE="300 20 50"
