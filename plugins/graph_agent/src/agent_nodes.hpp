@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "call_deadlines.hpp"
 #include "mx/component.hpp"
 #include "mx/graph.hpp"
 #include "mx/http.hpp"
@@ -128,7 +129,7 @@ class ToolsNode final : public Node {
   ToolsNodeConfig config_;
   std::map<std::string, std::shared_ptr<Tool>> tools_;   // by the name the model sees
   std::map<std::string, ToolDefinition> definitions_;
-  Timer timer_;
+  std::shared_ptr<CallDeadlines> deadlines_;  // null: no timer, no timeouts
 };
 
 }  // namespace mx::agent

@@ -10,7 +10,7 @@
 namespace mx::agent {
 
 ToolsNode::ToolsNode(ToolsNodeConfig config, std::vector<std::shared_ptr<Tool>> tools, Timer timer)
-    : config_(std::move(config)), timer_(std::move(timer)) {
+    : config_(std::move(config)), deadlines_(timer ? CallDeadlines::create(config_.timeout, std::move(timer)) : nullptr) {
   for (auto& tool : tools) {
     ToolDefinition definition = tool->definition();
     definitions_[definition.name] = definition;
@@ -105,6 +105,7 @@ struct PendingCall {
   std::function<void(Result<Json>)> complete;
   std::shared_ptr<CancellationSource> source;
   std::string timeoutMessage;
+  CallDeadlines::Ticket deadline = 0;
 };
 
 }  // namespace
@@ -161,15 +162,10 @@ void ToolsNode::run(std::shared_ptr<NodeContext> context, NodeDone done) {
         batch->finish(i, ContentBlock::makeToolResult(id, "Error: " + result.status().toString(), true));
       }
     };
-    // The timer holds the call only weakly, and the call is allocated apart from its control block
-    // (not make_shared): a call that answers in time is freed at once and leaves its timeout, pending
-    // until the due time (30 s by default, long after the turn), a weak pointer and a control block
-    // instead of the call, its cancellation and its message.
-    auto pending = std::shared_ptr<PendingCall>(  // NOLINT(modernize-make-shared)
-        new PendingCall{std::move(complete), source,
-                        name + " timed out after " + std::to_string(config_.timeout.count()) + " ms"});
-    if (timer_) {
-      timer_(config_.timeout, [weakCall = std::weak_ptr<PendingCall>(pending)] {
+    auto pending = std::make_shared<PendingCall>(
+        PendingCall{std::move(complete), source, name + " timed out after " + std::to_string(config_.timeout.count()) + " ms"});
+    if (deadlines_) {  // the deadline holds the call weakly: the tool's answer owns it
+      pending->deadline = deadlines_->start([weakCall = std::weak_ptr<PendingCall>(pending)] {
         if (auto unanswered = weakCall.lock()) {
           unanswered->source->cancel("timeout");
           unanswered->complete(deadlineExceededError(unanswered->timeoutMessage));
@@ -185,7 +181,10 @@ void ToolsNode::run(std::shared_ptr<NodeContext> context, NodeDone done) {
     toolContext->state = context->state;
     toolContext->cancel = source->token();
     batch->status(name, "running", "Running " + name + "...");
-    tool->second->invoke(call.input, toolContext, [pending](Result<Json> result) { pending->complete(std::move(result)); });
+    tool->second->invoke(call.input, toolContext, [pending, deadlines = deadlines_](Result<Json> result) {
+      if (deadlines) deadlines->stop(pending->deadline);
+      pending->complete(std::move(result));
+    });
   }
 }
 

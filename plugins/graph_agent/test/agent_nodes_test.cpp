@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "agent_nodes.hpp"
@@ -247,6 +248,33 @@ TEST(ToolsNode, AToolThatHangsTimesOutAndIsTold) {
   EXPECT_EQ(content[0]["content"], "Error: deadline_exceeded: hang timed out after 100 ms");
   EXPECT_EQ(content[1]["is_error"], false);
   EXPECT_TRUE(hanging->cancelled_.isCancelled());
+}
+
+// Tool calls that answer in time leave no timer behind: the node keeps one
+// armed timer for all of them, and firing it then times nothing out.
+TEST(ToolsNode, CallsThatAnswerInTimeShareOneTimerAndLeaveNothingWaiting) {
+  std::mutex mutex;
+  std::vector<std::function<void()>> armed;
+  Timer recording = [&](std::chrono::milliseconds, std::function<void()> task) {
+    std::lock_guard<std::mutex> lock(mutex);
+    armed.push_back(std::move(task));
+  };
+  ToolsNode node({}, {std::make_shared<SlowTool>("a", 0ms), std::make_shared<SlowTool>("b", 0ms)}, recording);
+  Json state = assistantCalls({ContentBlock::makeToolUse("t1", "a", {{"q", "1"}}), ContentBlock::makeToolUse("t2", "b", {{"q", "2"}})});
+  for (int turn = 0; turn < 20; ++turn) {
+    auto update = runNode(node, state, nullptr);
+    ASSERT_TRUE(update.isOk());
+    EXPECT_EQ((*update)["messages"][0]["content"][1]["is_error"], false);
+  }
+  std::vector<std::function<void()>> fired;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    EXPECT_EQ(armed.size(), 1u) << "a timer per call";
+    fired.swap(armed);
+  }
+  for (auto& task : fired) task();  // nothing waits: nothing is timed out, nothing armed again
+  std::lock_guard<std::mutex> lock(mutex);
+  EXPECT_TRUE(armed.empty());
 }
 
 TEST(ToolsNode, NoToolCallsIsAnEmptyUpdate) {
