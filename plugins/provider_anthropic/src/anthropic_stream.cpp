@@ -380,13 +380,13 @@ void StreamAccumulator::applyUsage(const Json& usage) {
   }
 }
 
-ContentBlock StreamAccumulator::finishBlock(const BlockBuilder& builder) const {
+ContentBlock StreamAccumulator::finishBlock(BlockBuilder&& builder) const {
   ContentBlock block;
   block.type = builder.type;
-  block.text = builder.text;
-  block.id = builder.id;
-  block.name = builder.name;
-  block.signature = builder.signature;
+  block.text = std::move(builder.text);
+  block.id = std::move(builder.id);
+  block.name = std::move(builder.name);
+  block.signature = std::move(builder.signature);
   if (builder.type == BlockType::ToolUse) {
     Json input = builder.partialJson.empty() ? Json::object() : parseJson(builder.partialJson);
     // Cut by max_tokens mid-call: the arguments never completed. Keep them as
@@ -399,12 +399,13 @@ ContentBlock StreamAccumulator::finishBlock(const BlockBuilder& builder) const {
 ChatResponse StreamAccumulator::takeResponse() {
   response_.message.role = Role::Assistant;
   response_.message.content.clear();
-  for (const auto& [index, builder] : blocks_) {
+  for (auto& [index, builder] : blocks_) {
     if (!builder.known || (builder.type == BlockType::Text && builder.text.empty())) {
       continue;
     }
-    response_.message.content.push_back(finishBlock(builder));
+    response_.message.content.push_back(finishBlock(std::move(builder)));
   }
+  blocks_.clear();  // their text moved into the response: not held twice while it is used
   return std::move(response_);
 }
 

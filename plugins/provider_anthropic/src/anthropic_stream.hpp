@@ -56,7 +56,7 @@ class StreamAccumulator {
   const Status& failure() const { return failure_; }    // an error event or malformed data
   bool emittedDeltas() const { return emitted_; }       // something reached the observer
   const ChatResponse& response() const { return response_; }
-  // The final (or partial) response, tool inputs parsed.
+  // The final (or partial) response, tool inputs parsed; once: the blocks move into it.
   ChatResponse takeResponse();
 
  private:
@@ -84,7 +84,7 @@ class StreamAccumulator {
   void onMessageDelta(const Json& data);
   void onError(const Json& data);
   void applyUsage(const Json& usage);
-  ContentBlock finishBlock(const BlockBuilder& builder) const;
+  ContentBlock finishBlock(BlockBuilder&& builder) const;
 
   ChatObserver* observer_;
   CacheTtl requestedTtl_;

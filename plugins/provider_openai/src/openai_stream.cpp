@@ -116,12 +116,14 @@ void ChatStreamAccumulator::onUsage(const Json& usage) {
 ChatResponse ChatStreamAccumulator::takeResponse() {
   response_.message.role = Role::Assistant;
   response_.message.content.clear();
-  if (!text_.empty()) response_.message.content.push_back(ContentBlock::makeText(text_));
-  for (const auto& [index, call] : toolCalls_) {
+  if (!text_.empty()) response_.message.content.push_back(ContentBlock::makeText(std::move(text_)));
+  for (auto& [index, call] : toolCalls_) {
     Json input = call.arguments.empty() ? Json::object() : parseJson(call.arguments);
     if (!input.is_object()) input = Json{{"_incomplete_json", call.arguments}};
-    response_.message.content.push_back(ContentBlock::makeToolUse(call.id, call.name, std::move(input)));
+    response_.message.content.push_back(ContentBlock::makeToolUse(std::move(call.id), std::move(call.name), std::move(input)));
   }
+  text_.clear();
+  toolCalls_.clear();  // moved into the response: not held twice while it is used
   return std::move(response_);
 }
 

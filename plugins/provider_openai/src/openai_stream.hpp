@@ -23,6 +23,7 @@ class ChatStreamAccumulator {
   const Status& failure() const { return failure_; }
   bool emittedDeltas() const { return emitted_; }
   const ChatResponse& response() const { return response_; }
+  // The final (or partial) response; once: the text and calls move into it.
   ChatResponse takeResponse();
 
  private:
