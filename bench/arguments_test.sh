@@ -15,4 +15,10 @@ expect_refusal 'ROUNDS must be a whole number of turns per stream, not "two"' en
 expect_refusal 'ROUNDS must be a whole number of turns per stream, not "0"' env ROUNDS=0 "$RUN" --fast
 expect_refusal 'STORES must be postgres or embedded, not "mysql"' env STORES=mysql "$RUN" --fast
 expect_refusal 'usage: bench/run.sh' "$RUN" --fastest
+expect_refusal 'CALLGRIND and HEAPTRACK_DIR cannot both wrap the server' env CALLGRIND=1 HEAPTRACK_DIR=/tmp "$RUN" --fast
+expect_refusal 'HEAPTRACK_DIR must be a writable directory, not "/nonexistent/traces"' env HEAPTRACK_DIR=/nonexistent/traces "$RUN" --paced
+NO_HEAPTRACK="$(mktemp -d)"
+trap 'rm -rf "$NO_HEAPTRACK"' EXIT
+for tool in bash dirname readlink mktemp cat; do ln -s "$(command -v "$tool")" "$NO_HEAPTRACK/$tool"; done
+expect_refusal 'HEAPTRACK_DIR needs heaptrack (apt-get install heaptrack)' env PATH="$NO_HEAPTRACK" HEAPTRACK_DIR=/tmp "$RUN" --paced
 echo "arguments_test: ok"

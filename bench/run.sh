@@ -27,6 +27,10 @@
 #                           counting only during the measured turns: instructions per turn in user
 #                           space, the same from run to run (for A/B of changes worth a few per cent);
 #                           CALLGRIND_DIR=/some/dir keeps the counts for callgrind_annotate
+#   HEAPTRACK_DIR=/some/dir LEVELS=1000 bench/run.sh --paced   the server's allocations recorded by
+#                           heaptrack (Debian's heaptrack), one file per server in that directory, and
+#                           its peak heap per stream printed; the server built with -DMX_JEMALLOC=OFF
+#                           (BUILD_DIR=...): jemalloc's own operator new is invisible to heaptrack
 #   STORES=embedded bench/run.sh --fast   the same server with the single-node stores instead of PostgreSQL
 #                           and Redis: SQLite in the data directory and the in-process cache (the peer
 #                           keeps its conversations in memory; its README asks for the server measured
@@ -61,9 +65,30 @@ ROUNDS="${ROUNDS:-2}"     # turns per stream at a level (the peer's --rounds), u
 STORES="${STORES:-postgres}"  # postgres: PostgreSQL and Redis, as production.toml; embedded: SQLite and the in-process cache
 CALLGRIND="${CALLGRIND:-}"  # set: the server runs under callgrind (about 50 times slower)
 WAIT_TRIES=$([ -n "$CALLGRIND" ] && echo 2000 || echo 200)
+if [ -n "$CALLGRIND" ] && [ -n "${HEAPTRACK_DIR:-}" ]; then
+  echo "bench: CALLGRIND and HEAPTRACK_DIR cannot both wrap the server" >&2
+  exit 2
+fi
 if [ -n "$CALLGRIND" ] && ! command -v callgrind_control >/dev/null; then
   echo "bench: CALLGRIND=1 needs valgrind (apt-get install valgrind)" >&2
   exit 2
+fi
+HEAPTRACK_DIR="${HEAPTRACK_DIR:-}"  # set: the server's allocations are recorded there
+HEAPTRACK_LIB=""
+if [ -n "$HEAPTRACK_DIR" ]; then
+  if [ ! -d "$HEAPTRACK_DIR" ] || [ ! -w "$HEAPTRACK_DIR" ]; then
+    echo "bench: HEAPTRACK_DIR must be a writable directory, not \"$HEAPTRACK_DIR\"" >&2
+    exit 2
+  fi
+  HEAPTRACK_BIN="$(command -v heaptrack || true)"
+  HEAPTRACK_LIB="$(dirname "$(readlink -f "${HEAPTRACK_BIN:-/nonexistent}")")/../lib/heaptrack"
+  if [ -z "$HEAPTRACK_BIN" ] || [ ! -f "$HEAPTRACK_LIB/libheaptrack_preload.so" ] || [ ! -x "$HEAPTRACK_LIB/libexec/heaptrack_interpret" ]; then
+    echo "bench: HEAPTRACK_DIR needs heaptrack (apt-get install heaptrack)" >&2
+    exit 2
+  fi
+  if ldd "$BIN/marketerx" 2>/dev/null | grep -q libjemalloc; then
+    echo "bench: $BIN/marketerx links jemalloc, whose operator new heaptrack does not see: build with -DMX_JEMALLOC=OFF into another directory and pass BUILD_DIR" >&2
+  fi
 fi
 case "$ROUNDS" in ''|*[!0-9]*|0) echo "bench: ROUNDS must be a whole number of turns per stream, not \"$ROUNDS\"" >&2; exit 2 ;; esac
 case "$STORES" in postgres|embedded) ;; *) echo "bench: STORES must be postgres or embedded, not \"$STORES\"" >&2; exit 2 ;; esac
@@ -254,6 +279,7 @@ if ((${#PROFILES[@]})); then
       # child runs, and a look before that found the last server's address in it.
       SERVER_LOG="$WORK/server.$NAME.$C.$RUN.log"
       WRAPPER=()
+      [ -n "$HEAPTRACK_DIR" ] && WRAPPER=(env LD_PRELOAD="$HEAPTRACK_LIB/libheaptrack_preload.so" DUMP_HEAPTRACK_OUTPUT="$WORK/heaptrack.$NAME.$C.$RUN.raw")
       [ -n "$CALLGRIND" ] && WRAPPER=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$WORK/callgrind.$NAME.$C.$RUN")
       env $(production_env "$DATA" "bench$NAME$C.$RUN:" "bench_${NAME}_${C}_$RUN") "${WRAPPER[@]}" "$BIN/marketerx" serve --config "$SERVER_CONFIG" --host 127.0.0.1 --port 0 >"$SERVER_LOG" 2>&1 &
       SERVER=$!
@@ -313,6 +339,14 @@ if ((${#PROFILES[@]})); then
         IR="$(awk '/^totals:/ { total += $2 } END { printf "%d", total }' "$WORK/callgrind.$NAME.$C.$RUN"*)"
         echo "  callgrind $NAME C=$C: $(( IR / TURNS )) instructions per turn in user space ($IR over $TURNS turns)"
         if [ -n "${CALLGRIND_DIR:-}" ]; then cp "$WORK/callgrind.$NAME.$C.$RUN"* "$CALLGRIND_DIR/"; fi  # for callgrind_annotate
+      fi
+      if [ -n "$HEAPTRACK_DIR" ]; then  # the preload wrote its trace as the server ran
+        TRACE="$HEAPTRACK_DIR/heaptrack.$NAME.$C.$RUN.gz"
+        "$HEAPTRACK_LIB/libexec/heaptrack_interpret" <"$WORK/heaptrack.$NAME.$C.$RUN.raw" 2>/dev/null | gzip >"$TRACE"
+        rm -f "$WORK/heaptrack.$NAME.$C.$RUN.raw"
+        HEAP_PEAK="$(heaptrack_print -f "$TRACE" --print-peaks 0 --print-allocators 0 --print-temporary 0 --print-leaks 0 2>/dev/null |
+          awk '/^peak heap memory consumption:/ { print $NF }')"
+        echo "  heaptrack $NAME C=$C: peak heap $HEAP_PEAK ($TRACE; heaptrack_print -f $TRACE --print-peaks 1)"
       fi
       if ! python3 -c 'import json, sys; sys.exit(1 if json.loads(sys.argv[1])["errors"] else 0)' "$RESULT" 2>/dev/null; then
         echo "bench: errors in this run; the server's most frequent warnings and errors:" >&2
