@@ -187,6 +187,17 @@ TEST(DeploymentThreads, BatchSchedulingReachesEveryThreadStartedAfterward) {
   EXPECT_EQ(sched_getscheduler(0), SCHED_OTHER);
 }
 
+TEST(DeploymentThreads, AnHttpNiceOutOfRangeIsRefusedSayingWhere) {
+  for (std::string value : {"-21", "20"}) {
+    mx::test::TempDir dir;
+    std::vector<std::string> errors;
+    std::string file = dir.write("deploy.toml", "[server]\nport = 0\nhttp_nice = " + value + "\n");
+    EXPECT_FALSE(Deployment::load(file, processEnvironment(), errors));
+    ASSERT_FALSE(errors.empty());
+    EXPECT_EQ(errors[0], file + ": [server] http_nice must be between -20 and 19, got " + value);
+  }
+}
+
 TEST(DeploymentThreads, AnUnknownSchedulingIsRefusedSayingWhere) {
   mx::test::TempDir dir;
   std::vector<std::string> errors;

@@ -47,6 +47,9 @@ const ConfigSchema& serverSchema() {
           .optional("cpu_scheduling", ConfigType::String, "normal",
                     "the server's threads under Linux SCHED_BATCH (\"batch\": they do not preempt each other "
                     "when one wakes another) or as started (\"normal\")")
+          .optional("http_nice", ConfigType::Integer, 0,
+                    "nice value of the HTTP threads (listener, reactors), -20 to 19: below the other threads' "
+                    "so that requests are taken up at once on busy cores (lowering it needs CAP_SYS_NICE)")
           .optional("data_dir", ConfigType::String, "data", "writable data directory")
           .optional("plugin_dir", ConfigType::String, "",
                     "where [[plugins]] names are resolved (default: next to the executable)")

@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cerrno>
+#include <cstring>
+#include <optional>
 #include <random>
+
+#include <sys/resource.h>
 
 namespace mx::host::http {
 
@@ -159,6 +164,35 @@ void HttpServer::route(Pistache::Http::Method method, const std::string& path, H
   router_.addRoute(method, path, wrap(std::move(handler)));
 }
 
+namespace {
+
+// Sets the calling thread's nice value until destroyed (Linux: PRIO_PROCESS with 0 is the calling thread).
+class ThreadNice {
+ public:
+  ThreadNice(int nice, Logger& logger) {
+    errno = 0;
+    int current = getpriority(PRIO_PROCESS, 0);
+    if (errno != 0 || current == nice) return;
+    if (setpriority(PRIO_PROCESS, 0, nice) != 0) {
+      logger.warn("[server] http_nice = " + std::to_string(nice) + ": setpriority: " + std::strerror(errno) +
+                  "; the HTTP threads run at nice " + std::to_string(current) +
+                  " (lowering a nice value needs CAP_SYS_NICE or a high enough RLIMIT_NICE)");
+      return;
+    }
+    restore_ = current;
+  }
+  ~ThreadNice() {
+    if (restore_) setpriority(PRIO_PROCESS, 0, *restore_);  // raising it back needs no privilege
+  }
+  ThreadNice(const ThreadNice&) = delete;
+  ThreadNice& operator=(const ThreadNice&) = delete;
+
+ private:
+  std::optional<int> restore_;
+};
+
+}  // namespace
+
 Status HttpServer::start() {
   try {
     Pistache::Address address(options_.host, Pistache::Port(options_.port));
@@ -178,7 +212,10 @@ Status HttpServer::start() {
     // Options::backlog is ignored by Pistache 0.0.5; the listener takes it here.
     endpoint_->initArgs(options_.threads, flags, std::string("mx-http"), options_.backlog);
     endpoint_->setHandler(router_.handler());
-    endpoint_->serveThreaded();
+    {
+      ThreadNice httpThreads(options_.nice, *logger_);  // inherited by the threads serveThreaded() starts
+      endpoint_->serveThreaded();
+    }
     port_ = static_cast<uint16_t>(endpoint_->getPort());
     running_ = true;
   } catch (const std::exception& e) {

@@ -8,6 +8,9 @@
 // long streams are not cut, the listen backlog passed through initArgs (the
 // Options::backlog setting is ignored by 0.0.5), custom response headers as
 // Header subclasses (raw headers are never written).
+// The threads start() makes (listener, reactors) take Options::nice, set on
+// the calling thread around their start and put back after (Linux: a nice
+// value is a thread's, and new threads inherit it).
 // Thread-safety: routes are added before start(); handlers run on the reactor
 // threads concurrently. start()/stop() from one control thread.
 // Blocking: handlers must not block; long work goes elsewhere.
@@ -81,6 +84,11 @@ class HttpServer {
     std::chrono::seconds streamTimeout{3600};
     std::chrono::seconds keepaliveTimeout{75};
     int backlog = 4096;
+    // The HTTP threads' nice value; below the server's others' so that a request
+    // is taken up at once on busy cores. When the process may not lower it
+    // (no CAP_SYS_NICE, RLIMIT_NICE too low), a warning and the threads run at
+    // the caller's.
+    int nice = 0;
   };
 
   HttpServer(Options options, std::shared_ptr<Logger> logger);

@@ -136,6 +136,11 @@ std::unique_ptr<Deployment> Deployment::load(const std::string& configFile, EnvL
     errors.push_back(configFile + ": [server] cpu_scheduling must be \"normal\" or \"batch\", got \"" + scheduling + "\"");
     return nullptr;
   }
+  int64_t httpNice = server.value("http_nice", int64_t{0});
+  if (httpNice < -20 || httpNice > 19) {
+    errors.push_back(configFile + ": [server] http_nice must be between -20 and 19, got " + std::to_string(httpNice));
+    return nullptr;
+  }
   if (server.value("blocking_threads", int64_t{16}) < 0) {
     errors.push_back(configFile + ": [server] blocking_threads must be 0 (blocking work on the graph workers) or more");
     return nullptr;
