@@ -18,7 +18,20 @@ expect_refusal 'usage: bench/run.sh' "$RUN" --fastest
 expect_refusal 'CALLGRIND and HEAPTRACK_DIR cannot both wrap the server' env CALLGRIND=1 HEAPTRACK_DIR=/tmp "$RUN" --fast
 expect_refusal 'HEAPTRACK_DIR must be a writable directory, not "/nonexistent/traces"' env HEAPTRACK_DIR=/nonexistent/traces "$RUN" --paced
 NO_HEAPTRACK="$(mktemp -d)"
-trap 'rm -rf "$NO_HEAPTRACK"' EXIT
+NOT_A_PEER="$(mktemp -d)"
+UNINSTALLED_PEER="$(mktemp -d)"
+trap 'rm -rf "$NO_HEAPTRACK" "$NOT_A_PEER" "$UNINSTALLED_PEER"' EXIT
 for tool in bash dirname readlink mktemp cat; do ln -s "$(command -v "$tool")" "$NO_HEAPTRACK/$tool"; done
 expect_refusal 'HEAPTRACK_DIR needs heaptrack (apt-get install heaptrack)' env PATH="$NO_HEAPTRACK" HEAPTRACK_DIR=/tmp "$RUN" --paced
+COMPARE="$(dirname "$RUN")/compare.sh"
+printf '#!/bin/sh\nexit 1\n' >"$UNINSTALLED_PEER/measure.sh" && chmod +x "$UNINSTALLED_PEER/measure.sh"
+expect_refusal 'PEER_DIR must name a copy of the peer' env -u PEER_DIR "$COMPARE"
+expect_refusal "no executable measure.sh in PEER_DIR \"$NOT_A_PEER\"" env PEER_DIR="$NOT_A_PEER" "$COMPARE"
+expect_refusal "PEER_DIR \"$UNINSTALLED_PEER\" has no node_modules: run npm install there first" env PEER_DIR="$UNINSTALLED_PEER" "$COMPARE"
+mkdir "$UNINSTALLED_PEER/node_modules"
+expect_refusal 'SETS must be a whole number above 0, not "0"' env PEER_DIR="$UNINSTALLED_PEER" SETS=0 "$COMPARE"
+expect_refusal 'LEVELS must be concurrency levels above 0, not "1 fifty"' env PEER_DIR="$UNINSTALLED_PEER" LEVELS="1 fifty" "$COMPARE"
+chmod 755 "$NOT_A_PEER"  # TMPDIR for the runs below: PostgreSQL's user must reach the bench's directory in it
+expect_refusal 'bench/run.sh failed' env TMPDIR="$NOT_A_PEER" PEER_DIR="$UNINSTALLED_PEER" STORES=mysql "$COMPARE"
+expect_refusal "the peer's measure.sh failed" env TMPDIR="$NOT_A_PEER" PEER_DIR="$UNINSTALLED_PEER" LEVELS=1 REPEAT=1 "$COMPARE"
 echo "arguments_test: ok"
