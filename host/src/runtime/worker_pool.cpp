@@ -111,15 +111,19 @@ void WorkerPool::loop() {
       // A task of the blocking pool (a tool's query, a turn's first save) that posts the run's next
       // step to the idle graph workers runs it here when it ends, as an event loop's pass would.
       HelpWhenIdle help;
-      {
-        OutputBatch burst;  // what one task sends a client (a step's status events) leaves in one write
-        runningIn = this;
-        task();
-        runningIn = nullptr;
-      }
-      settleCharge();
+      run(task);
     }
   }
+}
+
+void WorkerPool::run(const std::function<void()>& task) {
+  {
+    OutputBatch burst;  // what one task sends a client (a step's status events) leaves in one write
+    runningIn = this;
+    task();
+    runningIn = nullptr;
+  }
+  settleCharge();
 }
 
 WorkerPool::HelpWhenIdle::HelpWhenIdle() {
@@ -149,13 +153,7 @@ void WorkerPool::help() {
       task = std::move(tasks_.front());
       tasks_.pop_front();
     }
-    {
-      OutputBatch burst;
-      runningIn = this;
-      task();
-      runningIn = nullptr;
-    }
-    settleCharge();
+    run(task);
   }
   chargedUpToNs = -1;
 }

@@ -13,8 +13,9 @@
 // worker reads its thread's CPU clock once when such a task ends, after the
 // task's batched writes, and counts from the end of the charged task before
 // it on the same worker (so taking the task off the queue counts too).
-// A pool built with `acceptsHelp` lets an event loop's thread run its tasks
-// while every worker is asleep (HelpWhenIdle, below).
+// A pool built with `acceptsHelp` lets the thread that posts a task (the HTTP
+// client's loop, a reactor, another pool's worker) run it while every worker is
+// asleep (HelpWhenIdle, below).
 // Thread-safety: post() from any thread. stop() joins after draining.
 #pragma once
 
@@ -95,6 +96,8 @@ class WorkerPool {
   void enqueue(std::function<void()> task, bool first);
   // Runs queued tasks on the calling (helping) thread: see HelpWhenIdle.
   void help();
+  // Runs one task as this pool's (a worker's or a helper's): its writes batched, its CPU charged.
+  void run(const std::function<void()>& task);
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
