@@ -292,7 +292,7 @@ int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
                      [manager = runs.get()] { return static_cast<double>(manager->settings().maxLiveRuns); });
     metrics.setGauge("mx_runs_refused", "chat turns refused (503) at the limit of runs in progress or near the descriptor limit",
                      [manager = runs.get()] { return static_cast<double>(manager->refusedTurns()); });
-    metrics.setGauge("mx_runs_in_memory", "chat runs in memory: in progress, or finished within the replay window",
+    metrics.setGauge("mx_runs_in_memory", "chat runs in memory: in progress, or finished within the replay window with events the store did not take",
                      [manager = runs.get()] { return static_cast<double>(manager->runsInMemory()); });
     metrics.setGauge("mx_session_cache_hits", "turns that found their conversation in the session cache",
                      [manager = runs.get()] { return static_cast<double>(manager->sessionCache().hits()); });

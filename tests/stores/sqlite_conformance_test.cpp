@@ -510,32 +510,26 @@ LoadedGraph answeringChatGraph(const TempDir& dir) {
   return oneNodeChatGraph(dir, "kind = \"test.write\"\nupdate = { messages = [{ role = \"assistant\", content = \"hi\" }] }");
 }
 
-// Once the store holds a finished run's events, the replay window keeps only a
-// small record of it: the run itself is freed, its owner can still learn its
-// conversation (for a replay from the store) and is told it has finished when
-// cancelling; at the end of the window the record goes too.
-TEST(RunManagerReplayWindow, AFinishedRunWhoseEventsAreStoredLeavesOnlyASmallRecord) {
+// Once the store holds a finished run's events, nothing of it stays in memory:
+// a replay reads the store, and so does a cancel, which tells its owner the run
+// has finished and anyone else that there is no such run.
+TEST(RunManagerReplayWindow, AFinishedRunWhoseEventsAreStoredLeavesNothingInMemory) {
   TempDir dir;
   auto g = answeringChatGraph(dir);
   ASSERT_TRUE(g.deployment) << g.errors[0];
-  host::chat::ChatSettings settings = chatOnGraphG();
-  settings.replay = std::chrono::seconds(1);
-  host::chat::RunManager runs(*g.deployment, settings, makeSqlite(), std::make_shared<testing::RecordingLogger>());
+  host::chat::RunManager runs(*g.deployment, chatOnGraphG(), makeSqlite(), std::make_shared<testing::RecordingLogger>());
   auto run = runs.startTurn({"alice", "", "Create an email", nullptr, nullptr});
   ASSERT_TRUE(run.isOk()) << run.status().toString();
   std::string id = (*run)->id;
   ASSERT_TRUE(waitFor([&] { return !runs.find(id, "alice").isOk(); })) << "still in memory as a run";
   EXPECT_TRUE((*run)->log->released());
   EXPECT_TRUE(waitFor([&] { return run->use_count() == 1; })) << "the manager still holds the run";
-  EXPECT_EQ(runs.storedRunConversation(id, "alice"), std::optional<std::string>((*run)->conversationId));
-  EXPECT_EQ(runs.storedRunConversation(id, "bob"), std::nullopt);
-  EXPECT_EQ(runs.cancel(id, "alice").code(), Code::FailedPrecondition);
-  EXPECT_EQ(runs.cancel(id, "bob").code(), Code::NotFound);
-  EXPECT_EQ(runs.runsInMemory(), 1u);
+  EXPECT_EQ(runs.runsInMemory(), 0u);
   EXPECT_EQ(runs.activeRuns(), 0u);
-  ASSERT_TRUE(waitFor([&] { return runs.runsInMemory() == 0; })) << "kept past the replay window";
-  EXPECT_EQ(runs.storedRunConversation(id, "alice"), std::nullopt);
-  EXPECT_EQ(runs.cancel(id, "alice").code(), Code::NotFound);
+  EXPECT_EQ(runs.cancel(id, "alice").code(), Code::NotFound);  // not in memory: the store decides
+  EXPECT_EQ(runs.finishedRunInStore(id, "alice").code(), Code::FailedPrecondition);
+  EXPECT_EQ(runs.finishedRunInStore(id, "bob").code(), Code::NotFound);
+  EXPECT_EQ(runs.finishedRunInStore("run_unknown", "alice").code(), Code::NotFound);
   runs.shutdown(std::chrono::milliseconds(5000));
 }
 
@@ -546,7 +540,9 @@ TEST(RunManagerReplayWindow, AFinishedRunWhoseEventsWereNotStoredKeepsThemInMemo
   auto g = answeringChatGraph(dir);
   ASSERT_TRUE(g.deployment) << g.errors[0];
   auto logger = std::make_shared<testing::RecordingLogger>();
-  host::chat::RunManager runs(*g.deployment, chatOnGraphG(), host::guard(std::make_shared<EventsLostStore>(makeSqlite()), "store \"full\""),
+  host::chat::ChatSettings settings = chatOnGraphG();
+  settings.replay = std::chrono::seconds(1);
+  host::chat::RunManager runs(*g.deployment, settings, host::guard(std::make_shared<EventsLostStore>(makeSqlite()), "store \"full\""),
                               logger);
   auto run = runs.startTurn({"alice", "", "Create an email", nullptr, nullptr});
   ASSERT_TRUE(run.isOk()) << run.status().toString();
@@ -556,10 +552,11 @@ TEST(RunManagerReplayWindow, AFinishedRunWhoseEventsWereNotStoredKeepsThemInMemo
   EXPECT_EQ(*found, *run);
   EXPECT_FALSE((*run)->log->released());
   EXPECT_EQ((*run)->log->events().back().event, "done");
-  EXPECT_EQ(runs.storedRunConversation((*run)->id, "alice"), std::nullopt);
   EXPECT_EQ(runs.cancel((*run)->id, "alice").code(), Code::FailedPrecondition);
   EXPECT_EQ(runs.runsInMemory(), 1u);
   EXPECT_TRUE(logger->contains("the disk is full"));
+  ASSERT_TRUE(waitFor([&] { return runs.runsInMemory() == 0; })) << "kept past the replay window";
+  EXPECT_EQ(runs.cancel((*run)->id, "alice").code(), Code::NotFound);
   runs.shutdown(std::chrono::milliseconds(5000));
 }
 

@@ -208,9 +208,10 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
       return streamRun(startSse(response, (*run)->conversationId, runId), **run, after, runs);
     }
     // A run no longer in memory is read back from the store, ahead of the
-    // queued blocking work: the client waits on this read alone.
+    // queued blocking work: the client waits on this read alone. Its
+    // conversation is in its stored `done`.
     auto connection = SseConnection::prepare(response);
-    std::string conversationId = run ? (*run)->conversationId : runs.storedRunConversation(runId, *user).value_or("");
+    std::string conversationId = run ? (*run)->conversationId : "";
     blockingWork.postFirst([&runs, user = *user, runId, after, conversationId, connection, requestId = context.requestId]() mutable {
       auto stored = runs.store().runEvents(user, runId, 0);
       if (stored && stored->empty()) stored = notFoundError("run " + runId + " not found");
@@ -226,14 +227,24 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
     });
   });
 
-  server.route(Method::Post, "/api/v1/runs/:id/cancel", [&runs, &auth](const Request& request, ResponseWriter& response,
-                                                                       RequestContext& context) {
+  server.route(Method::Post, "/api/v1/runs/:id/cancel", [&runs, &auth, &blockingWork](const Request& request, ResponseWriter& response,
+                                                                                      RequestContext& context) {
     auto user = caller(request, auth);
     if (!user) return http::sendStatusError(response, user.status(), context);
     std::string runId = request.param(":id").as<std::string>();
     Status status = runs.cancel(runId, *user);
     if (status.code() == mx::Code::FailedPrecondition) {
       return http::sendError(response, Code::Conflict, "already_finished", status.message(), context);
+    }
+    if (status.code() == mx::Code::NotFound) {
+      // Not in memory: finished and stored (409), or unknown (404). The store says which.
+      return blockingWork.post([&runs, user = *user, runId, later = http::DeferredResponse(response, context.requestId)] {
+        Status stored = runs.finishedRunInStore(runId, user);
+        if (stored.code() == mx::Code::FailedPrecondition) {
+          return later.json(static_cast<int>(Code::Conflict), http::errorJson("already_finished", stored.message(), later.requestId()));
+        }
+        later.error(stored);
+      });
     }
     if (!status.isOk()) return http::sendStatusError(response, status, context);
     http::sendJson(response, Code::Accepted, {{"runId", runId}, {"status", "cancelling"}});

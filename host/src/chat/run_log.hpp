@@ -43,9 +43,9 @@ class RunLog final : public EventSink {
   // stream at once if the run is over). False, sending nothing, once the
   // events were released: replay from the store then.
   bool subscribe(const std::shared_ptr<SseConnection>& connection, int64_t afterId);
-  // After close, once the store holds the events: frees them (a finished
-  // run stays findable for the replay window, its events are read back from
-  // the store), so memory follows the live streams, not the finished ones.
+  // After close, once the store holds the events: frees them (the run
+  // manager forgets the run; its events are read back from the store), so
+  // memory follows the live streams, not the finished ones.
   void releaseEvents();
   bool released() const;
   // From now on emit() and emitArtifactDelta() are ignored (a tool still

@@ -87,7 +87,7 @@ size_t RunManager::activeRuns() const {
 
 size_t RunManager::runsInMemory() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return runs_.size() + storedRuns_.size();
+  return runs_.size();
 }
 
 bool RunManager::nearDescriptorLimit() const {
@@ -298,7 +298,9 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
     // No longer active before `done` can reach a client: one that reads /metrics after it sees 0.
     std::lock_guard<std::mutex> lock(mutex_);
     live_.erase(run->id);
-    finishedOrder_.emplace_back(std::chrono::steady_clock::now(), run->id);
+    // Only a run whose events the store did not take stays for the replay window; a stored one
+    // is replayed from the store and leaves nothing behind.
+    if (!saved.isOk()) finishedOrder_.emplace_back(std::chrono::steady_clock::now(), run->id);
   }
   admitted_.fetch_sub(1, std::memory_order_relaxed);
   run->log->finishWith("done", done);
@@ -306,7 +308,7 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
   if (saved.isOk()) {
     run->log->releaseEvents();  // replayed from the store from now on
     std::lock_guard<std::mutex> lock(mutex_);
-    if (runs_.erase(run->id) != 0) storedRuns_.emplace(run->id, StoredRun{run->userId, run->conversationId});
+    runs_.erase(run->id);
   }
   runFinished_.notify_all();
 }
@@ -350,18 +352,15 @@ Result<std::shared_ptr<ActiveRun>> RunManager::find(std::string_view runId, std:
   return it->second;
 }
 
-std::optional<std::string> RunManager::storedRunConversation(std::string_view runId, std::string_view userId) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = storedRuns_.find(runId);
-  if (it == storedRuns_.end() || it->second.userId != userId) return std::nullopt;
-  return it->second.conversationId;
+Status RunManager::finishedRunInStore(std::string_view runId, std::string_view userId) {
+  auto stored = store_->runEvents(userId, runId, 0);
+  if (!stored) return stored.status();
+  if (stored->empty()) return notFoundError("run " + std::string(runId) + " not found");
+  return failedPreconditionError("run " + std::string(runId) + " has already finished");
 }
 
 Status RunManager::cancel(std::string_view runId, std::string_view userId) {
   auto run = find(runId, userId);
-  if (!run && storedRunConversation(runId, userId)) {
-    return failedPreconditionError("run " + std::string(runId) + " has already finished");
-  }
   if (!run) return run.status();
   {
     // Live until finish() takes it out, before `done` can reach a client: a client that has seen
@@ -384,8 +383,7 @@ void RunManager::housekeeping() {
     lock.lock();
     auto now = std::chrono::steady_clock::now();
     while (!finishedOrder_.empty() && now - finishedOrder_.front().first > settings_.replay) {
-      // Replay continues from the store.
-      if (runs_.erase(finishedOrder_.front().second) == 0) storedRuns_.erase(finishedOrder_.front().second);
+      runs_.erase(finishedOrder_.front().second);
       finishedOrder_.pop_front();
     }
     for (auto& [id, run] : live_) {

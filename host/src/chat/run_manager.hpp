@@ -11,10 +11,10 @@
 // usage and cost, artifacts — complete, or kept and marked incomplete — and
 // the event log), then `message` (on success) or `error` (with
 // artifactIncomplete) and `done` close the stream. Once the store holds a
-// finished run's events, the run is freed (replay reads them back from
-// there) and only a small record of it (owner, conversation) is remembered
-// for `replay`: a busy server finishes thousands of runs a minute. A run
-// whose save failed keeps its events in memory for the window instead.
+// finished run's events, the run is freed and nothing of it stays (replay
+// reads them back from there, and a cancel asks the store whether it has
+// finished): a busy server finishes thousands of runs a minute. A run whose
+// save failed keeps its events in memory for `replay` instead.
 // Thread-safety: every method may be called from any thread.
 // Blocking: the lookups, and startTurn of a turn in an existing conversation,
 // touch the store (call them on the blocking pool); startTurn of a new
@@ -107,10 +107,14 @@ class RunManager {
   // with its events not in the store (NotFound otherwise, also for other
   // users' runs).
   Result<std::shared_ptr<ActiveRun>> find(std::string_view runId, std::string_view userId);
-  // The conversation of a run of `userId` that finished within the replay
-  // window and whose events are in the store; nullopt otherwise.
-  std::optional<std::string> storedRunConversation(std::string_view runId, std::string_view userId) const;
+  // Cancels a live run of `userId`: FailedPrecondition when it is in memory
+  // and has finished, NotFound when it is not in memory (finishedRunInStore
+  // then tells a finished run from an unknown one). Never blocks.
   Status cancel(std::string_view runId, std::string_view userId);
+  // For a run not in memory: FailedPrecondition ("has already finished") when
+  // the store holds its events for `userId`, NotFound when it holds none, or
+  // the store's error. Blocking: a store read (run it on the blocking pool).
+  Status finishedRunInStore(std::string_view runId, std::string_view userId);
   // Deletes the conversation (store, checkpoints, session cache).
   Status deleteConversation(const std::string& userId, const std::string& conversationId);
   // Stops every run (cancelled) and waits up to `grace` for them to finish.
@@ -127,8 +131,8 @@ class RunManager {
   Status refuseIfFull();
   // Counts the open descriptors (the housekeeper does, every second).
   void countDescriptors();
-  // Live runs and finished ones still in the replay window (those whose
-  // events are in the store as a small record).
+  // Live runs, and finished ones whose events the store did not take (kept
+  // whole for the replay window). A run whose events are stored leaves nothing.
   size_t runsInMemory() const;
   const SessionCache& sessionCache() const { return session_; }
 
@@ -166,18 +170,10 @@ class RunManager {
   std::condition_variable runFinished_;   // shutdown waits on it
   std::condition_variable stopHousekeeper_;
   // The runs in memory: live, or finished within the replay window with their
-  // events not in the store.
+  // events not in the store (a stored run leaves when it ends).
   std::map<std::string, std::shared_ptr<ActiveRun>, std::less<>> runs_;
-  // What the replay window keeps of a finished run whose events are in the
-  // store (~0.3 KB instead of its log, usage and cancellation, ~2.5 KB).
-  struct StoredRun {
-    std::string userId;
-    std::string conversationId;
-  };
-  std::map<std::string, StoredRun, std::less<>> storedRuns_;
-  // The live ones, for heartbeats; the finished ones in the order they
-  // finished, so expiry looks only at the oldest (the housekeeper never scans
-  // the replay window's thousands of finished runs).
+  // The live ones, for heartbeats; the finished ones kept for the replay
+  // window in the order they finished, so expiry looks only at the oldest.
   std::unordered_map<std::string, std::shared_ptr<ActiveRun>> live_;
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> finishedOrder_;
   bool stopping_ = false;
