@@ -13,6 +13,7 @@ expect_refusal() { # expected-message command...
 }
 expect_refusal 'ROUNDS must be a whole number of turns per stream, not "two"' env ROUNDS=two "$RUN" --fast
 expect_refusal 'ROUNDS must be a whole number of turns per stream, not "0"' env ROUNDS=0 "$RUN" --fast
+expect_refusal 'RECONNECTS must be a whole number of reconnecting turns, not "many"' env RECONNECTS=many "$RUN" --fast
 expect_refusal 'STORES must be postgres or embedded, not "mysql"' env STORES=mysql "$RUN" --fast
 expect_refusal 'usage: bench/run.sh' "$RUN" --fastest
 expect_refusal 'CALLGRIND and HEAPTRACK_DIR cannot both wrap the server' env CALLGRIND=1 HEAPTRACK_DIR=/tmp "$RUN" --fast

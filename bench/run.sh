@@ -35,6 +35,8 @@
 #                           and Redis: SQLite in the data directory and the in-process cache (the peer
 #                           keeps its conversations in memory; its README asks for the server measured
 #                           without the store, or both with one)
+#   RECONNECTS=200 bench/run.sh --fast   200 reconnecting turns instead of 50 at the largest level (a p99 of 50 is
+#                           about their largest)
 #   REPEAT=3 bench/run.sh --fast   each level three times (a fresh server each), then a row of
 #                           the medians of every column (absolute figures drift between runs)
 set -eEuo pipefail
@@ -59,7 +61,7 @@ read -r -a LEVELS <<<"${LEVELS:-1 50 200 500}"  # concurrency levels (LEVELS="50
 GRAPH_PROFILE="300 20 50"
 GRAPH_RUNS=(1 100 1000 2000 4000)
 KNOWLEDGE="100000 1000"   # chunks, queries
-RECONNECTS=50             # reconnects measured at each profile's largest level, under its load
+RECONNECTS="${RECONNECTS:-50}"  # reconnects measured at each profile's largest level, under its load (p99 of 50 is near their maximum)
 REPEAT="${REPEAT:-1}"     # runs per level; with more than one, a median row follows
 ROUNDS="${ROUNDS:-2}"     # turns per stream at a level (the peer's --rounds), unless the profile's fewest are more
 STORES="${STORES:-postgres}"  # postgres: PostgreSQL and Redis, as production.toml; embedded: SQLite and the in-process cache
@@ -91,6 +93,7 @@ if [ -n "$HEAPTRACK_DIR" ]; then
   fi
 fi
 case "$ROUNDS" in ''|*[!0-9]*|0) echo "bench: ROUNDS must be a whole number of turns per stream, not \"$ROUNDS\"" >&2; exit 2 ;; esac
+case "$RECONNECTS" in ''|*[!0-9]*|0) echo "bench: RECONNECTS must be a whole number of reconnecting turns, not \"$RECONNECTS\"" >&2; exit 2 ;; esac
 case "$STORES" in postgres|embedded) ;; *) echo "bench: STORES must be postgres or embedded, not \"$STORES\"" >&2; exit 2 ;; esac
 FAILED=0                  # a run with errors still prints its row; the script goes on and exits 1 at the end
 case "${1:-}" in
