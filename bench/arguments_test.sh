@@ -14,7 +14,15 @@ expect_refusal() { # expected-message command...
 expect_refusal 'ROUNDS must be a whole number of turns per stream, not "two"' env ROUNDS=two "$RUN" --fast
 expect_refusal 'ROUNDS must be a whole number of turns per stream, not "0"' env ROUNDS=0 "$RUN" --fast
 expect_refusal 'RECONNECTS must be a whole number of reconnecting turns, not "many"' env RECONNECTS=many "$RUN" --fast
+expect_refusal 'RECONNECT_NICE must be a nice value from -20 to 19, not "high"' env RECONNECT_NICE=high "$RUN" --fast
+expect_refusal 'RECONNECT_NICE must be a nice value from -20 to 19, not "30"' env RECONNECT_NICE=30 "$RUN" --fast
 expect_refusal 'STORES must be postgres or embedded, not "mysql"' env STORES=mysql "$RUN" --fast
+# Without CAP_SYS_NICE the reconnecting client runs among the load, and the script says so (the
+# bad STORES then ends the run before anything starts).
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+  expect_refusal 'no privilege to run the reconnecting client at nice -5 (CAP_SYS_NICE); it runs at' \
+    setpriv --bounding-set -sys_nice --inh-caps -sys_nice env STORES=mysql "$RUN" --fast
+fi
 expect_refusal 'usage: bench/run.sh' "$RUN" --fastest
 expect_refusal 'CALLGRIND and HEAPTRACK_DIR cannot both wrap the server' env CALLGRIND=1 HEAPTRACK_DIR=/tmp "$RUN" --fast
 expect_refusal 'HEAPTRACK_DIR must be a writable directory, not "/nonexistent/traces"' env HEAPTRACK_DIR=/nonexistent/traces "$RUN" --paced
