@@ -38,7 +38,7 @@ const ConfigSchema& chatSchema() {
           .optional("graph", ConfigType::String, "agent", "the [graphs.*] that runs chat turns")
           .optional("store", ConfigType::String, "main", "the [stores.*] for conversations")
           .optional("heartbeat_seconds", ConfigType::Integer, 15, "keep-alive comment after this much silence")
-          .optional("replay_seconds", ConfigType::Integer, 600, "finished runs stay known in memory (their saved events replay from the store)")
+          .optional("replay_seconds", ConfigType::Integer, 600, "a finished run whose events the store did not take keeps them in memory this long (stored runs replay from the store)")
           .optional("max_message_chars", ConfigType::Integer, 32000, "longest user message")
           .optional("max_live_runs", ConfigType::Integer, 0,
                     "turns in progress at once, more are refused with 503 (0: as many as the process's descriptor "
