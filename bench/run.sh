@@ -35,9 +35,8 @@
 #                           and Redis: SQLite in the data directory and the in-process cache (the peer
 #                           keeps its conversations in memory; its README asks for the server measured
 #                           without the store, or both with one)
-#   RECONNECTS=500 bench/run.sh --fast   reconnecting turns measured at the largest level (default 200 fast,
-#                           where they take ~20 s, and 50 paced, where each lasts about a paced turn; a p99 of
-#                           50 is about their largest)
+#   RECONNECTS=500 bench/run.sh --fast   reconnecting turns measured at the largest level instead of the
+#                           profile's (200 fast, 50 paced; a p99 of 50 is about their largest)
 #   REPEAT=3 bench/run.sh --fast   each level three times (a fresh server each), then a row of
 #                           the medians of every column (absolute figures drift between runs)
 set -eEuo pipefail
@@ -55,14 +54,15 @@ if [ "$FD_LIMIT" != unlimited ] && [ "$FD_LIMIT" -lt 65536 ]; then
 fi
 
 # profile: name, ms before the first event, ms between events, draft words,
-# fewest turns per level (a level runs max(ROUNDS·C, that) turns, as the peer's harness).
-PROFILES=("fast 0 0 200 1000" "paced 300 20 200 6")
+# fewest turns per level (a level runs max(ROUNDS·C, that) turns, as the peer's harness),
+# reconnecting turns at its largest level (200 fast, ~20 s; 50 paced, each about a paced turn).
+PROFILES=("fast 0 0 200 1000 200" "paced 300 20 200 6 50")
 read -r -a LEVELS <<<"${LEVELS:-1 50 200 500}"  # concurrency levels (LEVELS="500 2000" to change them)
 # graph runtime alone: ms before the first event, ms between events, draft words, run counts
 GRAPH_PROFILE="300 20 50"
 GRAPH_RUNS=(1 100 1000 2000 4000)
 KNOWLEDGE="100000 1000"   # chunks, queries
-RECONNECTS="${RECONNECTS:-}"  # reconnecting turns measured at each profile's largest level, under its load (default: below)
+RECONNECTS="${RECONNECTS:-}"  # set: reconnecting turns at each profile's largest level, under its load, instead of the profile's
 # The reconnecting client stands for a browser on another machine: it runs ahead of the load (nice
 # -5, as the server's HTTP threads) so that its own wait for a core on the two saturated ones is not
 # counted as the server's; RECONNECT_NICE=0 measures it as one more process among the load.
@@ -103,18 +103,16 @@ if ! [[ "$RECONNECT_NICE" =~ ^-?[0-9]+$ ]] || [ "$RECONNECT_NICE" -lt -20 ] || [
   echo "bench: RECONNECT_NICE must be a nice value from -20 to 19, not \"$RECONNECT_NICE\"" >&2
   exit 2
 fi
-# What the client gets: without the privilege to lower it, nice runs it at the script's own value.
-RECONNECT_NICE_GOT="$(nice -n "$RECONNECT_NICE" nice 2>/dev/null)"
 RECONNECT_RUN=(nice -n "$RECONNECT_NICE")
-if [ "$RECONNECT_NICE_GOT" != "$(( $(nice) + RECONNECT_NICE < -20 ? -20 : ($(nice) + RECONNECT_NICE > 19 ? 19 : $(nice) + RECONNECT_NICE) ))" ]; then
+if [ -n "$(nice -n "$RECONNECT_NICE" true 2>&1)" ]; then  # nice says so when it may not lower the value
   echo "bench: no privilege to run the reconnecting client at nice $RECONNECT_NICE (CAP_SYS_NICE); it runs at $(nice), among the load" >&2
-  RECONNECT_NICE_GOT="$(nice)"
   RECONNECT_RUN=()
 fi
+RECONNECT_NICE_GOT="$("${RECONNECT_RUN[@]}" nice)"
 case "$STORES" in postgres|embedded) ;; *) echo "bench: STORES must be postgres or embedded, not \"$STORES\"" >&2; exit 2 ;; esac
 FAILED=0                  # a run with errors still prints its row; the script goes on and exits 1 at the end
 case "${1:-}" in
-  --smoke) PROFILES=("fast 0 0 40 20"); LEVELS=(4); GRAPH_PROFILE="0 0 40"; GRAPH_RUNS=(8); KNOWLEDGE="2000 50"; RECONNECTS=5 ;;
+  --smoke) PROFILES=("fast 0 0 40 20 5"); LEVELS=(4); GRAPH_PROFILE="0 0 40"; GRAPH_RUNS=(8); KNOWLEDGE="2000 50" ;;
   --fast) PROFILES=("${PROFILES[0]}"); GRAPH_RUNS=(); KNOWLEDGE="" ;;
   --paced) PROFILES=("${PROFILES[1]}"); GRAPH_RUNS=(); KNOWLEDGE="" ;;
   --graph) PROFILES=(); KNOWLEDGE="" ;;
@@ -287,7 +285,7 @@ if ((${#PROFILES[@]})); then
   printf "%-6s %5s %6s | %-22s | %-22s | %-22s | %8s %9s | %7s %7s %8s | %6s %6s | %s\n" \
     profile C turns "first event p50/90/99" "first delta p50/90/99" "total p50/90/99" turns/s events/s cpu/turn direct+ peakRSS ovh/run rtcpu errors
   for profile in "${PROFILES[@]}"; do
-    read -r NAME FIRST BETWEEN WORDS MIN_TURNS <<<"$profile"
+    read -r NAME FIRST BETWEEN WORDS MIN_TURNS PROFILE_RECONNECTS <<<"$profile"
     start_mock "$NAME" "$FIRST" "$BETWEEN" "$WORDS"
     for C in "${LEVELS[@]}"; do
      TURNS=${LEVEL_TURNS:-$(( ROUNDS * C > MIN_TURNS ? ROUNDS * C : MIN_TURNS ))}
@@ -350,7 +348,7 @@ if ((${#PROFILES[@]})); then
         "$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency "$LOAD_C" --turns 100000000 >/dev/null 2>&1 &
         LOAD=$!
         sleep 0.5
-        "${RECONNECT_RUN[@]}" "$BIN/mx_reconnect_bench" --url "$URL" --api-key "$KEY" --turns "${RECONNECTS:-$([ "$NAME" = fast ] && echo 200 || echo 50)}" --drop-after 8 >"$WORK/reconnect.$NAME.json" || true
+        "${RECONNECT_RUN[@]}" "$BIN/mx_reconnect_bench" --url "$URL" --api-key "$KEY" --turns "${RECONNECTS:-$PROFILE_RECONNECTS}" --drop-after 8 >"$WORK/reconnect.$NAME.json" || true
         kill "$LOAD" 2>/dev/null || true
         wait "$LOAD" 2>/dev/null || true
       fi
