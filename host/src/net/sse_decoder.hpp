@@ -15,6 +15,10 @@
 
 #include "mx/http.hpp"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace mx::host {
 
 class SseDecoder {
@@ -43,15 +47,9 @@ class SseDecoder {
     if (line.front() == ':') {
       return;
     }
-    auto colon = line.find(':');
-    std::string_view field = line.substr(0, colon);
+    std::string_view field;
     std::string_view value;
-    if (colon != std::string_view::npos) {
-      value = line.substr(colon + 1);
-      if (!value.empty() && value.front() == ' ') {
-        value.remove_prefix(1);
-      }
-    }
+    splitField(line, field, value);
     if (field == "data") {
       if (!dataSeen_) {
         dataView_ = value;
@@ -71,6 +69,23 @@ class SseDecoder {
       }
     }
     // "retry" and unknown fields are ignored.
+  }
+
+  // "field: value" (the value without its one leading space); a line without
+  // a colon is a field with an empty value. The two fields every event has are
+  // matched by their prefix before any search for the colon.
+  static void splitField(std::string_view line, std::string_view& field, std::string_view& value) {
+    size_t colon;
+    if (line.size() >= 5 && std::memcmp(line.data(), "data:", 5) == 0) {
+      colon = 4;
+    } else if (line.size() >= 6 && std::memcmp(line.data(), "event:", 6) == 0) {
+      colon = 5;
+    } else {
+      colon = line.find(':');
+    }
+    field = line.substr(0, colon);
+    value = colon == std::string_view::npos ? std::string_view() : line.substr(colon + 1);
+    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   }
 
   template <class OnEvent>
@@ -115,17 +130,27 @@ class SseDecoder {
   bool dataSeen_ = false;
 };
 
-// The first CR or LF from `start`. Two memchr scans: string_view::find_first_of
-// calls memchr once per byte of the haystack, which showed in profiles of the
-// model streams (every byte of every model event passes here).
+// The first CR or LF from `start`, in one pass: sixteen bytes a step with
+// SSE2. Two memchr calls a line (one for each) cost more in call overhead than
+// the scan itself on an event's short lines, and find_first_of called memchr
+// once per byte of the haystack.
 inline size_t SseDecoder::lineEnd(std::string_view chunk, size_t start) {
-  const char* begin = chunk.data() + start;
-  size_t length = chunk.size() - start;
-  const void* lf = std::memchr(begin, '\n', length);
-  size_t lfAt = lf ? static_cast<size_t>(static_cast<const char*>(lf) - begin) : length;
-  const void* cr = std::memchr(begin, '\r', lfAt);
-  size_t end = cr ? static_cast<size_t>(static_cast<const char*>(cr) - begin) : lfAt;
-  return end == length ? std::string_view::npos : start + end;
+  const char* data = chunk.data();
+  size_t size = chunk.size();
+  size_t at = start;
+#if defined(__SSE2__)
+  const __m128i lf = _mm_set1_epi8('\n');
+  const __m128i cr = _mm_set1_epi8('\r');
+  for (; at + 16 <= size; at += 16) {
+    __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + at));
+    int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(bytes, lf), _mm_cmpeq_epi8(bytes, cr)));
+    if (mask != 0) return at + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+  }
+#endif
+  for (; at < size; ++at) {
+    if (data[at] == '\n' || data[at] == '\r') return at;
+  }
+  return std::string_view::npos;
 }
 
 template <class OnLine>
