@@ -72,6 +72,45 @@ TEST(SseConnection, ARefusalIsOneWholeJsonResponseAndNothingFollows) {
                                    std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
 }
 
+// A live stream's artifact delta is escaped straight into the stream's buffer
+// (frameOneLine): its bytes are those of frame() with the delta's JSON, line
+// breaks and quotes escaped and invalid UTF-8 replaced, and a replay of the
+// same events from the log gives the same bytes.
+TEST(SseConnection, ALiveArtifactDeltaIsTheFrameOfItsJson) {
+  const char* texts[] = {"Sale\n\"now\"\r\n", "", "\xE2\x82\xAC" "5 \xFF\\", "plain text"};
+  Client live;
+  live.connection->begin({});
+  RunLog log;
+  ASSERT_TRUE(log.subscribe(live.connection, 0));
+  live.received();
+  std::string expected;
+  int64_t id = 0;
+  log.emitJson("thinking", {{"content", "a"}});
+  SseConnection::appendFrame(expected, ++id, "thinking", "{\"content\":\"a\"}");
+  for (const char* text : texts) {
+    log.emitArtifactDelta("art_1", text);
+    std::string data;
+    appendArtifactDeltaData(data, "art_1", text);
+    SseConnection::appendFrame(expected, ++id, "artifact", data);
+  }
+  std::string chunks = live.received();
+  std::string frames;  // each event was sent alone: one chunk each, unwrapped here
+  for (size_t at = 0; at < chunks.size();) {
+    size_t lineEnd = chunks.find("\r\n", at);
+    ASSERT_NE(lineEnd, std::string::npos);
+    size_t size = std::stoul(chunks.substr(at, lineEnd - at), nullptr, 16);
+    frames += chunks.substr(lineEnd + 2, size);
+    at = lineEnd + 2 + size + 2;
+  }
+  EXPECT_EQ(frames, expected);
+
+  Client replayed;
+  replayed.connection->begin({});
+  ASSERT_TRUE(log.subscribe(replayed.connection, 0));
+  std::string replay = replayed.received();
+  EXPECT_NE(replay.find(expected), std::string::npos);
+}
+
 // A heartbeat goes to a stream only when no event went out since the last
 // check (the housekeeper's, once a second): an event resets the count.
 TEST(RunLogHeartbeat, OnlyAStreamSilentSinceTheLastCheckGetsAPing) {

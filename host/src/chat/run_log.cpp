@@ -62,10 +62,7 @@ std::string_view RunLog::dataOf(const Entry& entry, std::string& scratch) const 
 }
 
 void RunLog::send(int64_t id, std::string_view event, std::string_view data) {
-  subscribers_.erase(std::remove_if(subscribers_.begin(), subscribers_.end(),
-                                    [&](const auto& subscriber) { return !subscriber->frame(id, event, data); }),
-                     subscribers_.end());
-  sentSinceHeartbeatCheck_ = true;
+  sendEach([&](SseConnection& subscriber) { return subscriber.frame(id, event, data); });
 }
 
 void RunLog::append(std::string_view event, std::string_view data) {
@@ -90,7 +87,12 @@ void RunLog::emitArtifactDelta(std::string_view artifactId, std::string_view tex
   entries_.push_back({static_cast<uint32_t>(draft.content.size()), static_cast<uint32_t>(text.size()),
                       kDeltaOf | static_cast<uint32_t>(index)});
   draft.content.append(text);
-  send(static_cast<int64_t>(entries_.size()), kArtifactEvent, dataOf(entries_.back(), scratch_));
+  std::string_view added = std::string_view(draft.content).substr(entries_.back().dataAt);
+  const std::string& head = deltaHeads_[index];
+  auto id = static_cast<int64_t>(entries_.size());
+  sendEach([&](SseConnection& subscriber) {  // the delta's JSON escaped straight into each stream's buffer
+    return subscriber.frameOneLine(id, kArtifactEvent, [&](std::string& out) { appendArtifactDelta(out, head, added); });
+  });
 }
 
 bool RunLog::subscribe(const std::shared_ptr<SseConnection>& connection, int64_t afterId) {

@@ -10,6 +10,7 @@
 // Blocking: never (sending only enqueues).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -99,6 +100,13 @@ class RunLog final : public EventSink {
   std::string_view dataOf(const Entry& entry, std::string& scratch) const;
   // Sends event `id` to every stream, dropping closed ones. Under the lock.
   void send(int64_t id, std::string_view event, std::string_view data);
+  // `sendTo(SseConnection&)` for each subscriber; one that returns false (its client is gone) is dropped.
+  template <class SendTo>
+  void sendEach(SendTo&& sendTo) {
+    subscribers_.erase(std::remove_if(subscribers_.begin(), subscribers_.end(), [&](const auto& subscriber) { return !sendTo(*subscriber); }),
+                       subscribers_.end());
+    sentSinceHeartbeatCheck_ = true;
+  }
 
   mutable std::mutex mutex_;
   std::vector<Entry> entries_;  // entries_[i] is event i + 1
@@ -109,7 +117,7 @@ class RunLog final : public EventSink {
   std::vector<ArtifactDraft> drafts_;  // in the order they started
   std::vector<std::string> deltaHeads_;  // artifactDeltaHead of each draft, by the same index
   std::map<std::string, size_t, std::less<>> draftIndex_;
-  std::string scratch_;  // a delta's data while it is sent
+  std::string scratch_;  // a delta's data while it is replayed
   bool closed_ = false;
   bool sealed_ = false;
   bool released_ = false;

@@ -47,6 +47,24 @@ void SseConnection::appendFrame(std::string& out, int64_t id, std::string_view e
   *at = '\n';
 }
 
+void SseConnection::appendFrameHead(std::string& out, int64_t id, std::string_view event) {
+  char idText[24];
+  size_t idLength = static_cast<size_t>(std::to_chars(idText, idText + sizeof idText, id).ptr - idText);
+  static constexpr std::string_view kId = "id: ", kEvent = "\nevent: ", kData = "\ndata: ";
+  size_t start = out.size();
+  out.resize(start + kId.size() + idLength + kEvent.size() + event.size() + kData.size());
+  char* at = out.data() + start;
+  auto put = [&at](std::string_view bytes) {
+    std::memcpy(at, bytes.data(), bytes.size());
+    at += bytes.size();
+  };
+  put(kId);
+  put(std::string_view(idText, idLength));
+  put(kEvent);
+  if (!event.empty()) put(event);  // an empty view's pointer may be null
+  put(kData);
+}
+
 // Pistache's queue, for what the socket does not take at once. Write
 // completions are not waited for: Pistache's promises are not safe to chain
 // from a thread other than the reactor that settles them.
@@ -166,9 +184,8 @@ void SseConnection::refuse(int httpCode, std::string_view jsonBody, std::string_
 bool SseConnection::frame(int64_t id, std::string_view event, std::string_view data) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (closed_) return false;
-  // Room for as much as the last batch held, once: a burst of deltas grew the
-  // buffer a doubling at a time (reallocations were a fifth of a frame's cost).
-  if (pending_.empty() && pending_.capacity() < lastBatchBytes_) pending_.reserve(lastBatchBytes_);
+  // A burst of deltas grew the buffer a doubling at a time (reallocations were a fifth of a frame's cost).
+  reserveForBatch();
   appendFrame(pending_, id, event, data);
   return gathered();
 }

@@ -60,6 +60,20 @@ class SseConnection final : public DeferredWriter, public std::enable_shared_fro
 
   // False once the client is gone (the caller may stop sending).
   bool frame(int64_t id, std::string_view event, std::string_view data);
+  // The same for data that is one line (compact JSON), which
+  // `writeData(std::string& out)` appends to `out`, the stream's own buffer:
+  // an artifact delta is escaped once, into place, and not copied or scanned
+  // for line breaks afterwards. `writeData` runs under the stream's lock.
+  template <class WriteData>
+  bool frameOneLine(int64_t id, std::string_view event, WriteData&& writeData) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return false;
+    reserveForBatch();
+    appendFrameHead(pending_, id, event);
+    writeData(pending_);
+    pending_.append("\n\n", 2);
+    return gathered();
+  }
   bool comment(std::string_view text);
   // Ends the chunked body (the zero chunk) after what is pending; later calls do nothing.
   void finish();
@@ -73,10 +87,16 @@ class SseConnection final : public DeferredWriter, public std::enable_shared_fro
   // Appends event `id` to `out` as SSE text: its id and event lines, a "data:"
   // line per line of `data`, a blank line.
   static void appendFrame(std::string& out, int64_t id, std::string_view event, std::string_view data);
+  // Its id and event lines and "data: ", for frameOneLine.
+  static void appendFrameHead(std::string& out, int64_t id, std::string_view event);
 
  private:
   // Writes `pending_` now, or once the thread's output batch closes.
   bool gathered();
+  // Room for as much as the last batch held, once, before a batch's first frame.
+  void reserveForBatch() {
+    if (pending_.empty() && pending_.capacity() < lastBatchBytes_) pending_.reserve(lastBatchBytes_);
+  }
   // Sends `head_`, `pending_` as one chunk, then `tail` (raw bytes); `last` closes the stream.
   void sendLocked(std::string_view tail, bool last);
 
