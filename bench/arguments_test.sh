@@ -17,6 +17,7 @@ expect_refusal 'RECONNECTS must be a whole number of reconnecting turns, not "ma
 expect_refusal 'RECONNECT_NICE must be a nice value from -20 to 19, not "high"' env RECONNECT_NICE=high "$RUN" --fast
 expect_refusal 'RECONNECT_NICE must be a nice value from -20 to 19, not "30"' env RECONNECT_NICE=30 "$RUN" --fast
 expect_refusal 'STORES must be postgres or embedded, not "mysql"' env STORES=mysql "$RUN" --fast
+expect_refusal 'HARNESS_SCHED must be batch or normal, not "idle"' env HARNESS_SCHED=idle "$RUN" --fast
 # Without CAP_SYS_NICE the reconnecting client runs among the load, and the script says so (the
 # bad STORES then ends the run before anything starts).
 if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
@@ -40,6 +41,7 @@ expect_refusal "PEER_DIR \"$UNINSTALLED_PEER\" has no node_modules: run npm inst
 mkdir "$UNINSTALLED_PEER/node_modules"
 expect_refusal 'SETS must be a whole number above 0, not "0"' env PEER_DIR="$UNINSTALLED_PEER" SETS=0 "$COMPARE"
 expect_refusal 'LEVELS must be concurrency levels above 0, not "1 fifty"' env PEER_DIR="$UNINSTALLED_PEER" LEVELS="1 fifty" "$COMPARE"
+expect_refusal 'HARNESS_SCHED must be batch or normal, not "fifo"' env PEER_DIR="$UNINSTALLED_PEER" HARNESS_SCHED=fifo "$COMPARE"
 chmod 755 "$NOT_A_PEER"  # TMPDIR for the runs below: PostgreSQL's user must reach the bench's directory in it
 expect_refusal 'bench/run.sh failed' env TMPDIR="$NOT_A_PEER" PEER_DIR="$UNINSTALLED_PEER" STORES=mysql "$COMPARE"
 expect_refusal "the peer's measure.sh failed" env TMPDIR="$NOT_A_PEER" PEER_DIR="$UNINSTALLED_PEER" LEVELS=1 REPEAT=1 "$COMPARE"

@@ -8,6 +8,9 @@
 #   SETS=3 ROUNDS=12 LEVELS=500 PEER_DIR=/tmp/peer bench/compare.sh
 # PEER_DIR is a writable copy of the peer with its packages installed:
 #   cp -r ../shared/peer /tmp/ && (cd /tmp/peer && npm install)
+# Both harnesses run alike: with HARNESS_SCHED=batch (the default, as bench/run.sh's), the peer's
+# measure.sh and so its mock and load generator run under SCHED_BATCH, while its server keeps the
+# ordinary policy it was written for (ours runs under SCHED_BATCH by its own config).
 # Each set takes about a minute at the default levels (the peer's C = 500 level alone ~15 s per
 # two rounds). The logs stay in a directory the script names at the end.
 set -eEuo pipefail
@@ -18,6 +21,7 @@ SETS="${SETS:-1}"
 LEVELS="${LEVELS:-1 50 500}"
 ROUNDS="${ROUNDS:-2}"
 REPEAT="${REPEAT:-3}"
+HARNESS_SCHED="${HARNESS_SCHED:-batch}"
 
 refuse() { echo "compare: $*" >&2; exit 2; }
 [ -n "$PEER_DIR" ] || refuse "PEER_DIR must name a copy of the peer with its packages installed (cp -r ../shared/peer /tmp/ && (cd /tmp/peer && npm install))"
@@ -29,16 +33,22 @@ done
 for c in $LEVELS; do
   case "$c" in ''|*[!0-9]*|0) refuse "LEVELS must be concurrency levels above 0, not \"$LEVELS\"" ;; esac
 done
+case "$HARNESS_SCHED" in
+  batch) PEER_HARNESS=(chrt --batch 0); PEER_SERVER=(chrt --other 0) ;;
+  normal) PEER_HARNESS=(); PEER_SERVER=() ;;
+  *) refuse "HARNESS_SCHED must be batch or normal, not \"$HARNESS_SCHED\"" ;;
+esac
 
 LOGS="$(mktemp -d "${TMPDIR:-/tmp}/mx-compare.XXXXXX")"
 for set in $(seq 1 "$SETS"); do
   for run in ours1 peer ours2; do
     echo "compare: set $set, $run ($(date +%T))" >&2
     if [ "$run" = peer ]; then
-      (cd "$PEER_DIR" && LEVELS="$LEVELS" ROUNDS="$ROUNDS" PROFILES=fast ./measure.sh --label "compare-$set" -- node peer-node/server.js) \
+      (cd "$PEER_DIR" && LEVELS="$LEVELS" ROUNDS="$ROUNDS" PROFILES=fast "${PEER_HARNESS[@]}" ./measure.sh --label "compare-$set" -- \
+        "${PEER_SERVER[@]}" node peer-node/server.js) \
         >"$LOGS/set$set.$run.log" 2>&1 || { tail -20 "$LOGS/set$set.$run.log" >&2; refuse "the peer's measure.sh failed (log: $LOGS/set$set.$run.log)"; }
     else
-      REPEAT="$REPEAT" ROUNDS="$ROUNDS" LEVELS="$LEVELS" "$ROOT/bench/run.sh" --fast >"$LOGS/set$set.$run.log" 2>&1 ||
+      HARNESS_SCHED="$HARNESS_SCHED" REPEAT="$REPEAT" ROUNDS="$ROUNDS" LEVELS="$LEVELS" "$ROOT/bench/run.sh" --fast >"$LOGS/set$set.$run.log" 2>&1 ||
         { tail -20 "$LOGS/set$set.$run.log" >&2; refuse "bench/run.sh failed (log: $LOGS/set$set.$run.log)"; }
     fi
   done

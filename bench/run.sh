@@ -37,6 +37,8 @@
 #                           without the store, or both with one)
 #   RECONNECTS=500 bench/run.sh --fast   reconnecting turns measured at the largest level instead of the
 #                           profile's (200 fast, 50 paced; a p99 of 50 is about their largest)
+#   HARNESS_SCHED=normal bench/run.sh --fast   the mock and the load generator as ordinary processes
+#                           instead of under SCHED_BATCH (below)
 #   REPEAT=3 bench/run.sh --fast   each level three times (a fresh server each), then a row of
 #                           the medians of every column (absolute figures drift between runs)
 set -eEuo pipefail
@@ -67,6 +69,11 @@ RECONNECTS="${RECONNECTS:-}"  # set: reconnecting turns at each profile's larges
 # -5, as the server's HTTP threads) so that its own wait for a core on the two saturated ones is not
 # counted as the server's; RECONNECT_NICE=0 measures it as one more process among the load.
 RECONNECT_NICE="${RECONNECT_NICE:--5}"
+# The mock and the load generator stand for the model API and the browsers, on other machines in a
+# deployment. Here they share the two cores with the server: under SCHED_BATCH (the server's own
+# policy, production.toml) a wake-up of theirs does not preempt a server thread mid-step, as it
+# would not from another machine. HARNESS_SCHED=normal runs them as ordinary processes.
+HARNESS_SCHED="${HARNESS_SCHED:-batch}"
 REPEAT="${REPEAT:-1}"     # runs per level; with more than one, a median row follows
 ROUNDS="${ROUNDS:-2}"     # turns per stream at a level (the peer's --rounds), unless the profile's fewest are more
 STORES="${STORES:-postgres}"  # postgres: PostgreSQL and Redis, as production.toml; embedded: SQLite and the in-process cache
@@ -110,6 +117,11 @@ if [ -n "$(nice -n "$RECONNECT_NICE" true 2>&1)" ]; then  # nice says so when it
 fi
 RECONNECT_NICE_GOT="$("${RECONNECT_RUN[@]}" nice)"
 case "$STORES" in postgres|embedded) ;; *) echo "bench: STORES must be postgres or embedded, not \"$STORES\"" >&2; exit 2 ;; esac
+case "$HARNESS_SCHED" in
+  batch) HARNESS=(chrt --batch 0) ;;
+  normal) HARNESS=() ;;
+  *) echo "bench: HARNESS_SCHED must be batch or normal, not \"$HARNESS_SCHED\"" >&2; exit 2 ;;
+esac
 FAILED=0                  # a run with errors still prints its row; the script goes on and exits 1 at the end
 case "${1:-}" in
   --smoke) PROFILES=("fast 0 0 40 20 5"); LEVELS=(4); GRAPH_PROFILE="0 0 40"; GRAPH_RUNS=(8); KNOWLEDGE="2000 50" ;;
@@ -134,7 +146,7 @@ trap cleanup EXIT
 
 start_mock() { # name first-token-ms between-ms words; sets MOCK and keeps the mock's stdin open on fd 9
   mkfifo "$WORK/mock.in.$1"
-  "$BIN/mx_mock_llm" --first-token-ms "$2" --between-ms "$3" --words "$4" <"$WORK/mock.in.$1" >"$WORK/mock.$1.log" 2>&1 &
+  "${HARNESS[@]}" "$BIN/mx_mock_llm" --first-token-ms "$2" --between-ms "$3" --words "$4" <"$WORK/mock.in.$1" >"$WORK/mock.$1.log" 2>&1 &
   PIDS+=($!)
   exec 9>"$WORK/mock.in.$1"
   wait_for_line "$WORK/mock.$1.log" "listening on"
@@ -282,6 +294,11 @@ KEY="bench-key"
 KEY_SHA="$(printf %s "$KEY" | sha256sum | cut -d' ' -f1)"
 
 if ((${#PROFILES[@]})); then
+  if [ "$HARNESS_SCHED" = batch ]; then
+    echo "the mock and the load generator under SCHED_BATCH, as the server (HARNESS_SCHED=normal: as ordinary processes)"
+  else
+    echo "the mock and the load generator as ordinary processes (HARNESS_SCHED=normal)"
+  fi
   printf "%-6s %5s %6s | %-22s | %-22s | %-22s | %8s %9s | %7s %7s %8s | %6s %6s | %s\n" \
     profile C turns "first event p50/90/99" "first delta p50/90/99" "total p50/90/99" turns/s events/s cpu/turn direct+ peakRSS ovh/run rtcpu errors
   for profile in "${PROFILES[@]}"; do
@@ -306,7 +323,7 @@ if ((${#PROFILES[@]})); then
       URL="$(grep -o 'listening on http://[0-9.:]*' "$SERVER_LOG" | head -1 | cut -d' ' -f3)"
       wait_for_health "$URL" "$SERVER_LOG"
       for TRY in 1 2 3; do  # warm the canon cache; a failure is reported and retried once a second
-        WARM="$("$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency 1 --turns 2)" && break
+        WARM="$("${HARNESS[@]}" "$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency 1 --turns 2)" && break
         echo "bench: warm-up $TRY at $URL failed: $WARM ($(ss -tan state time-wait | wc -l) sockets in TIME-WAIT)" >&2
         tail -5 "$SERVER_LOG" >&2
         [ "$TRY" = 3 ] && FAILED=1
@@ -319,15 +336,15 @@ if ((${#PROFILES[@]})); then
       RECORDING="$WORK/recording.$NAME.json"
       if [ ! -s "$RECORDING" ]; then
         curl -sf -X POST "$MOCK/_bench/record" >/dev/null
-        "$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency 1 --turns 1 >/dev/null || FAILED=1
+        "${HARNESS[@]}" "$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency 1 --turns 1 >/dev/null || FAILED=1
         curl -sf "$MOCK/_bench/recording" >"$RECORDING"
       fi
-      DIRECT="$("$BIN/mx_loadgen" --url "$MOCK" --direct 1 --script "$RECORDING" --concurrency "$C" --turns "$TURNS")" || true
+      DIRECT="$("${HARNESS[@]}" "$BIN/mx_loadgen" --url "$MOCK" --direct 1 --script "$RECORDING" --concurrency "$C" --turns "$TURNS")" || true
       [ -n "$CALLGRIND" ] && callgrind_control -i on "$SERVER" >/dev/null 2>&1
       SPLIT_BEFORE="$(cpu_split)"
       MACHINE_BEFORE="$(machine_ms)"
       BEFORE="$(cpu_ms "$SERVER")"
-      RESULT="$("$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency "$C" --turns "$TURNS")" || true
+      RESULT="$("${HARNESS[@]}" "$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency "$C" --turns "$TURNS")" || true
       if ! kill -0 "$SERVER" 2>/dev/null; then
         echo "bench: the server exited during the run" >&2; tail -20 "$SERVER_LOG" >&2; exit 1
       fi
@@ -345,7 +362,7 @@ if ((${#PROFILES[@]})); then
         LIMIT="$(awk '/^mx_runs_limit / { print int($2) }' "$WORK/metrics.txt")"
         LOAD_C="$C"
         if [ "${LIMIT:-0}" -gt 0 ] && [ "$LOAD_C" -gt $(( LIMIT - 8 )) ]; then LOAD_C=$(( LIMIT - 8 )); fi
-        "$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency "$LOAD_C" --turns 100000000 >/dev/null 2>&1 &
+        "${HARNESS[@]}" "$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency "$LOAD_C" --turns 100000000 >/dev/null 2>&1 &
         LOAD=$!
         sleep 0.5
         "${RECONNECT_RUN[@]}" "$BIN/mx_reconnect_bench" --url "$URL" --api-key "$KEY" --turns "${RECONNECTS:-$PROFILE_RECONNECTS}" --drop-after 8 >"$WORK/reconnect.$NAME.json" || true
