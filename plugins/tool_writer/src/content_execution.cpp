@@ -2,16 +2,38 @@
 
 #include <random>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "mx_common/model_choice.hpp"
 
 namespace mx::writer {
 
 // Words as `std::istream >> std::string` splits them (the classic locale's white space), without a
 // stream and a string per word: a whole draft is counted once per Tier 2 call.
+// Sixteen bytes a step with SSE2: a word starts at a byte that is not white space after one that
+// is (or at the text's start); ~16 instructions a byte a byte at a time.
 int64_t countWords(std::string_view text) {
   int64_t n = 0;
   bool inWord = false;
-  for (char c : text) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i blank = _mm_set1_epi8(' ');
+  const __m128i belowTab = _mm_set1_epi8('\t' - 1);
+  const __m128i aboveReturn = _mm_set1_epi8('\r' + 1);
+  for (; i + 16 <= text.size(); i += 16) {
+    __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+    // '\t'..'\r' as a signed range: bytes 0x80 and up are negative, so never in it.
+    __m128i control = _mm_and_si128(_mm_cmpgt_epi8(bytes, belowTab), _mm_cmplt_epi8(bytes, aboveReturn));
+    auto space = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(control, _mm_cmpeq_epi8(bytes, blank))));
+    unsigned before = (space << 1) | (inWord ? 0u : 1u);  // whether the byte before each one is white space
+    n += __builtin_popcount(~space & before & 0xFFFFu);
+    inWord = (space & 0x8000u) == 0;
+  }
+#endif
+  for (; i < text.size(); ++i) {
+    char c = text[i];
     bool space = c == ' ' || (c >= '\t' && c <= '\r');
     n += static_cast<int64_t>(!space && !inWord);
     inWord = !space;
