@@ -118,8 +118,8 @@ fi
 RECONNECT_NICE_GOT="$("${RECONNECT_RUN[@]}" nice)"
 case "$STORES" in postgres|embedded) ;; *) echo "bench: STORES must be postgres or embedded, not \"$STORES\"" >&2; exit 2 ;; esac
 case "$HARNESS_SCHED" in
-  batch) HARNESS=(chrt --batch 0) ;;
-  normal) HARNESS=() ;;
+  batch) HARNESS=(chrt --batch 0); HARNESS_SAYS="under SCHED_BATCH, as the server (HARNESS_SCHED=normal: as ordinary processes)" ;;
+  normal) HARNESS=(); HARNESS_SAYS="as ordinary processes (HARNESS_SCHED=normal)" ;;
   *) echo "bench: HARNESS_SCHED must be batch or normal, not \"$HARNESS_SCHED\"" >&2; exit 2 ;;
 esac
 FAILED=0                  # a run with errors still prints its row; the script goes on and exits 1 at the end
@@ -294,11 +294,7 @@ KEY="bench-key"
 KEY_SHA="$(printf %s "$KEY" | sha256sum | cut -d' ' -f1)"
 
 if ((${#PROFILES[@]})); then
-  if [ "$HARNESS_SCHED" = batch ]; then
-    echo "the mock and the load generator under SCHED_BATCH, as the server (HARNESS_SCHED=normal: as ordinary processes)"
-  else
-    echo "the mock and the load generator as ordinary processes (HARNESS_SCHED=normal)"
-  fi
+  echo "the mock and the load generator $HARNESS_SAYS"
   printf "%-6s %5s %6s | %-22s | %-22s | %-22s | %8s %9s | %7s %7s %8s | %6s %6s | %s\n" \
     profile C turns "first event p50/90/99" "first delta p50/90/99" "total p50/90/99" turns/s events/s cpu/turn direct+ peakRSS ovh/run rtcpu errors
   for profile in "${PROFILES[@]}"; do
