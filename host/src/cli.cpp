@@ -184,6 +184,7 @@ Result<http::HttpServer::Options> serverOptions(const Json& server, const Argume
   options.streamTimeout = std::chrono::seconds(server.value("stream_timeout_seconds", 3600));
   options.keepaliveTimeout = std::chrono::seconds(server.value("keepalive_timeout_seconds", 75));
   options.nice = static_cast<int>(server.value("http_nice", 0));  // its range checked at load
+  options.sliceMicros = static_cast<int>(server.value("http_slice_us", 0));  // its range checked at load
   return options;
 }
 

@@ -198,6 +198,17 @@ TEST(DeploymentThreads, AnHttpNiceOutOfRangeIsRefusedSayingWhere) {
   }
 }
 
+TEST(DeploymentThreads, AnHttpSliceOutOfRangeIsRefusedSayingWhere) {
+  for (std::string value : {"-1", "99", "100001"}) {
+    mx::test::TempDir dir;
+    std::vector<std::string> errors;
+    std::string file = dir.write("deploy.toml", "[server]\nport = 0\nhttp_slice_us = " + value + "\n");
+    EXPECT_FALSE(Deployment::load(file, processEnvironment(), errors));
+    ASSERT_FALSE(errors.empty());
+    EXPECT_EQ(errors[0], file + ": [server] http_slice_us must be 0 (the kernel's slice) or between 100 and 100000, got " + value);
+  }
+}
+
 TEST(DeploymentThreads, AnUnknownSchedulingIsRefusedSayingWhere) {
   mx::test::TempDir dir;
   std::vector<std::string> errors;

@@ -50,6 +50,9 @@ const ConfigSchema& serverSchema() {
           .optional("http_nice", ConfigType::Integer, 0,
                     "nice value of the HTTP threads (listener, reactors), -20 to 19: below the other threads' "
                     "so that requests are taken up at once on busy cores (lowering it needs CAP_SYS_NICE)")
+          .optional("http_slice_us", ConfigType::Integer, 0,
+                    "the HTTP threads under SCHED_OTHER with a scheduler slice of this many microseconds, 100 to "
+                    "100000 (Linux 6.12+: a shorter slice preempts the running thread at wake-up); 0: as the server's")
           .optional("data_dir", ConfigType::String, "data", "writable data directory")
           .optional("plugin_dir", ConfigType::String, "",
                     "where [[plugins]] names are resolved (default: next to the executable)")

@@ -7,7 +7,10 @@
 #include <optional>
 #include <random>
 
+#include <sched.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace mx::host::http {
 
@@ -191,6 +194,62 @@ class ThreadNice {
   std::optional<int> restore_;
 };
 
+// The kernel's struct sched_attr (glibc 2.36 has no wrapper for sched_setattr).
+struct SchedAttr {
+  uint32_t size = sizeof(SchedAttr);
+  uint32_t policy = 0;
+  uint64_t flags = 0;
+  int32_t nice = 0;
+  uint32_t priority = 0;
+  uint64_t runtimeNanos = 0;  // for SCHED_OTHER and SCHED_BATCH: the custom slice (0: the kernel's)
+  uint64_t deadline = 0;
+  uint64_t period = 0;
+};
+
+bool readSchedAttr(SchedAttr& attr) { return syscall(SYS_sched_getattr, 0, &attr, sizeof(attr), 0) == 0; }
+bool writeSchedAttr(const SchedAttr& attr) { return syscall(SYS_sched_setattr, 0, &attr, 0) == 0; }
+
+// Puts the calling thread under SCHED_OTHER with a custom slice until destroyed,
+// keeping its nice value.
+class ThreadSlice {
+ public:
+  ThreadSlice(int micros, Logger& logger) {
+    if (micros <= 0) return;
+    std::string setting = "[server] http_slice_us = " + std::to_string(micros);
+    SchedAttr before;
+    if (!readSchedAttr(before)) {
+      logger.warn(setting + ": sched_getattr: " + std::strerror(errno) + "; the HTTP threads keep the server's policy");
+      return;
+    }
+    SchedAttr wanted = before;
+    wanted.size = sizeof(SchedAttr);
+    wanted.policy = SCHED_OTHER;
+    wanted.flags = 0;
+    wanted.runtimeNanos = static_cast<uint64_t>(micros) * 1000;
+    if (!writeSchedAttr(wanted)) {
+      logger.warn(setting + ": sched_setattr: " + std::strerror(errno) + "; the HTTP threads keep the server's policy");
+      return;
+    }
+    // Back to the kernel's slice after: sched_getattr reports the slice in
+    // force, not whether it was a custom one.
+    before.runtimeNanos = 0;
+    restore_ = before;
+    SchedAttr now;
+    if (readSchedAttr(now) && now.runtimeNanos != wanted.runtimeNanos) {
+      logger.warn(setting + ": this kernel keeps no custom slice (Linux 6.12 or later does); the HTTP threads run "
+                  "under SCHED_OTHER with the kernel's slice");
+    }
+  }
+  ~ThreadSlice() {
+    if (restore_) writeSchedAttr(*restore_);  // back to batch, or to a longer slice: no privilege needed
+  }
+  ThreadSlice(const ThreadSlice&) = delete;
+  ThreadSlice& operator=(const ThreadSlice&) = delete;
+
+ private:
+  std::optional<SchedAttr> restore_;
+};
+
 }  // namespace
 
 Status HttpServer::start() {
@@ -214,6 +273,7 @@ Status HttpServer::start() {
     endpoint_->setHandler(router_.handler());
     {
       ThreadNice httpThreads(options_.nice, *logger_);  // inherited by the threads serveThreaded() starts
+      ThreadSlice httpSlice(options_.sliceMicros, *logger_);  // after the nice value, which it keeps
       endpoint_->serveThreaded();
     }
     port_ = static_cast<uint16_t>(endpoint_->getPort());

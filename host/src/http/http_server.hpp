@@ -8,9 +8,10 @@
 // long streams are not cut, the listen backlog passed through initArgs (the
 // Options::backlog setting is ignored by 0.0.5), custom response headers as
 // Header subclasses (raw headers are never written).
-// The threads start() makes (listener, reactors) take Options::nice, set on
-// the calling thread around their start and put back after (Linux: a nice
-// value is a thread's, and new threads inherit it).
+// The threads start() makes (listener, reactors) take Options::nice and
+// Options::sliceMicros, set on the calling thread around their start and put
+// back after (Linux: a nice value, a policy and a slice are a thread's, and new
+// threads inherit them).
 // Thread-safety: routes are added before start(); handlers run on the reactor
 // threads concurrently. start()/stop() from one control thread.
 // Blocking: handlers must not block; long work goes elsewhere.
@@ -89,6 +90,14 @@ class HttpServer {
     // (no CAP_SYS_NICE, RLIMIT_NICE too low), a warning and the threads run at
     // the caller's.
     int nice = 0;
+    // When above 0: the HTTP threads run under SCHED_OTHER, even in a server
+    // under SCHED_BATCH, with a scheduler slice of this many microseconds
+    // (Linux 6.12 and later, EEVDF's custom slices). A thread woken with a
+    // shorter slice than the running one's preempts it, so a request is read
+    // at once on busy cores instead of after the running thread's slice; a
+    // batch thread never preempts. When the kernel refuses it or keeps no
+    // custom slice, a warning and the threads run as the caller. 0: as the caller.
+    int sliceMicros = 0;
   };
 
   HttpServer(Options options, std::shared_ptr<Logger> logger);

@@ -141,6 +141,12 @@ std::unique_ptr<Deployment> Deployment::load(const std::string& configFile, EnvL
     errors.push_back(configFile + ": [server] http_nice must be between -20 and 19, got " + std::to_string(httpNice));
     return nullptr;
   }
+  int64_t httpSlice = server.value("http_slice_us", int64_t{0});
+  if (httpSlice != 0 && (httpSlice < 100 || httpSlice > 100000)) {
+    errors.push_back(configFile + ": [server] http_slice_us must be 0 (the kernel's slice) or between 100 and 100000, got " +
+                     std::to_string(httpSlice));
+    return nullptr;
+  }
   if (server.value("blocking_threads", int64_t{16}) < 0) {
     errors.push_back(configFile + ": [server] blocking_threads must be 0 (blocking work on the graph workers) or more");
     return nullptr;
