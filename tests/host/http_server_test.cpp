@@ -1,4 +1,5 @@
 #include "http/http_server.hpp"
+#include "http/thread_sched.hpp"
 
 #include <gtest/gtest.h>
 
@@ -22,79 +23,70 @@ int threadNice() {
   return getpriority(PRIO_PROCESS, 0);
 }
 
-// Starts a server with the given HTTP nice value on the calling thread and
-// returns what a request's handler (on a reactor) saw, and the calling
-// thread's nice value after start().
-struct NiceSeen {
-  std::string reactor;
-  int starter = 0;
-  bool started = false;
-};
-NiceSeen serveAt(int nice, const std::shared_ptr<Logger>& logger) {
-  HttpServer::Options options;
-  options.port = 0;
-  options.threads = 1;
-  options.nice = nice;
-  HttpServer server(options, logger);
-  server.route(Pistache::Http::Method::Get, "/nice", [](const Pistache::Rest::Request&, Pistache::Http::ResponseWriter& response, RequestContext&) {
-    response.send(Pistache::Http::Code::Ok, std::to_string(threadNice()));
-  });
-  NiceSeen seen;
-  seen.started = server.start().isOk();
-  seen.starter = threadNice();
-  if (seen.started) seen.reactor = test::httpGet("http://127.0.0.1:" + std::to_string(server.port()) + "/nice").body;
-  server.stop();
-  return seen;
+ThreadSched threadSched() {
+  ThreadSched sched;
+  readThreadSched(sched);
+  return sched;
+}
+std::string niceOfThread() { return std::to_string(threadNice()); }
+std::string schedOfThread() {
+  ThreadSched sched = threadSched();
+  return "policy " + std::to_string(sched.policy) + " slice " + std::to_string(sched.runtimeNanos);
 }
 
-// The kernel's struct sched_attr, for the calling thread's policy and slice.
-struct SchedAttr {
-  uint32_t size = sizeof(SchedAttr);
-  uint32_t policy = 0;
-  uint64_t flags = 0;
-  int32_t nice = 0;
-  uint32_t priority = 0;
-  uint64_t runtimeNanos = 0;
-  uint64_t deadline = 0;
-  uint64_t period = 0;
-};
-SchedAttr threadSched() {
-  SchedAttr attr;
-  syscall(SYS_sched_getattr, 0, &attr, sizeof(attr), 0);
-  return attr;
-}
-std::string describe(const SchedAttr& attr) {
-  return "policy " + std::to_string(attr.policy) + " slice " + std::to_string(attr.runtimeNanos);
-}
-
-// Starts a server with the given HTTP slice on the calling thread; returns
-// what a request's handler (on a reactor) saw and what the calling thread has
-// after start().
-struct SliceSeen {
+// Starts a server with `options` on the calling thread and returns what
+// describeThread() said there before and after start(), and on a reactor (in a
+// request's handler).
+struct Seen {
+  std::string before;
   std::string reactor;
   std::string starter;
   bool started = false;
 };
-SliceSeen serveWithSlice(int micros, const std::shared_ptr<Logger>& logger) {
-  HttpServer::Options options;
+Seen serve(HttpServer::Options options, std::string (*describeThread)(), const std::shared_ptr<Logger>& logger) {
   options.port = 0;
   options.threads = 1;
-  options.sliceMicros = micros;
   HttpServer server(options, logger);
-  server.route(Pistache::Http::Method::Get, "/sched", [](const Pistache::Rest::Request&, Pistache::Http::ResponseWriter& response, RequestContext&) {
-    response.send(Pistache::Http::Code::Ok, describe(threadSched()));
+  server.route(Pistache::Http::Method::Get, "/thread", [describeThread](const Pistache::Rest::Request&, Pistache::Http::ResponseWriter& response, RequestContext&) {
+    response.send(Pistache::Http::Code::Ok, describeThread());
   });
-  SliceSeen seen;
+  Seen seen;
+  seen.before = describeThread();
   seen.started = server.start().isOk();
-  seen.starter = describe(threadSched());
-  if (seen.started) seen.reactor = test::httpGet("http://127.0.0.1:" + std::to_string(server.port()) + "/sched").body;
+  seen.starter = describeThread();
+  if (seen.started) seen.reactor = test::httpGet("http://127.0.0.1:" + std::to_string(server.port()) + "/thread").body;
   server.stop();
   return seen;
+}
+HttpServer::Options withNice(int nice) {
+  HttpServer::Options options;
+  options.nice = nice;
+  return options;
+}
+HttpServer::Options withSlice(int micros) {
+  HttpServer::Options options;
+  options.sliceMicros = micros;
+  return options;
 }
 
 void setPolicy(int policy) {
   sched_param none{};
   sched_setscheduler(0, policy, &none);  // 0: the calling thread
+}
+
+bool dropSysNice();
+
+// A server with the slice started from a thread of its own under `policy`
+// (without CAP_SYS_NICE when asked), so that this thread's scheduling stays as it is.
+Seen serveFromThreadUnder(int policy, int micros, const std::shared_ptr<Logger>& logger, bool withoutSysNice = false) {
+  Seen seen;
+  std::thread starter([&] {
+    if (withoutSysNice && !dropSysNice()) return;
+    setPolicy(policy);
+    seen = serve(withSlice(micros), schedOfThread, logger);
+  });
+  starter.join();
+  return seen;
 }
 
 // Whether this process may lower a thread's nice value (root, CAP_SYS_NICE).
@@ -120,16 +112,16 @@ bool dropSysNice() {
 TEST(HttpServerThreads, TheHttpThreadsRunAtTheConfiguredNiceAndTheStarterKeepsItsOwn) {
   if (!mayLowerNice()) GTEST_SKIP() << "this process may not lower a nice value (no CAP_SYS_NICE)";
   auto logger = std::make_shared<testing::RecordingLogger>();
-  NiceSeen seen;
+  Seen seen;
   int before = 0;
   std::thread starter([&] {  // a thread of its own: this one's nice stays as it is whatever happens
     before = threadNice();
-    seen = serveAt(before - 3, logger);
+    seen = serve(withNice(before - 3), niceOfThread, logger);
   });
   starter.join();
   ASSERT_TRUE(seen.started);
   EXPECT_EQ(seen.reactor, std::to_string(before - 3));
-  EXPECT_EQ(seen.starter, before);
+  EXPECT_EQ(seen.starter, std::to_string(before));
   EXPECT_FALSE(logger->contains("http_nice"));
 }
 
@@ -141,18 +133,18 @@ TEST(HttpServerThreads, ANiceTheProcessMayNotSetIsAWarningNotAFailure) {
   none.rlim_cur = 0;  // no lowering without CAP_SYS_NICE
   ASSERT_EQ(setrlimit(RLIMIT_NICE, &none), 0);
   auto logger = std::make_shared<testing::RecordingLogger>();
-  NiceSeen seen;
+  Seen seen;
   int before = 0;
   std::thread starter([&] {
     ASSERT_TRUE(dropSysNice());
     before = threadNice();
-    seen = serveAt(before - 3, logger);
+    seen = serve(withNice(before - 3), niceOfThread, logger);
   });
   starter.join();
   setrlimit(RLIMIT_NICE, &saved);
   ASSERT_TRUE(seen.started);
   EXPECT_EQ(seen.reactor, std::to_string(before));
-  EXPECT_EQ(seen.starter, before);
+  EXPECT_EQ(seen.starter, std::to_string(before));
   EXPECT_TRUE(logger->contains("[server] http_nice = " + std::to_string(before - 3) + ": setpriority: Permission denied"))
       << (logger->lines().empty() ? "" : logger->lines()[0].second);
 }
@@ -161,16 +153,9 @@ TEST(HttpServerThreads, ANiceTheProcessMayNotSetIsAWarningNotAFailure) {
 // slice; the thread that started them goes back to what it had.
 TEST(HttpServerThreads, TheHttpThreadsRunUnderSchedOtherWithTheConfiguredSlice) {
   auto logger = std::make_shared<testing::RecordingLogger>();
-  SliceSeen seen;
-  std::string before;
-  std::thread starter([&] {
-    setPolicy(SCHED_BATCH);
-    before = describe(threadSched());
-    seen = serveWithSlice(300, logger);
-  });
-  starter.join();
+  Seen seen = serveFromThreadUnder(SCHED_BATCH, 300, logger);
   ASSERT_TRUE(seen.started);
-  EXPECT_EQ(seen.starter, before);
+  EXPECT_EQ(seen.starter, seen.before);
   if (logger->contains("keeps no custom slice")) {  // a kernel before 6.12: the policy alone
     EXPECT_EQ(seen.reactor.rfind("policy " + std::to_string(SCHED_OTHER) + " ", 0), 0u) << seen.reactor;
     GTEST_SKIP() << "this kernel keeps no custom slice";
@@ -181,17 +166,11 @@ TEST(HttpServerThreads, TheHttpThreadsRunUnderSchedOtherWithTheConfiguredSlice) 
 
 TEST(HttpServerThreads, NoSliceLeavesTheHttpThreadsAsTheirStarter) {
   auto logger = std::make_shared<testing::RecordingLogger>();
-  SliceSeen seen;
-  std::string before;
-  std::thread starter([&] {
-    setPolicy(SCHED_BATCH);
-    before = describe(threadSched());
-    seen = serveWithSlice(0, logger);
-  });
-  starter.join();
+  Seen seen = serveFromThreadUnder(SCHED_BATCH, 0, logger);
   ASSERT_TRUE(seen.started);
-  EXPECT_EQ(seen.reactor, before);
-  EXPECT_EQ(seen.starter, before);
+  EXPECT_EQ(seen.before.rfind("policy " + std::to_string(SCHED_BATCH) + " ", 0), 0u) << seen.before;
+  EXPECT_EQ(seen.reactor, seen.before);
+  EXPECT_EQ(seen.starter, seen.before);
   EXPECT_FALSE(logger->contains("http_slice_us"));
 }
 
@@ -205,19 +184,11 @@ TEST(HttpServerThreads, ASliceTheKernelRefusesIsAWarningNotAFailure) {
   none.rlim_cur = 0;
   ASSERT_EQ(setrlimit(RLIMIT_NICE, &none), 0);
   auto logger = std::make_shared<testing::RecordingLogger>();
-  SliceSeen seen;
-  std::string before;
-  std::thread starter([&] {
-    ASSERT_TRUE(dropSysNice());
-    setPolicy(SCHED_IDLE);
-    before = describe(threadSched());
-    seen = serveWithSlice(300, logger);
-  });
-  starter.join();
+  Seen seen = serveFromThreadUnder(SCHED_IDLE, 300, logger, /*withoutSysNice=*/true);
   setrlimit(RLIMIT_NICE, &saved);
   ASSERT_TRUE(seen.started);
-  EXPECT_EQ(before.rfind("policy " + std::to_string(SCHED_IDLE) + " ", 0), 0u) << before;
-  EXPECT_EQ(seen.reactor, before);
+  EXPECT_EQ(seen.before.rfind("policy " + std::to_string(SCHED_IDLE) + " ", 0), 0u) << seen.before;
+  EXPECT_EQ(seen.reactor, seen.before);
   EXPECT_TRUE(logger->contains("[server] http_slice_us = 300: sched_setattr: Operation not permitted; the HTTP threads keep "
                                "the server's policy"))
       << (logger->lines().empty() ? "" : logger->lines()[0].second);

@@ -187,25 +187,23 @@ TEST(DeploymentThreads, BatchSchedulingReachesEveryThreadStartedAfterward) {
   EXPECT_EQ(sched_getscheduler(0), SCHED_OTHER);
 }
 
-TEST(DeploymentThreads, AnHttpNiceOutOfRangeIsRefusedSayingWhere) {
-  for (std::string value : {"-21", "20"}) {
-    mx::test::TempDir dir;
-    std::vector<std::string> errors;
-    std::string file = dir.write("deploy.toml", "[server]\nport = 0\nhttp_nice = " + value + "\n");
-    EXPECT_FALSE(Deployment::load(file, processEnvironment(), errors));
-    ASSERT_FALSE(errors.empty());
-    EXPECT_EQ(errors[0], file + ": [server] http_nice must be between -20 and 19, got " + value);
-  }
+// Loads a [server] section with `setting = value`; expects it refused with `message` first, named by its file.
+void expectServerSettingRefused(const std::string& setting, const std::string& value, const std::string& message) {
+  mx::test::TempDir dir;
+  std::vector<std::string> errors;
+  std::string file = dir.write("deploy.toml", "[server]\nport = 0\n" + setting + " = " + value + "\n");
+  EXPECT_FALSE(Deployment::load(file, processEnvironment(), errors)) << setting << " = " << value;
+  ASSERT_FALSE(errors.empty()) << setting << " = " << value;
+  EXPECT_EQ(errors[0], file + ": [server] " + message + value);
 }
 
-TEST(DeploymentThreads, AnHttpSliceOutOfRangeIsRefusedSayingWhere) {
+TEST(DeploymentThreads, AnHttpNiceOrSliceOutOfRangeIsRefusedSayingWhere) {
+  for (std::string value : {"-21", "20"}) {
+    expectServerSettingRefused("http_nice", value, "http_nice must be between -20 and 19, got ");
+  }
   for (std::string value : {"-1", "99", "100001"}) {
-    mx::test::TempDir dir;
-    std::vector<std::string> errors;
-    std::string file = dir.write("deploy.toml", "[server]\nport = 0\nhttp_slice_us = " + value + "\n");
-    EXPECT_FALSE(Deployment::load(file, processEnvironment(), errors));
-    ASSERT_FALSE(errors.empty());
-    EXPECT_EQ(errors[0], file + ": [server] http_slice_us must be 0 (the kernel's slice) or between 100 and 100000, got " + value);
+    expectServerSettingRefused("http_slice_us", value,
+                               "http_slice_us must be 0 (the kernel's slice) or between 100 and 100000, got ");
   }
 }
 

@@ -1,5 +1,7 @@
 #include "http/http_server.hpp"
 
+#include "http/thread_sched.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cerrno>
@@ -9,8 +11,6 @@
 
 #include <sched.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 namespace mx::host::http {
 
@@ -194,21 +194,6 @@ class ThreadNice {
   std::optional<int> restore_;
 };
 
-// The kernel's struct sched_attr (glibc 2.36 has no wrapper for sched_setattr).
-struct SchedAttr {
-  uint32_t size = sizeof(SchedAttr);
-  uint32_t policy = 0;
-  uint64_t flags = 0;
-  int32_t nice = 0;
-  uint32_t priority = 0;
-  uint64_t runtimeNanos = 0;  // for SCHED_OTHER and SCHED_BATCH: the custom slice (0: the kernel's)
-  uint64_t deadline = 0;
-  uint64_t period = 0;
-};
-
-bool readSchedAttr(SchedAttr& attr) { return syscall(SYS_sched_getattr, 0, &attr, sizeof(attr), 0) == 0; }
-bool writeSchedAttr(const SchedAttr& attr) { return syscall(SYS_sched_setattr, 0, &attr, 0) == 0; }
-
 // Puts the calling thread under SCHED_OTHER with a custom slice until destroyed,
 // keeping its nice value.
 class ThreadSlice {
@@ -216,17 +201,17 @@ class ThreadSlice {
   ThreadSlice(int micros, Logger& logger) {
     if (micros <= 0) return;
     std::string setting = "[server] http_slice_us = " + std::to_string(micros);
-    SchedAttr before;
-    if (!readSchedAttr(before)) {
+    ThreadSched before;
+    if (!readThreadSched(before)) {
       logger.warn(setting + ": sched_getattr: " + std::strerror(errno) + "; the HTTP threads keep the server's policy");
       return;
     }
-    SchedAttr wanted = before;
-    wanted.size = sizeof(SchedAttr);
+    ThreadSched wanted = before;
+    wanted.size = sizeof(ThreadSched);
     wanted.policy = SCHED_OTHER;
     wanted.flags = 0;
     wanted.runtimeNanos = static_cast<uint64_t>(micros) * 1000;
-    if (!writeSchedAttr(wanted)) {
+    if (!writeThreadSched(wanted)) {
       logger.warn(setting + ": sched_setattr: " + std::strerror(errno) + "; the HTTP threads keep the server's policy");
       return;
     }
@@ -234,20 +219,20 @@ class ThreadSlice {
     // force, not whether it was a custom one.
     before.runtimeNanos = 0;
     restore_ = before;
-    SchedAttr now;
-    if (readSchedAttr(now) && now.runtimeNanos != wanted.runtimeNanos) {
+    ThreadSched now;
+    if (readThreadSched(now) && now.runtimeNanos != wanted.runtimeNanos) {
       logger.warn(setting + ": this kernel keeps no custom slice (Linux 6.12 or later does); the HTTP threads run "
                   "under SCHED_OTHER with the kernel's slice");
     }
   }
   ~ThreadSlice() {
-    if (restore_) writeSchedAttr(*restore_);  // back to batch, or to a longer slice: no privilege needed
+    if (restore_) writeThreadSched(*restore_);  // back to batch, or to a longer slice: no privilege needed
   }
   ThreadSlice(const ThreadSlice&) = delete;
   ThreadSlice& operator=(const ThreadSlice&) = delete;
 
  private:
-  std::optional<SchedAttr> restore_;
+  std::optional<ThreadSched> restore_;
 };
 
 }  // namespace
