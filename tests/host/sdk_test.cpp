@@ -1,18 +1,51 @@
 // The SDK's value types: Status/Result, cancellation, the front-door check.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "mx/cancel.hpp"
 #include "mx/model.hpp"
 #include "mx/plugin.hpp"
+#include "mx/record_id.hpp"
 #include "mx/status.hpp"
 #include "mx/store.hpp"
 #include "plugins/plugin_loader.hpp"
 
 namespace mx {
 namespace {
+
+TEST(RecordId, IsThePrefixTheMillisecondsThenSixtyFourRandomBitsInHex) {
+  EXPECT_EQ(recordIdAt("conv_", 0x0193a4f2c81bULL, 0x5e7d2a9c04f1e3b6ULL), "conv_0193a4f2c81b5e7d2a9c04f1e3b6");
+  EXPECT_EQ(recordIdAt("art_", 0, 0), "art_" + std::string(28, '0'));
+  EXPECT_EQ(recordIdAt("", 0xFFFFFFFFFFFFULL, ~0ULL), std::string(28, 'f'));
+}
+
+// Later ids sort after earlier ones whatever their random part, so that an
+// index on them grows at one edge; ids of the same millisecond stay distinct.
+TEST(RecordId, LaterIdsSortAfterEarlierOnesAndNoneRepeat) {
+  EXPECT_LT(recordIdAt("msg_", 1700000000000ULL, ~0ULL), recordIdAt("msg_", 1700000000001ULL, 0));
+  EXPECT_LT(recordIdAt("msg_", 0x0fffffffffffULL, ~0ULL), recordIdAt("msg_", 0x100000000000ULL, 0));  // a digit carried
+  auto millisNow = [] {
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  };
+  uint64_t before = millisNow();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20000; ++i) ids.push_back(newRecordId("run_"));
+  uint64_t after = millisNow();
+  std::set<std::string> distinct(ids.begin(), ids.end());
+  EXPECT_EQ(distinct.size(), ids.size());
+  for (size_t i = 1; i < ids.size(); ++i) {
+    ASSERT_LE(ids[i - 1].substr(0, 16), ids[i].substr(0, 16)) << "the clock part went back at " << i;
+  }
+  // The clock part is the wall clock's milliseconds when the id was made.
+  EXPECT_GE(ids.front().substr(4, 12), recordIdAt("", before, 0).substr(0, 12));
+  EXPECT_LE(ids.back().substr(4, 12), recordIdAt("", after, 0).substr(0, 12));
+  EXPECT_EQ(ids.back().size(), 4u + 28u);
+}
 
 TEST(Status, CarriesCodeMessageAndRetryMeaning) {
   Status ok;

@@ -1,22 +1,13 @@
 #include "chat/run_manager.hpp"
 
 #include "chat/run_saving.hpp"
+#include "mx/record_id.hpp"
 
-#include <random>
 #include <sstream>
 
 namespace mx::host::chat {
 
-std::string newId(std::string_view prefix) {
-  thread_local std::mt19937_64 generator{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id(prefix);
-  for (int part = 0; part < 2; ++part) {
-    uint64_t bits = generator();
-    for (int i = 0; i < 12; ++i) id.push_back(kHex[(bits >> (i * 4)) & 0xF]);
-  }
-  return id;
-}
+std::string newId(std::string_view prefix) { return newRecordId(prefix); }
 
 int64_t nowMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();

@@ -1,6 +1,6 @@
 #include "content_execution.hpp"
 
-#include <random>
+#include "mx/record_id.hpp"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -41,14 +41,7 @@ int64_t countWords(std::string_view text) {
   return n;
 }
 
-std::string newArtifactId() {
-  thread_local std::mt19937_64 generator{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "art_";
-  uint64_t bits = generator();
-  for (int i = 0; i < 16; ++i) id.push_back(kHex[(bits >> (i * 4)) & 0xF]);
-  return id;
-}
+std::string newArtifactId() { return newRecordId("art_"); }
 
 ContentExecutionTool::ContentExecutionTool(WriterConfig config, std::shared_ptr<ModelCatalogue> models)
     : config_(std::move(config)), models_(std::move(models)) {}
