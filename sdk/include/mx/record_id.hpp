@@ -8,9 +8,12 @@
 // index that outgrows the cache — with random ids, every index on a record id
 // or on a conversation id costs more per insert as the tables grow, and each
 // page first written after a database checkpoint is logged whole again. The
-// random part keeps ids unguessable and unique among those made in the same
-// millisecond. recordIdAt is the same with its parts given, for tests.
-// Thread-safety: each thread draws from its own generator.
+// random part keeps ids made in the same millisecond apart; it comes from a
+// per-thread Mersenne Twister, not a cryptographic generator: an id is not a
+// secret (every lookup checks the caller's user). recordIdAt is the same with
+// its parts given, for tests.
+// Thread-safety: each thread draws from its own generator. Ownership: returns
+// a new string.
 // Blocking: never.
 #pragma once
 
