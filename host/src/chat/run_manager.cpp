@@ -7,8 +7,6 @@
 
 namespace mx::host::chat {
 
-std::string newId(std::string_view prefix) { return newRecordId(prefix); }
-
 int64_t nowMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -128,7 +126,7 @@ Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn
   ConversationRecord conversation;
   std::optional<Json> initialState;
   if (turn.conversationId.empty()) {
-    conversation = {newId("conv_"), turn.userId, titleFrom(turn.message), 0, now, now};
+    conversation = {newRecordId("conv_"), turn.userId, titleFrom(turn.message), 0, now, now};
   } else {
     auto found = store_->getConversation(turn.userId, turn.conversationId);
     if (!found) return found.status();
@@ -137,7 +135,7 @@ Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn
     if (!initialState) initialState = lastCompletedState(conversation.id);
   }
   auto run = std::make_shared<ActiveRun>();
-  run->id = newId("run_");
+  run->id = newRecordId("run_");
   run->userId = turn.userId;
   run->conversationId = conversation.id;
   if (initialState) (*initialState)["usage"] = Json::object();  // usage is per run
@@ -165,7 +163,7 @@ Result<std::shared_ptr<ActiveRun>> RunManager::startTurn(const TurnRequest& turn
   });
   // The save is a task of the blocking pool, so that it does not hold up the first model call, which
   // the graph's first step, just posted to the graph workers, starts meanwhile.
-  MessageRecord message{newId("msg_"), conversation.id, turn.userId, "user", turn.message, run->id, Json::object(), now};
+  MessageRecord message{newRecordId("msg_"), conversation.id, turn.userId, "user", turn.message, run->id, Json::object(), now};
   deployment_.blockingWork().post([this, run, conversation, message = std::move(message), attach = std::move(attach),
                                      refused = std::move(refused)] { recordTurn(run, conversation, message, attach, refused); });
   return run;
@@ -242,7 +240,7 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
   int64_t messageCount = run->messageCount;
   Json usage = run->usage.toJson();  // every model call of the run, Tier 2 and interrupted ones included
   if (completed) {
-    std::string messageId = newId("msg_");
+    std::string messageId = newRecordId("msg_");
     std::string text = lastAssistantText(outcome.state);
     record.assistantMessage = MessageRecord{messageId, run->conversationId, run->userId, "assistant", text, run->id,
                                             {{"usage", usage}, {"steps", outcome.steps}}, nowMillis()};

@@ -186,7 +186,6 @@ class RunManager {
   std::thread housekeeper_;
 };
 
-std::string newId(std::string_view prefix);
 int64_t nowMillis();
 
 }  // namespace mx::host::chat

@@ -87,7 +87,7 @@ class SseConnection final : public DeferredWriter, public std::enable_shared_fro
   // Appends event `id` to `out` as SSE text: its id and event lines, a "data:"
   // line per line of `data`, a blank line.
   static void appendFrame(std::string& out, int64_t id, std::string_view event, std::string_view data);
-  // Its id and event lines and "data: ", for frameOneLine.
+  // Its id and event lines and "data: ": the start of every frame (appendFrame, frameOneLine).
   static void appendFrameHead(std::string& out, int64_t id, std::string_view event);
 
  private:

@@ -5,6 +5,7 @@
 #include "http/deferred_response.hpp"
 #include "http/http_cache.hpp"
 #include "mx/json_parse.hpp"
+#include "mx/record_id.hpp"
 
 namespace mx::host::knowledge {
 
@@ -60,7 +61,7 @@ Result<ResourceRecord> ingest(const KnowledgeServices& services, const std::stri
     return invalidArgumentError("\"format\" must be text, markdown or html");
   }
   ResourceRecord resource;
-  resource.id = chat::newId("res_");
+  resource.id = newRecordId("res_");
   resource.userId = userId;
   resource.title = request["title"];
   resource.resourceType = request["resourceType"];

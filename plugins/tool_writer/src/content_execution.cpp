@@ -41,8 +41,6 @@ int64_t countWords(std::string_view text) {
   return n;
 }
 
-std::string newArtifactId() { return newRecordId("art_"); }
-
 ContentExecutionTool::ContentExecutionTool(WriterConfig config, std::shared_ptr<ModelCatalogue> models)
     : config_(std::move(config)), models_(std::move(models)) {}
 
@@ -130,7 +128,7 @@ void ContentExecutionTool::invoke(Json arguments, std::shared_ptr<ToolContext> c
     return;
   }
   std::string contentType = arguments.value("contentType", "email");
-  std::string artifactId = newArtifactId();
+  std::string artifactId = newRecordId("art_");
   if (context->events != nullptr) {
     context->events->emitJson("artifact", {{"type", "start"}, {"artifactId", artifactId}, {"metadata", {{"contentType", contentType}}}});
   }

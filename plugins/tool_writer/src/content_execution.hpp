@@ -40,6 +40,5 @@ class ContentExecutionTool final : public Tool {
 };
 
 int64_t countWords(std::string_view text);
-std::string newArtifactId();
 
 }  // namespace mx::writer
