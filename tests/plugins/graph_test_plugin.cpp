@@ -8,18 +8,56 @@
 //   test.by_field (router) routes to the node named by a state field
 #include <atomic>
 #include <fstream>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "mx/plugin.hpp"
 
 namespace {
+
+// The threads the nodes and tools below answer on, joined when the host unloads this library
+// (a static's destructor runs at dlclose): a detached thread still returning through this
+// library's code, or the graph plugin's, after its answer ended the run crashed the test
+// process once the test had unloaded them.
+class AnswerThreads {
+ public:
+  template <class Work>
+  void start(Work&& work) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    threads_.emplace_back(std::forward<Work>(work));
+  }
+  bool unloading() const { return unloading_.load(); }
+  ~AnswerThreads() {
+    unloading_ = true;
+    for (;;) {  // until no answer has started another
+      std::vector<std::thread> all;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        all.swap(threads_);
+      }
+      if (all.empty()) return;
+      for (auto& thread : all) thread.join();
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> unloading_{false};
+};
+
+AnswerThreads& answerThreads() {
+  static AnswerThreads threads;
+  return threads;
+}
 
 class WriteNode final : public mx::Node {
  public:
   explicit WriteNode(mx::Json config) : config_(std::move(config)) {}
   void run(std::shared_ptr<mx::NodeContext> context, mx::NodeDone done) override {
     int delay = config_["delay_ms"];
-    std::thread([config = config_, context, done = std::move(done), delay] {
+    answerThreads().start([config = config_, context, done = std::move(done), delay] {
       if (delay > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay));
       if (context->cancel.isCancelled()) {
         done(mx::cancelledError("cancelled"));
@@ -31,7 +69,7 @@ class WriteNode final : public mx::Node {
       std::string record = config["record_to"];
       if (!record.empty()) std::ofstream(record, std::ios::app) << context->nodeName << "\n";
       done(config["update"]);
-    }).detach();
+    });
   }
 
  private:
@@ -65,9 +103,9 @@ class WaitNode final : public mx::Node {
     *holder = context->cancel.onCancel([fired, shared] {
       if (!fired->exchange(true)) (*shared)(mx::cancelledError("stopped waiting: run cancelled"));
     });
-    std::thread([holder, context] {
-      while (!context->cancel.isCancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }).detach();
+    answerThreads().start([holder, context] {
+      while (!context->cancel.isCancelled() && !answerThreads().unloading()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    });
   }
 };
 
@@ -94,10 +132,10 @@ class LookupTool final : public mx::Tool {
             mx::Json::parse(R"({"type":"object","properties":{"q":{"type":"string"}},"required":["q"]})")};
   }
   void invoke(mx::Json arguments, std::shared_ptr<mx::ToolContext>, mx::ToolDone done) override {
-    std::thread([arguments, done = std::move(done), delay = delayMs_] {
+    answerThreads().start([arguments, done = std::move(done), delay = delayMs_] {
       std::this_thread::sleep_for(std::chrono::milliseconds(delay));
       done(mx::Json{{"found", "result for " + arguments["q"].get<std::string>()}});
-    }).detach();
+    });
   }
 
  private:
