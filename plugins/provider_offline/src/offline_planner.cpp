@@ -3,6 +3,7 @@
 #include <functional>
 #include <set>
 
+#include "mx_common/artifact_markers.hpp"
 #include "request_text.hpp"
 
 namespace mx::offline {
@@ -121,6 +122,14 @@ PlannedTurn contentExecution(const Context& c) {
           toolUse(c, "content-execution", std::move(brief))};
 }
 
+// A writer's draft as bare text: the writer's result carries it between
+// artifact markers (`artifact`); another writer may answer `content`, `text`
+// or a plain string.
+std::string draftText(const Json& draft) {
+  std::string text = draft.is_string() ? draft.get<std::string>() : findString(draft, {"artifact", "content", "text"});
+  return std::string(common::unwrapArtifact(text));
+}
+
 // Validation failed on the first draft: one revision through the writer, with
 // the violations added to the brief, then validate again.
 std::optional<PlannedTurn> revisionIfNeeded(const Context& c) {
@@ -134,7 +143,7 @@ std::optional<PlannedTurn> revisionIfNeeded(const Context& c) {
   if (!validation.is_object() || validation.value("valid", true)) return std::nullopt;
   Json brief = c.call("content-execution")->input;
   Json violations = arrayAt(validation, "violations");
-  brief["revision"] = {{"violations", violations}, {"previousDraft", findString(c.result("content-execution"), {"content"})}};
+  brief["revision"] = {{"violations", violations}, {"previousDraft", draftText(c.result("content-execution"))}};
   std::string issues;
   for (const auto& v : violations) issues += (issues.empty() ? "" : "; ") + v.value("message", v.dump());
   return PlannedTurn{"The draft breaks " + std::to_string(violations.size()) + " rule(s) (" + issues +
@@ -144,7 +153,7 @@ std::optional<PlannedTurn> revisionIfNeeded(const Context& c) {
 
 PlannedTurn validateContent(const Context& c) {
   Json draft = c.result("content-execution");  // the newest draft
-  std::string content = draft.is_string() ? draft.get<std::string>() : findString(draft, {"content", "text"});
+  std::string content = draftText(draft);
   Json rules = arrayAt(c.result("fetch-canon"), "compliance");
   return {"Checking the draft against " + std::to_string(rules.size()) + " compliance rules.",
           toolUse(c, "validate-content", {{"content", content}, {"rules", rules}})};

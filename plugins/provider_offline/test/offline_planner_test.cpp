@@ -42,7 +42,7 @@ TEST(OfflinePlanner, FollowsTheCanonFirstPlan) {
   auto turns = runPlan("Create an email campaign for our spring sale", true,
                        {{"fetch-canon", kCanon},
                         {"knowledge-search", {{"results", {{{"title", "Handbook"}, {"text", "Write short subject lines."}}}}}},
-                        {"content-execution", {{"content", "Subject: Spring Sale"}}},
+                        {"content-execution", {{"artifact", "<artifact id=\"art_1\" type=\"email\">\nSubject: Spring Sale\n</artifact>"}}},
                         {"validate-content", {{"valid", true}, {"violations", Json::array()}}}});
   ASSERT_EQ(turns.size(), 6u);
   EXPECT_EQ(turns[0].toolCall->name, "fetch-canon");
@@ -91,7 +91,7 @@ TEST(OfflinePlanner, ReportsValidationIssuesAndToolFailures) {
                       {Role::Assistant, {ContentBlock::makeToolUse("t2", "knowledge-search", {})}},
                       {Role::User, {ContentBlock::makeToolResult("t2", "{\"results\":[]}", false)}},
                       {Role::Assistant, {ContentBlock::makeToolUse("t3", "content-execution", {})}},
-                      {Role::User, {ContentBlock::makeToolResult("t3", "{\"content\":\"x\"}", false)}},
+                      {Role::User, {ContentBlock::makeToolResult("t3", R"({"artifact":"<artifact id=\"art_1\" type=\"script\">\nx\n</artifact>"})", false)}},
                       {Role::Assistant, {ContentBlock::makeToolUse("t4", "validate-content", {})}},
                       {Role::User, {ContentBlock::makeToolResult("t4", R"({"valid":false,"violations":[{"message":"missing disclaimer"}]})", false)}}};
   // Validation failed: one revision pass with the violations in the brief...
@@ -99,9 +99,10 @@ TEST(OfflinePlanner, ReportsValidationIssuesAndToolFailures) {
   ASSERT_TRUE(revision.toolCall);
   EXPECT_EQ(revision.toolCall->name, "content-execution");
   EXPECT_EQ(revision.toolCall->input["revision"]["violations"][0]["message"], "missing disclaimer");
+  EXPECT_EQ(revision.toolCall->input["revision"]["previousDraft"], "x");  // the draft without its artifact markers
   EXPECT_NE(revision.text.find("Sending it back to the writer once"), std::string::npos);
   request.messages.push_back({Role::Assistant, {*revision.toolCall}});
-  request.messages.push_back({Role::User, {ContentBlock::makeToolResult(revision.toolCall->id, "{\"content\":\"y\"}", false)}});
+  request.messages.push_back({Role::User, {ContentBlock::makeToolResult(revision.toolCall->id, "{\"content\":\"y\"}", false)}});  // another writer's shape
   // ...then the revised draft is validated again...
   PlannedTurn revalidate = planNextTurn(request);
   ASSERT_TRUE(revalidate.toolCall);

@@ -8,7 +8,7 @@ class ValidateTool final : public mx::Tool {
  public:
   mx::ToolDefinition definition() const override {
     return {"validate-content", "Check content against compliance rules and brand guidelines",
-            mx::Json::parse(R"({"type":"object","properties":{"content":{"type":"string"},"rules":{"type":"array"}},"required":["content","rules"]})")};
+            mx::Json::parse(R"({"type":"object","properties":{"content":{"type":"string","description":"the text to check; an artifact between its <artifact> markers (the writer's result) is checked without them"},"rules":{"type":"array"}},"required":["content","rules"]})")};
   }
   void invoke(mx::Json arguments, std::shared_ptr<mx::ToolContext>, mx::ToolDone done) override {
     done(mx::validate::validateContent(arguments.value("content", ""), arguments.value("rules", mx::Json::array())));

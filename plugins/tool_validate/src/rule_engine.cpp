@@ -1,5 +1,7 @@
 #include "rule_engine.hpp"
 
+#include "mx_common/artifact_markers.hpp"
+
 #include <algorithm>
 #include <regex>
 #include <sstream>
@@ -33,7 +35,8 @@ Json violation(const Json& rule, const std::string& message, int64_t position) {
 
 }  // namespace
 
-Json validateContent(const std::string& content, const Json& rules) {
+Json validateContent(const std::string& draft, const Json& rules) {
+  const std::string content(common::unwrapArtifact(draft));
   Json violations = Json::array();
   Json unchecked = Json::array();
   Json checked = Json::array();

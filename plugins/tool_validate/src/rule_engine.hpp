@@ -8,6 +8,9 @@
 //   subject_max_chars {value}         the "Subject:" line of an email
 // A rule given as plain text is guidance a machine cannot check: it is
 // returned under "unchecked", never silently passed.
+// A draft between artifact markers (the writer's result, mx_common/
+// artifact_markers.hpp) is checked without them; positions count from the
+// text inside.
 // Pure; thread-safe.
 #pragma once
 
@@ -15,6 +18,6 @@
 
 namespace mx::validate {
 
-Json validateContent(const std::string& content, const Json& rules);
+Json validateContent(const std::string& draft, const Json& rules);
 
 }  // namespace mx::validate

@@ -37,5 +37,26 @@ TEST(RuleEngine, CleanDraftPasses) {
   EXPECT_EQ(validateContent("x", Json::parse(R"([{"type":"regex_required","pattern":"("}])"))["unchecked"].size(), 1u);
 }
 
+TEST(RuleEngine, TheWritersArtifactIsCheckedWithoutItsMarkers) {
+  std::string bare = "Subject: Spring sale\n\nHi there. Unsubscribe any time.";
+  std::string wrapped = "<artifact id=\"art_1\" type=\"email\">\n" + bare + "\n</artifact>";
+  Json rules = Json::parse(R"([{"id":"starts","type":"regex_required","pattern":"^Subject:"},{"id":"few","type":"max_words","value":8},
+                               {"id":"subject","type":"subject_max_chars","value":5},{"id":"no-tags","type":"banned_phrase","phrase":"artifact"}])");
+  Json fromWrapped = validateContent(wrapped, rules);
+  EXPECT_EQ(fromWrapped, validateContent(bare, rules));  // the same violations at the same positions
+  std::map<std::string, Json> byRule;
+  for (const auto& v : fromWrapped["violations"]) byRule[v["ruleId"]] = v;
+  EXPECT_EQ(byRule.count("starts"), 0u);
+  EXPECT_EQ(byRule.count("few"), 0u);  // 8 words: the markers are not counted
+  EXPECT_EQ(byRule.count("no-tags"), 0u);
+  EXPECT_EQ(byRule["subject"]["position"], 9);
+  // Only a whole wrapping is taken off: an opening marker without its closing one is checked as it is.
+  Json unclosed = validateContent("<artifact id=\"art_1\">\nSubject: Hi", rules);
+  byRule.clear();
+  for (const auto& v : unclosed["violations"]) byRule[v["ruleId"]] = v;
+  EXPECT_EQ(byRule["no-tags"]["position"], 1);
+  EXPECT_EQ(byRule.count("starts"), 1u);
+}
+
 }  // namespace
 }  // namespace mx::validate

@@ -6,6 +6,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "mx_common/artifact_markers.hpp"
 #include "mx_common/model_choice.hpp"
 
 namespace mx::writer {
@@ -92,15 +93,13 @@ class ArtifactObserver final : public ChatObserver {
       return;
     }
     emit({{"type", "end"}, {"artifactId", artifactId_}, {"metadata", metadata}});
-    std::string xml = "<artifact id=\"" + artifactId_ + "\" type=\"" + contentType_ + "\">\n" + content_ + "\n</artifact>";
-    Json result = Json::object();  // member by member: the texts moved in, not copied by an initializer list
+    Json result = Json::object();  // member by member: the text moved in, not copied by an initializer list
     result["artifactId"] = artifactId_;
     result["contentType"] = contentType_;
-    result["content"] = std::move(content_);
+    result["artifact"] = common::wrapArtifact(artifactId_, contentType_, std::move(content_));
     result["wordCount"] = words;
     result["status"] = "complete";
     result["model"] = model_;
-    result["xml"] = std::move(xml);
     result["usage"] = {{"inputTokens", response.usage.inputTokens}, {"outputTokens", response.usage.outputTokens}};
     result["costUsd"] = response.costUsd;
     done_(std::move(result));

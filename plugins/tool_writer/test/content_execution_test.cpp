@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "mx/testing/fakes.hpp"
+#include "mx_common/artifact_markers.hpp"
 
 namespace mx::writer {
 namespace {
@@ -58,11 +59,12 @@ TEST(ContentExecution, StreamsArtifactEventsAndReturnsTheWrappedArtifact) {
   Result<Json> result = internalError("not called");
   tool.invoke(brief(), context, [&](Result<Json> r) { result = std::move(r); });
   ASSERT_TRUE(result.isOk()) << result.status().toString();
-  EXPECT_EQ((*result)["content"], "Subject: Spring is here\n\nHi there");
   EXPECT_EQ((*result)["wordCount"], 6);
   std::string id = (*result)["artifactId"];
   EXPECT_EQ(id.rfind("art_", 0), 0u);
-  EXPECT_EQ((*result)["xml"], "<artifact id=\"" + id + "\" type=\"email\">\nSubject: Spring is here\n\nHi there\n</artifact>");
+  EXPECT_EQ((*result)["artifact"], "<artifact id=\"" + id + "\" type=\"email\">\nSubject: Spring is here\n\nHi there\n</artifact>");
+  EXPECT_FALSE(result->contains("content"));  // the text once: every later Tier 1 call sends the result again
+  EXPECT_FALSE(result->contains("xml"));
   auto events = sink.events();
   ASSERT_EQ(events.size(), 5u);
   EXPECT_EQ(events[0].json(), Json({{"type", "start"}, {"artifactId", id}, {"metadata", {{"contentType", "email"}}}}));
@@ -94,6 +96,26 @@ TEST(ContentExecution, StatePreferenceChoosesTheWriter) {
   Json state = {{"modelPreference", {{"tier2", "gpt-4o-mini"}}}};
   EXPECT_EQ(tool.modelFor(&state), "gpt-4o-mini");
   EXPECT_EQ(tool.modelFor(nullptr), "writer-1");
+}
+
+TEST(ArtifactMarkers, WrapAndUnwrapGiveTheTextBack) {
+  for (std::string text : {"Subject: Hi\n\nBody", "", "\n", "ends with a break\n", "<artifact> inside </artifact>"}) {
+    std::string wrapped = common::wrapArtifact("art_1", "email", text);
+    EXPECT_EQ(common::unwrapArtifact(wrapped), text) << wrapped;
+    EXPECT_EQ(common::unwrapArtifact("\n  " + wrapped + "\n"), text) << "white space around it";
+  }
+  EXPECT_EQ(common::unwrapArtifact("<artifact>\n</artifact>"), "");
+}
+
+TEST(ArtifactMarkers, AttributeValuesAreEscaped) {
+  EXPECT_EQ(common::wrapArtifact("art_1", "a\"b&c<d", "x"), "<artifact id=\"art_1\" type=\"a&quot;b&amp;c&lt;d\">\nx\n</artifact>");
+}
+
+TEST(ArtifactMarkers, TextThatIsNotOneWrappedArtifactIsLeftAsItIs) {
+  for (std::string text : {"plain text", "<artifact id=\"a\">\nno closing marker", "<artifacts>\nx\n</artifact>",
+                           "before <artifact id=\"a\">\nx\n</artifact>", "<artifact id=\"a\">x</artifact>", "<artifact"}) {
+    EXPECT_EQ(common::unwrapArtifact(text), text);
+  }
 }
 
 }  // namespace
