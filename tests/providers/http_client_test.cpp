@@ -419,6 +419,35 @@ TEST(HttpClient, StalledStreamHitsTheIdleTimeout) {
   EXPECT_LT(took, 1000ms);
 }
 
+// The idle scan runs as often as the shortest live idle timeout needs (an eighth of it), not as
+// the longest: a transfer with a minute's timeout does not delay finding a stalled 300 ms one.
+TEST(HttpClient, AShortIdleTimeoutIsFoundBesideALongOne) {
+  MockHttpServer server([](const MockRequest& request, MockResponse& r) {
+    r.begin(200, {{"Content-Type", "text/event-stream"}});
+    r.chunk("data: 1\n\n");
+    r.sleep(request.path == "/long" ? 2500ms : 1500ms);
+    r.chunk("data: 2\n\n");
+    r.end();
+  });
+  auto client = makeClient();
+  auto longOne = std::make_shared<Collector>();
+  auto request = post(server.baseUrl() + "/long", true);
+  request.idleTimeout = 60000ms;
+  client->start(request, longOne, {});
+  std::this_thread::sleep_for(100ms);  // its scans planned a second apart
+  auto shortOne = std::make_shared<Collector>();
+  request = post(server.baseUrl() + "/short", true);
+  request.idleTimeout = 300ms;
+  auto started = std::chrono::steady_clock::now();
+  client->start(request, shortOne, {});
+  Status status = wait(shortOne);
+  EXPECT_EQ(status.code(), Code::DeadlineExceeded) << status.toString();
+  auto took = shortOne->completedAt - started;
+  EXPECT_GE(took, 300ms);
+  EXPECT_LT(took, 700ms);  // planned by the long one alone, the next scan was ~900 ms away
+  EXPECT_TRUE(wait(longOne).isOk());  // the long one ends with its stream, untouched
+}
+
 TEST(HttpClient, CancellationAbortsTheTransferAtOnce) {
   MockHttpServer server([](const MockRequest&, MockResponse& r) {
     r.begin(200, {{"Content-Type", "text/event-stream"}});
