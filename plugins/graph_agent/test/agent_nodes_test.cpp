@@ -26,9 +26,10 @@ class SlowTool final : public Tool {
       cancelled_ = context->cancel;
       return;
     }
-    std::thread([this, arguments, done = std::move(done)] {
-      std::this_thread::sleep_for(delay_);
-      done(Json{{"tool", name_}, {"q", arguments["q"]}});
+    // By value: a test whose node timed out may destroy the tool before its answer comes.
+    std::thread([name = name_, delay = delay_, arguments, done = std::move(done)] {
+      std::this_thread::sleep_for(delay);
+      done(Json{{"tool", name}, {"q", arguments["q"]}});
     }).detach();
   }
   CancellationToken cancelled_;
