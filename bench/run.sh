@@ -218,6 +218,7 @@ print(json.dumps(groups))
 PY
 }
 peak_kb() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }
+rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 
 REDIS_PORT="$(free_port)"
 /usr/bin/redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --maxclients 20000 >"$WORK/redis.log" 2>&1 &
@@ -337,6 +338,7 @@ if ((${#PROFILES[@]})); then
       fi
       DIRECT="$("${HARNESS[@]}" "$BIN/mx_loadgen" --url "$MOCK" --direct 1 --script "$RECORDING" --concurrency "$C" --turns "$TURNS")" || true
       [ -n "$CALLGRIND" ] && callgrind_control -i on "$SERVER" >/dev/null 2>&1
+      RSS_BEFORE="$(rss_kb "$SERVER")"  # warmed up, before the level: what its streams add is the peak less this
       SPLIT_BEFORE="$(cpu_split)"
       MACHINE_BEFORE="$(machine_ms)"
       BEFORE="$(cpu_ms "$SERVER")"
@@ -383,13 +385,17 @@ if ((${#PROFILES[@]})); then
         echo "bench: errors in this run; the server's most frequent warnings and errors:" >&2
         server_problems "$SERVER_LOG" >&2
       fi
-      python3 - "$NAME$( [ "$REPEAT" -gt 1 ] && echo "#$RUN")" "$C" "$TURNS" "$BEFORE" "$AFTER" "$PEAK" "$RESULT" "$DIRECT" "$WORK/metrics.txt" "$ROWS" "$SPLIT_BEFORE" "$SPLIT_AFTER" "$MACHINE_BEFORE" "$MACHINE_AFTER" <<'PY' || FAILED=1
+      python3 - "$NAME$( [ "$REPEAT" -gt 1 ] && echo "#$RUN")" "$C" "$TURNS" "$BEFORE" "$AFTER" "$PEAK" "$RESULT" "$DIRECT" "$WORK/metrics.txt" "$ROWS" "$SPLIT_BEFORE" "$SPLIT_AFTER" "$MACHINE_BEFORE" "$MACHINE_AFTER" "$RSS_BEFORE" <<'PY' || FAILED=1
 import json, sys
 name, c, turns, before, after, peak = sys.argv[1:7]
 def split_line(split):
     rest = split["machine"] - sum(split[k] for k in ("server", "mock", "postgres", "redis", "loadgen"))
     return "%21s CPU ms per turn by process: server %.2f, mock %.2f, PostgreSQL %.2f, Redis %.2f, load generator %.2f, the rest %.2f; machine %.2f" % (
         "", split["server"], split["mock"], split["postgres"], split["redis"], split["loadgen"], rest, split["machine"])
+def memory_line(row):
+    return "%21s memory: peak RSS %.0f MB, %.0f MB before the level: %.1f KB per live stream (%d at once)%s" % (
+        "", row["peakMb"], row["rssBeforeMb"], row["kbPerStream"], row["liveStreams"],
+        "; at this few, what any level adds once (pools, caches) outweighs the streams" if row["liveStreams"] < 500 else "")
 def added_line(row, d):
     return "%21s over the direct replay of the turn's calls (first delta p50/p99 %.1f/%.1f ms, total p50 %.1f ms): first delta +%.2f ms p50, +%.2f ms p99; total +%.2f ms p50" % (
         "", d["firstDeltaMs"]["p50"], d["firstDeltaMs"]["p99"], d["totalMs"]["p50"], row["addedP50"], row["added"], row["addedTotalP50"])
@@ -420,6 +426,12 @@ row["split"]["machine"] = (int(sys.argv[14]) - int(sys.argv[13])) / max(ok, 1)
 row["split"]["loadgen"] = r.get("cpuMs", 0) / max(ok, 1)
 row["addedP50"] = r["firstDeltaMs"]["p50"] - d["firstDeltaMs"]["p50"]
 row["addedTotalP50"] = r["totalMs"]["p50"] - d["totalMs"]["p50"]
+# Memory per live stream: what the level added to the warmed-up server's resident memory, over the
+# streams it held at once (all C of them, up to the turns it admits at once).
+limit = int(samples.get("mx_runs_limit", 0)) or int(c)
+row["liveStreams"] = min(int(c), limit)
+row["rssBeforeMb"] = int(sys.argv[15]) / 1024
+row["kbPerStream"] = (int(peak) - int(sys.argv[15])) / row["liveStreams"]
 with open(sys.argv[10], "a") as rows:
     rows.write(json.dumps(row) + "\n")
 print("%-6s %5s %6s | %-22s | %-22s | %-22s | %8.0f %9.0f | %7.2f %7.1f %6.0fMB | %6.2f %6.2f | %d %s" % (
@@ -430,6 +442,7 @@ print("%-6s %5s %6s | %-22s | %-22s | %-22s | %8.0f %9.0f | %7.2f %7.1f %6.0fMB 
     (" (%d refused with 503 at the server's limit of turns in progress, sent again after Retry-After)" % r["refused"] if r.get("refused") else "")))
 print(split_line(row["split"]))
 print(added_line(row, d))
+print(memory_line(row))
 sys.exit(1 if r["errors"] or d["errors"] else 0)
 PY
      done
@@ -450,6 +463,7 @@ print("%21s medians, over the direct replay: first delta +%.2f ms p50, +%.2f ms 
     "", med(lambda r: r["addedP50"]), med(lambda r: r["added"]), med(lambda r: r["addedTotalP50"])))
 print("%21s medians, CPU ms per turn by process: server %.2f, mock %.2f, PostgreSQL %.2f, Redis %.2f, load generator %.2f, the rest %.2f; machine %.2f" % (
     "", split["server"], split["mock"], split["postgres"], split["redis"], split["loadgen"], rest, split["machine"]))
+print("%21s medians, memory: %.1f KB per live stream (%d at once)" % ("", med(lambda r: r["kbPerStream"]), rows[0]["liveStreams"]))
 PY
      fi
     done
