@@ -65,6 +65,30 @@ TEST(JsonText, EveryPositionOfASpecialByteInLongTextIsWrittenAsNlohmannDoes) {
   EXPECT_EQ(Json::parse(viaAppend(invalid)).get<std::string>(), std::string(13, 'a') + "\xEF\xBF\xBD" + std::string(13, 'b'));
 }
 
+// Short text takes its own path (a stack buffer): every special byte at every
+// position of every length up to past the threshold, as nlohmann writes it.
+TEST(JsonText, ShortTextWithASpecialByteAnywhereIsWrittenAsNlohmannDoes) {
+  for (std::string special : std::vector<std::string>{"\"", "\\", "\n", std::string(1, '\x01'), "\x7F", "\xC3\xA9",
+                                                      "\xE2\x82\xAC", "\xF0\x9F\x9A\x80", "\x80", "\xE2\x82"}) {
+    for (size_t length = 0; length <= 18; ++length) {
+      for (size_t at = 0; at <= length; ++at) {
+        std::string text = std::string(at, 'a') + special + std::string(length - at, 'z');
+        std::string written = viaAppend(text);
+        Json parsed = Json::parse(written, nullptr, false);
+        ASSERT_TRUE(parsed.is_string()) << written;
+        if (special != "\x80" && special != "\xE2\x82") {  // invalid UTF-8: nlohmann throws, ours writes U+FFFD
+          ASSERT_EQ(written, viaNlohmann(text)) << "length " << length << " at " << at;
+        } else {
+          ASSERT_NE(parsed.get<std::string>().find("\xEF\xBF\xBD"), std::string::npos) << written;
+        }
+      }
+    }
+  }
+  std::string escapes(16, '\x01');  // six bytes out for each byte in
+  EXPECT_EQ(viaAppend(escapes), viaNlohmann(escapes));
+  EXPECT_EQ(viaAppend(""), "\"\"");
+}
+
 // Text whose every byte is escaped outgrows the room made ahead for a few
 // escapes (a control byte takes six): the string grows, also behind text
 // already written, and nothing is lost.

@@ -168,6 +168,37 @@ inline size_t writeSpecial(std::string_view text, size_t i, char* out, size_t& a
   return i + 1;
 }
 
+// Text this short (most of a stream's deltas: a word or two; keys, short ids)
+// is escaped into a buffer on the stack, eight plain bytes a step, and
+// appended once: growing the string ahead (zero-filled) and shrinking it after
+// cost more than the text (a five-byte delta in its event's JSON: ~210
+// instructions, ~145 this way; −0.8 % of the server's instructions per turn).
+// Past sixteen bytes the sixteen-byte steps below win.
+inline constexpr size_t kShortText = 16;
+
+inline void appendShortJsonString(std::string& out, std::string_view text) {
+  char buffer[kShortText * 6 + 2];  // six bytes at most per byte (\u00XX); UTF-8 is copied, U+FFFD is three
+  size_t at = 0;
+  buffer[at++] = '"';
+  for (size_t i = 0; i < text.size();) {
+    if (i + 8 <= text.size() && plainAscii8(text.data() + i)) {
+      std::memcpy(buffer + at, text.data() + i, 8);
+      at += 8;
+      i += 8;
+      continue;
+    }
+    auto c = static_cast<unsigned char>(text[i]);
+    if (!isSpecial(c)) {
+      buffer[at++] = static_cast<char>(c);
+      ++i;
+    } else {
+      i = writeSpecial(text, i, buffer, at);
+    }
+  }
+  buffer[at++] = '"';
+  out.append(buffer, at);
+}
+
 }  // namespace json_text_detail
 
 // Written through a raw pointer into room made ahead (the string grows when
@@ -179,6 +210,10 @@ inline size_t writeSpecial(std::string_view text, size_t i, char* out, size_t& a
 inline void appendJsonString(std::string& out, std::string_view text) {
   const char* data = text.data();
   size_t n = text.size();
+  if (n <= json_text_detail::kShortText) {
+    json_text_detail::appendShortJsonString(out, text);
+    return;
+  }
   size_t at = out.size();
   out.resize(at + n + n / 8 + 32);  // the usual case: a few escapes
   char* base = out.data();
