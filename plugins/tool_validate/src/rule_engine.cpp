@@ -1,10 +1,10 @@
 #include "rule_engine.hpp"
 
-#include "mx_common/artifact_markers.hpp"
-
 #include <algorithm>
 #include <regex>
 #include <sstream>
+
+#include "mx_common/artifact_markers.hpp"
 
 namespace mx::validate {
 

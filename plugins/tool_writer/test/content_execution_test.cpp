@@ -109,6 +109,8 @@ TEST(ArtifactMarkers, WrapAndUnwrapGiveTheTextBack) {
 
 TEST(ArtifactMarkers, AttributeValuesAreEscaped) {
   EXPECT_EQ(common::wrapArtifact("art_1", "a\"b&c<d", "x"), "<artifact id=\"art_1\" type=\"a&quot;b&amp;c&lt;d\">\nx\n</artifact>");
+  std::string odd = common::wrapArtifact("art_1", "a>\nb", "text");  // a '>' and a line break in a value
+  EXPECT_EQ(common::unwrapArtifact(odd), "text") << odd;
 }
 
 TEST(ArtifactMarkers, TextThatIsNotOneWrappedArtifactIsLeftAsItIs) {

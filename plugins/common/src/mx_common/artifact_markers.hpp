@@ -21,6 +21,7 @@ inline void appendAttributeValue(std::string& out, std::string_view value) {
       case '"': out.append("&quot;"); break;
       case '&': out.append("&amp;"); break;
       case '<': out.append("&lt;"); break;
+      case '>': out.append("&gt;"); break;  // unwrapArtifact finds the opening marker's end by its '>'
       default: out.push_back(c);
     }
   }
