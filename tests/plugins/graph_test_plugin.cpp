@@ -8,6 +8,7 @@
 //   test.by_field (router) routes to the node named by a state field
 #include <atomic>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -25,25 +26,48 @@ class AnswerThreads {
   template <class Work>
   void start(Work&& work) {
     std::lock_guard<std::mutex> lock(mutex_);
-    threads_.emplace_back(std::forward<Work>(work));
+    reapFinished();
+    auto finished = std::make_shared<std::atomic<bool>>(false);
+    threads_.push_back({std::thread([work = std::forward<Work>(work), finished]() mutable {
+                          work();
+                          finished->store(true);
+                        }),
+                        finished});
   }
   bool unloading() const { return unloading_.load(); }
   ~AnswerThreads() {
     unloading_ = true;
     for (;;) {  // until no answer has started another
-      std::vector<std::thread> all;
+      std::vector<Answer> all;
       {
         std::lock_guard<std::mutex> lock(mutex_);
         all.swap(threads_);
       }
       if (all.empty()) return;
-      for (auto& thread : all) thread.join();
+      for (auto& answer : all) answer.thread.join();
     }
   }
 
  private:
+  struct Answer {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> finished;
+  };
+
+  // A thread not joined keeps its stack: the finished ones are joined as new ones start.
+  void reapFinished() {
+    for (auto it = threads_.begin(); it != threads_.end();) {
+      if (it->finished->load()) {
+        it->thread.join();
+        it = threads_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
   std::mutex mutex_;
-  std::vector<std::thread> threads_;
+  std::vector<Answer> threads_;
   std::atomic<bool> unloading_{false};
 };
 

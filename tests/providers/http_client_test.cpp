@@ -166,17 +166,23 @@ TEST(HttpClient, ASharedRequestLivesAsLongAsItsTransfer) {
   EXPECT_TRUE(watched.expired()) << "the client keeps the request after the transfer";
 }
 
+// An event stream of one event, a pause (`pathPause` for requests to `path`, `otherPause` for the
+// rest), a second event and its end.
+MockHttpServer::Handler eventPauseEvent(std::string path, std::chrono::milliseconds pathPause, std::chrono::milliseconds otherPause) {
+  return [=](const MockRequest& request, MockResponse& r) {
+    r.begin(200, {{"Content-Type", "text/event-stream"}});
+    r.chunk("data: 1\n\n");
+    r.sleep(request.path == path ? pathPause : otherPause);
+    r.chunk("data: 2\n\n");
+    r.end();
+  };
+}
+
 // A long stream does not keep its request (for a model, the whole
 // conversation): the client holds it only until the response starts, and
 // an idle stream still fails naming the request.
 TEST(HttpClient, AStreamLetsGoOfItsRequestWhenTheResponseStarts) {
-  MockHttpServer server([](const MockRequest& request, MockResponse& r) {
-    r.begin(200, {{"Content-Type", "text/event-stream"}});
-    r.chunk("data: 1\n\n");
-    r.sleep(request.path == "/idle" ? 1500ms : 300ms);
-    r.chunk("data: 2\n\n");
-    r.end();
-  });
+  MockHttpServer server(eventPauseEvent("/idle", 1500ms, 300ms));
   struct Watcher final : HttpStreamHandler {
     std::weak_ptr<const HttpRequest> watched;
     std::vector<bool> releasedAtEvent;
@@ -422,13 +428,7 @@ TEST(HttpClient, StalledStreamHitsTheIdleTimeout) {
 // The idle scan runs as often as the shortest live idle timeout needs (an eighth of it), not as
 // the longest: a transfer with a minute's timeout does not delay finding a stalled 300 ms one.
 TEST(HttpClient, AShortIdleTimeoutIsFoundBesideALongOne) {
-  MockHttpServer server([](const MockRequest& request, MockResponse& r) {
-    r.begin(200, {{"Content-Type", "text/event-stream"}});
-    r.chunk("data: 1\n\n");
-    r.sleep(request.path == "/long" ? 2500ms : 1500ms);
-    r.chunk("data: 2\n\n");
-    r.end();
-  });
+  MockHttpServer server(eventPauseEvent("/long", 2500ms, 1500ms));
   auto client = makeClient();
   auto longOne = std::make_shared<Collector>();
   auto request = post(server.baseUrl() + "/long", true);
