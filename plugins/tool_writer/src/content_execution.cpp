@@ -93,10 +93,10 @@ class ArtifactObserver final : public ChatObserver {
       return;
     }
     emit({{"type", "end"}, {"artifactId", artifactId_}, {"metadata", metadata}});
-    Json result = Json::object();  // member by member: the text moved in, not copied by an initializer list
+    Json result = Json::object();  // member by member: not copied again by an initializer list
     result["artifactId"] = artifactId_;
     result["contentType"] = contentType_;
-    result["artifact"] = common::wrapArtifact(artifactId_, contentType_, std::move(content_));
+    result["artifact"] = common::wrapArtifact(artifactId_, contentType_, content_);
     result["wordCount"] = words;
     result["status"] = "complete";
     result["model"] = model_;

@@ -34,8 +34,8 @@ inline bool isSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == 
 
 }  // namespace artifact_detail
 
-// `text` (moved in) between markers naming `id` and `type`.
-inline std::string wrapArtifact(std::string_view id, std::string_view type, std::string text) {
+// `text` between markers naming `id` and `type`.
+inline std::string wrapArtifact(std::string_view id, std::string_view type, std::string_view text) {
   using namespace artifact_detail;
   std::string out;
   out.reserve(text.size() + id.size() + type.size() + 40);
