@@ -186,6 +186,13 @@ TEST(CliErrors, FactoryValidationFailure) {
   EXPECT_EQ(singleError(run), run.file + ":5:1: [caches.main] max_bytes must be at least 4096");
 }
 
+TEST(CliErrors, SqliteWalThresholdBelowOnePage) {
+  TempDir dir;
+  auto run = checkConfig(dir, pluginLine(kPlugins + "/store_sqlite.so") +
+                                  "[stores.main]\nfactory = \"sqlite\"\nwal_checkpoint_pages = 0\n");
+  EXPECT_EQ(singleError(run), run.file + ":5:1: [stores.main] wal_checkpoint_pages must be at least 1");
+}
+
 TEST(CliErrors, TomlSyntaxError) {
   TempDir dir;
   auto line = singleError(checkConfig(dir, "[caches.main\n"));

@@ -14,11 +14,14 @@ MX_PLUGIN("store_sqlite", "0.1.0", "SQLite store: FTS5 full-text search, HNSW ve
                        .optional("pool_size", mx::ConfigType::Integer, 4, "connections")
                        .optional("busy_timeout_ms", mx::ConfigType::Integer, 5000, "wait for the write lock")
                        .optional("hnsw_threshold", mx::ConfigType::Integer, 2000, "per user: exact search below, HNSW from here")
-                       .optional("checkpoint_retention", mx::ConfigType::Integer, 20, "graph checkpoints kept per thread");
+                       .optional("checkpoint_retention", mx::ConfigType::Integer, 20, "graph checkpoints kept per thread")
+                       .optional("wal_checkpoint_pages", mx::ConfigType::Integer, 4000,
+                                 "WAL pages that start a checkpoint on the store's own thread");
   factory.validate = [](const mx::Json& c) -> mx::Status {
     if (c["embedding_dimensions"].get<int64_t>() < 1) return mx::invalidArgumentError("embedding_dimensions must be positive");
     if (c["pool_size"].get<int64_t>() < 1) return mx::invalidArgumentError("pool_size must be at least 1");
     if (c["checkpoint_retention"].get<int64_t>() < 1) return mx::invalidArgumentError("checkpoint_retention must be at least 1");
+    if (c["wal_checkpoint_pages"].get<int64_t>() < 1) return mx::invalidArgumentError("wal_checkpoint_pages must be at least 1");
     return mx::Status::ok();
   };
   factory.create = [validate = factory.validate](mx::ComponentContext& context) -> mx::Result<std::unique_ptr<mx::Store>> {
@@ -32,6 +35,8 @@ MX_PLUGIN("store_sqlite", "0.1.0", "SQLite store: FTS5 full-text search, HNSW ve
     config.busyTimeoutMs = c["busy_timeout_ms"];
     config.hnswThreshold = c["hnsw_threshold"];
     config.checkpointRetention = c["checkpoint_retention"];
+    config.walCheckpointPages = c["wal_checkpoint_pages"];
+    config.logger = &context.logger();
     auto store = mx::sqlite::SqliteStore::open(config);
     if (!store) return store.status();
     context.logger().info("opened " + config.path);

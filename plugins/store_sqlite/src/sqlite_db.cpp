@@ -138,6 +138,13 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::string& path, in
   return connection;
 }
 
+int Connection::checkpoint(int mode, int* walFrames, int* checkpointedFrames) {
+  beforeStep();
+  int code = sqlite3_wal_checkpoint_v2(db_, nullptr, mode, walFrames, checkpointedFrames);
+  afterStatement();  // a RESTART held the write lock: the writers waiting for it try again now
+  return code;
+}
+
 Connection::~Connection() {
   for (auto& [sql, statement] : cache_) sqlite3_finalize(statement);
   sqlite3_close(db_);
@@ -172,11 +179,15 @@ Status Connection::execScript(const std::string& sql) {
   return statusFor(nullptr, code, message);
 }
 
-Result<std::unique_ptr<Pool>> Pool::open(const std::string& path, size_t size, int busyTimeoutMs) {
+Result<std::unique_ptr<Pool>> Pool::open(const std::string& path, size_t size, int busyTimeoutMs,
+                                         std::shared_ptr<WriteLockWaits> waits,
+                                         const std::function<Status(Connection&)>& prepare) {
   auto pool = std::make_unique<Pool>();
+  pool->waits_ = waits != nullptr ? std::move(waits) : std::make_shared<WriteLockWaits>();
   for (size_t i = 0; i < std::max<size_t>(1, size); ++i) {
     auto connection = Connection::open(path, busyTimeoutMs, pool->waits_);
     if (!connection) return connection.status();
+    if (prepare) MX_RETURN_IF_ERROR(prepare(**connection));
     pool->idle_.push_back(std::move(*connection));
   }
   return pool;

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -94,6 +95,9 @@ class Connection {
   // Runs a script of several statements (migrations); not cached.
   Status execScript(const std::string& sql);
   Statement prepare(std::string_view sql) { return Statement(*this, sql); }
+  // sqlite3_wal_checkpoint_v2 of the main database in `mode` (SQLITE_CHECKPOINT_*), waiting
+  // through this connection's busy handler as a statement does; SQLite's result code.
+  int checkpoint(int mode, int* walFrames, int* checkpointedFrames);
 
  private:
   friend class Statement;
@@ -123,7 +127,11 @@ Status statusFor(sqlite3* db, int code, std::string_view what);
 
 class Pool {
  public:
-  static Result<std::unique_ptr<Pool>> open(const std::string& path, size_t size, int busyTimeoutMs);
+  // `waits` is shared with connections outside the pool that take the write lock too (the
+  // WAL checkpointer's); `prepare` runs on each connection once it is open.
+  static Result<std::unique_ptr<Pool>> open(const std::string& path, size_t size, int busyTimeoutMs,
+                                            std::shared_ptr<WriteLockWaits> waits = nullptr,
+                                            const std::function<Status(Connection&)>& prepare = {});
 
   class Lease {
    public:
@@ -144,7 +152,7 @@ class Pool {
 
  private:
   void release(std::unique_ptr<Connection> connection);
-  std::shared_ptr<WriteLockWaits> waits_ = std::make_shared<WriteLockWaits>();
+  std::shared_ptr<WriteLockWaits> waits_;
   std::mutex mutex_;
   std::condition_variable available_;
   std::vector<std::unique_ptr<Connection>> idle_;

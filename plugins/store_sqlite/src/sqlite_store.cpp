@@ -151,7 +151,14 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(StoreConfig config) {
   std::error_code ignored;
   std::filesystem::create_directories(std::filesystem::path(config.path).parent_path(), ignored);
   std::unique_ptr<SqliteStore> store(new SqliteStore(config));
-  auto pool = Pool::open(config.path, config.poolSize, config.busyTimeoutMs);
+  auto waits = std::make_shared<WriteLockWaits>();
+  WalPolicy policy;
+  policy.checkpointPages = config.walCheckpointPages;
+  auto checkpointer = WalCheckpointer::start(config.path, policy, waits, config.logger);
+  if (!checkpointer) return checkpointer.status();
+  store->wal_ = std::move(*checkpointer);
+  auto pool = Pool::open(config.path, config.poolSize, config.busyTimeoutMs, waits,
+                         [wal = store->wal_.get()](Connection& connection) { return wal->watch(connection); });
   if (!pool) return pool.status();
   store->pool_ = std::move(*pool);
   MX_RETURN_IF_ERROR(store->migrate());

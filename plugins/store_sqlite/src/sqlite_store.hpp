@@ -14,6 +14,7 @@
 #include "sqlite_checkpointer.hpp"
 #include "sqlite_db.hpp"
 #include "vector_index.hpp"
+#include "wal_checkpointer.hpp"
 
 namespace mx::sqlite {
 
@@ -24,6 +25,8 @@ struct StoreConfig {
   int busyTimeoutMs = 5000;
   size_t hnswThreshold = 2000;       // per user: exact search below, HNSW from here
   size_t checkpointRetention = 20;
+  int64_t walCheckpointPages = 4000;  // the WAL checkpointer's threshold (wal_checkpointer.hpp)
+  Logger* logger = nullptr;           // the component's; may be null
 };
 
 class SqliteStore final : public Store, public RunRecordStore, public RunCheckpointStore {
@@ -82,6 +85,7 @@ class SqliteStore final : public Store, public RunRecordStore, public RunCheckpo
   static constexpr size_t kMaxQueryWords = 12;
 
   StoreConfig config_;
+  std::unique_ptr<WalCheckpointer> wal_;  // declared before the pool: the pool's connections report to it
   std::unique_ptr<Pool> pool_;
   std::unique_ptr<VectorIndex> index_;
   std::shared_ptr<SqliteCheckpointer> checkpointer_;
