@@ -7,8 +7,8 @@
 // from its beginning only when a writer finds it wholly copied and no reader
 // in it; a busy server always has a reader somewhere in the WAL, so it never
 // started again: it grew without bound (600 MB in 6,000 benchmark turns), and
-// every commit past the threshold sorted the WAL's index again to copy a few
-// pages (a third of SQLite's instructions in a benchmark turn).
+// every few commits past the threshold sorted the WAL's index again to copy a
+// few pages (a third of SQLite's instructions in a benchmark turn).
 // Here each pool connection only reports the WAL's size after its commits
 // (sqlite3_wal_hook, which replaces the automatic checkpoint). Past
 // `checkpointPages` this thread checkpoints PASSIVE (the bulk of the copy,
