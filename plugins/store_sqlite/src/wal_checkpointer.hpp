@@ -95,7 +95,7 @@ class WalCheckpointer {
   Logger* const logger_;
   const int64_t pageBytes_;
   const CheckpointCall checkpoint_;
-  std::atomic<bool> asked_{false};  // a commit saw the WAL past the threshold since the last cycle began
+  std::atomic<bool> asked_{false};  // a commit saw the WAL past the threshold; cleared as each cycle ends
   std::atomic<uint64_t> cycles_{0}, restarts_{0}, busy_{0}, failures_{0};
   std::mutex mutex_;
   std::condition_variable wake_;
