@@ -6,6 +6,9 @@
 # figures taken side by side compare, and a set brackets the peer's run with two of ours.
 #   PEER_DIR=/tmp/peer bench/compare.sh                      one set at C = 1, 50, 500, two rounds
 #   SETS=3 ROUNDS=12 LEVELS=500 PEER_DIR=/tmp/peer bench/compare.sh
+#   STORES=embedded PEER_DIR=/tmp/peer bench/compare.sh      ours on SQLite and the in-process cache:
+#                           no PostgreSQL or Redis on the machine, as the peer keeps its state in memory
+#                           (SQLite's work is then the server's own CPU)
 # PEER_DIR is a writable copy of the peer with its packages installed:
 #   cp -r ../shared/peer /tmp/ && (cd /tmp/peer && npm install)
 # Both harnesses run alike: with HARNESS_SCHED=batch (the default, as bench/run.sh's), the peer's
@@ -22,6 +25,7 @@ LEVELS="${LEVELS:-1 50 500}"
 ROUNDS="${ROUNDS:-2}"
 REPEAT="${REPEAT:-3}"
 HARNESS_SCHED="${HARNESS_SCHED:-batch}"
+STORES="${STORES:-postgres}"  # bench/run.sh's: postgres (as production.toml) or embedded
 
 refuse() { echo "compare: $*" >&2; exit 2; }
 [ -n "$PEER_DIR" ] || refuse "PEER_DIR must name a copy of the peer with its packages installed (cp -r ../shared/peer /tmp/ && (cd /tmp/peer && npm install))"
@@ -33,6 +37,7 @@ done
 for c in $LEVELS; do
   case "$c" in ''|*[!0-9]*|0) refuse "LEVELS must be concurrency levels above 0, not \"$LEVELS\"" ;; esac
 done
+case "$STORES" in postgres|embedded) ;; *) refuse "STORES must be postgres or embedded, not \"$STORES\"" ;; esac
 case "$HARNESS_SCHED" in
   batch) PEER_HARNESS=(chrt --batch 0); PEER_SERVER=(chrt --other 0) ;;
   normal) PEER_HARNESS=(); PEER_SERVER=() ;;
@@ -48,15 +53,15 @@ for set in $(seq 1 "$SETS"); do
         "${PEER_SERVER[@]}" node peer-node/server.js) \
         >"$LOGS/set$set.$run.log" 2>&1 || { tail -20 "$LOGS/set$set.$run.log" >&2; refuse "the peer's measure.sh failed (log: $LOGS/set$set.$run.log)"; }
     else
-      HARNESS_SCHED="$HARNESS_SCHED" REPEAT="$REPEAT" ROUNDS="$ROUNDS" LEVELS="$LEVELS" "$ROOT/bench/run.sh" --fast >"$LOGS/set$set.$run.log" 2>&1 ||
+      STORES="$STORES" HARNESS_SCHED="$HARNESS_SCHED" REPEAT="$REPEAT" ROUNDS="$ROUNDS" LEVELS="$LEVELS" "$ROOT/bench/run.sh" --fast >"$LOGS/set$set.$run.log" 2>&1 ||
         { tail -20 "$LOGS/set$set.$run.log" >&2; refuse "bench/run.sh failed (log: $LOGS/set$set.$run.log)"; }
     fi
   done
 done
 
-python3 - "$LOGS" "$SETS" "$ROUNDS" <<'PY'
+python3 - "$LOGS" "$SETS" "$ROUNDS" "$STORES" <<'PY'
 import os, re, statistics, sys
-logs, sets, rounds = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+logs, sets, rounds, stores = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 
 def ours(path):  # {C: (ms per turn, turns/s)} from run.sh's rows (the median rows when there are repeats)
     rows, medians = {}, {}
@@ -78,6 +83,8 @@ def peer(path):  # {C: (ms per turn, turns/s)} from measure.sh's results table
             out[int(cells[1])] = (float(cells[13]), float(cells[9]))
     return out
 
+print("ours with %s" % ("PostgreSQL and Redis (production.toml)" if stores == "postgres" else
+                        "the embedded stores: SQLite and the in-process cache, in the server's process"))
 print("%-4s %-5s | %-22s | %-14s %-13s | %-15s %s" % ("set", "C", "peer: ms/turn, turns/s", "ours: ms/turn", "turns/s", "less CPU", "turns/s"))
 ratios = {}
 for s in range(1, sets + 1):
