@@ -12,15 +12,16 @@
 // Here each pool connection only reports the WAL's size after its commits
 // (sqlite3_wal_hook, which replaces the automatic checkpoint). Past
 // `checkpointPages` this thread checkpoints PASSIVE (the bulk of the copy,
-// blocking no one), then RESTART: it copies what was written meanwhile under
-// the write lock and waits, up to `restartWaitMs`, for the readers still in
-// the old WAL to finish (new readers read the database file), so that the
-// next writer starts the WAL from its beginning. A reader that stays longer
-// ends the RESTART busy; the thread tries again after the next commit, no
-// sooner than `backOff` (so too after a checkpoint that failed, which is
-// logged). Writers wait for the write lock during a RESTART as for another
-// writer: at most `restartWaitMs` plus the copy of what was written since the
-// PASSIVE pass.
+// blocking no one; again while the last pass found much written since the
+// one before, up to four passes), then RESTART: it copies what was written
+// meanwhile under the write lock and waits, up to `restartWaitMs`, for the
+// readers still in the old WAL to finish (new readers read the database
+// file), so that the next writer starts the WAL from its beginning. A reader
+// that stays longer ends the RESTART busy; the thread tries again after the
+// next commit, no sooner than `backOff` (so too after a checkpoint that
+// failed, which is logged). Writers wait for the write lock during a RESTART
+// as for another writer: at most `restartWaitMs` plus the copy of what was
+// written since the last PASSIVE pass.
 // Thread-safety: watch() each connection before it is used; the commit hook
 // runs on any thread; counts() from any thread.
 // Ownership: opens and owns a connection of its own to the database; must
@@ -88,6 +89,16 @@ class WalCheckpointer {
   void run();
   // One cycle; true when the next should wait `backOff` (a reader stayed, or a checkpoint failed).
   bool cycle();
+  struct CycleFigures {  // pages in the WAL and copied into the database (SQLite counts both from the WAL's start)
+    int passes = 0, passiveFrames = 0, passiveCopied = 0, frames = 0, copied = 0;
+    std::chrono::steady_clock::duration passive{}, restart{};
+    bool readerStayed = false;
+  };
+  // PASSIVE passes until one finds little written since the last (at most kMostPassivePasses);
+  // false when one failed.
+  bool copyWithoutWaiting(CycleFigures& figures);
+  static constexpr int kMostPassivePasses = 4;
+  void logCycle(const CycleFigures& figures);  // at debug level
   bool succeeded(int code, const char* mode);
 
   const WalPolicy policy_;

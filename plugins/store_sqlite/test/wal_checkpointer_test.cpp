@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <mutex>
 #include <optional>
+#include <algorithm>
 #include <string>
 #include <thread>
 #include <vector>
@@ -207,6 +208,44 @@ TEST(WalCheckpointer, AFailedCheckpointIsLoggedAndTriedAgainNoSoonerThanTheBackO
   EXPECT_NE(warnings[0].find("WAL checkpoint (RESTART) of " + db.path + " failed: disk I/O error (SQLite code 10)"),
             std::string::npos)
       << warnings[0];
+}
+
+// PASSIVE passes that report the WAL's size (and all of it copied) from a script; RESTART records
+// how many passes came before it.
+std::vector<int> scriptedWal;
+std::atomic<int> passivePasses{0};
+std::atomic<int> passesBeforeRestart{-1};
+
+int scriptedPasses(Connection& /*connection*/, int mode, int* walFrames, int* copiedFrames) {
+  int pass = mode == SQLITE_CHECKPOINT_PASSIVE ? passivePasses.fetch_add(1) : passivePasses.load();
+  *walFrames = *copiedFrames = scriptedWal[std::min<size_t>(static_cast<size_t>(pass), scriptedWal.size() - 1)];
+  if (mode != SQLITE_CHECKPOINT_PASSIVE) {
+    int none = -1;
+    passesBeforeRestart.compare_exchange_strong(none, pass);
+  }
+  return SQLITE_OK;
+}
+
+// The passes a cycle makes before its RESTART, for a WAL of 80 pages growing as `wal` says.
+int passesBeforeTheRestart(const std::string& name, std::vector<int> wal) {
+  scriptedWal = std::move(wal);
+  passivePasses.store(0);
+  passesBeforeRestart.store(-1);
+  WalPolicy policy;
+  policy.checkpointPages = 80;  // "little new": 10 pages or fewer since the last pass
+  WatchedPool db(name, policy, 1, nullptr, &scriptedPasses);
+  if (db.pool == nullptr) return -2;
+  auto writer = db.pool->acquire();
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (passesBeforeRestart.load() < 0 && std::chrono::steady_clock::now() < deadline) WatchedPool::insertRow(*writer);
+  return passesBeforeRestart.load();
+}
+
+TEST(WalCheckpointer, CopiesAgainWithoutWaitingWhileAPassFindsMuchWrittenSinceTheLast) {
+  // 80 new, then 20 (more than 10: again), then 5 (little: the RESTART next).
+  EXPECT_EQ(passesBeforeTheRestart("passes", {80, 100, 105}), 3);
+  // Writers always ahead: no more than four passes.
+  EXPECT_EQ(passesBeforeTheRestart("most-passes", {80, 100, 120, 140, 160, 180}), 4);
 }
 
 TEST(WalCheckpointer, RefusesAThresholdBelowOnePage) {
