@@ -94,7 +94,7 @@ bool WalCheckpointer::cycle() {
 bool WalCheckpointer::copyWithoutWaiting(CycleFigures& figures) {
   // Writers go on during a pass; the next copies what they wrote meanwhile, so that the RESTART,
   // which holds the write lock, has little left (one pass left it a quarter to all of a threshold's
-  // worth: 7-72 ms of writers waiting at fast C = 500).
+  // worth: 7-94 ms of writers waiting at fast C = 500).
   const int fewEnough = static_cast<int>(std::max<int64_t>(1, policy_.checkpointPages / 8));
   int copiedBefore = 0;
   while (figures.passes < kMostPassivePasses) {
@@ -110,8 +110,9 @@ bool WalCheckpointer::copyWithoutWaiting(CycleFigures& figures) {
 void WalCheckpointer::logCycle(const CycleFigures& figures) {
   if (logger_ == nullptr || !logger_->enabled(LogLevel::Debug)) return;
   auto ms = [](std::chrono::steady_clock::duration d) { return std::to_string(std::chrono::duration<double, std::milli>(d).count()); };
-  logger_->debug("WAL checkpoint: " + std::to_string(figures.passes) + " PASSIVE passes, " + std::to_string(figures.passiveCopied) +
-                 " of " + std::to_string(figures.passiveFrames) + " pages in " + ms(figures.passive) + " ms; RESTART " + std::to_string(figures.copied) + " of " +
+  logger_->debug("WAL checkpoint: " + std::to_string(figures.passes) + " PASSIVE passes, " +
+                 std::to_string(figures.passiveCopied) + " of " + std::to_string(figures.passiveFrames) + " pages in " +
+                 ms(figures.passive) + " ms; RESTART " + std::to_string(figures.copied) + " of " +
                  std::to_string(figures.frames) + " in " + ms(figures.restart) + " ms" +
                  (figures.readerStayed ? "; a reader outlasted it: trying again after the next commit" : "; the WAL starts again"));
 }
