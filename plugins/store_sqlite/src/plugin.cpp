@@ -21,8 +21,7 @@ MX_PLUGIN("store_sqlite", "0.1.0", "SQLite store: FTS5 full-text search, HNSW ve
     if (c["embedding_dimensions"].get<int64_t>() < 1) return mx::invalidArgumentError("embedding_dimensions must be positive");
     if (c["pool_size"].get<int64_t>() < 1) return mx::invalidArgumentError("pool_size must be at least 1");
     if (c["checkpoint_retention"].get<int64_t>() < 1) return mx::invalidArgumentError("checkpoint_retention must be at least 1");
-    if (c["wal_checkpoint_pages"].get<int64_t>() < 1) return mx::invalidArgumentError("wal_checkpoint_pages must be at least 1");
-    return mx::Status::ok();
+    return mx::sqlite::WalPolicy::checkPages(c["wal_checkpoint_pages"].get<int64_t>());
   };
   factory.create = [validate = factory.validate](mx::ComponentContext& context) -> mx::Result<std::unique_ptr<mx::Store>> {
     const mx::Json& c = context.config();

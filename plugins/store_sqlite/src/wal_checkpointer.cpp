@@ -9,7 +9,7 @@ namespace mx::sqlite {
 Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::start(const std::string& path, WalPolicy policy,
                                                                 std::shared_ptr<WriteLockWaits> waits, Logger* logger,
                                                                 CheckpointCall checkpoint) {
-  if (policy.checkpointPages < 1) return invalidArgumentError("wal_checkpoint_pages must be at least 1");
+  MX_RETURN_IF_ERROR(WalPolicy::checkPages(policy.checkpointPages));
   auto connection = Connection::open(path, policy.restartWaitMs, std::move(waits));
   if (!connection) return connection.status();
   int64_t pageBytes = 4096;

@@ -46,6 +46,11 @@
 namespace mx::sqlite {
 
 struct WalPolicy {
+  // The threshold's rule, for the config's check as for start().
+  static Status checkPages(int64_t pages) {
+    return pages < 1 ? invalidArgumentError("wal_checkpoint_pages must be at least 1") : Status::ok();
+  }
+
   int64_t checkpointPages = 4000;  // a cycle once the WAL holds this many pages
   int restartWaitMs = 100;         // how long a RESTART waits for the write lock and for readers
   std::chrono::milliseconds backOff{250};  // after a RESTART a reader outlasted, or a failed checkpoint
