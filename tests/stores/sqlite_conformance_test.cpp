@@ -180,6 +180,46 @@ TEST(RunSaving, AThrowingSaveRunBecomesAnErrorNamingTheStore) {
   EXPECT_NE(saved.message().find("boom"), std::string::npos) << saved.message();
 }
 
+// Group commit behind the guard: a store without RunBatchStore answers
+// Unimplemented for each run (the host then saves them one by one); a batch
+// store that throws, or answers a status count that is not the batch's, fails
+// every run of the batch with an error naming the store.
+class BatchStore final : public PlainStore, public RunBatchStore {
+ public:
+  enum class Fault { Throws, Miscounts };
+  BatchStore(std::shared_ptr<Store> inner, Fault fault) : PlainStore(std::move(inner)), fault_(fault) {}
+  std::vector<Status> saveRuns(const std::vector<RunSave>&) override {
+    if (fault_ == Fault::Throws) throw std::runtime_error("boom");
+    return {Status::ok()};
+  }
+
+ private:
+  Fault fault_;
+};
+
+TEST(RunSaving, ABatchOfRunsBehindTheGuardIsSavedByTheStoreOrFailsEveryRunNamingIt) {
+  auto sqlite = makeSqlite();
+  RunRecord one = sampleRun(), two = sampleRun();
+  two.runId = "run2";
+  std::vector<RunSave> runs = {{&one}, {&two}};
+  auto plain = host::guard(std::make_shared<PlainStore>(sqlite), "store \"plain\"");
+  for (const Status& status : dynamic_cast<RunBatchStore&>(*plain).saveRuns(runs)) EXPECT_EQ(status.code(), Code::Unimplemented);
+  auto throwing = host::guard(std::make_shared<BatchStore>(sqlite, BatchStore::Fault::Throws), "store \"thrower\"");
+  auto thrown = dynamic_cast<RunBatchStore&>(*throwing).saveRuns(runs);
+  ASSERT_EQ(thrown.size(), 2u);
+  for (const Status& status : thrown) {
+    EXPECT_EQ(status.code(), Code::Internal);
+    EXPECT_NE(status.message().find("store \"thrower\" threw: boom"), std::string::npos) << status.message();
+  }
+  auto miscounting = host::guard(std::make_shared<BatchStore>(sqlite, BatchStore::Fault::Miscounts), "store \"short\"");
+  auto miscounted = dynamic_cast<RunBatchStore&>(*miscounting).saveRuns(runs);
+  ASSERT_EQ(miscounted.size(), 2u);
+  for (const Status& status : miscounted) {
+    EXPECT_EQ(status.code(), Code::Internal);
+    EXPECT_NE(status.message().find("answered 1 statuses for a batch of 2 runs"), std::string::npos) << status.message();
+  }
+}
+
 // A checkpointer of a plugin built before CheckpointTextSaver, or one that throws.
 class PlainCheckpointer final : public Checkpointer {
  public:

@@ -283,6 +283,108 @@ TEST_P(StoreConformance, SavesARunWithItsLastCheckpointOrNeither) {
   EXPECT_TRUE(checkpointer->history("gone")->empty());
 }
 
+// Group commit (RunBatchStore): runs that finished together, saved in one
+// call, each as saveRun or saveRunWithCheckpoint would save it alone; one
+// run's NotFound leaves the others saved; two runs of one conversation both count.
+TEST_P(StoreConformance, SavesFinishedRunsTogetherEachAsItWouldAlone) {
+  auto* batches = dynamic_cast<RunBatchStore*>(store.get());
+  if (batches == nullptr) GTEST_SKIP() << "this store saves runs one by one";
+  for (const char* id : {"c1", "c2", "c3"}) ASSERT_TRUE(store->putConversation({id, "alice", "Sale", 1, 10, 10}).isOk());
+  auto checkpointer = store->checkpointer();
+  for (int step = 0; step < 25; ++step) {  // older runs' checkpoints of the thread, past the retention
+    Checkpoint older;
+    older.threadId = "c1";
+    older.runId = "run0";
+    older.step = step;
+    older.status = "completed";
+    ASSERT_TRUE(checkpointer->save(older).isOk());
+  }
+  ASSERT_TRUE(checkpointer->saveWrite({"c1", "run1", 2, "tools", {{"x", 1}}}).isOk());
+  ASSERT_TRUE(checkpointer->saveWrite({"c1", "run1", 6, "tools", {{"x", 2}}}).isOk());
+  Checkpoint last;
+  last.threadId = "c1";
+  last.runId = "run1";
+  last.step = 6;
+  last.status = "completed";
+  last.createdAtMs = 21;
+  last.state = {{"messages", Json::array({{{"role", "assistant"}, {"content", "Done \"quoted\""}}})}};
+  std::string text = checkpointText(last);
+
+  RunRecord first{"alice", "c1", "run1", {{"a1", "c1", "alice", "run1", "email", "Subject: \"Hi\"\n\\Body", 3, "complete", {{"k", 1}}, 15}},
+                  MessageRecord{"m2", "c1", "alice", "assistant", "Done, \"quoted\"", "run1", {{"steps", 4}}, 19}, 20,
+                  runEventBatch({{1, "thinking", "{}"}, {2, "done", "{}"}})};
+  RunRecord failed{"alice", "c2", "run2",
+                   {{"a2", "c2", "alice", "run2", "ad", "One", 1, "incomplete", {}, 25}, {"a3", "c2", "alice", "run2", "ad", "Two", 1, "complete", {}, 26}},
+                   std::nullopt, 30, runEventBatch({{1, "error", "{}"}})};
+  RunRecord intruder{"bob", "c3", "run3", {{"a4", "c3", "bob", "run3", "email", "stolen", 1, "complete", {}, 35}},
+                     MessageRecord{"m3", "c3", "bob", "assistant", "hi", "run3", {}, 36}, 40, runEventBatch({{1, "done", "{}"}})};
+  RunRecord orphan{"alice", "gone", "run4", {}, MessageRecord{"m4", "gone", "alice", "assistant", "hi", "run4", {}, 45}, 50,
+                   runEventBatch({{1, "done", "{}"}})};
+  RunRecord again{"alice", "c1", "run5", {}, MessageRecord{"m5", "c1", "alice", "assistant", "Again", "run5", {}, 55}, 60,
+                  runEventBatch({{1, "done", "{}"}})};
+  auto saved = batches->saveRuns({{&first, &last, &text}, {&failed}, {&intruder}, {&orphan}, {&again}});
+  ASSERT_EQ(saved.size(), 5u);
+  EXPECT_TRUE(saved[0].isOk()) << saved[0].toString();
+  EXPECT_TRUE(saved[1].isOk()) << saved[1].toString();
+  EXPECT_EQ(saved[2].code(), Code::NotFound);
+  EXPECT_EQ(saved[3].code(), Code::NotFound);
+  EXPECT_TRUE(saved[4].isOk()) << saved[4].toString();
+
+  auto c1 = store->getConversation("alice", "c1");
+  EXPECT_EQ(c1->messageCount, 3);  // both runs' messages
+  EXPECT_EQ(c1->updatedAtMs, 60);
+  EXPECT_EQ(store->getConversation("alice", "c2")->messageCount, 1);  // no message: the count stays
+  EXPECT_EQ(store->getConversation("alice", "c2")->updatedAtMs, 30);
+  EXPECT_EQ(store->getConversation("alice", "c3")->updatedAtMs, 10);  // another user's run changed nothing
+  EXPECT_EQ(store->getArtifact("alice", "a1")->content, "Subject: \"Hi\"\n\\Body");
+  EXPECT_EQ(store->getArtifact("alice", "a1")->metadata["k"], 1);
+  EXPECT_EQ(store->listArtifacts("alice", "c2")->size(), 2u);
+  EXPECT_EQ(store->getArtifact("alice", "a2")->status, "incomplete");
+  EXPECT_EQ(store->getArtifact("bob", "a4").status().code(), Code::NotFound);
+  auto messages = store->listMessages("alice", "c1");
+  ASSERT_EQ(messages->size(), 2u);
+  EXPECT_EQ((*messages)[0].content, "Done, \"quoted\"");
+  EXPECT_EQ((*messages)[0].metadata["steps"], 4);
+  EXPECT_EQ((*messages)[1].content, "Again");
+  EXPECT_TRUE(store->listMessages("bob", "c3")->empty());
+  EXPECT_EQ(store->runEvents("alice", "run1", 0)->size(), 2u);
+  EXPECT_EQ(store->runEvents("alice", "run2", 0)->size(), 1u);
+  EXPECT_EQ(store->runEvents("alice", "run5", 0)->size(), 1u);
+  EXPECT_TRUE(store->runEvents("bob", "run3", 0)->empty());
+  EXPECT_TRUE(store->runEvents("alice", "run4", 0)->empty());
+  auto latest = checkpointer->latest("c1", "run1");
+  ASSERT_TRUE(latest.isOk()) << latest.status().toString();
+  EXPECT_EQ(latest->step, 6);
+  EXPECT_EQ(latest->state, last.state);
+  EXPECT_EQ(checkpointer->history("c1")->size(), 20u);  // the retention, the new one included
+  EXPECT_TRUE(checkpointer->pendingWrites("c1", "run1", 2)->empty());
+  EXPECT_EQ(checkpointer->pendingWrites("c1", "run1", 6)->size(), 1u);
+}
+
+// A batch whose statement fails for one run's sake (two messages with one id)
+// is saved run by run: the first run is saved, the second gets its own error.
+TEST_P(StoreConformance, OneRunsFaultInABatchIsItsOwn) {
+  auto* batches = dynamic_cast<RunBatchStore*>(store.get());
+  if (batches == nullptr) GTEST_SKIP() << "this store saves runs one by one";
+  for (const char* id : {"c1", "c2", "c3"}) ASSERT_TRUE(store->putConversation({id, "alice", "Sale", 1, 10, 10}).isOk());
+  RunRecord one{"alice", "c1", "run1", {}, MessageRecord{"m1", "c1", "alice", "assistant", "One", "run1", {}, 11}, 12,
+                runEventBatch({{1, "done", "{}"}})};
+  RunRecord clash{"alice", "c2", "run2", {}, MessageRecord{"m1", "c2", "alice", "assistant", "Two", "run2", {}, 21}, 22,
+                  runEventBatch({{1, "done", "{}"}})};
+  RunRecord three{"alice", "c3", "run3", {}, MessageRecord{"m3", "c3", "alice", "assistant", "Three", "run3", {}, 31}, 32,
+                  runEventBatch({{1, "done", "{}"}})};
+  auto saved = batches->saveRuns({{&one}, {&clash}, {&three}});
+  ASSERT_EQ(saved.size(), 3u);
+  EXPECT_TRUE(saved[0].isOk()) << saved[0].toString();
+  EXPECT_FALSE(saved[1].isOk());
+  EXPECT_TRUE(saved[2].isOk()) << saved[2].toString();
+  EXPECT_EQ(store->getConversation("alice", "c1")->messageCount, 2);
+  EXPECT_EQ(store->getConversation("alice", "c2")->messageCount, 1);  // nothing of the failed run
+  EXPECT_TRUE(store->runEvents("alice", "run2", 0)->empty());
+  EXPECT_EQ(store->getConversation("alice", "c3")->messageCount, 2);
+  EXPECT_EQ(store->runEvents("alice", "run3", 0)->size(), 1u);
+}
+
 TEST_P(StoreConformance, BeginningATurnCountsTheUsersMessageOrRefusesAnotherUsersConversation) {
   auto* runs = dynamic_cast<RunRecordStore*>(store.get());
   ASSERT_NE(runs, nullptr);

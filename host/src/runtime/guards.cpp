@@ -168,15 +168,32 @@ class GuardedCheckpointer final : public Checkpointer, public CheckpointTextSave
   std::string label_;
 };
 
-// Also a RunRecordStore and a RunCheckpointStore: forwards to the plugin's
-// when it has one, and answers Unimplemented when not (the caller then saves
-// part by part, or the checkpoint apart).
-class GuardedStore final : public GuardBase<Store>, public RunRecordStore, public RunCheckpointStore {
+// Also a RunRecordStore, a RunCheckpointStore and a RunBatchStore: forwards
+// to the plugin's when it has one, and answers Unimplemented when not (the
+// caller then saves part by part, the checkpoint apart, or run by run).
+class GuardedStore final : public GuardBase<Store>, public RunRecordStore, public RunCheckpointStore, public RunBatchStore {
  public:
   GuardedStore(std::shared_ptr<Store> inner, std::string label)
       : GuardBase(std::move(inner), std::move(label)),
         runs_(dynamic_cast<RunRecordStore*>(inner_.get())),
-        runsWithCheckpoints_(dynamic_cast<RunCheckpointStore*>(inner_.get())) {}
+        runsWithCheckpoints_(dynamic_cast<RunCheckpointStore*>(inner_.get())),
+        batches_(dynamic_cast<RunBatchStore*>(inner_.get())) {}
+  // A throw, or an answer that is not one status per run, is every run's failure.
+  std::vector<Status> saveRuns(const std::vector<RunSave>& runs) override {
+    if (batches_ == nullptr) return std::vector<Status>(runs.size(), unimplementedError("the store saves runs one by one"));
+    Status failed = Status::ok();
+    try {
+      std::vector<Status> saved = batches_->saveRuns(runs);
+      if (saved.size() == runs.size()) return saved;
+      failed = internalError(label_ + " answered " + std::to_string(saved.size()) + " statuses for a batch of " +
+                             std::to_string(runs.size()) + " runs");
+    } catch (const std::exception& e) {
+      failed = internalError(label_ + " threw: " + e.what());
+    } catch (...) {
+      failed = internalError(label_ + " threw a non-standard exception");
+    }
+    return std::vector<Status>(runs.size(), failed);
+  }
   Result<int64_t> beginTurn(const ConversationRecord& c, const MessageRecord& m) override {
     if (runs_ == nullptr) return unimplementedError("the store saves turns part by part");
     return guardedCall(label_, [&] { return runs_->beginTurn(c, m); });
@@ -252,6 +269,7 @@ class GuardedStore final : public GuardBase<Store>, public RunRecordStore, publi
  private:
   RunRecordStore* runs_;  // the inner store as a RunRecordStore, if it is one
   RunCheckpointStore* runsWithCheckpoints_;  // and as a RunCheckpointStore
+  RunBatchStore* batches_;  // and as a RunBatchStore
 };
 
 class GuardedEmbedder final : public GuardBase<Embedder> {

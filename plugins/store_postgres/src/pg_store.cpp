@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "pg_checkpointer.hpp"
+#include "pg_run_batch.hpp"
 #include "pg_sql.hpp"
 #include "mx/json_parse.hpp"
 #include "mx/json_text.hpp"
@@ -480,6 +481,41 @@ Status PostgresStore::saveRunWithCheckpoint(const RunRecord& run, const Checkpoi
       return notFoundError("conversation " + run.conversationId + " not found");
     }
     return Status::ok();
+  });
+}
+
+std::vector<Status> PostgresStore::saveRuns(const std::vector<RunSave>& runs) {
+  std::vector<Status> saved(runs.size());
+  for (auto [begin, end] : runBatchGroups(runs, kMostRunsPerStatement)) {
+    auto updated = end - begin >= kFewestRunsPerStatement ? saveTogether(runs, begin, end)
+                                                          : Result<std::set<std::string>>(unimplementedError("alone"));
+    for (size_t i = begin; i < end; ++i) {
+      if (!updated) {
+        saved[i] = saveOne(runs[i]);  // alone, or after a failed statement: one run's fault stays its own
+      } else if (updated->count(runs[i].run->conversationId) == 0) {
+        saved[i] = notFoundError("conversation " + runs[i].run->conversationId + " not found");
+      }
+    }
+  }
+  return saved;
+}
+
+Status PostgresStore::saveOne(const RunSave& save) {
+  if (save.checkpoint != nullptr) return saveRunWithCheckpoint(*save.run, *save.checkpoint, *save.checkpointText);
+  return saveRun(*save.run);
+}
+
+Result<std::set<std::string>> PostgresStore::saveTogether(const std::vector<RunSave>& runs, size_t begin, size_t end) {
+  size_t count = end - begin;
+  auto keep = static_cast<int64_t>(config_.checkpointRetention) - 1;
+  auto parameters = runBatchParameters(runs, begin, end, keep);
+  return pool_->with("save runs", [&](Pool::Lease& lease) -> Result<std::set<std::string>> {
+    std::string name = "run_save_batch_" + std::to_string(count);
+    lease.prepare(name, runBatchStatement(count));
+    pqxx::nontransaction tx(lease.connection());
+    std::set<std::string> updated;
+    for (const auto& row : lease.exec(tx, name, pqxx::prepare::make_dynamic_params(std::make_move_iterator(parameters.begin()), std::make_move_iterator(parameters.end())))) updated.insert(row[0].as<std::string>());
+    return updated;
   });
 }
 

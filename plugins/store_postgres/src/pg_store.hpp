@@ -11,6 +11,7 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 
 #include "mx/store.hpp"
@@ -29,7 +30,7 @@ struct StoreConfig {
 
 class PostgresCheckpointer;
 
-class PostgresStore final : public Store, public RunRecordStore, public RunCheckpointStore {
+class PostgresStore final : public Store, public RunRecordStore, public RunCheckpointStore, public RunBatchStore {
  public:
   static Result<std::unique_ptr<PostgresStore>> open(StoreConfig config);
 
@@ -65,6 +66,9 @@ class PostgresStore final : public Store, public RunRecordStore, public RunCheck
   Result<int64_t> beginTurn(const ConversationRecord& conversation, const MessageRecord& userMessage) override;
   Status saveRun(const RunRecord& run) override;
   Status saveRunWithCheckpoint(const RunRecord& run, const Checkpoint& checkpoint, const std::string& checkpointText) override;
+  // Group commit: up to kMostRunsPerStatement runs a statement (pg_run_batch.hpp), one round trip and
+  // one commit for them; a run alone, or the runs of a statement that failed, one statement each.
+  std::vector<Status> saveRuns(const std::vector<RunSave>& runs) override;
   Status appendRunEvents(std::string_view userId, std::string_view conversationId, std::string_view runId,
                          const std::vector<RunEvent>& events) override;
   Result<std::vector<RunEvent>> runEvents(std::string_view userId, std::string_view runId, int64_t after) override;
@@ -76,6 +80,9 @@ class PostgresStore final : public Store, public RunRecordStore, public RunCheck
  private:
   explicit PostgresStore(StoreConfig config) : config_(std::move(config)) {}
   Status checkDimensions(const std::vector<float>& embedding, const char* what) const;
+  Status saveOne(const RunSave& save);
+  // runs[begin, end) in one statement: the conversations it updated, or the statement's failure.
+  Result<std::set<std::string>> saveTogether(const std::vector<RunSave>& runs, size_t begin, size_t end);
 
   StoreConfig config_;
   std::unique_ptr<Pool> pool_;

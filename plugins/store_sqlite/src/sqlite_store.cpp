@@ -553,16 +553,46 @@ Status SqliteStore::saveRunAndMaybeCheckpoint(const RunRecord& run, const Checkp
   auto db = pool_->acquire();
   Transaction tx(*db);
   MX_RETURN_IF_ERROR(tx.begun());
-  MX_RETURN_IF_ERROR(db->prepare("UPDATE conversations SET message_count = message_count + ?1, updated_at = ?2 "
-                                 "WHERE id = ?3 AND user_id = ?4")
+  MX_RETURN_IF_ERROR(saveRunParts(*db, run, checkpoint, checkpointText));
+  return tx.commit();
+}
+
+Status SqliteStore::saveRunParts(Connection& db, const RunRecord& run, const Checkpoint* checkpoint, const std::string* checkpointText) {
+  MX_RETURN_IF_ERROR(db.prepare("UPDATE conversations SET message_count = message_count + ?1, updated_at = ?2 "
+                                "WHERE id = ?3 AND user_id = ?4")
                          .bind(1, static_cast<int64_t>(run.assistantMessage ? 1 : 0)).bind(2, run.updatedAtMs)
                          .bind(3, run.conversationId).bind(4, run.userId).run());
-  if (sqlite3_changes(db->handle()) == 0) return notFoundError("conversation " + run.conversationId + " not found");
-  for (const auto& artifact : run.artifacts) MX_RETURN_IF_ERROR(insertArtifact(*db, artifact));
-  if (run.assistantMessage) MX_RETURN_IF_ERROR(insertMessage(*db, *run.assistantMessage));
-  MX_RETURN_IF_ERROR(insertRunEvents(*db, run.userId, run.conversationId, run.runId, run.events));
-  if (checkpoint != nullptr) MX_RETURN_IF_ERROR(checkpointer_->saveIn(*db, *checkpoint, *checkpointText));
-  return tx.commit();
+  if (sqlite3_changes(db.handle()) == 0) return notFoundError("conversation " + run.conversationId + " not found");
+  for (const auto& artifact : run.artifacts) MX_RETURN_IF_ERROR(insertArtifact(db, artifact));
+  if (run.assistantMessage) MX_RETURN_IF_ERROR(insertMessage(db, *run.assistantMessage));
+  MX_RETURN_IF_ERROR(insertRunEvents(db, run.userId, run.conversationId, run.runId, run.events));
+  if (checkpoint != nullptr) MX_RETURN_IF_ERROR(checkpointer_->saveIn(db, *checkpoint, *checkpointText));
+  return Status::ok();
+}
+
+std::vector<Status> SqliteStore::saveRuns(const std::vector<RunSave>& runs) {
+  auto db = pool_->acquire();
+  Transaction tx(*db);
+  if (!tx.begun().isOk()) return std::vector<Status>(runs.size(), tx.begun());
+  std::vector<Status> saved(runs.size());
+  for (size_t i = 0; i < runs.size(); ++i) {
+    Status opened = db->exec("SAVEPOINT run");
+    saved[i] = opened.isOk() ? saveRunParts(*db, *runs[i].run, runs[i].checkpoint, runs[i].checkpointText) : opened;
+    if (!opened.isOk()) continue;
+    Status undone = saved[i].isOk() ? Status::ok() : db->exec("ROLLBACK TO run");
+    Status released = db->exec("RELEASE run");
+    if (!undone.isOk() || !released.isOk()) {  // what this run left cannot be told apart: none of the batch is kept
+      Status broken = !undone.isOk() ? undone : released;
+      return std::vector<Status>(runs.size(), broken);
+    }
+  }
+  Status committed = tx.commit();
+  if (!committed.isOk()) {
+    for (auto& status : saved) {
+      if (status.isOk()) status = committed;
+    }
+  }
+  return saved;
 }
 
 Status SqliteStore::appendRunEvents(std::string_view userId, std::string_view conversationId, std::string_view runId,

@@ -29,7 +29,7 @@ struct StoreConfig {
   Logger* logger = nullptr;           // the component's; may be null
 };
 
-class SqliteStore final : public Store, public RunRecordStore, public RunCheckpointStore {
+class SqliteStore final : public Store, public RunRecordStore, public RunCheckpointStore, public RunBatchStore {
  public:
   static Result<std::unique_ptr<SqliteStore>> open(StoreConfig config);
 
@@ -65,6 +65,10 @@ class SqliteStore final : public Store, public RunRecordStore, public RunCheckpo
   Result<int64_t> beginTurn(const ConversationRecord& conversation, const MessageRecord& userMessage) override;
   Status saveRun(const RunRecord& run) override;
   Status saveRunWithCheckpoint(const RunRecord& run, const Checkpoint& checkpoint, const std::string& checkpointText) override;
+  // Group commit: every run in one transaction (each in a savepoint, so one
+  // run's failure leaves the others): one commit, and a page the runs share
+  // (an index's last leaf) written to the WAL once instead of once a run.
+  std::vector<Status> saveRuns(const std::vector<RunSave>& runs) override;
   Status appendRunEvents(std::string_view userId, std::string_view conversationId, std::string_view runId,
                          const std::vector<RunEvent>& events) override;
   Result<std::vector<RunEvent>> runEvents(std::string_view userId, std::string_view runId, int64_t after) override;
@@ -78,6 +82,8 @@ class SqliteStore final : public Store, public RunRecordStore, public RunCheckpo
   Status loadVectors();
   // saveRun, and the checkpoint too when there is one, in one transaction.
   Status saveRunAndMaybeCheckpoint(const RunRecord& run, const Checkpoint* checkpoint, const std::string* checkpointText);
+  // The run's parts, in the transaction open on `db`.
+  Status saveRunParts(Connection& db, const RunRecord& run, const Checkpoint* checkpoint, const std::string* checkpointText);
   Result<std::vector<SearchHit>> hitsForRowids(const std::vector<std::pair<int64_t, float>>& ranked);
   // The FTS5 terms worth ranking by for `words` (quoted): see searchText.
   Result<std::string> selectiveTerms(Connection& db, const std::vector<std::string>& words);

@@ -30,7 +30,7 @@
 #include "mx/status.hpp"
 
 #define MX_ABI_MAJOR 3  // 3.0: ChatRequest::conversation, messages lent from the state; 2.0: ChatRequest::tools is a shared ToolSet
-#define MX_ABI_MINOR 0  // 2.x history: 2.1 ModelCatalogue::chatRebuilding; 2.2 RunCheckpointStore. 1.x history: 1.1 NodeContext::usage, ToolContext::usage; 1.2 EventSink::emitArtifactDelta;
+#define MX_ABI_MINOR 1  // 3.1 RunBatchStore. 2.x history: 2.1 ModelCatalogue::chatRebuilding; 2.2 RunCheckpointStore. 1.x history: 1.1 NodeContext::usage, ToolContext::usage; 1.2 EventSink::emitArtifactDelta;
                         // 1.3 RunRecordStore (optional beside Store), mx/json_text.hpp; 1.4 HttpClient::startShared;
                         // 1.5 SharedRequestChat (optional beside ModelProvider); 1.6 CheckpointTextSaver
 #define MX_PLUGIN_MAGIC 0x4D58504Cu  // "MXPL"

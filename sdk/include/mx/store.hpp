@@ -527,4 +527,28 @@ class RunCheckpointStore {
                                        const std::string& checkpointText) = 0;
 };
 
+// One finished run of a batch: the run, and its last checkpoint when the
+// store keeps the checkpoints (as saveRunWithCheckpoint takes them), else
+// null. Both lent for the call.
+struct RunSave {
+  const RunRecord* run = nullptr;
+  const Checkpoint* checkpoint = nullptr;  // null: the run alone
+  const std::string* checkpointText = nullptr;  // checkpointText(*checkpoint) when there is one
+};
+
+// Optional beside Store (SDK ABI 3.1; the host finds it with dynamic_cast):
+// group commit. While one save goes on, other runs finish; the host hands
+// them over together, and a store that can saves them in fewer statements,
+// round trips and commits than one each. Each run is saved as saveRun or
+// saveRunWithCheckpoint would save it, all of it or none; one run's failure
+// (NotFound: its conversation is gone or another user's) leaves the others
+// saved. Two runs of one conversation may come in one batch, in the order
+// they finished. Returns one status per run, in order.
+// Thread-safety and blocking: as Store.
+class RunBatchStore {
+ public:
+  virtual ~RunBatchStore() = default;
+  virtual std::vector<Status> saveRuns(const std::vector<RunSave>& runs) = 0;
+};
+
 }  // namespace mx
