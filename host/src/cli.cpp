@@ -295,6 +295,10 @@ int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
                      [manager = runs.get()] { return static_cast<double>(manager->refusedTurns()); });
     metrics.setGauge("mx_runs_in_memory", "chat runs in memory: in progress, or finished within the replay window with events the store did not take",
                      [manager = runs.get()] { return static_cast<double>(manager->runsInMemory()); });
+    metrics.setGauge("mx_run_save_calls", "store calls that saved finished runs (runs that finished during a save go together, in one call)",
+                     [manager = runs.get()] { return static_cast<double>(manager->runSaveCalls()); });
+    metrics.setGauge("mx_runs_saved", "finished runs handed to the store (mx_runs_saved / mx_run_save_calls: runs per call)",
+                     [manager = runs.get()] { return static_cast<double>(manager->runsSaved()); });
     metrics.setGauge("mx_session_cache_hits", "turns that found their conversation in the session cache",
                      [manager = runs.get()] { return static_cast<double>(manager->sessionCache().hits()); });
     metrics.setGauge("mx_session_cache_misses", "turns of a known conversation that read its checkpoints instead",

@@ -397,6 +397,8 @@ TEST(Chat, AFinishedRunLeavesMemoryAndIsReplayedFromTheStore) {
   }
   EXPECT_NE(metrics.find("mx_runs_active 0"), std::string::npos) << metrics.substr(0, 2000);
   EXPECT_NE(metrics.find("mx_runs_in_memory 0"), std::string::npos) << metrics.substr(0, 2000);
+  EXPECT_NE(metrics.find("mx_runs_saved 3"), std::string::npos) << metrics.substr(0, 2000);  // one after the other: one call each
+  EXPECT_NE(metrics.find("mx_run_save_calls 3"), std::string::npos) << metrics.substr(0, 2000);
   for (const auto& turn : turns) {
     expectWellFormed(turn);
     auto again = openSse("GET", server.baseUrl() + "/api/v1/runs/" + turn.headers.at("x-run-id") + "/stream", "", {{{"Last-Event-ID", "3"}}, 0, nullptr, 30000});

@@ -13,6 +13,9 @@ int64_t nowMillis() {
 
 namespace {
 
+// Runs saved in one call at most (group commit): one statement's size stays bounded.
+constexpr size_t kMostRunsPerSave = 32;
+
 std::string titleFrom(const std::string& message) {
   std::string title = message.substr(0, 60);
   for (char& c : title) {
@@ -63,7 +66,8 @@ RunManager::RunManager(Deployment& deployment, ChatSettings settings, std::share
       store_(std::move(store)),
       checkpointsInStore_(deployment_.checkpointStore() != nullptr && deployment_.checkpointStore() == store_),
       logger_(std::move(logger)),
-      session_(settings_.sessionCache, settings_.sessionTtl) {
+      session_(settings_.sessionCache, settings_.sessionTtl),
+      saves_(kMostRunsPerSave, [this](std::vector<PendingSave>& batch) { saveFinished(batch); }) {
   housekeeper_ = std::thread([this] { housekeeping(); });
 }
 
@@ -225,7 +229,9 @@ void RunManager::discard(const std::shared_ptr<ActiveRun>& run, const RunOutcome
 
 // The run's records, its last events (message or error, then done) and its
 // event log are saved together, before `done` reaches the client: a client
-// that reads the conversation after `done` finds everything in it.
+// that reads the conversation after `done` finds everything in it. They go
+// through saves_: at once when no other save is going on, else with the runs
+// that finished meanwhile, in one call of the store (group commit).
 void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcome) {
   bool completed = outcome.status == RunStatus::Completed;
   RunRecord record{run->userId, run->conversationId, run->id, {}, std::nullopt, nowMillis(), {}};
@@ -276,7 +282,52 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
     settings_.metrics->recordRun({runStatusName(outcome.status), outcome.wallMs, outcome.nodeWaitMs, outcome.runtimeCpuMs,
                                   record.events.count, usage});
   }
-  Status saved = saveRecords(run, record, outcome);
+  saves_.submit(PendingSave{run, std::move(record), std::move(outcome), std::move(done)});
+}
+
+void RunManager::saveFinished(std::vector<PendingSave>& batch) {
+  std::vector<Status> saved = saveBatch(batch);
+  for (size_t i = 0; i < batch.size(); ++i) endSaved(batch[i], saved[i]);
+}
+
+std::vector<Status> RunManager::saveBatch(std::vector<PendingSave>& batch) {
+  runsSaved_.fetch_add(batch.size(), std::memory_order_relaxed);
+  if (batch.size() > 1) {
+    if (auto saved = saveTogether(batch)) {
+      runSaveCalls_.fetch_add(1, std::memory_order_relaxed);
+      return std::move(*saved);
+    }
+  }
+  runSaveCalls_.fetch_add(batch.size(), std::memory_order_relaxed);
+  std::vector<Status> saved;  // one by one: a single run, or a store without batches
+  saved.reserve(batch.size());
+  for (auto& pending : batch) saved.push_back(saveRecords(pending.run, pending.record, pending.outcome));
+  return saved;
+}
+
+std::optional<std::vector<Status>> RunManager::saveTogether(std::vector<PendingSave>& batch) {
+  auto* batches = dynamic_cast<RunBatchStore*>(store_.get());
+  if (batches == nullptr) return std::nullopt;
+  std::vector<RunSave> saves;
+  saves.reserve(batch.size());
+  for (auto& pending : batch) {
+    const auto& checkpoint = pending.outcome.finalCheckpoint;
+    if (checkpoint && !checkpointsInStore_) return std::nullopt;  // saved apart, by saveRecords
+    saves.push_back({&pending.record, checkpoint ? &checkpoint->checkpoint : nullptr, checkpoint ? &checkpoint->text : nullptr});
+  }
+  std::vector<Status> saved = batches->saveRuns(saves);
+  if (saved.front().code() == Code::Unimplemented) return std::nullopt;  // the guard's answer for a store without batches
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!saved[i].isOk()) logNotSaved(batch[i].run->id, saves[i].checkpoint != nullptr, saved[i]);
+  }
+  return saved;
+}
+
+void RunManager::endSaved(PendingSave& pending, const Status& saved) {
+  const auto& run = pending.run;
+  const RunOutcome& outcome = pending.outcome;
+  const std::string& done = pending.done;
+  bool completed = outcome.status == RunStatus::Completed;
   std::string_view stateText = outcome.stateTextView();
   if (completed && !stateText.empty()) {
     session_.saveText(run->userId, run->conversationId, stateText);
@@ -305,18 +356,20 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
 Status RunManager::saveRecords(const std::shared_ptr<ActiveRun>& run, const RunRecord& record, const RunOutcome& outcome) {
   if (!outcome.finalCheckpoint) {
     Status saved = saveRun(*store_, record);
-    if (!saved.isOk()) logger_->error("run " + run->id + ": not saved (artifacts, message, event log): " + saved.toString());
+    if (!saved.isOk()) logNotSaved(run->id, false, saved);
     return saved;
   }
   CheckpointSaving checkpoint;
   Status saved = saveRun(*store_, record, *outcome.finalCheckpoint, outcome.state, {*deployment_.checkpointer(), checkpointsInStore_},
                          checkpoint);
   if (!checkpoint.apart.isOk()) logger_->error("run " + run->id + ": checkpoint not saved: " + checkpoint.apart.toString());
-  if (!saved.isOk()) {
-    logger_->error("run " + run->id + ": not saved (artifacts, message, event log" + (checkpoint.together ? ", checkpoint" : "") +
-                   "): " + saved.toString());
-  }
+  if (!saved.isOk()) logNotSaved(run->id, checkpoint.together, saved);
   return saved;
+}
+
+void RunManager::logNotSaved(const std::string& runId, bool withCheckpoint, const Status& saved) const {
+  logger_->error("run " + runId + ": not saved (artifacts, message, event log" + (withCheckpoint ? ", checkpoint" : "") +
+                 "): " + saved.toString());
 }
 
 std::optional<Json> RunManager::lastCompletedState(const std::string& conversationId) {

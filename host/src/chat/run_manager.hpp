@@ -38,6 +38,7 @@
 
 #include "chat/run_log.hpp"
 #include "chat/run_usage.hpp"
+#include "chat/save_queue.hpp"
 #include "chat/session_cache.hpp"
 #include "http/metrics.hpp"
 #include "mx/store.hpp"
@@ -135,6 +136,10 @@ class RunManager {
   // whole for the replay window). A run whose events are stored leaves nothing.
   size_t runsInMemory() const;
   const SessionCache& sessionCache() const { return session_; }
+  // Group commit: the calls that saved finished runs (a batch is one call when the store takes
+  // batches), and the runs they saved; runs / calls is the mean batch.
+  uint64_t runSaveCalls() const { return runSaveCalls_.load(std::memory_order_relaxed); }
+  uint64_t runsSaved() const { return runsSaved_.load(std::memory_order_relaxed); }
 
  private:
   // Saves the user's message of a started run, then attaches or refuses it.
@@ -146,8 +151,25 @@ class RunManager {
   void finishWhenBothOver(const std::shared_ptr<ActiveRun>& run);
   void finishRecorded(const std::shared_ptr<ActiveRun>& run, RunOutcome outcome);  // on the blocking pool
   void finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcome);
+  // A finished run on its way to the store (finish, then saves_).
+  struct PendingSave {
+    std::shared_ptr<ActiveRun> run;
+    RunRecord record;
+    RunOutcome outcome;
+    std::string done;  // the data of its `done` event, sent once it is saved
+  };
+  // One batch of saves_: saved, then each of its runs ends.
+  void saveFinished(std::vector<PendingSave>& batch);
+  // The runs' records, several in one call when the store is a RunBatchStore; one status each.
+  std::vector<Status> saveBatch(std::vector<PendingSave>& batch);
+  // In one call of the store's saveRuns; nullopt when the store saves runs one by one, or a run's
+  // checkpoint goes to a checkpointer of its own (saved apart, just before its run, by saveRecords).
+  std::optional<std::vector<Status>> saveTogether(std::vector<PendingSave>& batch);
+  // After its save: the session cache, `done`, and the run leaves memory when its events are stored.
+  void endSaved(PendingSave& pending, const Status& saved);
   // The run's records, with its last checkpoint when the runtime handed it over; failures logged.
   Status saveRecords(const std::shared_ptr<ActiveRun>& run, const RunRecord& record, const RunOutcome& outcome);
+  void logNotSaved(const std::string& runId, bool withCheckpoint, const Status& saved) const;
   // A run whose user message was not saved: cancelled and forgotten; of it,
   // only the last checkpoint is saved (apart), as the runtime used to.
   void discard(const std::shared_ptr<ActiveRun>& run, const RunOutcome& outcome);
@@ -183,6 +205,9 @@ class RunManager {
   std::atomic<size_t> admitted_{0};
   std::atomic<uint64_t> refused_{0};
   std::atomic<size_t> openDescriptors_{0};  // as last counted
+  std::atomic<uint64_t> runSaveCalls_{0};
+  std::atomic<uint64_t> runsSaved_{0};
+  SaveQueue<PendingSave> saves_;  // group commit of finished runs
   std::thread housekeeper_;
 };
 
