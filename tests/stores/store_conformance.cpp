@@ -22,6 +22,21 @@ ChunkRecord chunk(const std::string& id, const std::string& resourceId, int ordi
   return {id, resourceId, ordinal, "Heading", text, std::move(embedding)};
 }
 
+// Thread c1 before run1's last checkpoint: 25 of an older run's (past the
+// retention of 20) and run1's pending writes at steps 2 and 6.
+void seedThreadBeforeRun1(Checkpointer& checkpointer) {
+  for (int step = 0; step < 25; ++step) {
+    Checkpoint older;
+    older.threadId = "c1";
+    older.runId = "run0";
+    older.step = step;
+    older.status = "completed";
+    ASSERT_TRUE(checkpointer.save(older).isOk());
+  }
+  ASSERT_TRUE(checkpointer.saveWrite({"c1", "run1", 2, "tools", {{"x", 1}}}).isOk());
+  ASSERT_TRUE(checkpointer.saveWrite({"c1", "run1", 6, "tools", {{"x", 2}}}).isOk());
+}
+
 TEST_P(StoreConformance, ResourcesAreOwnedAndIsolated) {
   int d = store->embeddingDimensions();
   Status put = store->putResource(resource("r1", "alice", "handbook", "Email handbook"),
@@ -227,16 +242,7 @@ TEST_P(StoreConformance, SavesARunWithItsLastCheckpointOrNeither) {
   ASSERT_NE(runs, nullptr) << "every shipped store saves a run with its checkpoint";
   ASSERT_TRUE(store->putConversation({"c1", "alice", "Sale", 1, 10, 10}).isOk());
   auto checkpointer = store->checkpointer();
-  for (int step = 0; step < 25; ++step) {  // older runs' checkpoints of the thread, past the retention
-    Checkpoint older;
-    older.threadId = "c1";
-    older.runId = "run0";
-    older.step = step;
-    older.status = "completed";
-    ASSERT_TRUE(checkpointer->save(older).isOk());
-  }
-  ASSERT_TRUE(checkpointer->saveWrite({"c1", "run1", 2, "tools", {{"x", 1}}}).isOk());
-  ASSERT_TRUE(checkpointer->saveWrite({"c1", "run1", 6, "tools", {{"x", 2}}}).isOk());
+  ASSERT_NO_FATAL_FAILURE(seedThreadBeforeRun1(*checkpointer));
 
   Checkpoint last;
   last.threadId = "c1";
@@ -291,16 +297,7 @@ TEST_P(StoreConformance, SavesFinishedRunsTogetherEachAsItWouldAlone) {
   if (batches == nullptr) GTEST_SKIP() << "this store saves runs one by one";
   for (const char* id : {"c1", "c2", "c3"}) ASSERT_TRUE(store->putConversation({id, "alice", "Sale", 1, 10, 10}).isOk());
   auto checkpointer = store->checkpointer();
-  for (int step = 0; step < 25; ++step) {  // older runs' checkpoints of the thread, past the retention
-    Checkpoint older;
-    older.threadId = "c1";
-    older.runId = "run0";
-    older.step = step;
-    older.status = "completed";
-    ASSERT_TRUE(checkpointer->save(older).isOk());
-  }
-  ASSERT_TRUE(checkpointer->saveWrite({"c1", "run1", 2, "tools", {{"x", 1}}}).isOk());
-  ASSERT_TRUE(checkpointer->saveWrite({"c1", "run1", 6, "tools", {{"x", 2}}}).isOk());
+  ASSERT_NO_FATAL_FAILURE(seedThreadBeforeRun1(*checkpointer));
   Checkpoint last;
   last.threadId = "c1";
   last.runId = "run1";

@@ -77,6 +77,30 @@ std::string buildStatement(size_t runs) {
 
 }  // namespace
 
+void ArtifactColumns::add(const ArtifactRecord& artifact, const RunRecord& run) {
+  ids_.push_back(artifact.id);
+  conversations_.push_back(run.conversationId);
+  users_.push_back(run.userId);
+  runs_.push_back(run.runId);
+  types_.push_back(artifact.contentType);
+  contents_.push_back(artifact.content);
+  words_.push_back(artifact.wordCount);
+  statuses_.push_back(artifact.status);
+  metadata_.push_back(jsonText(artifact.metadata));
+  created_.push_back(artifact.createdAtMs);
+}
+
+std::string ArtifactColumns::ids() const { return textArrayLiteral(ids_); }
+std::string ArtifactColumns::conversations() const { return textArrayLiteral(conversations_); }
+std::string ArtifactColumns::users() const { return textArrayLiteral(users_); }
+std::string ArtifactColumns::runs() const { return textArrayLiteral(runs_); }
+std::string ArtifactColumns::types() const { return textArrayLiteral(types_); }
+std::string ArtifactColumns::contents() const { return textArrayLiteral(contents_); }
+std::string ArtifactColumns::words() const { return bigintArrayLiteral(words_); }
+std::string ArtifactColumns::statuses() const { return textArrayLiteral(statuses_); }
+std::string ArtifactColumns::metadata() const { return textArrayLiteral(metadata_); }
+std::string ArtifactColumns::created() const { return bigintArrayLiteral(created_); }
+
 const std::string& runBatchStatement(size_t runs) {
   if (runs < kFewestRunsPerStatement) throw std::out_of_range("a run batch statement holds at least two runs");
   static const auto statements = [] {
@@ -91,8 +115,7 @@ std::vector<std::string> runBatchParameters(const std::vector<RunSave>& runs, si
                                             int64_t keepCheckpoints) {
   std::vector<std::string> values;
   values.reserve((end - begin) * kRunParameters + kArtifactArrays + 1);
-  std::vector<std::string> ids, conversations, users, runIds, types, contents, statuses, metadata;
-  std::vector<int64_t> words, created;
+  ArtifactColumns artifacts;
   for (size_t i = begin; i < end; ++i) {
     const RunRecord& run = *runs[i].run;
     const MessageRecord* message = run.assistantMessage ? &*run.assistantMessage : nullptr;
@@ -115,24 +138,13 @@ std::vector<std::string> runBatchParameters(const std::vector<RunSave>& runs, si
     values.push_back(checkpoint != nullptr ? checkpoint->status : "");
     values.push_back(checkpoint != nullptr ? *runs[i].checkpointText : "");
     values.push_back(std::to_string(checkpoint != nullptr ? checkpoint->createdAtMs : 0));
-    for (const auto& a : run.artifacts) {
-      ids.push_back(a.id);
-      conversations.push_back(run.conversationId);
-      users.push_back(run.userId);
-      runIds.push_back(run.runId);
-      types.push_back(a.contentType);
-      contents.push_back(a.content);
-      words.push_back(a.wordCount);
-      statuses.push_back(a.status);
-      metadata.push_back(jsonText(a.metadata));
-      created.push_back(a.createdAtMs);
-    }
+    for (const auto& artifact : run.artifacts) artifacts.add(artifact, run);
   }
-  for (const auto* texts : {&ids, &conversations, &users, &runIds, &types, &contents}) values.push_back(textArrayLiteral(*texts));
-  values.push_back(bigintArrayLiteral(words));
-  values.push_back(textArrayLiteral(statuses));
-  values.push_back(textArrayLiteral(metadata));
-  values.push_back(bigintArrayLiteral(created));
+  for (auto column : {&ArtifactColumns::ids, &ArtifactColumns::conversations, &ArtifactColumns::users, &ArtifactColumns::runs,
+                      &ArtifactColumns::types, &ArtifactColumns::contents, &ArtifactColumns::words, &ArtifactColumns::statuses,
+                      &ArtifactColumns::metadata, &ArtifactColumns::created}) {
+    values.push_back((artifacts.*column)());
+  }
   values.push_back(std::to_string(keepCheckpoints));
   return values;
 }

@@ -16,6 +16,27 @@
 
 namespace mx::pg {
 
+// Artifacts as the columns of an unnest, one array literal each: those of one
+// run (its statement takes the run's conversation, user and id as scalars)
+// or of several (the batch's takes them per artifact).
+struct ArtifactColumns {
+  void add(const ArtifactRecord& artifact, const RunRecord& run);
+  std::string ids() const;
+  std::string conversations() const;
+  std::string users() const;
+  std::string runs() const;
+  std::string types() const;
+  std::string contents() const;
+  std::string words() const;
+  std::string statuses() const;
+  std::string metadata() const;
+  std::string created() const;
+
+ private:
+  std::vector<std::string> ids_, conversations_, users_, runs_, types_, contents_, statuses_, metadata_;
+  std::vector<int64_t> words_, created_;
+};
+
 // Runs saved by one statement at most, and the fewest worth one.
 constexpr size_t kMostRunsPerStatement = 32;
 constexpr size_t kFewestRunsPerStatement = 2;

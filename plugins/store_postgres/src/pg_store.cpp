@@ -415,24 +415,15 @@ constexpr int kRunSaveParameterCount = 19;
 // The run's columns as the statement's parameters: the artifacts as arrays (one unnest, any number of them).
 struct RunSaveParameters {
   explicit RunSaveParameters(const RunRecord& run) : run(run) {
-    std::vector<std::string> ids, types, contents, statuses, metadata;
-    std::vector<int64_t> words, created;
-    for (const auto& a : run.artifacts) {
-      ids.push_back(a.id);
-      types.push_back(a.contentType);
-      contents.push_back(a.content);
-      statuses.push_back(a.status);
-      metadata.push_back(jsonText(a.metadata));
-      words.push_back(a.wordCount);
-      created.push_back(a.createdAtMs);
-    }
-    artifactIds = textArrayLiteral(ids);
-    artifactTypes = textArrayLiteral(types);
-    artifactContents = textArrayLiteral(contents);
-    artifactWords = bigintArrayLiteral(words);
-    artifactStatuses = textArrayLiteral(statuses);
-    artifactMetadata = textArrayLiteral(metadata);
-    artifactCreated = bigintArrayLiteral(created);
+    ArtifactColumns artifacts;
+    for (const auto& artifact : run.artifacts) artifacts.add(artifact, run);
+    artifactIds = artifacts.ids();
+    artifactTypes = artifacts.types();
+    artifactContents = artifacts.contents();
+    artifactWords = artifacts.words();
+    artifactStatuses = artifacts.statuses();
+    artifactMetadata = artifacts.metadata();
+    artifactCreated = artifacts.created();
     if (run.assistantMessage) messageMetadata = jsonText(run.assistantMessage->metadata);
   }
 
