@@ -85,5 +85,32 @@ TEST(SaveQueue, ASaveThatThrowsEndsThatSavingAndTheNextSubmitSavesWhatWaits) {
   EXPECT_EQ(saved[0], std::vector<int>{2});
 }
 
+TEST(SaveQueue, WithSomewhereToContinueASaveThatFindsRunsWaitingHandsThemOn) {
+  HeldSave save;
+  save.hold = true;
+  std::vector<std::function<void()>> continued;
+  std::mutex continuedMutex;
+  SaveQueue<int> queue(8, [&](std::vector<int>& batch) { save(batch); }, [&](std::function<void()> rest) {
+    std::lock_guard<std::mutex> lock(continuedMutex);
+    continued.push_back(std::move(rest));
+  });
+  auto saver = std::async(std::launch::async, [&] { queue.submit(1); });
+  save.waitInside();
+  queue.submit(2);
+  queue.submit(3);
+  save.release();
+  saver.get();  // saved its batch and handed the rest on instead of saving it too
+  ASSERT_EQ(save.batches.size(), 1u);
+  ASSERT_EQ(continued.size(), 1u);
+  queue.submit(4);  // still saving (handed on): waits with the others
+  EXPECT_EQ(save.batches.size(), 1u);
+  continued[0]();
+  ASSERT_EQ(save.batches.size(), 2u);
+  EXPECT_EQ(save.batches[1], (std::vector<int>{2, 3, 4}));
+  EXPECT_EQ(continued.size(), 1u);  // none left waiting: nothing handed on
+  queue.submit(5);                  // and no one saving: saved at once
+  EXPECT_EQ(save.batches.size(), 3u);
+}
+
 }  // namespace
 }  // namespace mx::host::chat

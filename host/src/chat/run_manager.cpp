@@ -67,7 +67,8 @@ RunManager::RunManager(Deployment& deployment, ChatSettings settings, std::share
       checkpointsInStore_(deployment_.checkpointStore() != nullptr && deployment_.checkpointStore() == store_),
       logger_(std::move(logger)),
       session_(settings_.sessionCache, settings_.sessionTtl),
-      saves_(kMostRunsPerSave, [this](std::vector<PendingSave>& batch) { saveFinished(batch); }) {
+      saves_(kMostRunsPerSave, [this](std::vector<PendingSave>& batch) { saveFinished(batch); },
+             [this](std::function<void()> rest) { deployment_.blockingWork().post(std::move(rest)); }) {
   housekeeper_ = std::thread([this] { housekeeping(); });
 }
 

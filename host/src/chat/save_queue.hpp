@@ -7,12 +7,17 @@
 // items wait, and the others hand theirs over and return at once. One run at
 // a time is saved at once, alone: a batch forms only while saves queue up,
 // so it adds no wait of its own.
+// With `continueElsewhere`, a save that finds more runs waiting when it ends
+// goes on through it (the blocking pool's queue: work queued meanwhile, a
+// reconnect's read ahead of all, is not held up behind a thread that keeps
+// saving); without, the saving thread goes on itself.
 // Thread-safety: submit may be called from any thread. Blocking: submit runs
 // `save` on the calling thread when no other thread is saving (call it where
 // blocking work may run). Ownership: items are moved in and handed to `save`,
 // which completes each of them; `save` must not throw (an exception ends this
-// thread's saving and is rethrown; the items of that call are the caller's
-// loss, those still waiting go with the next submit).
+// saving and is rethrown; the items of that call are the caller's loss, those
+// still waiting go with the next submit). The queue must outlive what
+// `continueElsewhere` runs.
 #pragma once
 
 #include <algorithm>
@@ -30,8 +35,10 @@ template <class Item>
 class SaveQueue {
  public:
   using Save = std::function<void(std::vector<Item>& batch)>;
+  using Continue = std::function<void(std::function<void()> rest)>;
 
-  SaveQueue(size_t maxBatch, Save save) : maxBatch_(maxBatch == 0 ? 1 : maxBatch), save_(std::move(save)) {}
+  SaveQueue(size_t maxBatch, Save save, Continue continueElsewhere = {})
+      : maxBatch_(maxBatch == 0 ? 1 : maxBatch), save_(std::move(save)), continueElsewhere_(std::move(continueElsewhere)) {}
 
   void submit(Item item) {
     {
@@ -40,6 +47,12 @@ class SaveQueue {
       if (saving_) return;
       saving_ = true;
     }
+    drain();
+  }
+
+ private:
+  // Saves batches while runs wait, or one and hands the rest to continueElsewhere_.
+  void drain() {
     std::vector<Item> batch;
     while (takeBatch(batch)) {
       try {
@@ -49,10 +62,20 @@ class SaveQueue {
         saving_ = false;
         throw;
       }
+      if (!continueElsewhere_) continue;
+      if (doneIfNoneWaits()) return;
+      return continueElsewhere_([this] { drain(); });
     }
   }
 
- private:
+  // True, and no one saving, when no run waits.
+  bool doneIfNoneWaits() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!waiting_.empty()) return false;
+    saving_ = false;
+    return true;
+  }
+
   // The next batch, oldest first; false (and no one saving) when none waits.
   bool takeBatch(std::vector<Item>& batch) {
     batch.clear();
@@ -69,6 +92,7 @@ class SaveQueue {
 
   const size_t maxBatch_;
   const Save save_;
+  const Continue continueElsewhere_;
   std::mutex mutex_;
   std::deque<Item> waiting_;
   bool saving_ = false;
