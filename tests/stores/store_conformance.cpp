@@ -22,6 +22,16 @@ ChunkRecord chunk(const std::string& id, const std::string& resourceId, int ordi
   return {id, resourceId, ordinal, "Heading", text, std::move(embedding)};
 }
 
+// Run1's last checkpoint of thread c1, at step 6.
+Checkpoint run1LastCheckpoint() {
+  Checkpoint last;
+  last.threadId = "c1";
+  last.runId = "run1";
+  last.step = 6;
+  last.status = "completed";
+  return last;
+}
+
 // Thread c1 before run1's last checkpoint: 25 of an older run's (past the
 // retention of 20) and run1's pending writes at steps 2 and 6.
 void seedThreadBeforeRun1(Checkpointer& checkpointer) {
@@ -244,11 +254,7 @@ TEST_P(StoreConformance, SavesARunWithItsLastCheckpointOrNeither) {
   auto checkpointer = store->checkpointer();
   ASSERT_NO_FATAL_FAILURE(seedThreadBeforeRun1(*checkpointer));
 
-  Checkpoint last;
-  last.threadId = "c1";
-  last.runId = "run1";
-  last.step = 6;
-  last.status = "completed";
+  Checkpoint last = run1LastCheckpoint();
   last.next = {"end"};
   last.createdAtMs = 21;
   last.state = {{"messages", Json::array({{{"role", "assistant"}, {"content", "Done \"quoted\""}}})}};
@@ -298,11 +304,7 @@ TEST_P(StoreConformance, SavesFinishedRunsTogetherEachAsItWouldAlone) {
   for (const char* id : {"c1", "c2", "c3"}) ASSERT_TRUE(store->putConversation({id, "alice", "Sale", 1, 10, 10}).isOk());
   auto checkpointer = store->checkpointer();
   ASSERT_NO_FATAL_FAILURE(seedThreadBeforeRun1(*checkpointer));
-  Checkpoint last;
-  last.threadId = "c1";
-  last.runId = "run1";
-  last.step = 6;
-  last.status = "completed";
+  Checkpoint last = run1LastCheckpoint();
   last.createdAtMs = 21;
   last.state = {{"messages", Json::array({{{"role", "assistant"}, {"content", "Done \"quoted\""}}})}};
   std::string text = checkpointText(last);

@@ -478,11 +478,14 @@ Status PostgresStore::saveRunWithCheckpoint(const RunRecord& run, const Checkpoi
 std::vector<Status> PostgresStore::saveRuns(const std::vector<RunSave>& runs) {
   std::vector<Status> saved(runs.size());
   for (auto [begin, end] : runBatchGroups(runs, kMostRunsPerStatement)) {
-    auto updated = end - begin >= kFewestRunsPerStatement ? saveTogether(runs, begin, end)
-                                                          : Result<std::set<std::string>>(unimplementedError("alone"));
+    if (end - begin < kFewestRunsPerStatement) {
+      saved[begin] = saveOne(runs[begin]);
+      continue;
+    }
+    auto updated = saveTogether(runs, begin, end);
     for (size_t i = begin; i < end; ++i) {
       if (!updated) {
-        saved[i] = saveOne(runs[i]);  // alone, or after a failed statement: one run's fault stays its own
+        saved[i] = saveOne(runs[i]);  // after a failed statement: one run's fault stays its own
       } else if (updated->count(runs[i].run->conversationId) == 0) {
         saved[i] = notFoundError("conversation " + runs[i].run->conversationId + " not found");
       }
