@@ -266,6 +266,7 @@ int serve(const Arguments& arguments, std::ostream& out, std::ostream& err) {
     settings.heartbeat = std::chrono::seconds(c["heartbeat_seconds"].get<int64_t>());
     settings.replay = std::chrono::seconds(c["replay_seconds"].get<int64_t>());
     settings.maxMessageChars = c["max_message_chars"].get<size_t>();
+    settings.runsPerSave = c["runs_per_save"].get<size_t>();
     settings.maxLiveRuns = c["max_live_runs"].get<int64_t>() > 0 ? c["max_live_runs"].get<size_t>()
                            : descriptorLimit                     ? turnsWithin(*descriptorLimit)
                                                                  : 0;

@@ -5,6 +5,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <fstream>
 #include <future>
 #include <thread>
@@ -216,5 +217,21 @@ TEST(DeploymentThreads, AnUnknownSchedulingIsRefusedSayingWhere) {
   EXPECT_EQ(errors[0], file + ": [server] cpu_scheduling must be \"normal\" or \"batch\", got \"fifo\"");
 }
 
+// Group commit's batch bound: 1 (each run alone) to 256, refused otherwise with where it is.
+TEST(DeploymentChat, RunsPerSaveOutOfRangeIsRefusedSayingWhere) {
+  for (std::string value : {"0", "257", "-3"}) {
+    mx::test::TempDir dir;
+    std::vector<std::string> errors;
+    std::string file = dir.write("deploy.toml", "[server]\nport = 0\n\n[chat]\nruns_per_save = " + value + "\n");
+    EXPECT_FALSE(Deployment::load(file, processEnvironment(), errors)) << value;
+    std::string expected = "[chat] runs_per_save must be between 1 (each run saved alone) and 256, got " + value;
+    bool found = std::any_of(errors.begin(), errors.end(), [&](const std::string& e) {
+      return e.rfind(file + ":", 0) == 0 && e.find(expected) != std::string::npos;
+    });
+    EXPECT_TRUE(found) << value << ": " << (errors.empty() ? "no error" : errors[0]);
+  }
+}
+
 }  // namespace
 }  // namespace mx::host
+

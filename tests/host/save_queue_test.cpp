@@ -72,6 +72,21 @@ TEST(SaveQueue, RunsHandedOverDuringASaveGoTogetherNextOnTheSavingThreadUpToTheM
   for (auto thread : save.threads) EXPECT_EQ(thread, saving);
 }
 
+// [chat] runs_per_save = 1: no group commit, each run in a call of its own, in order.
+TEST(SaveQueue, WithOneRunPerSaveRunsHandedOverDuringASaveAreSavedEachAlone) {
+  HeldSave save;
+  save.hold = true;
+  SaveQueue<int> queue(1, [&](std::vector<int>& batch) { save(batch); });
+  auto saver = std::async(std::launch::async, [&] { queue.submit(1); });
+  save.waitInside();
+  queue.submit(2);
+  queue.submit(3);
+  save.release();
+  saver.get();
+  ASSERT_EQ(save.batches.size(), 3u);
+  for (int item = 1; item <= 3; ++item) EXPECT_EQ(save.batches[item - 1], std::vector<int>{item});
+}
+
 TEST(SaveQueue, ASaveThatThrowsEndsThatSavingAndTheNextSubmitSavesWhatWaits) {
   int calls = 0;
   std::vector<std::vector<int>> saved;

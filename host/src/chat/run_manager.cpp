@@ -13,9 +13,6 @@ int64_t nowMillis() {
 
 namespace {
 
-// Runs saved in one call at most (group commit): one statement's size stays bounded.
-constexpr size_t kMostRunsPerSave = 32;
-
 std::string titleFrom(const std::string& message) {
   std::string title = message.substr(0, 60);
   for (char& c : title) {
@@ -67,7 +64,7 @@ RunManager::RunManager(Deployment& deployment, ChatSettings settings, std::share
       checkpointsInStore_(deployment_.checkpointStore() != nullptr && deployment_.checkpointStore() == store_),
       logger_(std::move(logger)),
       session_(settings_.sessionCache, settings_.sessionTtl),
-      saves_(kMostRunsPerSave, [this](std::vector<PendingSave>& batch) { saveFinished(batch); },
+      saves_(settings_.runsPerSave, [this](std::vector<PendingSave>& batch) { saveFinished(batch); },
              [this](std::function<void()> rest) { deployment_.blockingWork().post(std::move(rest)); }) {
   housekeeper_ = std::thread([this] { housekeeping(); });
 }

@@ -52,6 +52,9 @@ struct ChatSettings {
   std::chrono::seconds heartbeat{15};
   std::chrono::seconds replay{600};
   size_t maxMessageChars = 32000;
+  // Most finished runs saved in one call of the store while saves queue up
+  // (group commit); 1: each run in a call of its own.
+  size_t runsPerSave = 32;
   // Turns in progress at once; a turn beyond it is refused (Unavailable: the
   // API answers 503 with Retry-After) instead of starting and failing midway
   // when the process runs out of descriptors. 0: no limit.
