@@ -17,6 +17,11 @@ expect_refusal 'RECONNECTS must be a whole number of reconnecting turns, not "ma
 expect_refusal 'RECONNECT_NICE must be a nice value from -20 to 19, not "high"' env RECONNECT_NICE=high "$RUN" --fast
 expect_refusal 'RECONNECT_NICE must be a nice value from -20 to 19, not "30"' env RECONNECT_NICE=30 "$RUN" --fast
 expect_refusal 'STORES must be postgres or embedded, not "mysql"' env STORES=mysql "$RUN" --fast
+expect_refusal 'RECONNECT_RATE must be a whole number of turns per second, not "fast"' env RECONNECT_RATE=fast "$RUN" --fast
+expect_refusal 'RECONNECT_RATE must be a whole number of turns per second, not "0"' env RECONNECT_RATE=0 "$RUN" --fast
+LOADGEN="${BUILD_DIR:-$(dirname "$RUN")/../build}/bin/mx_loadgen"
+expect_refusal 'mx_loadgen: --rate must be turns per second above 0, not "0"' "$LOADGEN" --url http://127.0.0.1:1 --rate 0
+expect_refusal 'mx_loadgen: --rate must be turns per second above 0, not "10/s"' "$LOADGEN" --url http://127.0.0.1:1 --rate 10/s
 expect_refusal 'HARNESS_SCHED must be batch or normal, not "idle"' env HARNESS_SCHED=idle "$RUN" --fast
 # Without CAP_SYS_NICE the reconnecting client runs among the load, and the script says so (the
 # bad STORES then ends the run before anything starts).

@@ -15,6 +15,10 @@
 // them), as a client would; its times still count from the first attempt, and
 // the refusals are reported apart from errors. A stream's next turn goes on
 // the connection of its last one (kept alive, as a browser keeps it).
+// With --rate R, turns start no faster than R a second, on a schedule (turn k
+// at k/R s): a stream whose turn ended waits for the next place. The load is
+// then the same for two servers that would saturate the machine at different
+// rates, for latencies measured beside it (a reconnect's).
 // Prints one JSON object: percentiles of time to first event, to first
 // artifact delta and to the end, turns/s, events/s, errors and refusals.
 #include <sys/resource.h>
@@ -52,6 +56,7 @@ struct Options {
   std::string scriptPath;
   size_t concurrency = 10;
   size_t turns = 100;
+  double rate = 0;  // turns started per second at most; 0: as fast as the streams end
 };
 
 // One recorded call to the mock, and the stages a turn replays: calls that
@@ -228,6 +233,17 @@ Json summary(const std::vector<double>& values) {
   return {{"p50", percentile(values, 0.50)}, {"p90", percentile(values, 0.90)}, {"p99", percentile(values, 0.99)}};
 }
 
+double parseRate(const std::string& value) {
+  size_t used = 0;
+  double rate = -1;
+  try {
+    rate = std::stod(value, &used);
+  } catch (const std::exception&) {
+  }
+  if (used != value.size() || !(rate > 0)) throw std::invalid_argument("--rate must be turns per second above 0, not \"" + value + "\"");
+  return rate;
+}
+
 Options parse(int argc, char** argv) {
   Options options;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -238,6 +254,7 @@ Options parse(int argc, char** argv) {
     else if (flag == "--turns") options.turns = std::stoul(value);
     else if (flag == "--direct") options.direct = value == "1";
     else if (flag == "--script") options.scriptPath = value;
+    else if (flag == "--rate") options.rate = parseRate(value);
     else throw std::invalid_argument("unknown option " + flag);
   }
   if (options.url.empty()) throw std::invalid_argument("--url is required");
@@ -252,7 +269,7 @@ int main(int argc, char** argv) {
   try {
     options = parse(argc, argv);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "mx_loadgen: %s\nusage: mx_loadgen --url URL [--concurrency C] [--turns N] [--direct 0|1 [--script RECORDING]] [--api-key KEY]\n", e.what());
+    std::fprintf(stderr, "mx_loadgen: %s\nusage: mx_loadgen --url URL [--concurrency C] [--turns N] [--rate TURNS_PER_S] [--direct 0|1 [--script RECORDING]] [--api-key KEY]\n", e.what());
     return 2;
   }
   Script script;
@@ -280,6 +297,18 @@ int main(int argc, char** argv) {
   std::multimap<Clock::time_point, std::unique_ptr<Stream>> retries;  // refused turns, by when they are due
   std::vector<std::unique_ptr<ScriptedTurn>> scriptedTurns;  // with --script, owned here until they end
   std::function<void()> launch;
+  // With --rate: streams waiting for their turn's place on the schedule.
+  size_t waitingToStart = 0;
+  auto dueAt = [&](size_t turn) {
+    return begin + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(static_cast<double>(turn) / options.rate));
+  };
+  auto launchWhenDue = [&] {
+    if (options.rate > 0 && (waitingToStart > 0 || Clock::now() < dueAt(started))) {
+      ++waitingToStart;
+      return;
+    }
+    launch();
+  };
   std::function<void(Stream&, const Http1Result&)> onDone;
   auto send = [&](Stream& stream, Http1Request request) {
     request.onBody = [&stream](std::string_view bytes) { onBody(stream, bytes); };
@@ -326,7 +355,7 @@ int main(int argc, char** argv) {
     }
     events += turnEvents;
     ++finished;
-    if (started < options.turns) launch();
+    if (started < options.turns) launchWhenDue();
   };
   onDone = [&](Stream& stream, const Http1Result& result) {
     stream.totalMs = stream.sinceStart();
@@ -362,14 +391,20 @@ int main(int argc, char** argv) {
     streams[stream.slot].reset();
     countTurn(problem, firstEventMs, firstDeltaMs, totalMs, streamEvents);
   };
-  while (started < options.turns && started < options.concurrency) launch();
+  for (size_t stream = 0; stream < std::min(options.turns, options.concurrency); ++stream) launchWhenDue();
   while (finished < started || started < options.turns) {
     int capMs = 100;
-    if (!retries.empty()) {
-      auto until = std::chrono::ceil<std::chrono::milliseconds>(retries.begin()->first - Clock::now()).count();
-      capMs = static_cast<int>(std::clamp<long>(until, 0, capMs));
-    }
+    auto capAt = [&](Clock::time_point due) {
+      auto until = std::chrono::ceil<std::chrono::milliseconds>(due - Clock::now()).count();
+      capMs = std::min(capMs, static_cast<int>(std::clamp<long>(until, 0, 100)));
+    };
+    if (!retries.empty()) capAt(retries.begin()->first);
+    if (waitingToStart > 0) capAt(dueAt(started));
     client->wait(capMs);
+    while (waitingToStart > 0 && started < options.turns && Clock::now() >= dueAt(started)) {
+      --waitingToStart;
+      launch();
+    }
     while (!retries.empty() && retries.begin()->first <= Clock::now()) {
       auto due = std::move(retries.begin()->second);
       retries.erase(retries.begin());
@@ -381,7 +416,7 @@ int main(int argc, char** argv) {
   getrusage(RUSAGE_SELF, &usage);
   auto ms = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1000.0 + static_cast<double>(t.tv_usec) / 1000.0; };
   Json out = {{"mode", options.direct ? "direct" : "server"}, {"concurrency", options.concurrency}, {"turns", options.turns},
-              {"errors", errors}, {"refused", refused}, {"problems", problems}, {"seconds", seconds},
+              {"rate", options.rate}, {"errors", errors}, {"refused", refused}, {"problems", problems}, {"seconds", seconds},
               {"cpuMs", ms(usage.ru_utime) + ms(usage.ru_stime)},  // its own CPU, for the benchmark's split by process
               {"turnsPerSecond", static_cast<double>(options.turns - errors) / seconds},
               {"eventsPerSecond", static_cast<double>(events) / seconds},

@@ -37,6 +37,10 @@
 #                           without the store, or both with one)
 #   RECONNECTS=500 bench/run.sh --fast   reconnecting turns measured at the largest level instead of the
 #                           profile's (200 fast, 50 paced; a p99 of 50 is about their largest)
+#   RECONNECT_RATE=400 bench/run.sh --fast   the load beside the reconnecting client at most 400 turns/s
+#                           (mx_loadgen --rate) instead of as many as its streams can run: the
+#                           reconnect's latency at the same load for two builds, not each at its own
+#                           saturation of the cores
 #   HARNESS_SCHED=normal bench/run.sh --fast   the mock and the load generator as ordinary processes
 #                           instead of under SCHED_BATCH (below)
 #   REPEAT=3 bench/run.sh --fast   each level three times (a fresh server each), then a row of
@@ -69,6 +73,7 @@ RECONNECTS="${RECONNECTS:-}"  # set: reconnecting turns at each profile's larges
 # -5, as the server's HTTP threads) so that its own wait for a core on the two saturated ones is not
 # counted as the server's; RECONNECT_NICE=0 measures it as one more process among the load.
 RECONNECT_NICE="${RECONNECT_NICE:--5}"
+RECONNECT_RATE="${RECONNECT_RATE:-}"  # set: turns/s of the load beside the reconnects, at most
 # The mock and the load generator stand for the model API and the browsers, on other machines in a
 # deployment. Here they share the two cores with the server: under SCHED_BATCH (the server's own
 # policy, production.toml) a wake-up of theirs does not preempt a server thread mid-step, as it
@@ -106,6 +111,7 @@ if [ -n "$HEAPTRACK_DIR" ]; then
 fi
 case "$ROUNDS" in ''|*[!0-9]*|0) echo "bench: ROUNDS must be a whole number of turns per stream, not \"$ROUNDS\"" >&2; exit 2 ;; esac
 case "$RECONNECTS" in '') ;; *[!0-9]*|0) echo "bench: RECONNECTS must be a whole number of reconnecting turns, not \"$RECONNECTS\"" >&2; exit 2 ;; esac
+case "$RECONNECT_RATE" in '') ;; *[!0-9]*|0) echo "bench: RECONNECT_RATE must be a whole number of turns per second, not \"$RECONNECT_RATE\"" >&2; exit 2 ;; esac
 if ! [[ "$RECONNECT_NICE" =~ ^-?[0-9]+$ ]] || [ "$RECONNECT_NICE" -lt -20 ] || [ "$RECONNECT_NICE" -gt 19 ]; then
   echo "bench: RECONNECT_NICE must be a nice value from -20 to 19, not \"$RECONNECT_NICE\"" >&2
   exit 2
@@ -124,7 +130,8 @@ case "$HARNESS_SCHED" in
 esac
 FAILED=0                  # a run with errors still prints its row; the script goes on and exits 1 at the end
 case "${1:-}" in
-  --smoke) PROFILES=("fast 0 0 40 20 5"); LEVELS=(4); GRAPH_PROFILE="0 0 40"; GRAPH_RUNS=(8); KNOWLEDGE="2000 50" ;;
+  --smoke) PROFILES=("fast 0 0 40 20 5"); LEVELS=(4); GRAPH_PROFILE="0 0 40"; GRAPH_RUNS=(8); KNOWLEDGE="2000 50"
+           RECONNECT_RATE="${RECONNECT_RATE:-40}" ;;  # the paced load (mx_loadgen --rate) does not rot either
   --fast) PROFILES=("${PROFILES[0]}"); GRAPH_RUNS=(); KNOWLEDGE="" ;;
   --paced) PROFILES=("${PROFILES[1]}"); GRAPH_RUNS=(); KNOWLEDGE="" ;;
   --graph) PROFILES=(); KNOWLEDGE="" ;;
@@ -132,6 +139,8 @@ case "${1:-}" in
   "") ;;
   *) echo "usage: bench/run.sh [--smoke|--fast|--paced|--graph|--knowledge]" >&2; exit 2 ;;
 esac
+LOAD_RATE=()
+[ -n "$RECONNECT_RATE" ] && LOAD_RATE=(--rate "$RECONNECT_RATE")
 
 WORK="$(mktemp -d)"
 PIDS=()
@@ -158,6 +167,9 @@ production_env() { # data-dir key-prefix database: the environment config/produc
     ANTHROPIC_API_KEY=bench ANTHROPIC_BASE_URL="$MOCK" OPENAI_API_KEY=bench OPENAI_BASE_URL="$MOCK/v1" \
     TAVILY_API_KEY=bench TAVILY_BASE_URL="$MOCK" REDIS_PORT="$STORE_REDIS_PORT" REDIS_KEY_PREFIX="$2" \
     MX_API_KEY_SHA256="$KEY_SHA" MX_API_USER=bench MX_WORKERS="${MX_WORKERS:-0}" MX_BLOCKING_THREADS="${MX_BLOCKING_THREADS:-$BLOCKING_THREADS}" MX_CHECKPOINT_DURABILITY="${MX_CHECKPOINT_DURABILITY:-exit}"
+}
+runs_done() { # the server's finished runs so far (mx_runs_total, every status)
+  curl -s "$URL/metrics" | awk '/^mx_runs_total/ { n += $2 } END { printf "%d", n }'
 }
 server_problems() { # log: the server's most frequent warnings and errors, ids and numbers folded
   python3 - "$1" <<'PY'
@@ -360,10 +372,14 @@ if ((${#PROFILES[@]})); then
         LIMIT="$(awk '/^mx_runs_limit / { print int($2) }' "$WORK/metrics.txt")"
         LOAD_C="$C"
         if [ "${LIMIT:-0}" -gt 0 ] && [ "$LOAD_C" -gt $(( LIMIT - 8 )) ]; then LOAD_C=$(( LIMIT - 8 )); fi
-        "${HARNESS[@]}" "$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency "$LOAD_C" --turns 100000000 >/dev/null 2>&1 &
+        "${HARNESS[@]}" "$BIN/mx_loadgen" --url "$URL" --api-key "$KEY" --concurrency "$LOAD_C" --turns 100000000 "${LOAD_RATE[@]}" >/dev/null 2>&1 &
         LOAD=$!
         sleep 0.5
+        RUNS_BEFORE="$(runs_done)"; LOAD_STARTED="$(date +%s.%N)"
         "${RECONNECT_RUN[@]}" "$BIN/mx_reconnect_bench" --url "$URL" --api-key "$KEY" --turns "${RECONNECTS:-$PROFILE_RECONNECTS}" --drop-after 8 >"$WORK/reconnect.$NAME.json" || true
+        # Turns/s finished meanwhile (the server's count of runs), the reconnecting client's among them.
+        python3 -c "import sys; s = float(sys.argv[4]) - float(sys.argv[3]); print('%.0f turns/s finished meanwhile, %.0f of them the reconnecting client\'s' % ((int(sys.argv[2]) - int(sys.argv[1])) / s, int(sys.argv[5]) / s))" \
+          "$RUNS_BEFORE" "$(runs_done)" "$LOAD_STARTED" "$(date +%s.%N)" "${RECONNECTS:-$PROFILE_RECONNECTS}" >"$WORK/reconnect-load.$NAME" || true
         kill "$LOAD" 2>/dev/null || true
         wait "$LOAD" 2>/dev/null || true
       fi
@@ -475,12 +491,13 @@ PY
   for profile in "${PROFILES[@]}"; do
     read -r NAME _ <<<"$profile"
     [ -s "$WORK/reconnect.$NAME.json" ] || { echo "  $NAME: no result"; continue; }
-    python3 - "$NAME" "${LEVELS[-1]}" "$(cat "$WORK/reconnect.$NAME.json")" <<'PY' || FAILED=1
+    python3 - "$NAME" "${LEVELS[-1]}" "$(cat "$WORK/reconnect.$NAME.json")" "$(cat "$WORK/reconnect-load.$NAME" 2>/dev/null || echo '?')" "$RECONNECT_RATE" <<'PY' || FAILED=1
 import json, sys
-name, c, r = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+name, c, r, load, cap = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4], sys.argv[5]
 trip = lambda s: "p50/p90/p99 %.2f/%.2f/%.2f (max %.2f)" % (s["p50"], s["p90"], s["p99"], s["max"])
 print("  %-6s C=%-5s %d reconnects: first missed %s | next %s | errors %d %s" % (
     name, c, r["turns"], trip(r["firstMissedEventMs"]), trip(r["nextEventMs"]), r["errors"], "; ".join(r["problems"])))
+print("  %-6s %s; the load beside them %s" % ("", load, "started at most %s turns/s (RECONNECT_RATE)" % cap if cap else "as many turns as its streams ran"))
 sys.exit(1 if r["errors"] else 0)
 PY
   done
