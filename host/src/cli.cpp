@@ -185,6 +185,7 @@ Result<http::HttpServer::Options> serverOptions(const Json& server, const Argume
   options.keepaliveTimeout = std::chrono::seconds(server.value("keepalive_timeout_seconds", 75));
   options.nice = static_cast<int>(server.value("http_nice", 0));  // its range checked at load
   options.sliceMicros = static_cast<int>(server.value("http_slice_us", 0));  // its range checked at load
+  options.realtimePriority = static_cast<int>(server.value("http_realtime_priority", 0));  // its range checked at load
   return options;
 }
 

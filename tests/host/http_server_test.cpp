@@ -194,5 +194,67 @@ TEST(HttpServerThreads, ASliceTheKernelRefusesIsAWarningNotAFailure) {
       << (logger->lines().empty() ? "" : logger->lines()[0].second);
 }
 
+std::string policyAndPriorityOfThread() {
+  ThreadSched sched = threadSched();
+  return "policy " + std::to_string(sched.policy) + " priority " + std::to_string(sched.priority);
+}
+HttpServer::Options withRealtime(int priority) {
+  HttpServer::Options options;
+  options.sliceMicros = 300;  // as production sets it: the real-time policy goes over it
+  options.realtimePriority = priority;
+  return options;
+}
+
+// Whether this process may put a thread under SCHED_FIFO (root, CAP_SYS_NICE, RLIMIT_RTPRIO).
+bool mayUseRealtime() {
+  bool may = false;
+  std::thread probe([&] {
+    sched_param one{};
+    one.sched_priority = 1;
+    may = sched_setscheduler(0, SCHED_FIFO, &one) == 0;
+  });
+  probe.join();
+  return may;
+}
+
+TEST(HttpServerThreads, TheHttpThreadsRunUnderSchedFifoAtTheConfiguredPriorityAndTheStarterKeepsItsOwn) {
+  if (!mayUseRealtime()) GTEST_SKIP() << "this process may not use SCHED_FIFO (no CAP_SYS_NICE)";
+  auto logger = std::make_shared<testing::RecordingLogger>();
+  Seen seen;
+  std::thread starter([&] {
+    setPolicy(SCHED_BATCH);
+    seen = serve(withRealtime(3), policyAndPriorityOfThread, logger);
+  });
+  starter.join();
+  ASSERT_TRUE(seen.started);
+  EXPECT_EQ(seen.reactor, "policy " + std::to_string(SCHED_FIFO) + " priority 3");
+  EXPECT_EQ(seen.starter, seen.before);
+  EXPECT_EQ(seen.before, "policy " + std::to_string(SCHED_BATCH) + " priority 0");
+  EXPECT_FALSE(logger->contains("http_realtime_priority"));
+}
+
+// Without the privilege the server still starts, the threads as the slice makes them, and says why.
+TEST(HttpServerThreads, ARealtimePriorityTheProcessMayNotSetIsAWarningNotAFailure) {
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_RTPRIO, &saved), 0);
+  rlimit none = saved;
+  none.rlim_cur = 0;  // no real-time priority without CAP_SYS_NICE
+  ASSERT_EQ(setrlimit(RLIMIT_RTPRIO, &none), 0);
+  auto logger = std::make_shared<testing::RecordingLogger>();
+  Seen seen;
+  std::thread starter([&] {
+    ASSERT_TRUE(dropSysNice());
+    seen = serve(withRealtime(3), policyAndPriorityOfThread, logger);
+  });
+  starter.join();
+  setrlimit(RLIMIT_RTPRIO, &saved);
+  ASSERT_TRUE(seen.started);
+  EXPECT_EQ(seen.reactor, "policy " + std::to_string(SCHED_OTHER) + " priority 0");
+  EXPECT_EQ(seen.starter, seen.before);
+  EXPECT_TRUE(logger->contains("[server] http_realtime_priority = 3: sched_setattr: Operation not permitted; the HTTP threads keep "
+                               "their policy (SCHED_FIFO needs CAP_SYS_NICE or RLIMIT_RTPRIO)"))
+      << (logger->lines().empty() ? "" : logger->lines()[0].second);
+}
+
 }  // namespace
 }  // namespace mx::host::http

@@ -198,6 +198,13 @@ void expectServerSettingRefused(const std::string& setting, const std::string& v
   EXPECT_EQ(errors[0], file + ": [server] " + message + value);
 }
 
+TEST(DeploymentThreads, AnHttpRealtimePriorityOutOfRangeIsRefusedSayingWhere) {
+  for (std::string value : {"-1", "100"}) {
+    expectServerSettingRefused("http_realtime_priority", value,
+                               "http_realtime_priority must be 0 (none) or between 1 and 99, got ");
+  }
+}
+
 TEST(DeploymentThreads, AnHttpNiceOrSliceOutOfRangeIsRefusedSayingWhere) {
   for (std::string value : {"-21", "20"}) {
     expectServerSettingRefused("http_nice", value, "http_nice must be between -20 and 19, got ");

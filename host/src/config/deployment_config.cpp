@@ -53,6 +53,9 @@ const ConfigSchema& serverSchema() {
           .optional("http_slice_us", ConfigType::Integer, 0,
                     "the HTTP threads under SCHED_OTHER with a scheduler slice of this many microseconds, 100 to "
                     "100000 (Linux 6.12+: a shorter slice preempts the running thread at wake-up); 0: as the server's")
+          .optional("http_realtime_priority", ConfigType::Integer, 0,
+                    "the HTTP threads under SCHED_FIFO at this priority, 1 to 99, ahead of every other thread on "
+                    "saturated cores (needs CAP_SYS_NICE); 0: as http_nice and http_slice_us make them")
           .optional("data_dir", ConfigType::String, "data", "writable data directory")
           .optional("plugin_dir", ConfigType::String, "",
                     "where [[plugins]] names are resolved (default: next to the executable)")

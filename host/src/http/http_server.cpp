@@ -235,6 +235,39 @@ class ThreadSlice {
   std::optional<ThreadSched> restore_;
 };
 
+// Puts the calling thread under SCHED_FIFO at `priority` until destroyed.
+class ThreadRealtime {
+ public:
+  ThreadRealtime(int priority, Logger& logger) {
+    if (priority <= 0) return;
+    ThreadSched before;
+    if (!readThreadSched(before)) {
+      logger.warn(setting(priority) + ": sched_getattr: " + std::strerror(errno) + "; the HTTP threads keep their policy");
+      return;
+    }
+    ThreadSched wanted;
+    wanted.policy = SCHED_FIFO;
+    wanted.priority = static_cast<uint32_t>(priority);
+    if (!writeThreadSched(wanted)) {
+      logger.warn(setting(priority) + ": sched_setattr: " + std::strerror(errno) +
+                  "; the HTTP threads keep their policy (SCHED_FIFO needs CAP_SYS_NICE or RLIMIT_RTPRIO)");
+      return;
+    }
+    before.size = sizeof(ThreadSched);
+    before.runtimeNanos = 0;  // the slice in force, custom or not: the kernel's (a ThreadSlice outside puts its own back)
+    restore_ = before;
+  }
+  ~ThreadRealtime() {
+    if (restore_) writeThreadSched(*restore_);  // leaving a real-time policy needs no privilege
+  }
+  ThreadRealtime(const ThreadRealtime&) = delete;
+  ThreadRealtime& operator=(const ThreadRealtime&) = delete;
+
+ private:
+  static std::string setting(int priority) { return "[server] http_realtime_priority = " + std::to_string(priority); }
+  std::optional<ThreadSched> restore_;
+};
+
 }  // namespace
 
 Status HttpServer::start() {
@@ -259,6 +292,7 @@ Status HttpServer::start() {
     {
       ThreadNice httpThreads(options_.nice, *logger_);  // inherited by the threads serveThreaded() starts
       ThreadSlice httpSlice(options_.sliceMicros, *logger_);  // after the nice value, which it keeps
+      ThreadRealtime httpRealtime(options_.realtimePriority, *logger_);  // last: ahead of the policy the slice set
       endpoint_->serveThreaded();
     }
     port_ = static_cast<uint16_t>(endpoint_->getPort());

@@ -8,8 +8,9 @@
 // long streams are not cut, the listen backlog passed through initArgs (the
 // Options::backlog setting is ignored by 0.0.5), custom response headers as
 // Header subclasses (raw headers are never written).
-// The threads start() makes (listener, reactors) take Options::nice and
-// Options::sliceMicros, set on the calling thread around their start and put
+// The threads start() makes (listener, reactors) take Options::nice,
+// Options::sliceMicros and Options::realtimePriority, set on the calling
+// thread around their start and put
 // back after (Linux: a nice value, a policy and a slice are a thread's, and new
 // threads inherit them).
 // Thread-safety: routes are added before start(); handlers run on the reactor
@@ -98,6 +99,13 @@ class HttpServer {
     // batch thread never preempts. When the kernel refuses it or keeps no
     // custom slice, a warning and the threads run as the caller. 0: as the caller.
     int sliceMicros = 0;
+    // When above 0: the HTTP threads run under SCHED_FIFO at this priority
+    // (1-99), ahead of every thread of the ordinary policies, so a request is
+    // read the moment it arrives even on saturated cores (the slice then does
+    // not apply). Needs CAP_SYS_NICE (or RLIMIT_RTPRIO); refused, a warning
+    // and the threads run as the nice value and slice make them. The kernel's
+    // real-time throttling (sched_rt_runtime_us) leaves the others their share.
+    int realtimePriority = 0;
   };
 
   HttpServer(Options options, std::shared_ptr<Logger> logger);

@@ -150,6 +150,12 @@ std::unique_ptr<Deployment> Deployment::load(const std::string& configFile, EnvL
                      std::to_string(httpSlice));
     return nullptr;
   }
+  int64_t httpRealtime = server.value("http_realtime_priority", int64_t{0});
+  if (httpRealtime < 0 || httpRealtime > 99) {
+    errors.push_back(configFile + ": [server] http_realtime_priority must be 0 (none) or between 1 and 99, got " +
+                     std::to_string(httpRealtime));
+    return nullptr;
+  }
   if (server.value("blocking_threads", int64_t{16}) < 0) {
     errors.push_back(configFile + ": [server] blocking_threads must be 0 (blocking work on the graph workers) or more");
     return nullptr;
