@@ -344,6 +344,30 @@ TEST(WorkerPool, PostFirstRunsAheadOfQueuedTasks) {
   EXPECT_EQ(order, (std::vector<std::string>{"running", "first", "queued 1", "queued 2"}));
 }
 
+// Once stop() has begun, post says the task was not taken: a task that posts
+// more while the pool drains learns its follow-up will not run (the save queue
+// then saves the rest itself).
+TEST(WorkerPool, APostDuringStopIsRefusedAndSaysSo) {
+  WorkerPool workers(1);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> running;
+  bool followUpTaken = true, followUpRan = false;
+  EXPECT_TRUE(workers.post([&] {
+    running.set_value();
+    released.wait();
+    followUpTaken = workers.post([&] { followUpRan = true; });
+  }));
+  running.get_future().wait();
+  std::thread stopper([&] { workers.stop(); });  // drains the running task, then joins
+  while (workers.post([] {})) std::this_thread::yield();  // until stop() has begun
+  release.set_value();
+  stopper.join();
+  EXPECT_FALSE(followUpTaken);
+  EXPECT_FALSE(followUpRan);
+  EXPECT_FALSE(workers.post([] {}));
+}
+
 // A worker's own next task wakes no other worker (the worker takes it when its
 // current task returns); two waiting tasks still run side by side.
 TEST(WorkerPool, AWorkersOwnNextTaskWakesNoOtherAndTwoRunSideBySide) {

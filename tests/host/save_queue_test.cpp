@@ -108,6 +108,7 @@ TEST(SaveQueue, WithSomewhereToContinueASaveThatFindsRunsWaitingHandsThemOn) {
   SaveQueue<int> queue(8, [&](std::vector<int>& batch) { save(batch); }, [&](std::function<void()> rest) {
     std::lock_guard<std::mutex> lock(continuedMutex);
     continued.push_back(std::move(rest));
+    return true;
   });
   auto saver = std::async(std::launch::async, [&] { queue.submit(1); });
   save.waitInside();
@@ -124,6 +125,32 @@ TEST(SaveQueue, WithSomewhereToContinueASaveThatFindsRunsWaitingHandsThemOn) {
   EXPECT_EQ(save.batches[1], (std::vector<int>{2, 3, 4}));
   EXPECT_EQ(continued.size(), 1u);  // none left waiting: nothing handed on
   queue.submit(5);                  // and no one saving: saved at once
+  EXPECT_EQ(save.batches.size(), 3u);
+}
+
+// At shutdown the blocking pool refuses new tasks: the saving thread saves what waits itself.
+TEST(SaveQueue, WhenTheRestIsRefusedTheSavingThreadSavesItItself) {
+  HeldSave save;
+  save.hold = true;
+  int refused = 0;
+  SaveQueue<int> queue(8, [&](std::vector<int>& batch) { save(batch); }, [&](std::function<void()>) {
+    ++refused;
+    return false;
+  });
+  auto saver = std::async(std::launch::async, [&] {
+    queue.submit(1);
+    return std::this_thread::get_id();
+  });
+  save.waitInside();
+  queue.submit(2);
+  queue.submit(3);
+  save.release();
+  std::thread::id saving = saver.get();
+  ASSERT_EQ(save.batches.size(), 2u);
+  EXPECT_EQ(save.batches[1], (std::vector<int>{2, 3}));
+  EXPECT_EQ(save.threads[1], saving);
+  EXPECT_EQ(refused, 1);
+  queue.submit(4);  // no one saving afterwards: saved at once
   EXPECT_EQ(save.batches.size(), 3u);
 }
 

@@ -238,13 +238,14 @@ void addChatRoutes(http::HttpServer& server, RunManager& runs, const Deployment&
     }
     if (status.code() == mx::Code::NotFound) {
       // Not in memory: finished and stored (409), or unknown (404). The store says which.
-      return blockingWork.post([&runs, user = *user, runId, later = http::DeferredResponse(response, context.requestId)] {
+      blockingWork.post([&runs, user = *user, runId, later = http::DeferredResponse(response, context.requestId)] {
         Status stored = runs.finishedRunInStore(runId, user);
         if (stored.code() == mx::Code::FailedPrecondition) {
           return later.json(static_cast<int>(Code::Conflict), http::errorJson("already_finished", stored.message(), later.requestId()));
         }
         later.error(stored);
       });
+      return;
     }
     if (!status.isOk()) return http::sendStatusError(response, status, context);
     http::sendJson(response, Code::Accepted, {{"runId", runId}, {"status", "cancelling"}});

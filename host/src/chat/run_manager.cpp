@@ -65,7 +65,7 @@ RunManager::RunManager(Deployment& deployment, ChatSettings settings, std::share
       logger_(std::move(logger)),
       session_(settings_.sessionCache, settings_.sessionTtl),
       saves_(settings_.runsPerSave, [this](std::vector<PendingSave>& batch) { saveFinished(batch); },
-             [this](std::function<void()> rest) { deployment_.blockingWork().post(std::move(rest)); }) {
+             [this](std::function<void()> rest) { return deployment_.blockingWork().post(std::move(rest)); }) {
   housekeeper_ = std::thread([this] { housekeeping(); });
 }
 

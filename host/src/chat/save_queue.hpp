@@ -10,7 +10,9 @@
 // With `continueElsewhere`, a save that finds more runs waiting when it ends
 // goes on through it (the blocking pool's queue: work queued meanwhile, a
 // reconnect's read ahead of all, is not held up behind a thread that keeps
-// saving); without, the saving thread goes on itself.
+// saving); without, or when it refuses (false: the pool is stopping, at
+// shutdown), the saving thread goes on itself, so no waiting run is left
+// unsaved.
 // Thread-safety: submit may be called from any thread. Blocking: submit runs
 // `save` on the calling thread when no other thread is saving (call it where
 // blocking work may run). Ownership: items are moved in and handed to `save`,
@@ -35,7 +37,7 @@ template <class Item>
 class SaveQueue {
  public:
   using Save = std::function<void(std::vector<Item>& batch)>;
-  using Continue = std::function<void(std::function<void()> rest)>;
+  using Continue = std::function<bool(std::function<void()> rest)>;  // false: not taken
 
   SaveQueue(size_t maxBatch, Save save, Continue continueElsewhere = {})
       : maxBatch_(maxBatch == 0 ? 1 : maxBatch), save_(std::move(save)), continueElsewhere_(std::move(continueElsewhere)) {}
@@ -64,7 +66,7 @@ class SaveQueue {
       }
       if (!continueElsewhere_) continue;
       if (doneIfNoneWaits()) return;
-      return continueElsewhere_([this] { drain(); });
+      if (continueElsewhere_([this] { drain(); })) return;
     }
   }
 

@@ -16,9 +16,9 @@ WorkerPool::WorkerPool(size_t threads, bool acceptsHelp) : acceptsHelp_(acceptsH
 
 WorkerPool::~WorkerPool() { stop(); }
 
-void WorkerPool::post(std::function<void()> task) { enqueue(std::move(task), false); }
+bool WorkerPool::post(std::function<void()> task) { return enqueue(std::move(task), false); }
 
-void WorkerPool::postFirst(std::function<void()> task) { enqueue(std::move(task), true); }
+void WorkerPool::postFirst(std::function<void()> task) { (void)enqueue(std::move(task), true); }
 
 namespace {
 thread_local const WorkerPool* runningIn = nullptr;  // the pool whose task this thread is running
@@ -54,11 +54,11 @@ void WorkerPool::runHereOrPost(std::function<void()> task) {
   post(std::move(task));
 }
 
-void WorkerPool::enqueue(std::function<void()> task, bool first) {
+bool WorkerPool::enqueue(std::function<void()> task, bool first) {
   bool wake;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_) return;
+    if (stopping_) return false;
     if (first) {
       tasks_.push_front(std::move(task));
     } else {
@@ -78,6 +78,7 @@ void WorkerPool::enqueue(std::function<void()> task, bool first) {
     wakeUps_.fetch_add(1, std::memory_order_relaxed);
     wake_.notify_one();
   }
+  return true;
 }
 
 void WorkerPool::stop() {

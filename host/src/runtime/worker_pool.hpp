@@ -65,7 +65,8 @@ class WorkerPool {
   };
   static constexpr int kMostHelpedTasks = 16;
 
-  void post(std::function<void()> task);
+  // False, and the task dropped, once stop() has begun.
+  bool post(std::function<void()> task);
   // Ahead of every queued task: for short work a client waits on alone (a
   // reconnect's replay from the store), which under load would otherwise
   // queue behind the steps of hundreds of runs.
@@ -93,7 +94,7 @@ class WorkerPool {
   void loop();
   // After a task: its CPU time to where it asked (chargeCurrentTaskTo).
   static void settleCharge();
-  void enqueue(std::function<void()> task, bool first);
+  bool enqueue(std::function<void()> task, bool first);
   // Runs queued tasks on the calling (helping) thread: see HelpWhenIdle.
   void help();
   // Runs one task as this pool's (a worker's or a helper's): its writes batched, its CPU charged.
