@@ -368,6 +368,16 @@ TEST(WorkerPool, APostDuringStopIsRefusedAndSaysSo) {
   EXPECT_FALSE(workers.post([] {}));
 }
 
+// At shutdown, work that must not be lost (a run's last save) is done on the
+// calling thread once the pool takes no more.
+TEST(WorkerPool, RunHereOrPostRunsOnTheCallerOnceThePoolIsStopping) {
+  WorkerPool workers(1);
+  workers.stop();
+  std::thread::id ranOn;
+  workers.runHereOrPost([&] { ranOn = std::this_thread::get_id(); });
+  EXPECT_EQ(ranOn, std::this_thread::get_id());
+}
+
 // A worker's own next task wakes no other worker (the worker takes it when its
 // current task returns); two waiting tasks still run side by side.
 TEST(WorkerPool, AWorkersOwnNextTaskWakesNoOtherAndTwoRunSideBySide) {

@@ -195,7 +195,8 @@ void RunManager::finishWhenBothOver(const std::shared_ptr<ActiveRun>& run) {
   if (run->untilFinish.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   RunOutcome outcome = std::move(*run->outcome);
   run->outcome.reset();
-  // The records are saved where blocking work runs: the graph's last step ends on a graph worker.
+  // The records are saved where blocking work runs: the graph's last step ends on a graph worker
+  // (at shutdown, once that pool has stopped, here: saved late rather than lost).
   deployment_.blockingWork().runHereOrPost(
       [this, run, outcome = std::move(outcome)]() mutable { finishRecorded(run, std::move(outcome)); });
 }

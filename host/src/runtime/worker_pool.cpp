@@ -16,9 +16,9 @@ WorkerPool::WorkerPool(size_t threads, bool acceptsHelp) : acceptsHelp_(acceptsH
 
 WorkerPool::~WorkerPool() { stop(); }
 
-bool WorkerPool::post(std::function<void()> task) { return enqueue(std::move(task), false); }
+bool WorkerPool::post(std::function<void()> task) { return enqueue(task, false); }
 
-void WorkerPool::postFirst(std::function<void()> task) { (void)enqueue(std::move(task), true); }
+void WorkerPool::postFirst(std::function<void()> task) { (void)enqueue(task, true); }
 
 namespace {
 thread_local const WorkerPool* runningIn = nullptr;  // the pool whose task this thread is running
@@ -50,11 +50,10 @@ size_t WorkerPool::workersAsleep() const {
 }
 
 void WorkerPool::runHereOrPost(std::function<void()> task) {
-  if (runsCurrentTask()) return task();
-  post(std::move(task));
+  if (runsCurrentTask() || !enqueue(task, false)) task();
 }
 
-bool WorkerPool::enqueue(std::function<void()> task, bool first) {
+bool WorkerPool::enqueue(std::function<void()>& task, bool first) {
   bool wake;
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -77,7 +77,9 @@ class WorkerPool {
   // Whether the calling thread is running one of this pool's tasks.
   bool runsCurrentTask() const;
   // Runs `task` now when the calling thread is one of this pool's (no hop to
-  // another of its threads), else posts it.
+  // another of its threads), else posts it; once stop() has begun, runs it
+  // now on the calling thread too (a run's last save, a blocking tool's
+  // call at shutdown: done where it is rather than dropped).
   void runHereOrPost(std::function<void()> task);
   // Adds the CPU time of the task running on this thread (a task of any
   // WorkerPool) to `totalNs` when it ends; `totalNs` must outlive the task.
@@ -94,7 +96,8 @@ class WorkerPool {
   void loop();
   // After a task: its CPU time to where it asked (chargeCurrentTaskTo).
   static void settleCharge();
-  bool enqueue(std::function<void()> task, bool first);
+  // Takes `task` (moves it out) unless stopping; false, `task` untouched, then.
+  bool enqueue(std::function<void()>& task, bool first);
   // Runs queued tasks on the calling (helping) thread: see HelpWhenIdle.
   void help();
   // Runs one task as this pool's (a worker's or a helper's): its writes batched, its CPU charged.
