@@ -112,13 +112,14 @@ TEST(WalCheckpointer, KeepsTheWalBoundedWhileReadersNeverStop) {
   }
   EXPECT_EQ(db.rows(), 4000);
   auto counts = db.checkpointer->counts();
-  EXPECT_GE(counts.restarts, 1u);
+  // Bounded means started again and again while the readers never stop (23-42 restarts seen).
+  EXPECT_GE(counts.restarts, 3u);
   EXPECT_EQ(counts.failures, 0u);
-  // The threshold is 100 pages (~400 KB). The WAL runs past it while a cycle syncs the files (a few
-  // milliseconds), and after a RESTART the readers outlast (100 ms, then the 50 ms back-off): ~6 MB
-  // on an idle machine. A loaded one syncs slower and the writer gets further meanwhile (18.6 MB in
-  // a CI run, another test beside it): bounded means well under the ~48 MB of a WAL never started again.
-  EXPECT_LT(largest, 24u * 1024 * 1024) << "the WAL grew to " << largest << " bytes (" << counts.cycles << " cycles, "
+  // The threshold is 100 pages (~400 KB). The WAL runs past it while a cycle syncs the files, and
+  // after a RESTART the readers outlast (100 ms, then the 50 ms back-off): ~6 MB on an idle disk.
+  // How far the writer gets meanwhile is the disk's: 18.6 and 30.2 MB in CI runs with another test's
+  // syncs beside it. A WAL never started again would reach ~48 MB.
+  EXPECT_LT(largest, 36u * 1024 * 1024) << "the WAL grew to " << largest << " bytes (" << counts.cycles << " cycles, "
                                        << counts.restarts << " restarts, " << counts.busy << " busy)";
 }
 
