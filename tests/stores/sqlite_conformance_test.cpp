@@ -204,20 +204,18 @@ TEST(RunSaving, ABatchOfRunsBehindTheGuardIsSavedByTheStoreOrFailsEveryRunNaming
   std::vector<RunSave> runs = {{&one}, {&two}};
   auto plain = host::guard(std::make_shared<PlainStore>(sqlite), "store \"plain\"");
   for (const Status& status : dynamic_cast<RunBatchStore&>(*plain).saveRuns(runs)) EXPECT_EQ(status.code(), Code::Unimplemented);
-  auto throwing = host::guard(std::make_shared<BatchStore>(sqlite, BatchStore::Fault::Throws), "store \"thrower\"");
-  auto thrown = dynamic_cast<RunBatchStore&>(*throwing).saveRuns(runs);
-  ASSERT_EQ(thrown.size(), 2u);
-  for (const Status& status : thrown) {
-    EXPECT_EQ(status.code(), Code::Internal);
-    EXPECT_NE(status.message().find("store \"thrower\" threw: boom"), std::string::npos) << status.message();
-  }
-  auto miscounting = host::guard(std::make_shared<BatchStore>(sqlite, BatchStore::Fault::Miscounts), "store \"short\"");
-  auto miscounted = dynamic_cast<RunBatchStore&>(*miscounting).saveRuns(runs);
-  ASSERT_EQ(miscounted.size(), 2u);
-  for (const Status& status : miscounted) {
-    EXPECT_EQ(status.code(), Code::Internal);
-    EXPECT_NE(status.message().find("answered 1 statuses for a batch of 2 runs"), std::string::npos) << status.message();
-  }
+  // A faulty store behind the guard: Internal for each of the two runs, saying what went wrong.
+  auto expectEveryRunInternal = [&](BatchStore::Fault fault, const std::string& name, const std::string& says) {
+    auto guarded = host::guard(std::make_shared<BatchStore>(sqlite, fault), name);
+    auto statuses = dynamic_cast<RunBatchStore&>(*guarded).saveRuns(runs);
+    ASSERT_EQ(statuses.size(), 2u) << name;
+    for (const Status& status : statuses) {
+      EXPECT_EQ(status.code(), Code::Internal) << name;
+      EXPECT_NE(status.message().find(says), std::string::npos) << status.message();
+    }
+  };
+  expectEveryRunInternal(BatchStore::Fault::Throws, "store \"thrower\"", "store \"thrower\" threw: boom");
+  expectEveryRunInternal(BatchStore::Fault::Miscounts, "store \"short\"", "answered 1 statuses for a batch of 2 runs");
 }
 
 // A checkpointer of a plugin built before CheckpointTextSaver, or one that throws.

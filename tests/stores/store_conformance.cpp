@@ -22,27 +22,22 @@ ChunkRecord chunk(const std::string& id, const std::string& resourceId, int ordi
   return {id, resourceId, ordinal, "Heading", text, std::move(embedding)};
 }
 
-// Run1's last checkpoint of thread c1, at step 6.
-Checkpoint run1LastCheckpoint() {
-  Checkpoint last;
-  last.threadId = "c1";
-  last.runId = "run1";
-  last.step = 6;
-  last.status = "completed";
-  return last;
+Checkpoint checkpointAt(const std::string& thread, const std::string& run, int step, const std::string& status) {
+  Checkpoint checkpoint;
+  checkpoint.threadId = thread;
+  checkpoint.runId = run;
+  checkpoint.step = step;
+  checkpoint.status = status;
+  return checkpoint;
 }
+
+// Run1's last checkpoint of thread c1, at step 6.
+Checkpoint run1LastCheckpoint() { return checkpointAt("c1", "run1", 6, "completed"); }
 
 // Thread c1 before run1's last checkpoint: 25 of an older run's (past the
 // retention of 20) and run1's pending writes at steps 2 and 6.
 void seedThreadBeforeRun1(Checkpointer& checkpointer) {
-  for (int step = 0; step < 25; ++step) {
-    Checkpoint older;
-    older.threadId = "c1";
-    older.runId = "run0";
-    older.step = step;
-    older.status = "completed";
-    ASSERT_TRUE(checkpointer.save(older).isOk());
-  }
+  for (int step = 0; step < 25; ++step) ASSERT_TRUE(checkpointer.save(checkpointAt("c1", "run0", step, "completed")).isOk());
   ASSERT_TRUE(checkpointer.saveWrite({"c1", "run1", 2, "tools", {{"x", 1}}}).isOk());
   ASSERT_TRUE(checkpointer.saveWrite({"c1", "run1", 6, "tools", {{"x", 2}}}).isOk());
 }
@@ -415,12 +410,7 @@ TEST_P(StoreConformance, AnotherUsersArtifactIdIsNotOverwritten) {
 
 TEST_P(StoreConformance, CheckpointRetentionIsBounded) {
   for (int i = 0; i < 40; ++i) {
-    Checkpoint c;
-    c.threadId = "t";
-    c.runId = "r";
-    c.step = i;
-    c.status = "running";
-    Status saved = store->checkpointer()->save(c);
+    Status saved = store->checkpointer()->save(checkpointAt("t", "r", i, "running"));
     ASSERT_TRUE(saved.isOk()) << saved.toString();
   }
   auto history = store->checkpointer()->history("t");

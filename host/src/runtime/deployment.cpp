@@ -204,9 +204,10 @@ std::unique_ptr<Deployment> Deployment::load(const std::string& configFile, EnvL
     if (c.is_object() && c.value("disconnect", "continue") != "continue" && c.value("disconnect", "") != "cancel") {
       configErrors.push_back({locationOf(*chat, configFile), "[chat] disconnect must be \"continue\" or \"cancel\""});
     }
-    if (c.is_object() && (c.value("runs_per_save", int64_t{32}) < 1 || c.value("runs_per_save", int64_t{32}) > 256)) {
+    int64_t runsPerSave = c.is_object() ? c.value("runs_per_save", int64_t{32}) : 32;
+    if (runsPerSave < 1 || runsPerSave > 256) {
       configErrors.push_back({locationOf(*chat, configFile), "[chat] runs_per_save must be between 1 (each run saved alone) and 256, got " +
-                                                                 std::to_string(c.value("runs_per_save", int64_t{32}))});
+                                                                 std::to_string(runsPerSave)});
     }
   }
   if (const auto* knowledge = deployment->config_.document->get("knowledge"); knowledge && knowledge->is_table()) {
