@@ -5,7 +5,9 @@
 #include <atomic>
 #include <cstdlib>
 #include <future>
+#include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "mock_http_server.hpp"
@@ -37,9 +39,11 @@ struct Collector final : HttpStreamHandler {
   }
 };
 
-std::shared_ptr<CurlHttpClient> makeClient() {
+std::shared_ptr<CurlHttpClient> makeClient(size_t ioThreads = 1) {
+  CurlHttpClient::Options options;
+  options.ioThreads = ioThreads;
   return std::make_shared<CurlHttpClient>(std::make_shared<SourceLogger>(std::make_shared<LogOutput>(LogLevel::Error, false), "test"),
-                                          CurlHttpClient::Options{});
+                                          options);
 }
 
 HttpRequest post(const std::string& url, bool sse = false) {
@@ -643,6 +647,163 @@ TEST(HttpClient, ManyConcurrentStreamsOnOneThread) {
     ASSERT_EQ(c->events.size(), 20u);
     EXPECT_EQ(c->events[19].second, "19");
   }
+}
+
+// Remembers the thread of each callback, to tell which I/O thread served a request.
+struct ThreadRecorder final : HttpStreamHandler {
+  std::mutex mutex;
+  std::set<std::thread::id> threads;
+  size_t events = 0;
+  std::promise<Status> done;
+  void seen() {
+    std::lock_guard<std::mutex> lock(mutex);
+    threads.insert(std::this_thread::get_id());
+  }
+  void onResponseStart(int, const HttpHeaders&) override { seen(); }
+  void onBodyData(std::string_view) override { seen(); }
+  void onEvent(const SseEvent&) override {
+    seen();
+    ++events;
+  }
+  void onComplete(const Status& s) override {
+    seen();
+    done.set_value(s);
+  }
+};
+
+MockHttpServer tickingServer(int ticks) {
+  return MockHttpServer([ticks](const MockRequest&, MockResponse& r) {
+    r.begin(200, {{"Content-Type", "text/event-stream"}});
+    for (int i = 0; i < ticks && !r.failed(); ++i) {
+      r.chunk("data: " + std::to_string(i) + "\n\n");
+      r.sleep(20ms);
+    }
+    r.end();
+  });
+}
+
+// Requests go to the I/O threads in turn; each request's callbacks all come
+// from its own thread, and the client counts the transfers of every thread.
+TEST(HttpClientIoThreads, RequestsAreSpreadOverTheThreadsAndEachStaysOnOne) {
+  MockHttpServer server = tickingServer(10);
+  auto client = makeClient(3);
+  EXPECT_EQ(client->ioThreads(), 3u);
+  std::vector<std::shared_ptr<ThreadRecorder>> recorders;
+  for (int i = 0; i < 9; ++i) {
+    recorders.push_back(std::make_shared<ThreadRecorder>());
+    client->start(post(server.baseUrl() + "/", true), recorders.back(), {});
+  }
+  size_t mostActive = 0;
+  for (int i = 0; i < 100 && mostActive < 9; ++i) {
+    mostActive = std::max(mostActive, client->activeTransfers());
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(mostActive, 9u);
+  std::map<std::thread::id, int> requestsPerThread;
+  for (auto& recorder : recorders) {
+    auto future = recorder->done.get_future();
+    ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
+    EXPECT_TRUE(future.get().isOk());
+    EXPECT_EQ(recorder->events, 10u);
+    ASSERT_EQ(recorder->threads.size(), 1u) << "a request's callbacks came from more than one thread";
+    ++requestsPerThread[*recorder->threads.begin()];
+  }
+  EXPECT_EQ(requestsPerThread.size(), 3u);
+  for (const auto& [thread, requests] : requestsPerThread) EXPECT_EQ(requests, 3);
+  EXPECT_EQ(client->activeTransfers(), 0u);
+}
+
+// A request or timer started on an I/O thread (from a callback) stays on that
+// thread, so that a chain of calls needs no hand-off; the first request here
+// goes to the second thread, where timers from other threads never run.
+TEST(HttpClientIoThreads, WhatAnIoThreadStartsStaysOnIt) {
+  MockHttpServer server([](const MockRequest&, MockResponse& r) { r.send(200, {}, "ok"); });
+  auto client = makeClient(3);
+  auto warmUp = std::make_shared<Collector>();
+  client->start(post(server.baseUrl() + "/"), warmUp, {});  // takes the first thread's turn
+  ASSERT_TRUE(wait(warmUp).isOk());
+  auto next = std::make_shared<ThreadRecorder>();
+  std::promise<std::thread::id> timerThread;
+  struct Chaining final : HttpStreamHandler {
+    std::function<void()> then;
+    std::thread::id thread;
+    void onResponseStart(int, const HttpHeaders&) override {}
+    void onBodyData(std::string_view) override {}
+    void onEvent(const SseEvent&) override {}
+    void onComplete(const Status&) override {
+      thread = std::this_thread::get_id();
+      then();
+    }
+  };
+  auto first = std::make_shared<Chaining>();
+  first->then = [&] {
+    client->start(post(server.baseUrl() + "/"), next, {});
+    client->runAfter(0ms, [&] { timerThread.set_value(std::this_thread::get_id()); });
+  };
+  client->start(post(server.baseUrl() + "/"), first, {});
+  auto future = next->done.get_future();
+  ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(future.get().isOk());
+  ASSERT_EQ(next->threads.size(), 1u);
+  EXPECT_EQ(*next->threads.begin(), first->thread);
+  auto timer = timerThread.get_future();
+  ASSERT_EQ(timer.wait_for(2s), std::future_status::ready);
+  EXPECT_EQ(timer.get(), first->thread);
+  std::promise<std::thread::id> otherTimer;  // from this thread: the first I/O thread's
+  client->runAfter(0ms, [&] { otherTimer.set_value(std::this_thread::get_id()); });
+  EXPECT_NE(otherTimer.get_future().get(), first->thread);
+}
+
+// Each thread has its share of the connection cap (rounded up): eight streams
+// under a cap of four on two threads open at most four connections, and all complete.
+TEST(HttpClientIoThreads, TheConnectionCapIsSharedBetweenTheThreads) {
+  MockHttpServer server = tickingServer(5);
+  CurlHttpClient::Options options;
+  options.ioThreads = 2;
+  options.maxTotalConnections = 4;
+  auto client = std::make_shared<CurlHttpClient>(
+      std::make_shared<SourceLogger>(std::make_shared<LogOutput>(LogLevel::Error, false), "test"), options);
+  std::vector<std::shared_ptr<Collector>> collectors;
+  for (int i = 0; i < 8; ++i) {
+    collectors.push_back(std::make_shared<Collector>());
+    client->start(post(server.baseUrl() + "/", true), collectors.back(), {});
+  }
+  for (auto& c : collectors) {
+    ASSERT_TRUE(wait(c).isOk());
+    EXPECT_EQ(c->events.size(), 5u);
+  }
+  EXPECT_EQ(server.requestCount(), 8u);
+  EXPECT_LE(server.connectionCount(), 4u);
+}
+
+// A cancel reaches the transfer on whichever thread it runs, and shutdown
+// completes what every thread has in flight; timers still run in due order.
+TEST(HttpClientIoThreads, CancelShutdownAndTimersReachEveryThread) {
+  MockHttpServer server = tickingServer(200);
+  auto client = makeClient(3);
+  std::promise<std::vector<int>> timersDone;
+  auto order = std::make_shared<std::vector<int>>();
+  client->runAfter(60ms, [order, &timersDone] { order->push_back(2); timersDone.set_value(*order); });
+  client->runAfter(10ms, [order] { order->push_back(1); });
+  std::vector<CancellationSource> sources(6);
+  std::vector<std::shared_ptr<Collector>> collectors;
+  for (auto& source : sources) {
+    collectors.push_back(std::make_shared<Collector>());
+    client->start(post(server.baseUrl() + "/", true), collectors.back(), source.token());
+  }
+  std::this_thread::sleep_for(100ms);
+  for (int i = 0; i < 3; ++i) {  // one on each thread: requests went to them in turn
+    auto cancelledAt = std::chrono::steady_clock::now();
+    sources[i].cancel();
+    EXPECT_EQ(wait(collectors[i]).code(), Code::Cancelled) << i;
+    EXPECT_LT(collectors[i]->completedAt - cancelledAt, 50ms) << i;
+  }
+  auto timers = timersDone.get_future();
+  ASSERT_EQ(timers.wait_for(2s), std::future_status::ready);
+  EXPECT_EQ(timers.get(), (std::vector<int>{1, 2}));
+  client->shutdown();
+  for (int i = 3; i < 6; ++i) EXPECT_EQ(wait(collectors[i]).code(), Code::Cancelled) << i;
+  EXPECT_EQ(client->activeTransfers(), 0u);
 }
 
 }  // namespace

@@ -72,6 +72,16 @@ std::string_view trim(std::string_view text) {
 // one clock read a pass instead of one per write).
 thread_local SteadyClock::time_point passStarted;
 
+// The loop whose thread this is (null on other threads): what such a thread
+// starts stays on it (see CurlHttpClient::loopOfCaller).
+thread_local const void* runningLoop = nullptr;
+
+// A loop's share of a limit over all loops: 0 (none) stays 0, and a share is at least one.
+long shareOf(long limit, size_t loops) {
+  if (limit <= 0) return limit;
+  return std::max<long>(1, (limit + static_cast<long>(loops) - 1) / static_cast<long>(loops));
+}
+
 }  // namespace
 
 struct Transfer {
@@ -519,6 +529,7 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
   }
 
   void run() {
+    runningLoop = this;
     for (;;) {
       {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -584,28 +595,54 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
   std::atomic<bool> sleeping_{false};  // in (or about to enter) epoll_wait
 };
 
-CurlHttpClient::CurlHttpClient(std::shared_ptr<Logger> logger, Options options)
-    : loop_(std::make_shared<Loop>(std::move(logger), options)) {
-  loop_->startThread();
+CurlHttpClient::CurlHttpClient(std::shared_ptr<Logger> logger, Options options) {
+  size_t count = std::max<size_t>(1, options.ioThreads);
+  Options each = options;
+  each.maxConnections = shareOf(options.maxConnections, count);
+  each.maxConnectionsPerHost = shareOf(options.maxConnectionsPerHost, count);
+  each.maxTotalConnections = shareOf(options.maxTotalConnections, count);
+  for (size_t i = 0; i < count; ++i) loops_.push_back(std::make_shared<Loop>(logger, each));
+  for (auto& loop : loops_) loop->startThread();
 }
 
-CurlHttpClient::~CurlHttpClient() { loop_->shutdown(); }
+CurlHttpClient::~CurlHttpClient() { shutdown(); }
+
+CurlHttpClient::Loop* CurlHttpClient::loopOfCaller() const {
+  if (runningLoop == nullptr) return nullptr;
+  for (const auto& loop : loops_) {
+    if (loop.get() == runningLoop) return loop.get();
+  }
+  return nullptr;  // another client's thread
+}
+
+CurlHttpClient::Loop& CurlHttpClient::loopForRequest() {
+  if (loops_.size() == 1) return *loops_.front();
+  if (Loop* own = loopOfCaller()) return *own;
+  return *loops_[turn_.fetch_add(1, std::memory_order_relaxed) % loops_.size()];
+}
 
 void CurlHttpClient::start(HttpRequest request, std::shared_ptr<HttpStreamHandler> handler, CancellationToken cancel) {
-  loop_->start(std::make_shared<const HttpRequest>(std::move(request)), std::move(handler), std::move(cancel));
+  loopForRequest().start(std::make_shared<const HttpRequest>(std::move(request)), std::move(handler), std::move(cancel));
 }
 
 void CurlHttpClient::startShared(std::shared_ptr<const HttpRequest> request, std::shared_ptr<HttpStreamHandler> handler,
                                  CancellationToken cancel) {
-  loop_->start(std::move(request), std::move(handler), std::move(cancel));
+  loopForRequest().start(std::move(request), std::move(handler), std::move(cancel));
 }
 
 void CurlHttpClient::runAfter(std::chrono::milliseconds delay, std::function<void()> task) {
-  loop_->runAfter(delay, std::move(task));
+  Loop* own = loops_.size() == 1 ? nullptr : loopOfCaller();
+  (own != nullptr ? *own : *loops_.front()).runAfter(delay, std::move(task));
 }
 
-void CurlHttpClient::shutdown() { loop_->shutdown(); }
+void CurlHttpClient::shutdown() {
+  for (auto& loop : loops_) loop->shutdown();
+}
 
-size_t CurlHttpClient::activeTransfers() const { return loop_->active(); }
+size_t CurlHttpClient::activeTransfers() const {
+  size_t total = 0;
+  for (const auto& loop : loops_) total += loop->active();
+  return total;
+}
 
 }  // namespace mx::host

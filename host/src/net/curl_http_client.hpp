@@ -1,16 +1,24 @@
-// The host's HttpClient (mx/http.hpp) on one libcurl multi handle.
+// The host's HttpClient (mx/http.hpp) on libcurl multi handles.
 //
-// One I/O thread waits in epoll on the sockets libcurl names (its socket
-// API: only ready sockets are acted on, so a pass costs what is ready, not
-// what is open), delivers response data to handlers (decoding SSE when asked),
-// runs timers, and enforces idle timeouts. New requests, cancellations and
-// timers reach the thread through a locked queue plus an eventfd. Connections are kept
+// Each I/O thread (Options::ioThreads, one by default) has its own multi
+// handle and connections; it waits in epoll on the sockets libcurl names (its
+// socket API: only ready sockets are acted on, so a pass costs what is ready,
+// not what is open), delivers response data to handlers (decoding SSE when
+// asked), and enforces idle timeouts. A request or timer started on one of
+// these threads (by a callback, a timer, or a graph step the thread runs)
+// stays on it, so a chain of calls and retries keeps to one thread and needs
+// no wake-up; others go to the threads in turn (timers: to the first). A
+// request's callbacks all come from its thread; the timers of one thread run
+// in the order they are due. New requests, cancellations and timers
+// reach a thread through a locked queue plus an eventfd. Connections are kept
 // alive and reused across requests to the same host.
 // Thread-safety: start/runAfter/shutdown from any thread.
-// Blocking: start/runAfter never block; shutdown joins the I/O thread.
+// Blocking: start/runAfter never block; shutdown joins the I/O threads.
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <vector>
 
 #include "mx/http.hpp"
 #include "mx/log.hpp"
@@ -30,6 +38,10 @@ class CurlHttpClient final : public HttpClient {
     // streams arrive in events of a few hundred bytes, and a buffer per live
     // call is per-stream memory.
     long receiveBufferBytes = 4096;
+    // I/O threads, each with its own share of the connection limits above
+    // (rounded up): one core's worth of reading model streams is the ceiling
+    // of one thread.
+    size_t ioThreads = 1;
   };
 
   CurlHttpClient(std::shared_ptr<Logger> logger, Options options);
@@ -44,11 +56,18 @@ class CurlHttpClient final : public HttpClient {
   // timers and stops the I/O thread. Idempotent.
   void shutdown();
 
+  // Transfers in progress, over every I/O thread.
   size_t activeTransfers() const;
+  size_t ioThreads() const { return loops_.size(); }
 
  private:
   class Loop;
-  std::shared_ptr<Loop> loop_;
+  // The loop whose thread calls, when it is one of this client's; else null.
+  Loop* loopOfCaller() const;
+  Loop& loopForRequest();
+
+  std::vector<std::shared_ptr<Loop>> loops_;  // [0] also runs the timers set from other threads
+  std::atomic<size_t> turn_{0};
 };
 
 }  // namespace mx::host
