@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <mutex>
+#include <set>
 
 #include "anthropic_provider.hpp"
 #include "api_mock.hpp"
@@ -382,6 +384,61 @@ TEST_F(AnthropicProviderTest, CancellationDuringRetryBackoffIsImmediate) {
   auto result = future.get();
   EXPECT_EQ(result.status.code(), Code::Cancelled);
   EXPECT_LT(result.completedAt - cancelledAt, 50ms);
+}
+
+// On a client with two I/O threads a call's retries keep to its own thread,
+// and a cancel's task, which runs on the other one, still ends a backoff at
+// once: calls go to the threads in turn, so of two calls one is on each.
+TEST_F(AnthropicProviderTest, OnTwoIoThreadsRetriesSucceedAndACancelInABackoffIsImmediateOnEither) {
+  host::CurlHttpClient::Options options;
+  options.ioThreads = 2;
+  auto http = std::make_shared<host::CurlHttpClient>(std::make_shared<host::SourceLogger>(log_, "http"), options);
+  auto seen = std::make_shared<std::pair<std::mutex, std::set<std::string>>>();
+  serve([seen](const MockRequest& request, MockResponse& r) {
+    bool first = false;
+    {
+      std::lock_guard<std::mutex> lock(seen->first);
+      first = seen->second.insert(request.body).second;
+    }
+    if (request.body.find("wait") != std::string::npos || first) {
+      r.send(429, {{"retry-after", request.body.find("wait") != std::string::npos ? "30" : "0.05"}},
+             R"({"type":"error","error":{"type":"rate_limit_error","message":"slow down"}})");
+      return;
+    }
+    streamSse(r, sseFixture("anthropic-text-basic.sse"));
+  });
+  AnthropicProvider retrying(config(), http, logger_);
+  std::vector<std::shared_ptr<Waiter>> waiters;
+  for (int i = 0; i < 20; ++i) {
+    waiters.push_back(std::make_shared<Waiter>());
+    retrying.chat(request("call " + std::to_string(i)), waiters.back(), {});
+  }
+  for (auto& waiter : waiters) {
+    auto future = waiter->promise.get_future();
+    ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
+    auto result = future.get();
+    ASSERT_TRUE(result.status.isOk()) << result.status.toString();
+    EXPECT_EQ(result.text, "Hello there!");
+  }
+  EXPECT_EQ(server_->requestCount(), 40u);
+
+  std::vector<CancellationSource> sources(2);
+  std::vector<std::shared_ptr<Waiter>> waiting;
+  for (auto& source : sources) {
+    waiting.push_back(std::make_shared<Waiter>());
+    retrying.chat(request("wait"), waiting.back(), source.token());
+  }
+  std::this_thread::sleep_for(200ms);
+  for (size_t i = 0; i < sources.size(); ++i) {
+    auto future = waiting[i]->promise.get_future();
+    auto cancelledAt = std::chrono::steady_clock::now();
+    sources[i].cancel();
+    ASSERT_EQ(future.wait_for(2s), std::future_status::ready) << i;
+    auto result = future.get();
+    EXPECT_EQ(result.status.code(), Code::Cancelled) << i;
+    EXPECT_LT(result.completedAt - cancelledAt, 50ms) << i;
+  }
+  http->shutdown();
 }
 
 TEST_F(AnthropicProviderTest, MissingApiKeyIsAFailedPrecondition) {

@@ -4,16 +4,21 @@
 // `onResponseStart` (status and headers), then either raw body chunks
 // (`onBodyData`) or — when the request asks for it and the response is a 2xx
 // `text/event-stream` — decoded Server-Sent Events (`onEvent`), then exactly
-// one `onComplete`. The host drives every transfer of every plugin from one
-// I/O thread (libcurl multi: keep-alive and connection reuse across calls), so
-// no thread is held per waiting stream. `runAfter` schedules work on that
-// thread (retry backoff without sleeping).
+// one `onComplete`. The host drives every transfer of every plugin from its
+// I/O threads (libcurl multi: keep-alive and connection reuse across calls;
+// one thread unless `[server] http_client_threads` says more), so no thread is
+// held per waiting stream. `runAfter` schedules work on an I/O thread (retry
+// backoff without sleeping).
 // Thread-safety: `start` and `runAfter` may be called from any thread. Handler
-// callbacks for one request are serialised and run on the I/O thread.
+// callbacks for one request are serialised and run on one I/O thread. A
+// request or task started from an I/O thread (a callback, a `runAfter` task)
+// runs on that same thread, so a call's retries keep to one thread; one
+// started elsewhere may run on any of them, so state it shares with a request
+// started elsewhere needs its own synchronisation.
 // Ownership: the client keeps the handler alive until onComplete returns.
 // string_views passed to callbacks are valid only during the callback.
 // Blocking: nothing blocks. Handler callbacks must not block either: they run
-// on the shared I/O thread.
+// on a shared I/O thread.
 // Cancellation: cancelling the token aborts the transfer at once (the socket
 // is closed) and completes with Code::Cancelled.
 // Timeouts: `connectTimeout` bounds connecting; `idleTimeout` bounds the gap

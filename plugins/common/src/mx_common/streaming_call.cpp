@@ -22,11 +22,12 @@ StreamingCall::StreamingCall(std::shared_ptr<HttpClient> http, Logger& logger, s
 
 void StreamingCall::begin() {
   auto self = shared_from_this();
-  // Cancellation while waiting for a retry must not wait for the timer; the
-  // callback only posts, so all state stays on the I/O thread.
+  // Cancellation while waiting for a retry must not wait for the timer. The
+  // canceller's thread only posts: the task may run on another I/O thread than
+  // the attempts, and ends the wait only if the timer has not taken it.
   cancelSubscription_ = cancel_.onCancel([self] {
     self->http_->runAfter(std::chrono::milliseconds(0), [self] {
-      if (self->waitingForRetry_) self->complete(cancelledError("cancelled while waiting to retry"));
+      if (self->waitingForRetry_.exchange(false)) self->complete(cancelledError("cancelled while waiting to retry"));
     });
   });
   attempt();
@@ -95,8 +96,10 @@ void StreamingCall::attempt() {
     }
   }
   startAttempt();
-  http_->startShared(request_, shared_from_this(), cancel_);
-  if (rebuild_) request_.reset();
+  // Let go of a rebuildable request before the transfer starts: its callbacks
+  // may run on the I/O thread before startShared returns here.
+  auto request = rebuild_ ? std::move(request_) : request_;
+  http_->startShared(std::move(request), shared_from_this(), cancel_);
 }
 
 void StreamingCall::finishStream(const Status& transport) {
@@ -129,10 +132,13 @@ void StreamingCall::retry(const Status& why, std::optional<std::chrono::millisec
   logger_.warn(label_ + " " + why.toString() + "; retry " + std::to_string(retriesDone_) + "/" +
                std::to_string(policy_.maxRetries) + " in " + std::to_string(delay.count()) + " ms");
   waitingForRetry_ = true;
+  if (cancel_.isCancelled() && waitingForRetry_.exchange(false)) {  // its cancel's task may have looked already
+    complete(cancelledError("cancelled while waiting to retry"));
+    return;
+  }
   auto self = shared_from_this();
   http_->runAfter(delay, [self] {
-    if (!self->waitingForRetry_ || self->completed_) return;
-    self->waitingForRetry_ = false;
+    if (!self->waitingForRetry_.exchange(false) || self->completed_) return;
     if (self->cancel_.isCancelled()) {
       self->complete(cancelledError("cancelled while waiting to retry"));
       return;
@@ -142,8 +148,7 @@ void StreamingCall::retry(const Status& why, std::optional<std::chrono::millisec
 }
 
 void StreamingCall::complete(const Status& status) {
-  if (completed_) return;
-  completed_ = true;
+  if (completed_.exchange(true)) return;
   waitingForRetry_ = false;
   deliver(status);
   cancelSubscription_.reset();

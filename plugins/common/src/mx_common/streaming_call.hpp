@@ -8,11 +8,15 @@
 // reached the observer; it completes exactly once, with a message that says
 // how much was streamed when a stream fails midway; cancellation during a
 // backoff completes at once.
-// Thread-safety: every method runs on the HTTP I/O thread, except begin()
-// (any thread) and the cancel callback (which only posts to the I/O thread).
+// Thread-safety: an attempt's callbacks, the retry that follows and the next
+// attempt run one after another on the attempt's I/O thread (the host's client
+// keeps what an I/O thread starts on it); begin() runs on any thread, and a
+// cancel's task on another I/O thread: it and the retry's timer take the
+// wait for a retry from each other (waitingForRetry_), and complete() runs once.
 // Blocking: never.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -79,8 +83,8 @@ class StreamingCall : public HttpStreamHandler, public std::enable_shared_from_t
   HttpHeaders headers_;
   std::string errorBody_;
   int retriesDone_ = 0;
-  bool waitingForRetry_ = false;
-  bool completed_ = false;
+  std::atomic<bool> waitingForRetry_{false};
+  std::atomic<bool> completed_{false};
 };
 
 }  // namespace mx::common
