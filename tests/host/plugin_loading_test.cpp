@@ -205,6 +205,23 @@ TEST(DeploymentThreads, AnHttpRealtimePriorityOutOfRangeIsRefusedSayingWhere) {
   }
 }
 
+TEST(DeploymentThreads, HttpClientThreadsOutOfRangeAreRefusedSayingWhere) {
+  for (std::string value : {"0", "-1", "65"}) {
+    expectServerSettingRefused("http_client_threads", value, "http_client_threads must be between 1 and 64, got ");
+  }
+}
+
+TEST(DeploymentThreads, TheHttpClientHasTheConfiguredIoThreads) {
+  for (int threads : {1, 3}) {
+    mx::test::TempDir dir;
+    std::vector<std::string> errors;
+    std::string toml = "[server]\nport = 0\nlog_level = \"error\"\nhttp_client_threads = " + std::to_string(threads) + "\n";
+    auto deployment = Deployment::load(dir.write("deploy.toml", toml), processEnvironment(), errors);
+    ASSERT_TRUE(deployment) << (errors.empty() ? "" : errors[0]);
+    EXPECT_EQ(deployment->components().httpClient()->ioThreads(), static_cast<size_t>(threads));
+  }
+}
+
 TEST(DeploymentThreads, AnHttpNiceOrSliceOutOfRangeIsRefusedSayingWhere) {
   for (std::string value : {"-21", "20"}) {
     expectServerSettingRefused("http_nice", value, "http_nice must be between -20 and 19, got ");

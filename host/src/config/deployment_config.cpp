@@ -44,6 +44,9 @@ const ConfigSchema& serverSchema() {
           .optional("blocking_threads", ConfigType::Integer, 16,
                     "threads for blocking work: database and cache round trips, blocking tools, uploads "
                     "(0: on the graph workers)")
+          .optional("http_client_threads", ConfigType::Integer, 1,
+                    "I/O threads of the HTTP client that streams model answers and calls HTTP tools, 1 to 64, "
+                    "each with its own connections (one reads about a core's worth of model streams)")
           .optional("cpu_scheduling", ConfigType::String, "normal",
                     "the server's threads under Linux SCHED_BATCH (\"batch\": they do not preempt each other "
                     "when one wakes another) or as started (\"normal\")")

@@ -189,6 +189,7 @@ std::shared_ptr<CurlHttpClient> ComponentSet::httpClient() {
       options.maxTotalConnections = static_cast<long>(turnsWithin(*limit));
       options.maxConnections = std::min(options.maxConnections, options.maxTotalConnections);
     }
+    options.ioThreads = static_cast<size_t>(config_.server.value("http_client_threads", int64_t{1}));  // range checked at load
     httpClient_ = std::make_shared<CurlHttpClient>(std::make_shared<SourceLogger>(log_, "http-client"), options);
   }
   return httpClient_;

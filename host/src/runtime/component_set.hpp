@@ -61,7 +61,7 @@ class ComponentSet {
 
   const std::vector<std::unique_ptr<ComponentInstance>>& instances() const { return instances_; }
 
-  // The shared HTTP client, created on first use (one I/O thread).
+  // The shared HTTP client, created on first use ([server] http_client_threads I/O threads).
   std::shared_ptr<CurlHttpClient> httpClient();
   void setModelCatalogue(std::shared_ptr<ModelCatalogue> catalogue) { models_ = std::move(catalogue); }
   // Where tools that block run (runBlockingOn); before instantiate(). Unset:

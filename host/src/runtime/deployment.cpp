@@ -14,6 +14,9 @@ namespace mx::host {
 
 namespace {
 
+// More I/O threads than this would each read too few streams to be worth their own connections.
+constexpr int64_t kMostHttpClientThreads = 64;
+
 const ConfigSchema& graphEntrySchema() {
   static const ConfigSchema schema =
       ConfigSchema().required("file", ConfigType::String, "the graph's TOML file, relative to this config file");
@@ -154,6 +157,12 @@ std::unique_ptr<Deployment> Deployment::load(const std::string& configFile, EnvL
   if (httpRealtime < 0 || httpRealtime > 99) {
     errors.push_back(configFile + ": [server] http_realtime_priority must be 0 (none) or between 1 and 99, got " +
                      std::to_string(httpRealtime));
+    return nullptr;
+  }
+  int64_t httpClientThreads = server.value("http_client_threads", int64_t{1});
+  if (httpClientThreads < 1 || httpClientThreads > kMostHttpClientThreads) {
+    errors.push_back(configFile + ": [server] http_client_threads must be between 1 and " + std::to_string(kMostHttpClientThreads) +
+                     ", got " + std::to_string(httpClientThreads));
     return nullptr;
   }
   if (server.value("blocking_threads", int64_t{16}) < 0) {
