@@ -53,7 +53,7 @@ class CurlHttpClient final : public HttpClient {
   void runAfter(std::chrono::milliseconds delay, std::function<void()> task) override;
 
   // Completes every pending and running transfer with Cancelled, drops pending
-  // timers and stops the I/O thread. Idempotent.
+  // timers and stops the I/O threads. Idempotent.
   void shutdown();
 
   // Transfers in progress, over every I/O thread.
