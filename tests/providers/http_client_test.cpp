@@ -62,6 +62,39 @@ Status wait(const std::shared_ptr<Collector>& c) {
   return future.get();
 }
 
+MockHttpServer tickingServer(int ticks) {
+  return MockHttpServer([ticks](const MockRequest&, MockResponse& r) {
+    r.begin(200, {{"Content-Type", "text/event-stream"}});
+    for (int i = 0; i < ticks && !r.failed(); ++i) {
+      r.chunk("data: " + std::to_string(i) + "\n\n");
+      r.sleep(20ms);
+    }
+    r.end();
+  });
+}
+
+// Eight streams of five events under a cap of `cap` open connections on
+// `ioThreads` threads: every one completes, and no more connections open.
+void expectEightStreamsOnAtMost(long cap, size_t ioThreads) {
+  MockHttpServer server = tickingServer(5);
+  CurlHttpClient::Options options;
+  options.ioThreads = ioThreads;
+  options.maxTotalConnections = cap;
+  auto client = std::make_shared<CurlHttpClient>(
+      std::make_shared<SourceLogger>(std::make_shared<LogOutput>(LogLevel::Error, false), "test"), options);
+  std::vector<std::shared_ptr<Collector>> collectors;
+  for (int i = 0; i < 8; ++i) {
+    collectors.push_back(std::make_shared<Collector>());
+    client->start(post(server.baseUrl() + "/", true), collectors.back(), {});
+  }
+  for (auto& c : collectors) {
+    ASSERT_TRUE(wait(c).isOk());
+    EXPECT_EQ(c->events.size(), 5u);
+  }
+  EXPECT_EQ(server.requestCount(), 8u);
+  EXPECT_LE(server.connectionCount(), static_cast<size_t>(cap));
+}
+
 TEST(HttpClient, DeliversStatusHeadersAndBodyAndSendsTheRequest) {
   MockHttpServer server([](const MockRequest&, MockResponse& r) {
     r.send(201, {{"Content-Type", "application/json"}, {"request-id", "req_9"}}, "{\"ok\":true}");
@@ -564,31 +597,7 @@ TEST(HttpClient, ShutdownCompletesInFlightTransfers) {
 
 // With a cap on open connections, transfers beyond it wait for one to free
 // (and reuse it) instead of opening more: none fails.
-TEST(HttpClient, TransfersBeyondTheConnectionCapWaitAndAllComplete) {
-  MockHttpServer server([](const MockRequest&, MockResponse& r) {
-    r.begin(200, {{"Content-Type", "text/event-stream"}});
-    for (int i = 0; i < 5; ++i) {
-      r.chunk("data: " + std::to_string(i) + "\n\n");
-      r.sleep(10ms);
-    }
-    r.end();
-  });
-  CurlHttpClient::Options options;
-  options.maxTotalConnections = 2;
-  auto client = std::make_shared<CurlHttpClient>(
-      std::make_shared<SourceLogger>(std::make_shared<LogOutput>(LogLevel::Error, false), "test"), options);
-  std::vector<std::shared_ptr<Collector>> collectors;
-  for (int i = 0; i < 8; ++i) {
-    collectors.push_back(std::make_shared<Collector>());
-    client->start(post(server.baseUrl() + "/", true), collectors.back(), {});
-  }
-  for (auto& c : collectors) {
-    ASSERT_TRUE(wait(c).isOk());
-    EXPECT_EQ(c->events.size(), 5u);
-  }
-  EXPECT_EQ(server.requestCount(), 8u);
-  EXPECT_LE(server.connectionCount(), 2u);
-}
+TEST(HttpClient, TransfersBeyondTheConnectionCapWaitAndAllComplete) { expectEightStreamsOnAtMost(2, 1); }
 
 // The loop writes its eventfd only when it is asleep: requests started from
 // several threads, each right after the previous one completed (the loop
@@ -671,17 +680,6 @@ struct ThreadRecorder final : HttpStreamHandler {
   }
 };
 
-MockHttpServer tickingServer(int ticks) {
-  return MockHttpServer([ticks](const MockRequest&, MockResponse& r) {
-    r.begin(200, {{"Content-Type", "text/event-stream"}});
-    for (int i = 0; i < ticks && !r.failed(); ++i) {
-      r.chunk("data: " + std::to_string(i) + "\n\n");
-      r.sleep(20ms);
-    }
-    r.end();
-  });
-}
-
 // Requests go to the I/O threads in turn; each request's callbacks all come
 // from its own thread, and the client counts the transfers of every thread.
 TEST(HttpClientIoThreads, RequestsAreSpreadOverTheThreadsAndEachStaysOnOne) {
@@ -756,25 +754,7 @@ TEST(HttpClientIoThreads, WhatAnIoThreadStartsStaysOnIt) {
 
 // Each thread has its share of the connection cap (rounded up): eight streams
 // under a cap of four on two threads open at most four connections, and all complete.
-TEST(HttpClientIoThreads, TheConnectionCapIsSharedBetweenTheThreads) {
-  MockHttpServer server = tickingServer(5);
-  CurlHttpClient::Options options;
-  options.ioThreads = 2;
-  options.maxTotalConnections = 4;
-  auto client = std::make_shared<CurlHttpClient>(
-      std::make_shared<SourceLogger>(std::make_shared<LogOutput>(LogLevel::Error, false), "test"), options);
-  std::vector<std::shared_ptr<Collector>> collectors;
-  for (int i = 0; i < 8; ++i) {
-    collectors.push_back(std::make_shared<Collector>());
-    client->start(post(server.baseUrl() + "/", true), collectors.back(), {});
-  }
-  for (auto& c : collectors) {
-    ASSERT_TRUE(wait(c).isOk());
-    EXPECT_EQ(c->events.size(), 5u);
-  }
-  EXPECT_EQ(server.requestCount(), 8u);
-  EXPECT_LE(server.connectionCount(), 4u);
-}
+TEST(HttpClientIoThreads, TheConnectionCapIsSharedBetweenTheThreads) { expectEightStreamsOnAtMost(4, 2); }
 
 // A cancel reaches the transfer on whichever thread it runs, and shutdown
 // completes what every thread has in flight; timers still run in due order.
