@@ -235,7 +235,9 @@ TEST(RunLog, ASealedLogTakesOnlyItsLastEvent) {
   log.emitArtifactDelta("art_1", "late");
   log.emitJson("thinking", {{"status", "late"}});
   EXPECT_EQ(log.events().size(), 2u);
+  EXPECT_EQ(log.eventCount(), 2u);
   log.finishWith("done", "{\"messageCount\":2}");
+  EXPECT_EQ(log.eventCount(), 3u);
   EXPECT_TRUE(log.closed());
   auto events = log.events();
   ASSERT_EQ(events.size(), 3u);

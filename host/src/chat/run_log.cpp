@@ -189,6 +189,11 @@ std::vector<ArtifactDraft> RunLog::artifacts() const {
   return drafts_;
 }
 
+size_t RunLog::eventCount() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return entries_.size();
+}
+
 size_t RunLog::subscriberCount() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return subscribers_.size();

@@ -64,6 +64,8 @@ class RunLog final : public EventSink {
   // the log (a delta's data formatted once more, no RunEvent per event).
   // Returns how many.
   size_t writeEvents(RunEventBatchWriter& batch) const;
+  // How many events it holds (what writeEvents would write).
+  size_t eventCount() const;
   std::vector<ArtifactDraft> artifacts() const;
   // Sends a keep-alive comment to the streams when no event has gone out since
   // the last call and for `idle` since then (called once a second: a silent

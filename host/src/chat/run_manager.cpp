@@ -54,6 +54,14 @@ int64_t countWords(const std::string& text) {
   return n;
 }
 
+// A finished run's events as the store keeps them: its sealed log, then `done`.
+RunEventBatch storedEvents(const RunLog& log, std::string_view done) {
+  RunEventBatchWriter events;
+  size_t logged = log.writeEvents(events);
+  events.add(static_cast<int64_t>(logged) + 1, "done", done);
+  return std::move(events).finish();
+}
+
 }  // namespace
 
 RunManager::RunManager(Deployment& deployment, ChatSettings settings, std::shared_ptr<Store> store,
@@ -273,18 +281,17 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
   // sealed first, so no late event (a tool that outlived its run) takes its number.
   std::string done = jsonText(Json{{"conversationId", run->conversationId}, {"messageCount", messageCount}});
   run->log->seal();
-  RunEventBatchWriter events;
-  size_t logged = run->log->writeEvents(events);
-  events.add(static_cast<int64_t>(logged) + 1, "done", done);
-  record.events = std::move(events).finish();
   if (settings_.metrics != nullptr) {
     settings_.metrics->recordRun({runStatusName(outcome.status), outcome.wallMs, outcome.nodeWaitMs, outcome.runtimeCpuMs,
-                                  record.events.count, usage});
+                                  run->log->eventCount() + 1, usage});  // with `done`
   }
   saves_.submit(PendingSave{run, std::move(record), std::move(outcome), std::move(done)});
 }
 
 void RunManager::saveFinished(std::vector<PendingSave>& batch) {
+  // Written here, when their save begins, not when each run finished: a run waiting for a save
+  // (a burst of runs ending at once) holds its log alone, not a second copy of its events.
+  for (auto& pending : batch) pending.record.events = storedEvents(*pending.run->log, pending.done);
   std::vector<Status> saved = saveBatch(batch);
   for (size_t i = 0; i < batch.size(); ++i) endSaved(batch[i], saved[i]);
 }
