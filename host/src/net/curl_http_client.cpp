@@ -631,7 +631,7 @@ void CurlHttpClient::startShared(std::shared_ptr<const HttpRequest> request, std
 }
 
 void CurlHttpClient::runAfter(std::chrono::milliseconds delay, std::function<void()> task) {
-  Loop* own = loops_.size() == 1 ? nullptr : loopOfCaller();
+  Loop* own = loopOfCaller();
   (own != nullptr ? *own : *loops_.front()).runAfter(delay, std::move(task));
 }
 
