@@ -13,6 +13,7 @@
 #include "mock_http_server.hpp"
 #include "net/curl_http_client.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/thread_name.hpp"
 #include "runtime/worker_pool.hpp"
 
 namespace mx::host {
@@ -662,11 +663,13 @@ TEST(HttpClient, ManyConcurrentStreamsOnOneThread) {
 struct ThreadRecorder final : HttpStreamHandler {
   std::mutex mutex;
   std::set<std::thread::id> threads;
+  std::set<std::string> threadNames;
   size_t events = 0;
   std::promise<Status> done;
   void seen() {
     std::lock_guard<std::mutex> lock(mutex);
     threads.insert(std::this_thread::get_id());
+    threadNames.insert(thisThreadsName());
   }
   void onResponseStart(int, const HttpHeaders&) override { seen(); }
   void onBodyData(std::string_view) override { seen(); }
@@ -698,6 +701,7 @@ TEST(HttpClientIoThreads, RequestsAreSpreadOverTheThreadsAndEachStaysOnOne) {
   }
   EXPECT_EQ(mostActive, 9u);
   std::map<std::thread::id, int> requestsPerThread;
+  std::set<std::string> threadNames;
   for (auto& recorder : recorders) {
     auto future = recorder->done.get_future();
     ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
@@ -705,8 +709,10 @@ TEST(HttpClientIoThreads, RequestsAreSpreadOverTheThreadsAndEachStaysOnOne) {
     EXPECT_EQ(recorder->events, 10u);
     ASSERT_EQ(recorder->threads.size(), 1u) << "a request's callbacks came from more than one thread";
     ++requestsPerThread[*recorder->threads.begin()];
+    threadNames.insert(recorder->threadNames.begin(), recorder->threadNames.end());
   }
   EXPECT_EQ(requestsPerThread.size(), 3u);
+  EXPECT_EQ(threadNames, (std::set<std::string>{"mx-client-0", "mx-client-1", "mx-client-2"}));
   for (const auto& [thread, requests] : requestsPerThread) EXPECT_EQ(requests, 3);
   EXPECT_EQ(client->activeTransfers(), 0u);
 }

@@ -2,6 +2,7 @@
 
 #include "chat/run_saving.hpp"
 #include "mx/record_id.hpp"
+#include "runtime/thread_name.hpp"
 
 #include <sstream>
 
@@ -74,7 +75,10 @@ RunManager::RunManager(Deployment& deployment, ChatSettings settings, std::share
       session_(settings_.sessionCache, settings_.sessionTtl),
       saves_(settings_.runsPerSave, [this](std::vector<PendingSave>& batch) { saveFinished(batch); },
              [this](std::function<void()> rest) { return deployment_.blockingWork().post(std::move(rest)); }) {
-  housekeeper_ = std::thread([this] { housekeeping(); });
+  housekeeper_ = std::thread([this] {
+    nameThisThread("mx-housekeeper");
+    housekeeping();
+  });
 }
 
 RunManager::~RunManager() { shutdown(std::chrono::milliseconds(0)); }

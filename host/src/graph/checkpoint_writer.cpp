@@ -1,11 +1,15 @@
 #include "graph/checkpoint_writer.hpp"
 
 #include "runtime/guards.hpp"
+#include "runtime/thread_name.hpp"
 
 namespace mx::host {
 
 CheckpointWriter::CheckpointWriter(std::shared_ptr<Checkpointer> checkpointer, std::shared_ptr<Logger> logger)
-    : checkpointer_(std::move(checkpointer)), logger_(std::move(logger)), thread_([this] { run(); }) {}
+    : checkpointer_(std::move(checkpointer)), logger_(std::move(logger)), thread_([this] {
+        nameThisThread("mx-checkpoints");
+        run();
+      }) {}
 
 CheckpointWriter::~CheckpointWriter() {
   {

@@ -16,6 +16,7 @@
 #include "net/curl_socket_events.hpp"
 #include "net/output_batch.hpp"
 #include "net/sse_decoder.hpp"
+#include "runtime/thread_name.hpp"
 #include "runtime/worker_pool.hpp"
 
 namespace mx::host {
@@ -130,8 +131,11 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
 
   // The thread keeps the loop alive: the last owner of the client may be a
   // handler running on this very thread.
-  void startThread() {
-    thread_ = std::thread([self = shared_from_this()] { self->run(); });
+  void startThread(size_t index) {
+    thread_ = std::thread([self = shared_from_this(), index] {
+      nameThisThread(nameOf("mx-client", index));
+      self->run();
+    });
   }
 
   ~Loop() {
@@ -602,7 +606,7 @@ CurlHttpClient::CurlHttpClient(std::shared_ptr<Logger> logger, Options options) 
   each.maxConnectionsPerHost = shareOf(options.maxConnectionsPerHost, count);
   each.maxTotalConnections = shareOf(options.maxTotalConnections, count);
   for (size_t i = 0; i < count; ++i) loops_.push_back(std::make_shared<Loop>(logger, each));
-  for (auto& loop : loops_) loop->startThread();
+  for (size_t i = 0; i < loops_.size(); ++i) loops_[i]->startThread(i);
 }
 
 CurlHttpClient::~CurlHttpClient() { shutdown(); }

@@ -262,7 +262,7 @@ Status Deployment::instantiate() {
   }
   int64_t blockingThreads = config_.server.value("blocking_threads", int64_t{16});  // not negative: load() checked
   if (blockingThreads > 0) {
-    blocking_ = std::make_unique<WorkerPool>(static_cast<size_t>(blockingThreads));
+    blocking_ = std::make_unique<WorkerPool>(static_cast<size_t>(blockingThreads), /*acceptsHelp=*/false, "mx-blocking");
     components_->setBlockingWork(blocking_.get());
   }
   MX_RETURN_IF_ERROR(components_->instantiate());
@@ -293,7 +293,7 @@ Status Deployment::instantiate() {
   bool stepsNeverWait = blocking_ != nullptr && (durability != Durability::Sync || checkpointBackend == "memory");
   workers_ = std::make_unique<WorkerPool>(workers > 0 ? static_cast<size_t>(workers)
                                                       : std::max(2u, std::thread::hardware_concurrency()),
-                                          /*acceptsHelp=*/stepsNeverWait);
+                                          /*acceptsHelp=*/stepsNeverWait, "mx-graph");
   size_t retention = static_cast<size_t>(std::max<int64_t>(1, checkpointSettings_.value("retention", int64_t{20})));
   if (checkpointBackend == "store") {
     auto store = components_->get<Store>(checkpointSettings_.value("store", "main"));

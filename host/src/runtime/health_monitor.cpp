@@ -1,4 +1,5 @@
 #include "runtime/health_monitor.hpp"
+#include "runtime/thread_name.hpp"
 
 namespace mx::host {
 
@@ -10,7 +11,10 @@ HealthMonitor::~HealthMonitor() { stop(); }
 
 void HealthMonitor::start() {
   checkOnce();
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    nameThisThread("mx-health");
+    loop();
+  });
 }
 
 void HealthMonitor::stop() {

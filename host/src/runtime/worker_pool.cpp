@@ -3,14 +3,16 @@
 #include <time.h>
 
 #include <algorithm>
+#include <string>
 
 #include "net/output_batch.hpp"
+#include "runtime/thread_name.hpp"
 
 namespace mx::host {
 
-WorkerPool::WorkerPool(size_t threads, bool acceptsHelp) : acceptsHelp_(acceptsHelp) {
+WorkerPool::WorkerPool(size_t threads, bool acceptsHelp, std::string_view name) : acceptsHelp_(acceptsHelp) {
   for (size_t i = 0; i < std::max<size_t>(1, threads); ++i) {
-    threads_.emplace_back([this] { loop(); });
+    threads_.emplace_back([this, i, poolName = std::string(name)] { loop(i, poolName); });
   }
 }
 
@@ -93,7 +95,8 @@ void WorkerPool::stop() {
   threads_.clear();
 }
 
-void WorkerPool::loop() {
+void WorkerPool::loop(size_t index, const std::string& poolName) {
+  nameThisThread(nameOf(poolName, index));
   for (;;) {
     std::function<void()> task;
     {

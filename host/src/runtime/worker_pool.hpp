@@ -25,6 +25,8 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -35,7 +37,8 @@ class WorkerPool {
   // `acceptsHelp`: only for a pool whose tasks never wait on I/O or on
   // another thread (the graph workers when blocking work has a pool of its
   // own): a helped task holds up the helper's event loop while it runs.
-  explicit WorkerPool(size_t threads, bool acceptsHelp = false);
+  // `name`: the threads are named "<name>-<index>" (runtime/thread_name.hpp).
+  explicit WorkerPool(size_t threads, bool acceptsHelp = false, std::string_view name = "mx-pool");
   ~WorkerPool();
 
   // Opened by an event loop's thread around one pass of its loop (the HTTP
@@ -93,7 +96,7 @@ class WorkerPool {
   bool acceptsHelp() const { return acceptsHelp_; }
 
  private:
-  void loop();
+  void loop(size_t index, const std::string& poolName);
   // After a task: its CPU time to where it asked (chargeCurrentTaskTo).
   static void settleCharge();
   // Takes `task` (moves it out) unless stopping; false, `task` untouched, then.

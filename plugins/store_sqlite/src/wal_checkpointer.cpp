@@ -19,7 +19,10 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::start(const std::strin
     MX_RETURN_IF_ERROR(pageSize.status());
   }
   std::unique_ptr<WalCheckpointer> checkpointer(new WalCheckpointer(policy, std::move(*connection), logger, pageBytes, checkpoint));
-  checkpointer->thread_ = std::thread([raw = checkpointer.get()] { raw->run(); });
+  checkpointer->thread_ = std::thread([raw = checkpointer.get()] {
+    (void)pthread_setname_np(pthread_self(), "mx-sqlite-wal");  // for top -H and perf, as the host names its threads
+    raw->run();
+  });
   return checkpointer;
 }
 
