@@ -7,6 +7,8 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <set>
+#include <vector>
 #include <thread>
 
 #include "cpu_spin.hpp"
@@ -174,6 +176,53 @@ TEST(WorkerPoolHelp, AHelpedTaskChargesItsCpuTime) {
   }
   EXPECT_GT(chargedNs.load(), 5'000'000);  // 20 ms of CPU
   workers.stop();
+}
+
+// Workers are woken last asleep, first woken: at light load one thread does
+// the work, and tasks that wait on each other still get a worker each.
+TEST(WorkerPoolWake, TheWorkerThatSleptLastTakesTheNextTask) {
+  WorkerPool pool(4);
+  waitUntilAllAsleep(pool);
+  std::set<std::thread::id> ranOn;
+  for (int i = 0; i < 20; ++i) {
+    std::promise<std::thread::id> ran;
+    pool.post([&] { ran.set_value(std::this_thread::get_id()); });
+    ranOn.insert(ran.get_future().get());
+    waitUntilAllAsleep(pool);
+  }
+  EXPECT_EQ(ranOn.size(), 1u);
+  EXPECT_EQ(pool.wakeUps(), 20u);
+}
+
+TEST(WorkerPoolWake, TasksThatWaitForEachOtherEachGetAWorker) {
+  WorkerPool pool(4);
+  waitUntilAllAsleep(pool);
+  std::atomic<int> started{0};
+  std::promise<void> allStarted;
+  std::shared_future<void> release = allStarted.get_future().share();
+  std::vector<std::promise<std::thread::id>> ran(4);
+  for (auto& promise : ran) {
+    pool.post([&] {
+      if (++started == 4) allStarted.set_value();
+      release.wait();
+      promise.set_value(std::this_thread::get_id());
+    });
+  }
+  std::set<std::thread::id> threads;
+  for (auto& promise : ran) {
+    auto future = promise.get_future();
+    ASSERT_EQ(future.wait_for(std::chrono::seconds(5)), std::future_status::ready) << "a task found no worker";
+    threads.insert(future.get());
+  }
+  EXPECT_EQ(threads.size(), 4u);
+  pool.stop();
+}
+
+TEST(WorkerPoolWake, StopWakesEverySleepingWorker) {
+  WorkerPool pool(3);
+  waitUntilAllAsleep(pool);
+  pool.stop();  // joins: returns only if every worker woke
+  EXPECT_FALSE(pool.post([] {}));
 }
 
 }  // namespace

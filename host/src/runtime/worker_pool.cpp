@@ -11,7 +11,10 @@
 namespace mx::host {
 
 WorkerPool::WorkerPool(size_t threads, bool acceptsHelp, std::string_view name) : acceptsHelp_(acceptsHelp) {
-  for (size_t i = 0; i < std::max<size_t>(1, threads); ++i) {
+  size_t count = std::max<size_t>(1, threads);
+  for (size_t i = 0; i < count; ++i) sleepers_.push_back(std::make_unique<Sleeper>());
+  idle_.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
     threads_.emplace_back([this, i, poolName = std::string(name)] { loop(i, poolName); });
   }
 }
@@ -57,6 +60,7 @@ void WorkerPool::runHereOrPost(std::function<void()> task) {
 
 bool WorkerPool::enqueue(std::function<void()>& task, bool first) {
   bool wake;
+  Sleeper* picked = nullptr;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) return false;
@@ -70,16 +74,37 @@ bool WorkerPool::enqueue(std::function<void()>& task, bool first) {
     // and a context switch on each side (at one stream, about 30 of the 50 futex calls of a turn).
     // A second waiting task wakes one, so work that can run in parallel still does.
     wake = runningIn != this || tasks_.size() > 1;
-    if (wake && runningIn != this && helping != nullptr && acceptsHelp_ && asleep_ == threads_.size() && tasks_.size() == 1) {
+    if (wake && runningIn != this && helping != nullptr && acceptsHelp_ && idle_.size() == threads_.size() && tasks_.size() == 1) {
       wake = false;  // the posting thread takes it when its scope closes
       if (std::find(helping->pools_.begin(), helping->pools_.end(), this) == helping->pools_.end()) helping->pools_.push_back(this);
     }
+    if (wake) picked = pickSleeper();
   }
-  if (wake) {
-    wakeUps_.fetch_add(1, std::memory_order_relaxed);
-    wake_.notify_one();
-  }
+  wakeUp(picked);
   return true;
+}
+
+WorkerPool::Sleeper* WorkerPool::pickSleeper() {
+  if (idle_.empty()) return nullptr;  // every worker is busy or already picked: one takes the task when free
+  Sleeper* picked = idle_.back();
+  idle_.pop_back();
+  picked->woken = true;
+  wakeUps_.fetch_add(1, std::memory_order_relaxed);
+  return picked;
+}
+
+void WorkerPool::wakeUp(Sleeper* sleeper) {
+  if (sleeper == nullptr) return;
+  sleeper->wake.notify_one();
+}
+
+void WorkerPool::sleep(std::unique_lock<std::mutex>& lock, Sleeper& me) {
+  me.woken = false;
+  idle_.push_back(&me);
+  ++asleep_;
+  me.wake.wait(lock, [&] { return me.woken || stopping_; });
+  --asleep_;
+  if (!me.woken) idle_.erase(std::find(idle_.begin(), idle_.end(), &me));  // stopping: no post picked it
 }
 
 void WorkerPool::stop() {
@@ -88,7 +113,7 @@ void WorkerPool::stop() {
     if (stopping_ && threads_.empty()) return;
     stopping_ = true;
   }
-  wake_.notify_all();
+  for (auto& sleeper : sleepers_) sleeper->wake.notify_all();
   for (auto& thread : threads_) {
     if (thread.joinable()) thread.join();
   }
@@ -101,12 +126,11 @@ void WorkerPool::loop(size_t index, const std::string& poolName) {
     std::function<void()> task;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      if (!stopping_ && tasks_.empty()) {
-        ++asleep_;
-        wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
-        --asleep_;
+      if (!stopping_ && tasks_.empty()) sleep(lock, *sleepers_[index]);
+      if (tasks_.empty()) {
+        if (stopping_) return;
+        continue;  // picked, but a worker that was busy took the task first
       }
-      if (tasks_.empty()) return;
       task = std::move(tasks_.front());
       tasks_.pop_front();
     }
@@ -145,16 +169,20 @@ void WorkerPool::help() {
   chargedUpToNs = -1;  // the loop's own work since the last helped task is no task's
   for (int helped = 0;; ++helped) {
     std::function<void()> task;
+    Sleeper* picked = nullptr;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (tasks_.empty() || stopping_) break;  // stopping: the workers finish the queue
       if (helped == kMostHelpedTasks) {
-        wakeUps_.fetch_add(1, std::memory_order_relaxed);
-        wake_.notify_one();
-        break;
+        picked = pickSleeper();
+      } else {
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
       }
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
+    }
+    if (!task) {
+      wakeUp(picked);
+      break;
     }
     run(task);
   }
