@@ -54,7 +54,7 @@ struct ChatSettings {
   size_t maxMessageChars = 32000;
   // Most finished runs saved in one call of the store while saves queue up
   // (group commit); 1: each run in a call of its own.
-  size_t runsPerSave = 32;
+  size_t runsPerSave = kDefaultRunsPerSave;
   // Turns in progress at once; a turn beyond it is refused (Unavailable: the
   // API answers 503 with Retry-After) instead of starting and failing midway
   // when the process runs out of descriptors. 0: no limit.

@@ -48,7 +48,7 @@ const ConfigSchema& chatSchema() {
                     "limit holds, three each)")
           .optional("disconnect", ConfigType::String, "continue", "continue or cancel the run when its client leaves")
           .optional("cache", ConfigType::String, "", "the [caches.*] for the session layer (empty: none)")
-          .optional("runs_per_save", ConfigType::Integer, 32,
+          .optional("runs_per_save", ConfigType::Integer, kDefaultRunsPerSave,
                     "most finished runs saved in one call of the store while saves queue up (group commit; 1: each "
                     "alone)")
           .optional("session_ttl_seconds", ConfigType::Integer, 1800, "a conversation's state stays cached this long");
@@ -213,9 +213,10 @@ std::unique_ptr<Deployment> Deployment::load(const std::string& configFile, EnvL
     if (c.is_object() && c.value("disconnect", "continue") != "continue" && c.value("disconnect", "") != "cancel") {
       configErrors.push_back({locationOf(*chat, configFile), "[chat] disconnect must be \"continue\" or \"cancel\""});
     }
-    int64_t runsPerSave = c.is_object() ? c.value("runs_per_save", int64_t{32}) : 32;
-    if (runsPerSave < 1 || runsPerSave > 256) {
-      configErrors.push_back({locationOf(*chat, configFile), "[chat] runs_per_save must be between 1 (each run saved alone) and 256, got " +
+    int64_t runsPerSave = c.is_object() ? c.value("runs_per_save", kDefaultRunsPerSave) : kDefaultRunsPerSave;
+    if (runsPerSave < 1 || runsPerSave > kMostRunsPerSave) {
+      configErrors.push_back({locationOf(*chat, configFile), "[chat] runs_per_save must be between 1 (each run saved alone) and " +
+                                                                 std::to_string(kMostRunsPerSave) + ", got " +
                                                                  std::to_string(runsPerSave)});
     }
   }

@@ -8,6 +8,7 @@
 // safe concurrently afterwards.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +23,10 @@
 #include "runtime/logging.hpp"
 
 namespace mx::host {
+
+// [chat] runs_per_save: its default and its bounds, for the schema, the load check and ChatSettings.
+inline constexpr int64_t kDefaultRunsPerSave = 32;
+inline constexpr int64_t kMostRunsPerSave = 256;
 
 class Deployment {
  public:
