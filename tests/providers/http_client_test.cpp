@@ -758,6 +758,48 @@ TEST(HttpClientIoThreads, WhatAnIoThreadStartsStaysOnIt) {
   EXPECT_NE(otherTimer.get_future().get(), first->thread);
 }
 
+// A chain of calls stays on its thread; requests from elsewhere then go to the
+// thread with fewer transfers, not in turn, so the chained one is not given more.
+TEST(HttpClientIoThreads, RequestsFromElsewhereGoToTheThreadWithFewerTransfers) {
+  MockHttpServer server = tickingServer(25);
+  auto client = makeClient(2);
+  std::vector<std::shared_ptr<ThreadRecorder>> chained;
+  for (int i = 0; i < 4; ++i) chained.push_back(std::make_shared<ThreadRecorder>());
+  struct StartsMore final : HttpStreamHandler {
+    std::function<void()> then;
+    void onResponseStart(int, const HttpHeaders&) override {}
+    void onBodyData(std::string_view) override {}
+    void onEvent(const SseEvent&) override {}
+    void onComplete(const Status&) override { then(); }
+  };
+  auto first = std::make_shared<StartsMore>();
+  first->then = [&] {
+    for (auto& recorder : chained) client->start(post(server.baseUrl() + "/", true), recorder, {});
+  };
+  client->start(post(server.baseUrl() + "/"), first, {});
+  for (int i = 0; i < 200 && client->activeTransfers() < 4; ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(client->activeTransfers(), 4u);
+  std::vector<std::shared_ptr<ThreadRecorder>> fromHere;
+  for (int i = 0; i < 4; ++i) {
+    fromHere.push_back(std::make_shared<ThreadRecorder>());
+    client->start(post(server.baseUrl() + "/", true), fromHere.back(), {});
+  }
+  auto threadOf = [](const std::shared_ptr<ThreadRecorder>& recorder) {
+    auto future = recorder->done.get_future();
+    EXPECT_EQ(future.wait_for(10s), std::future_status::ready);
+    EXPECT_TRUE(future.get().isOk());
+    EXPECT_EQ(recorder->threads.size(), 1u);
+    return recorder->threads.empty() ? std::thread::id() : *recorder->threads.begin();
+  };
+  std::set<std::thread::id> chainedThreads, otherThreads;
+  for (auto& recorder : chained) chainedThreads.insert(threadOf(recorder));
+  for (auto& recorder : fromHere) otherThreads.insert(threadOf(recorder));
+  ASSERT_EQ(chainedThreads.size(), 1u);
+  ASSERT_EQ(otherThreads.size(), 1u) << "the four went to both threads";
+  EXPECT_NE(*chainedThreads.begin(), *otherThreads.begin());
+  EXPECT_EQ(client->activeTransfers(), 0u);
+}
+
 // Each thread has its share of the connection cap (rounded up): eight streams
 // under a cap of four on two threads open at most four connections, and all complete.
 TEST(HttpClientIoThreads, TheConnectionCapIsSharedBetweenTheThreads) { expectEightStreamsOnAtMost(4, 2); }

@@ -106,11 +106,13 @@ struct Transfer {
   Status abortReason;          // set when we abort from a callback
   std::atomic<bool> cancelRequested{false};
   char errorBuffer[CURL_ERROR_SIZE] = {0};
+  std::atomic<size_t>* countedIn = nullptr;  // its loop's load, from the moment the loop accepted it
 
   ~Transfer() {
     cancelSubscription.reset();  // first: no cancel callback may run past this point
     if (headerList != nullptr) curl_slist_free_all(headerList);
     if (easy != nullptr) curl_easy_cleanup(easy);
+    if (countedIn != nullptr) countedIn->fetch_sub(1, std::memory_order_relaxed);
   }
 };
 
@@ -179,6 +181,8 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
         failUnstarted(std::move(transfer), cancelledError("HTTP client is shutting down"));
         return;
       }
+      raw->countedIn = &load_;
+      load_.fetch_add(1, std::memory_order_relaxed);
       incoming_.push_back(std::move(transfer));
     }
     wake();
@@ -215,6 +219,9 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
   }
 
   size_t active() const { return activeCount_.load(); }
+  // Transfers accepted and not yet finished, those still queued for the loop included: counted
+  // when start() returns, so requests started in a burst see each other.
+  size_t load() const { return load_.load(std::memory_order_relaxed); }
 
  private:
   struct Timer {
@@ -571,6 +578,7 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
   }
 
   std::shared_ptr<Logger> logger_;
+  std::atomic<size_t> load_{0};  // before the transfers below, which count themselves out of it
   long receiveBufferBytes_;
   bool proxyFromEnvironment_;  // read once, at start
   static constexpr size_t kFewestIdleEasyHandles = 64;
@@ -619,10 +627,23 @@ CurlHttpClient::Loop* CurlHttpClient::loopOfCaller() const {
   return nullptr;  // another client's thread
 }
 
+// The least loaded thread, so that chains of calls that stay on one thread (and its share of the
+// connection limit) do not leave it with more than its part; among equals, each in turn.
 CurlHttpClient::Loop& CurlHttpClient::loopForRequest() {
   if (loops_.size() == 1) return *loops_.front();
   if (Loop* own = loopOfCaller()) return *own;
-  return *loops_[turn_.fetch_add(1, std::memory_order_relaxed) % loops_.size()];
+  size_t first = turn_.fetch_add(1, std::memory_order_relaxed) % loops_.size();
+  Loop* least = loops_[first].get();
+  size_t leastLoad = least->load();
+  for (size_t i = 1; i < loops_.size() && leastLoad > 0; ++i) {
+    Loop* candidate = loops_[(first + i) % loops_.size()].get();
+    size_t load = candidate->load();
+    if (load < leastLoad) {
+      least = candidate;
+      leastLoad = load;
+    }
+  }
+  return *least;
 }
 
 void CurlHttpClient::start(HttpRequest request, std::shared_ptr<HttpStreamHandler> handler, CancellationToken cancel) {

@@ -7,7 +7,8 @@
 // asked), and enforces idle timeouts. A request or timer started on one of
 // these threads (by a callback, a timer, or a graph step the thread runs)
 // stays on it, so a chain of calls and retries keeps to one thread and needs
-// no wake-up; others go to the threads in turn (timers: to the first). A
+// no wake-up; others go to the thread with the fewest transfers, in turn
+// among equals (timers: to the first). A
 // request's callbacks all come from its thread; the timers of one thread run
 // in the order they are due. New requests, cancellations and timers
 // reach a thread through a locked queue plus an eventfd. Connections are kept
