@@ -203,11 +203,13 @@ cpu_ms() { awk '{ printf "%d", ($14 + $15) * 1000 / '"$(getconf CLK_TCK)"' }' "/
 # cpu_split before a run and before it after one, so that python's start-up stays outside.
 machine_ms() { awk -v tick="$(getconf CLK_TCK)" '/^cpu / { printf "%d", ($2 + $3 + $4 + $7 + $8 + $9) * 1000 / tick; exit }' /proc/stat; }
 # CPU ms so far of the processes sharing the two cores (server, mock, PostgreSQL with its exited
-# backends, Redis), as JSON.
+# backends, Redis), and of the server's threads by the name of their pool or loop
+# (docs/architecture.md), as JSON.
 cpu_split() {
   python3 - "$SERVER" "$POSTGRES_PID" <<'PY'
-import json, os, sys
+import json, os, re, sys
 server, postmaster = sys.argv[1:3]
+SERVER_THREAD_GROUPS = ("mx-client", "mx-graph", "mx-blocking", "mx-http")
 tick = os.sysconf("SC_CLK_TCK")
 def ms(pid, children=False):
     try:
@@ -226,6 +228,19 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
         group = "server"
     if group:
         groups[group] += ms(pid, children=(pid == postmaster))
+for pool in SERVER_THREAD_GROUPS:
+    groups["thread " + pool] = 0
+try:
+    tasks = os.listdir("/proc/%s/task" % server)
+except OSError:
+    tasks = []
+for task in tasks:
+    try:
+        pool = re.sub(r"-[0-9]+$", "", open("/proc/%s/task/%s/comm" % (server, task)).read().strip())
+    except OSError:
+        continue
+    if pool in SERVER_THREAD_GROUPS:
+        groups["thread " + pool] += ms("%s/task/%s" % (server, task))
 print(json.dumps(groups))
 PY
 }
@@ -406,8 +421,13 @@ import json, sys
 name, c, turns, before, after, peak = sys.argv[1:7]
 def split_line(split):
     rest = split["machine"] - sum(split[k] for k in ("server", "mock", "postgres", "redis", "loadgen"))
-    return "%21s CPU ms per turn by process: server %.2f, mock %.2f, PostgreSQL %.2f, Redis %.2f, load generator %.2f, the rest %.2f; machine %.2f" % (
-        "", split["server"], split["mock"], split["postgres"], split["redis"], split["loadgen"], rest, split["machine"])
+    return "%21s CPU ms per turn by process: server %.2f, mock %.2f, PostgreSQL %.2f, Redis %.2f, load generator %.2f, the rest %.2f; machine %.2f\n%s" % (
+        "", split["server"], split["mock"], split["postgres"], split["redis"], split["loadgen"], rest, split["machine"], threads_line(split))
+def threads_line(split):
+    named = [("HTTP client I/O", "mx-client"), ("graph workers", "mx-graph"), ("blocking pool", "mx-blocking"), ("HTTP reactors", "mx-http")]
+    rest = split["server"] - sum(split.get("thread " + pool, 0) for _, pool in named)
+    return "%21s the server's CPU ms per turn by thread: %s, the rest %.2f" % (
+        "", ", ".join("%s %.2f" % (label, split.get("thread " + pool, 0)) for label, pool in named), rest)
 def memory_line(row):
     return "%21s memory: peak RSS %.0f MB, %.0f MB before the level: %.1f KB per live stream (%d at once)%s" % (
         "", row["peakMb"], row["rssBeforeMb"], row["kbPerStream"], row["liveStreams"],
@@ -437,7 +457,7 @@ row = {"firstEventMs": r["firstEventMs"], "firstDeltaMs": r["firstDeltaMs"], "to
        "errors": r["errors"] + d["errors"], "refused": r.get("refused", 0)}
 # Where the machine's CPU went per turn: the server's share of two cores shared with the harness.
 split_before, split_after = json.loads(sys.argv[11]), json.loads(sys.argv[12])
-row["split"] = {key: (split_after[key] - split_before[key]) / max(ok, 1) for key in split_after}
+row["split"] = {key: (split_after[key] - split_before.get(key, 0)) / max(ok, 1) for key in split_after}
 row["split"]["machine"] = (int(sys.argv[14]) - int(sys.argv[13])) / max(ok, 1)
 row["split"]["loadgen"] = r.get("cpuMs", 0) / max(ok, 1)
 row["addedP50"] = r["firstDeltaMs"]["p50"] - d["firstDeltaMs"]["p50"]
@@ -473,12 +493,16 @@ print("%-6s %5s %6s | %-22s | %-22s | %-22s | %8.0f %9.0f | %7.2f %7.1f %6.0fMB 
     name + "~", c, turns, trip("firstEventMs"), trip("firstDeltaMs"), trip("totalMs"), med(lambda r: r["turnsPerSecond"]),
     med(lambda r: r["eventsPerSecond"]), med(lambda r: r["cpu"]), med(lambda r: r["added"]), med(lambda r: r["peakMb"]),
     med(lambda r: r["overhead"]), med(lambda r: r["runtimeCpu"]), sum(r["errors"] for r in rows), len(rows)))
-split = {key: med(lambda r: r["split"][key]) for key in rows[0]["split"]}
+split = {key: med(lambda r: r["split"].get(key, 0)) for key in rows[0]["split"]}
+named = [("HTTP client I/O", "mx-client"), ("graph workers", "mx-graph"), ("blocking pool", "mx-blocking"), ("HTTP reactors", "mx-http")]
 rest = split["machine"] - sum(split[k] for k in ("server", "mock", "postgres", "redis", "loadgen"))
 print("%21s medians, over the direct replay: first delta +%.2f ms p50, +%.2f ms p99; total +%.2f ms p50" % (
     "", med(lambda r: r["addedP50"]), med(lambda r: r["added"]), med(lambda r: r["addedTotalP50"])))
 print("%21s medians, CPU ms per turn by process: server %.2f, mock %.2f, PostgreSQL %.2f, Redis %.2f, load generator %.2f, the rest %.2f; machine %.2f" % (
     "", split["server"], split["mock"], split["postgres"], split["redis"], split["loadgen"], rest, split["machine"]))
+print("%21s medians, the server's CPU ms per turn by thread: %s, the rest %.2f" % (
+    "", ", ".join("%s %.2f" % (label, split.get("thread " + pool, 0)) for label, pool in named),
+    split["server"] - sum(split.get("thread " + pool, 0) for _, pool in named)))
 print("%21s medians, memory: %.1f KB per live stream (%d at once)" % ("", med(lambda r: r["kbPerStream"]), rows[0]["liveStreams"]))
 PY
      fi
