@@ -205,11 +205,13 @@ machine_ms() { awk -v tick="$(getconf CLK_TCK)" '/^cpu / { printf "%d", ($2 + $3
 # CPU ms so far of the processes sharing the two cores (server, mock, PostgreSQL with its exited
 # backends, Redis), and of the server's threads by the name of their pool or loop
 # (docs/architecture.md), as JSON.
+# The server's threads reported apart, "name:label" by the name their pool or loop gives them.
+export MX_BENCH_THREAD_GROUPS="mx-client:HTTP client I/O,mx-graph:graph workers,mx-blocking:blocking pool,mx-http:HTTP reactors"
 cpu_split() {
   python3 - "$SERVER" "$POSTGRES_PID" <<'PY'
 import json, os, re, sys
 server, postmaster = sys.argv[1:3]
-SERVER_THREAD_GROUPS = ("mx-client", "mx-graph", "mx-blocking", "mx-http")
+SERVER_THREAD_GROUPS = [group.split(":")[0] for group in os.environ["MX_BENCH_THREAD_GROUPS"].split(",")]
 tick = os.sysconf("SC_CLK_TCK")
 def ms(pid, children=False):
     try:
@@ -417,14 +419,14 @@ if ((${#PROFILES[@]})); then
         server_problems "$SERVER_LOG" >&2
       fi
       python3 - "$NAME$( [ "$REPEAT" -gt 1 ] && echo "#$RUN")" "$C" "$TURNS" "$BEFORE" "$AFTER" "$PEAK" "$RESULT" "$DIRECT" "$WORK/metrics.txt" "$ROWS" "$SPLIT_BEFORE" "$SPLIT_AFTER" "$MACHINE_BEFORE" "$MACHINE_AFTER" "$RSS_BEFORE" <<'PY' || FAILED=1
-import json, sys
+import json, os, sys
 name, c, turns, before, after, peak = sys.argv[1:7]
 def split_line(split):
     rest = split["machine"] - sum(split[k] for k in ("server", "mock", "postgres", "redis", "loadgen"))
     return "%21s CPU ms per turn by process: server %.2f, mock %.2f, PostgreSQL %.2f, Redis %.2f, load generator %.2f, the rest %.2f; machine %.2f\n%s" % (
         "", split["server"], split["mock"], split["postgres"], split["redis"], split["loadgen"], rest, split["machine"], threads_line(split))
 def threads_line(split):
-    named = [("HTTP client I/O", "mx-client"), ("graph workers", "mx-graph"), ("blocking pool", "mx-blocking"), ("HTTP reactors", "mx-http")]
+    named = [group.split(":")[::-1] for group in os.environ["MX_BENCH_THREAD_GROUPS"].split(",")]
     rest = split["server"] - sum(split.get("thread " + pool, 0) for _, pool in named)
     return "%21s the server's CPU ms per turn by thread: %s, the rest %.2f" % (
         "", ", ".join("%s %.2f" % (label, split.get("thread " + pool, 0)) for label, pool in named), rest)
@@ -484,7 +486,7 @@ PY
      done
      if [ "$REPEAT" -gt 1 ]; then
       python3 - "$NAME" "$C" "$TURNS" "$ROWS" <<'PY'
-import json, statistics, sys
+import json, os, statistics, sys
 name, c, turns, path = sys.argv[1:5]
 rows = [json.loads(line) for line in open(path) if line.strip()]
 med = lambda f: statistics.median(f(r) for r in rows)
@@ -494,7 +496,7 @@ print("%-6s %5s %6s | %-22s | %-22s | %-22s | %8.0f %9.0f | %7.2f %7.1f %6.0fMB 
     med(lambda r: r["eventsPerSecond"]), med(lambda r: r["cpu"]), med(lambda r: r["added"]), med(lambda r: r["peakMb"]),
     med(lambda r: r["overhead"]), med(lambda r: r["runtimeCpu"]), sum(r["errors"] for r in rows), len(rows)))
 split = {key: med(lambda r: r["split"].get(key, 0)) for key in rows[0]["split"]}
-named = [("HTTP client I/O", "mx-client"), ("graph workers", "mx-graph"), ("blocking pool", "mx-blocking"), ("HTTP reactors", "mx-http")]
+named = [group.split(":")[::-1] for group in os.environ["MX_BENCH_THREAD_GROUPS"].split(",")]
 rest = split["machine"] - sum(split[k] for k in ("server", "mock", "postgres", "redis", "loadgen"))
 print("%21s medians, over the direct replay: first delta +%.2f ms p50, +%.2f ms p99; total +%.2f ms p50" % (
     "", med(lambda r: r["addedP50"]), med(lambda r: r["added"]), med(lambda r: r["addedTotalP50"])))

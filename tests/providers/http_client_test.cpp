@@ -63,6 +63,15 @@ Status wait(const std::shared_ptr<Collector>& c) {
   return future.get();
 }
 
+// Calls `then` when its request completes (from the I/O thread that ran it), to start what comes next there.
+struct ThenOnComplete final : HttpStreamHandler {
+  std::function<void()> then;
+  void onResponseStart(int, const HttpHeaders&) override {}
+  void onBodyData(std::string_view) override {}
+  void onEvent(const SseEvent&) override {}
+  void onComplete(const Status&) override { then(); }
+};
+
 MockHttpServer tickingServer(int ticks) {
   return MockHttpServer([ticks](const MockRequest&, MockResponse& r) {
     r.begin(200, {{"Content-Type", "text/event-stream"}});
@@ -552,17 +561,10 @@ TEST(HttpClient, AnAnswersNextStepRunsOnTheLoopWhileTheWorkersSleep) {
   auto client = makeClient();
   WorkerPool workers(1, /*acceptsHelp=*/true);
   for (int i = 0; i < 500 && workers.workersAsleep() < 1; ++i) std::this_thread::sleep_for(1ms);
-  struct Chained final : HttpStreamHandler {
-    std::function<void()> next;
-    void onResponseStart(int, const HttpHeaders&) override {}
-    void onBodyData(std::string_view) override {}
-    void onEvent(const SseEvent&) override {}
-    void onComplete(const Status&) override { next(); }
-  };
   auto second = std::make_shared<Collector>();
   std::promise<std::pair<std::thread::id, std::thread::id>> threads;  // the completion's, the step's
-  auto first = std::make_shared<Chained>();
-  first->next = [&] {
+  auto first = std::make_shared<ThenOnComplete>();
+  first->then = [&] {
     auto loopThread = std::this_thread::get_id();
     workers.post([&, loopThread] {
       threads.set_value({loopThread, std::this_thread::get_id()});
@@ -765,14 +767,7 @@ TEST(HttpClientIoThreads, RequestsFromElsewhereGoToTheThreadWithFewerTransfers) 
   auto client = makeClient(2);
   std::vector<std::shared_ptr<ThreadRecorder>> chained;
   for (int i = 0; i < 4; ++i) chained.push_back(std::make_shared<ThreadRecorder>());
-  struct StartsMore final : HttpStreamHandler {
-    std::function<void()> then;
-    void onResponseStart(int, const HttpHeaders&) override {}
-    void onBodyData(std::string_view) override {}
-    void onEvent(const SseEvent&) override {}
-    void onComplete(const Status&) override { then(); }
-  };
-  auto first = std::make_shared<StartsMore>();
+  auto first = std::make_shared<ThenOnComplete>();
   first->then = [&] {
     for (auto& recorder : chained) client->start(post(server.baseUrl() + "/", true), recorder, {});
   };
