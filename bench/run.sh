@@ -202,11 +202,11 @@ cpu_ms() { awk '{ printf "%d", ($14 + $15) * 1000 / '"$(getconf CLK_TCK)"' }' "/
 # The whole machine's busy CPU ms so far (/proc/stat: all but idle and iowait). Read after
 # cpu_split before a run and before it after one, so that python's start-up stays outside.
 machine_ms() { awk -v tick="$(getconf CLK_TCK)" '/^cpu / { printf "%d", ($2 + $3 + $4 + $7 + $8 + $9) * 1000 / tick; exit }' /proc/stat; }
-# CPU ms so far of the processes sharing the two cores (server, mock, PostgreSQL with its exited
-# backends, Redis), and of the server's threads by the name of their pool or loop
-# (docs/architecture.md), as JSON.
-# The server's threads reported apart, "name:label" by the name their pool or loop gives them.
+# The server's threads reported apart, "name:label" by the name their pool or loop gives them
+# (docs/architecture.md); read by cpu_split and by the rows' printing.
 export MX_BENCH_THREAD_GROUPS="mx-client:HTTP client I/O,mx-graph:graph workers,mx-blocking:blocking pool,mx-http:HTTP reactors"
+# CPU ms so far of the processes sharing the two cores (server, mock, PostgreSQL with its exited
+# backends, Redis), and of the server's threads in those groups, as JSON.
 cpu_split() {
   python3 - "$SERVER" "$POSTGRES_PID" <<'PY'
 import json, os, re, sys
