@@ -193,6 +193,13 @@ TEST(CliErrors, SqliteWalThresholdBelowOnePage) {
   EXPECT_EQ(singleError(run), run.file + ":5:1: [stores.main] wal_checkpoint_pages must be at least 1");
 }
 
+TEST(CliErrors, SqliteWalQuietSpellBelowZero) {
+  TempDir dir;
+  auto run = checkConfig(dir, pluginLine(kPlugins + "/store_sqlite.so") +
+                                  "[stores.main]\nfactory = \"sqlite\"\nwal_idle_checkpoint_ms = -1\n");
+  EXPECT_EQ(singleError(run), run.file + ":5:1: [stores.main] wal_idle_checkpoint_ms must be 0 (never) or more");
+}
+
 TEST(CliErrors, TomlSyntaxError) {
   TempDir dir;
   auto line = singleError(checkConfig(dir, "[caches.main\n"));

@@ -16,12 +16,15 @@ MX_PLUGIN("store_sqlite", "0.1.0", "SQLite store: FTS5 full-text search, HNSW ve
                        .optional("hnsw_threshold", mx::ConfigType::Integer, 2000, "per user: exact search below, HNSW from here")
                        .optional("checkpoint_retention", mx::ConfigType::Integer, 20, "graph checkpoints kept per thread")
                        .optional("wal_checkpoint_pages", mx::ConfigType::Integer, 4000,
-                                 "WAL pages that start a checkpoint on the store's own thread");
+                                 "WAL pages that start a checkpoint on the store's own thread")
+                       .optional("wal_idle_checkpoint_ms", mx::ConfigType::Integer, 1000,
+                                 "once commits stop this long, the WAL is copied into the database and truncated (0: never)");
   factory.validate = [](const mx::Json& c) -> mx::Status {
     if (c["embedding_dimensions"].get<int64_t>() < 1) return mx::invalidArgumentError("embedding_dimensions must be positive");
     if (c["pool_size"].get<int64_t>() < 1) return mx::invalidArgumentError("pool_size must be at least 1");
     if (c["checkpoint_retention"].get<int64_t>() < 1) return mx::invalidArgumentError("checkpoint_retention must be at least 1");
-    return mx::sqlite::WalPolicy::checkPages(c["wal_checkpoint_pages"].get<int64_t>());
+    MX_RETURN_IF_ERROR(mx::sqlite::WalPolicy::checkPages(c["wal_checkpoint_pages"].get<int64_t>()));
+    return mx::sqlite::WalPolicy::checkIdleMs(c["wal_idle_checkpoint_ms"].get<int64_t>());
   };
   factory.create = [validate = factory.validate](mx::ComponentContext& context) -> mx::Result<std::unique_ptr<mx::Store>> {
     const mx::Json& c = context.config();
@@ -35,6 +38,7 @@ MX_PLUGIN("store_sqlite", "0.1.0", "SQLite store: FTS5 full-text search, HNSW ve
     config.hnswThreshold = c["hnsw_threshold"];
     config.checkpointRetention = c["checkpoint_retention"];
     config.walCheckpointPages = c["wal_checkpoint_pages"];
+    config.walIdleCheckpointMs = c["wal_idle_checkpoint_ms"];
     config.logger = &context.logger();
     auto store = mx::sqlite::SqliteStore::open(config);
     if (!store) return store.status();

@@ -154,6 +154,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(StoreConfig config) {
   auto waits = std::make_shared<WriteLockWaits>();
   WalPolicy policy;
   policy.checkpointPages = config.walCheckpointPages;
+  policy.idleCheckpoint = std::chrono::milliseconds(config.walIdleCheckpointMs);
   auto checkpointer = WalCheckpointer::start(config.path, policy, waits, config.logger);
   if (!checkpointer) return checkpointer.status();
   store->wal_ = std::move(*checkpointer);

@@ -26,6 +26,7 @@ struct StoreConfig {
   size_t hnswThreshold = 2000;       // per user: exact search below, HNSW from here
   size_t checkpointRetention = 20;
   int64_t walCheckpointPages = 4000;  // the WAL checkpointer's threshold (wal_checkpointer.hpp)
+  int64_t walIdleCheckpointMs = 1000;  // commits stopped this long: the WAL copied and truncated (0: never)
   Logger* logger = nullptr;           // the component's; may be null
 };
 

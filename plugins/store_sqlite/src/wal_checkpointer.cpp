@@ -10,6 +10,7 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::start(const std::strin
                                                                 std::shared_ptr<WriteLockWaits> waits, Logger* logger,
                                                                 CheckpointCall checkpoint) {
   MX_RETURN_IF_ERROR(WalPolicy::checkPages(policy.checkpointPages));
+  MX_RETURN_IF_ERROR(WalPolicy::checkIdleMs(policy.idleCheckpoint.count()));
   auto connection = Connection::open(path, policy.restartWaitMs, std::move(waits));
   if (!connection) return connection.status();
   int64_t pageBytes = 4096;
@@ -47,13 +48,18 @@ Status WalCheckpointer::watch(Connection& connection) {
 }
 
 WalCheckpointer::Counts WalCheckpointer::counts() const {
-  return {cycles_.load(), restarts_.load(), busy_.load(), failures_.load()};
+  return {cycles_.load(), restarts_.load(), busy_.load(), failures_.load(), idle_.load()};
 }
 
 int WalCheckpointer::onCommit(void* self, sqlite3* /*db*/, const char* /*database*/, int walPages) {
   auto& checkpointer = *static_cast<WalCheckpointer*>(self);
-  if (walPages >= checkpointer.policy_.checkpointPages && !checkpointer.asked_.exchange(true)) {
-    std::lock_guard<std::mutex> lock(checkpointer.mutex_);  // the thread is waiting, or will see asked_
+  checkpointer.commits_.fetch_add(1, std::memory_order_relaxed);
+  bool past = walPages >= checkpointer.policy_.checkpointPages && !checkpointer.asked_.exchange(true);
+  // The first commit after a quiet spell's TRUNCATE starts the thread's watch for the next one.
+  bool first = checkpointer.policy_.idleCheckpoint.count() > 0 && !checkpointer.written_.load(std::memory_order_relaxed) &&
+               !checkpointer.written_.exchange(true);
+  if (past || first) {
+    std::lock_guard<std::mutex> lock(checkpointer.mutex_);  // the thread is waiting, or will see the flags
     checkpointer.wake_.notify_one();
   }
   return SQLITE_OK;
@@ -63,14 +69,44 @@ void WalCheckpointer::run() {
   pthread_setname_np(pthread_self(), "mx-sqlite-wal");  // its own line in top -H and perf, apart from the server's
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
-    wake_.wait(lock, [this] { return stopping_ || asked_.load(); });
+    wake_.wait(lock, [this] { return stopping_ || asked_.load() || written_.load(); });
     if (stopping_) return;
+    if (asked_.load()) {
+      lock.unlock();
+      bool backOff = cycle();
+      asked_.store(false);  // commits during the cycle asked for what it did
+      lock.lock();
+      if (backOff) wake_.wait_for(lock, policy_.backOff, [this] { return stopping_; });
+      continue;
+    }
+    if (!quietFor(lock)) continue;
+    written_.store(false);  // before the copy: a commit during it asks for another quiet spell
     lock.unlock();
-    bool backOff = cycle();
-    asked_.store(false);  // commits during the cycle asked for what it did
+    bool copied = copyWhileQuiet();
     lock.lock();
-    if (backOff) wake_.wait_for(lock, policy_.backOff, [this] { return stopping_; });
+    if (!copied) written_.store(true);
   }
+}
+
+bool WalCheckpointer::quietFor(std::unique_lock<std::mutex>& lock) {
+  uint64_t seen = commits_.load(std::memory_order_relaxed);
+  wake_.wait_for(lock, policy_.idleCheckpoint, [this] { return stopping_ || asked_.load(); });
+  return !stopping_ && !asked_.load() && commits_.load(std::memory_order_relaxed) == seen;
+}
+
+bool WalCheckpointer::copyWhileQuiet() {
+  int frames = 0, copied = 0;
+  int code = checkpoint_(*connection_, SQLITE_CHECKPOINT_TRUNCATE, &frames, &copied);
+  if (code == SQLITE_BUSY) {
+    busy_.fetch_add(1);
+    return false;
+  }
+  if (!succeeded(code, "TRUNCATE")) return true;  // logged; the next commit asks again
+  idle_.fetch_add(1);
+  if (logger_ != nullptr && logger_->enabled(LogLevel::Debug)) {
+    logger_->debug("WAL checkpoint once the commits stopped: copied, the WAL truncated");
+  }
+  return true;
 }
 
 bool WalCheckpointer::cycle() {

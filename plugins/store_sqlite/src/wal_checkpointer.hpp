@@ -22,12 +22,23 @@
 // failed, which is logged). Writers wait for the write lock during a RESTART
 // as for another writer: at most `restartWaitMs` plus the copy of what was
 // written since the last PASSIVE pass.
+// Once the commits stop for `idleCheckpoint`, the thread copies what the WAL
+// still holds and truncates it (SQLite's TRUNCATE mode, waiting for readers as
+// a RESTART does). Below the threshold nothing else would copy it until the
+// writes come back: the pages written last (a document just ingested) stayed
+// in the WAL, where every read looks them up in its index and reads them with
+// a system call, and the database file grew under the other connections'
+// memory maps, which SQLite extends only when the WAL's header changes (a
+// TRUNCATE changes it; a PASSIVE or RESTART checkpoint leaves it): their reads
+// of the new pages went through pread too. At 100,000 chunks just ingested,
+// that was a fifth of knowledge-search's time and most of its tail.
 // Thread-safety: watch() each connection before it is used; the commit hook
 // runs on any thread; counts() from any thread.
 // Ownership: opens and owns a connection of its own to the database; must
 // outlive the connections it watches (their hooks point at it).
-// Blocking: the hook never blocks (an atomic exchange, and a notify when a
-// cycle is first asked for); the destructor stops and joins the thread.
+// Blocking: the hook never blocks (atomics, and a notify when a cycle is
+// first asked for or a commit is the first since a quiet spell's copy); the
+// destructor stops and joins the thread.
 #pragma once
 
 #include <atomic>
@@ -46,14 +57,18 @@
 namespace mx::sqlite {
 
 struct WalPolicy {
-  // The threshold's rule, for the config's check as for start().
+  // The threshold's and the quiet spell's rules, for the config's check as for start().
   static Status checkPages(int64_t pages) {
     return pages < 1 ? invalidArgumentError("wal_checkpoint_pages must be at least 1") : Status::ok();
+  }
+  static Status checkIdleMs(int64_t ms) {
+    return ms < 0 ? invalidArgumentError("wal_idle_checkpoint_ms must be 0 (never) or more") : Status::ok();
   }
 
   int64_t checkpointPages = 4000;  // a cycle once the WAL holds this many pages
   int restartWaitMs = 100;         // how long a RESTART waits for the write lock and for readers
   std::chrono::milliseconds backOff{250};  // after a RESTART a reader outlasted, or a failed checkpoint
+  std::chrono::milliseconds idleCheckpoint{1000};  // commits stopped this long: the WAL copied and truncated (0: never)
 };
 
 class WalCheckpointer {
@@ -82,8 +97,9 @@ class WalCheckpointer {
   struct Counts {
     uint64_t cycles = 0;     // PASSIVE then RESTART, each time the WAL passed the threshold
     uint64_t restarts = 0;   // RESTARTs that completed: the next writer starts the WAL again
-    uint64_t busy = 0;       // RESTARTs a reader outlasted
+    uint64_t busy = 0;       // RESTARTs (and quiet spells' TRUNCATEs) a reader outlasted
     uint64_t failures = 0;   // checkpoints that failed otherwise (logged)
+    uint64_t idle = 0;       // TRUNCATEs once the commits stopped that completed: the WAL is empty
   };
   Counts counts() const;
 
@@ -94,6 +110,11 @@ class WalCheckpointer {
   void run();
   // One cycle; true when the next should wait `backOff` (a reader stayed, or a checkpoint failed).
   bool cycle();
+  // Waits `idleCheckpoint` (the lock held by the caller is released meanwhile); true when no
+  // commit came and no cycle was asked for in that time.
+  bool quietFor(std::unique_lock<std::mutex>& lock);
+  // TRUNCATE; false when a reader or writer outlasted it (try again after the next quiet spell).
+  bool copyWhileQuiet();
   struct CycleFigures {  // pages in the WAL and copied into the database (SQLite counts both from the WAL's start)
     int passes = 0, passiveFrames = 0, passiveCopied = 0, frames = 0, copied = 0;
     std::chrono::steady_clock::duration passive{}, restart{};
@@ -112,7 +133,9 @@ class WalCheckpointer {
   const int64_t pageBytes_;
   const CheckpointCall checkpoint_;
   std::atomic<bool> asked_{false};  // a commit saw the WAL past the threshold; cleared as each cycle ends
-  std::atomic<uint64_t> cycles_{0}, restarts_{0}, busy_{0}, failures_{0};
+  std::atomic<bool> written_{false};  // commits since the last quiet spell's TRUNCATE (idleCheckpoint > 0)
+  std::atomic<uint64_t> commits_{0};
+  std::atomic<uint64_t> cycles_{0}, restarts_{0}, busy_{0}, failures_{0}, idle_{0};
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;

@@ -251,6 +251,105 @@ TEST(WalCheckpointer, CopiesAgainWithoutWaitingWhileAPassFindsMuchWrittenSinceTh
   EXPECT_EQ(passesBeforeTheRestart("most-passes", {80, 100, 120, 140, 160, 180}), 4);
 }
 
+// Polls until `done` holds or 10 s passed.
+template <class Done>
+bool eventually(Done&& done) {
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+// A threshold no test reaches: only the quiet spells copy.
+WalPolicy quietSpellsOnly(std::chrono::milliseconds idle) {
+  WalPolicy policy;
+  policy.checkpointPages = 1000000;
+  policy.restartWaitMs = 20;
+  policy.idleCheckpoint = idle;
+  return policy;
+}
+
+TEST(WalCheckpointer, OnceTheCommitsStopTheWalIsCopiedAndTruncated) {
+  WatchedPool db("quiet", quietSpellsOnly(100ms), 2);
+  ASSERT_NE(db.pool, nullptr);
+  {
+    auto writer = db.pool->acquire();
+    for (int i = 0; i < 50; ++i) WatchedPool::insertRow(*writer);
+  }
+  EXPECT_TRUE(eventually([&] { return db.checkpointer->counts().idle == 1; }));
+  EXPECT_EQ(db.walBytes(), 0u);
+  EXPECT_EQ(db.rows(), 50);
+  // The next writes start a WAL again, and the next quiet spell empties it again.
+  {
+    auto writer = db.pool->acquire();
+    for (int i = 0; i < 20; ++i) WatchedPool::insertRow(*writer);
+  }
+  EXPECT_GT(db.walBytes(), 0u);
+  EXPECT_TRUE(eventually([&] { return db.checkpointer->counts().idle == 2; }));
+  EXPECT_EQ(db.walBytes(), 0u);
+  EXPECT_EQ(db.rows(), 70);
+  EXPECT_EQ(db.checkpointer->counts().cycles, 0u);
+  EXPECT_EQ(db.checkpointer->counts().failures, 0u);
+}
+
+TEST(WalCheckpointer, CommitsThatGoOnPutTheQuietSpellsCopyOff) {
+  WatchedPool db("busy-writer", quietSpellsOnly(200ms), 1);
+  ASSERT_NE(db.pool, nullptr);
+  auto writer = db.pool->acquire();
+  auto until = std::chrono::steady_clock::now() + 800ms;
+  while (std::chrono::steady_clock::now() < until) {  // a commit every ~20 ms: never 200 ms without one
+    WatchedPool::insertRow(*writer);
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(db.checkpointer->counts().idle, 0u);
+  EXPECT_GT(db.walBytes(), 0u);
+  EXPECT_TRUE(eventually([&] { return db.checkpointer->counts().idle == 1; }));
+  EXPECT_EQ(db.walBytes(), 0u);
+}
+
+TEST(WalCheckpointer, AReaderInTheWalDelaysTheQuietSpellsCopyUntilItLeaves) {
+  WatchedPool db("quiet-reader", quietSpellsOnly(50ms), 2);
+  ASSERT_NE(db.pool, nullptr);
+  auto reader = db.pool->acquire();
+  auto writer = db.pool->acquire();
+  for (int i = 0; i < 10; ++i) WatchedPool::insertRow(*writer);
+  ASSERT_TRUE(reader->exec("BEGIN").isOk());
+  {
+    auto count = reader->prepare("SELECT count(*) FROM t");
+    ASSERT_TRUE(count.step());
+    EXPECT_EQ(count.integer(0), 10);
+  }
+  // The reader's snapshot is in the WAL: each TRUNCATE gives up after 20 ms, then waits another quiet spell.
+  EXPECT_TRUE(eventually([&] { return db.checkpointer->counts().busy >= 2; }));
+  EXPECT_EQ(db.checkpointer->counts().idle, 0u);
+  EXPECT_GT(db.walBytes(), 0u);
+  ASSERT_TRUE(reader->exec("COMMIT").isOk());
+  EXPECT_TRUE(eventually([&] { return db.checkpointer->counts().idle == 1; }));
+  EXPECT_EQ(db.walBytes(), 0u);
+  EXPECT_EQ(db.checkpointer->counts().failures, 0u);
+}
+
+TEST(WalCheckpointer, NoQuietSpellCopyWhenItIsOff) {
+  WatchedPool db("quiet-off", quietSpellsOnly(0ms), 1);
+  ASSERT_NE(db.pool, nullptr);
+  {
+    auto writer = db.pool->acquire();
+    for (int i = 0; i < 10; ++i) WatchedPool::insertRow(*writer);
+  }
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(db.checkpointer->counts().idle, 0u);
+  EXPECT_GT(db.walBytes(), 0u);
+}
+
+TEST(WalCheckpointer, RefusesANegativeQuietSpell) {
+  auto started = WalCheckpointer::start("unused.db", quietSpellsOnly(-1ms), std::make_shared<WriteLockWaits>(), nullptr);
+  ASSERT_FALSE(started.isOk());
+  EXPECT_EQ(started.status().code(), Code::InvalidArgument);
+  EXPECT_EQ(started.status().message(), "wal_idle_checkpoint_ms must be 0 (never) or more");
+}
+
 TEST(WalCheckpointer, RefusesAThresholdBelowOnePage) {
   WalPolicy policy;
   policy.checkpointPages = 0;
