@@ -50,6 +50,13 @@ struct WatchedPool {
   }
   // One row of ~4 KB, committed on its own: a page or two of WAL.
   static void insertRow(Connection& db) { ASSERT_TRUE(db.exec("INSERT INTO t(v) VALUES(zeroblob(4000))").isOk()); }
+  // Opens a read transaction on `reader` and reads in it: it holds its snapshot until COMMIT.
+  // The rows it sees.
+  static int64_t holdSnapshot(Connection& reader) {
+    if (!reader.exec("BEGIN").isOk()) return -1;
+    auto count = reader.prepare("SELECT count(*) FROM t");
+    return count.step() ? count.integer(0) : -1;
+  }
   int64_t rows() {
     auto db = pool->acquire();
     auto count = db->prepare("SELECT count(*) FROM t");
@@ -132,11 +139,7 @@ TEST(WalCheckpointer, AReaderThatStaysDelaysTheRestartAndTheWalIsCutBackOnceItLe
   ASSERT_NE(db.pool, nullptr);
   auto reader = db.pool->acquire();
   auto writer = db.pool->acquire();
-  ASSERT_TRUE(reader->exec("BEGIN").isOk());
-  {
-    auto count = reader->prepare("SELECT count(*) FROM t");
-    ASSERT_TRUE(count.step());
-  }
+  ASSERT_EQ(WatchedPool::holdSnapshot(*reader), 0);
   // Writes go on while the reader stays (a RESTART gives up after 20 ms): ~1.2 MB of WAL, past its limit of 400 KB.
   for (int i = 0; i < 300; ++i) WatchedPool::insertRow(*writer);
   auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -176,11 +179,23 @@ class CapturingLogger : public Logger {
 };
 
 std::atomic<int> restartsTried{0};
+std::atomic<int> truncatesTried{0};
 
-int failingRestart(Connection& connection, int mode, int* walFrames, int* copiedFrames) {
-  if (mode != SQLITE_CHECKPOINT_RESTART) return connection.checkpoint(mode, walFrames, copiedFrames);
-  restartsTried.fetch_add(1);
+// A checkpoint call whose `Mode` fails with an I/O error, counted in `tried`; the other modes run.
+template <int Mode, std::atomic<int>& tried>
+int failing(Connection& connection, int mode, int* walFrames, int* copiedFrames) {
+  if (mode != Mode) return connection.checkpoint(mode, walFrames, copiedFrames);
+  tried.fetch_add(1);
   return SQLITE_IOERR;
+}
+
+// The first warning says which checkpoint of which file failed, and SQLite's why.
+void expectFirstWarningIsTheFailure(CapturingLogger& logger, const std::string& mode, const std::string& path) {
+  auto warnings = logger.warnings();
+  ASSERT_FALSE(warnings.empty());
+  EXPECT_NE(warnings[0].find("WAL checkpoint (" + mode + ") of " + path + " failed: disk I/O error (SQLite code 10)"),
+            std::string::npos)
+      << warnings[0];
 }
 
 TEST(WalCheckpointer, AFailedCheckpointIsLoggedAndTriedAgainNoSoonerThanTheBackOff) {
@@ -189,7 +204,7 @@ TEST(WalCheckpointer, AFailedCheckpointIsLoggedAndTriedAgainNoSoonerThanTheBackO
   policy.backOff = 300ms;
   CapturingLogger logger;
   restartsTried.store(0);
-  WatchedPool db("failing", policy, 1, &logger, &failingRestart);
+  WatchedPool db("failing", policy, 1, &logger, &failing<SQLITE_CHECKPOINT_RESTART, restartsTried>);
   ASSERT_NE(db.pool, nullptr);
   auto writer = db.pool->acquire();
   auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -206,11 +221,7 @@ TEST(WalCheckpointer, AFailedCheckpointIsLoggedAndTriedAgainNoSoonerThanTheBackO
   auto counts = db.checkpointer->counts();
   EXPECT_EQ(counts.failures, 2u);
   EXPECT_EQ(counts.restarts, 0u);
-  auto warnings = logger.warnings();
-  ASSERT_FALSE(warnings.empty());
-  EXPECT_NE(warnings[0].find("WAL checkpoint (RESTART) of " + db.path + " failed: disk I/O error (SQLite code 10)"),
-            std::string::npos)
-      << warnings[0];
+  expectFirstWarningIsTheFailure(logger, "RESTART", db.path);
 }
 
 // PASSIVE passes that report the WAL's size (and all of it copied) from a script; RESTART records
@@ -311,12 +322,7 @@ TEST(WalCheckpointer, AReaderInTheWalDelaysTheQuietSpellsCopyUntilItLeaves) {
   ASSERT_NE(db.pool, nullptr);
   auto reader = db.pool->acquire();
   auto writer = db.pool->acquire();
-  ASSERT_TRUE(reader->exec("BEGIN").isOk());
-  {
-    auto count = reader->prepare("SELECT count(*) FROM t");
-    ASSERT_TRUE(count.step());
-    EXPECT_EQ(count.integer(0), 0);
-  }
+  ASSERT_EQ(WatchedPool::holdSnapshot(*reader), 0);
   // Written after the reader's snapshot: no TRUNCATE can finish while it stays (each gives up after
   // 20 ms, then waits for another quiet spell).
   for (int i = 0; i < 10; ++i) WatchedPool::insertRow(*writer);
@@ -333,18 +339,10 @@ TEST(WalCheckpointer, AReaderInTheWalDelaysTheQuietSpellsCopyUntilItLeaves) {
   EXPECT_EQ(db.checkpointer->counts().failures, 0u);
 }
 
-std::atomic<int> truncatesTried{0};
-
-int failingTruncate(Connection& connection, int mode, int* walFrames, int* copiedFrames) {
-  if (mode != SQLITE_CHECKPOINT_TRUNCATE) return connection.checkpoint(mode, walFrames, copiedFrames);
-  truncatesTried.fetch_add(1);
-  return SQLITE_IOERR;
-}
-
 TEST(WalCheckpointer, AFailedQuietSpellCopyIsLoggedAndTriedAgainAfterTheNextCommit) {
   CapturingLogger logger;
   truncatesTried.store(0);
-  WatchedPool db("quiet-failing", quietSpellsOnly(50ms), 1, &logger, &failingTruncate);
+  WatchedPool db("quiet-failing", quietSpellsOnly(50ms), 1, &logger, &failing<SQLITE_CHECKPOINT_TRUNCATE, truncatesTried>);
   ASSERT_NE(db.pool, nullptr);
   auto writer = db.pool->acquire();
   WatchedPool::insertRow(*writer);
@@ -358,11 +356,7 @@ TEST(WalCheckpointer, AFailedQuietSpellCopyIsLoggedAndTriedAgainAfterTheNextComm
   EXPECT_EQ(counts.failures, static_cast<uint64_t>(tried + 1));
   EXPECT_EQ(counts.idle, 0u);
   EXPECT_GT(db.walBytes(), 0u);
-  auto warnings = logger.warnings();
-  ASSERT_FALSE(warnings.empty());
-  EXPECT_NE(warnings[0].find("WAL checkpoint (TRUNCATE) of " + db.path + " failed: disk I/O error (SQLite code 10)"),
-            std::string::npos)
-      << warnings[0];
+  expectFirstWarningIsTheFailure(logger, "TRUNCATE", db.path);
 }
 
 TEST(WalCheckpointer, NoQuietSpellCopyWhenItIsOff) {
