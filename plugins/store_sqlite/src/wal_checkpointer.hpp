@@ -31,7 +31,7 @@
 // memory maps, which SQLite extends only when the WAL's header changes (a
 // TRUNCATE changes it; a PASSIVE or RESTART checkpoint leaves it): their reads
 // of the new pages went through pread too. At 100,000 chunks just ingested,
-// that was a fifth of knowledge-search's time and most of its tail.
+// that was about a quarter of knowledge-search's time and most of its tail.
 // Thread-safety: watch() each connection before it is used; the commit hook
 // runs on any thread; counts() from any thread.
 // Ownership: opens and owns a connection of its own to the database; must
