@@ -70,12 +70,14 @@ using mx::bench::percentile;
 
 int main(int argc, char** argv) {
   size_t chunks = 100000, queries = 1000;
+  int64_t walIdleMs = mx::sqlite::StoreConfig{}.walIdleCheckpointMs;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--chunks") chunks = std::stoul(argv[i + 1]);
     else if (flag == "--queries") queries = std::stoul(argv[i + 1]);
+    else if (flag == "--wal-idle-ms") walIdleMs = std::stoll(argv[i + 1]);  // 0: the WAL left as the ingest left it
     else {
-      std::fprintf(stderr, "usage: mx_knowledge_bench [--chunks N] [--queries Q]\n");
+      std::fprintf(stderr, "usage: mx_knowledge_bench [--chunks N] [--queries Q] [--wal-idle-ms MS]\n");
       return 2;
     }
   }
@@ -84,6 +86,7 @@ int main(int argc, char** argv) {
   mx::sqlite::StoreConfig config;
   config.path = dir + "/bench.db";
   config.dimensions = 256;
+  config.walIdleCheckpointMs = walIdleMs;
   auto opened = mx::sqlite::SqliteStore::open(config);
   if (!opened) {
     std::fprintf(stderr, "mx_knowledge_bench: %s\n", opened.status().toString().c_str());
