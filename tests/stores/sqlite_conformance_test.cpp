@@ -280,6 +280,19 @@ TEST(Checkpoints, TheStoresCheckpointerIsGuardedAndSavesTheRuntimesText) {
                            "store \"old\"")->checkpointer();
   ASSERT_TRUE(dynamic_cast<CheckpointTextSaver*>(plain.get())->saveText(finalCheckpoint("t2"), "not used").isOk());
   EXPECT_EQ(sqlite->checkpointer()->latest("t2", "run1")->state, c.state);
+  // A checkpoint handed over without its state takes it from the text; a text without one is an error
+  // naming the checkpointer and the run, and nothing is saved.
+  Checkpoint bare = finalCheckpoint("t3");
+  bare.state = Json();
+  for (const std::string& text : {std::string("{\"threadId\":"), std::string("{\"threadId\":\"t3\"}")}) {
+    Status refused = dynamic_cast<CheckpointTextSaver*>(plain.get())->saveText(bare, text);
+    EXPECT_EQ(refused.code(), Code::Internal);
+    EXPECT_NE(refused.message().find("store \"old\" checkpointer"), std::string::npos) << refused.message();
+    EXPECT_NE(refused.message().find("run1"), std::string::npos) << refused.message();
+  }
+  EXPECT_EQ(sqlite->checkpointer()->latest("t3", "run1").status().code(), Code::NotFound);
+  ASSERT_TRUE(dynamic_cast<CheckpointTextSaver*>(plain.get())->saveText(bare, checkpointText(finalCheckpoint("t3"))).isOk());
+  EXPECT_EQ(sqlite->checkpointer()->latest("t3", "run1")->state, c.state);
   // A throwing one: every call is an error naming the store's checkpointer, nothing escapes.
   auto throwing = host::guard(std::make_shared<StoreWithCheckpointer>(sqlite, std::make_shared<PlainCheckpointer>(sqlite->checkpointer(), true)),
                               "store \"thrower\"")->checkpointer();
@@ -336,6 +349,19 @@ TEST(RunSaving, ARunsLastCheckpointIsSavedWithItOrApart) {
     EXPECT_EQ(runs->saveRunWithCheckpoint(sampleRun(), handed.checkpoint, handed.text).code(), Code::Unimplemented);
     EXPECT_FALSE(savedIn(guarded, *guarded->checkpointer(), true));
     EXPECT_EQ(sqlite->checkpointer()->latest("c1", "run1")->state, whole.state);
+    EXPECT_EQ(sqlite->getConversation("alice", "c1")->messageCount, 2);
+  }
+  {  // A plugin's checkpointer without saveText: the handed checkpoint comes without its state, and the
+     // guard reads the state back from the text for the plain save.
+    auto sqlite = makeSqlite();
+    ASSERT_TRUE(sqlite->putConversation({"c1", "alice", "Sale", 1, 10, 10}).isOk());
+    auto old = host::guard(std::make_shared<StoreWithCheckpointer>(sqlite, std::make_shared<PlainCheckpointer>(sqlite->checkpointer(), false)),
+                           "store \"old\"");
+    EXPECT_FALSE(savedIn(old, *old->checkpointer(), true));
+    auto latest = sqlite->checkpointer()->latest("c1", "run1");
+    ASSERT_TRUE(latest.isOk()) << latest.status().toString();
+    EXPECT_EQ(latest->state, whole.state);
+    EXPECT_EQ(latest->step, whole.step);
     EXPECT_EQ(sqlite->getConversation("alice", "c1")->messageCount, 2);
   }
   {  // Checkpoints kept elsewhere (the built-in memory checkpointer keeps the state as a tree).

@@ -1,5 +1,7 @@
 #include "runtime/guards.hpp"
 
+#include "mx/json_parse.hpp"
+
 #include <atomic>
 
 namespace mx::host {
@@ -141,14 +143,27 @@ class GuardedCacheBackend final : public GuardBase<CacheBackend> {
 
 // A store's checkpointer, guarded as its store (the graph runtime calls it on
 // its workers and its checkpoint writer). The text saver is the plugin's when
-// it has one, else a plain save of the same checkpoint.
+// it has one, else a plain save of the same checkpoint: a run's handed-over
+// last checkpoint comes without its state (the text has it), so the state is
+// read back from the text for that save.
 class GuardedCheckpointer final : public Checkpointer, public CheckpointTextSaver {
  public:
   GuardedCheckpointer(std::shared_ptr<Checkpointer> inner, std::string label)
       : inner_(std::move(inner)), textSaver_(dynamic_cast<CheckpointTextSaver*>(inner_.get())), label_(std::move(label)) {}
   Status save(const Checkpoint& c) override { return guardedCall(label_, [&] { return inner_->save(c); }); }
   Status saveText(const Checkpoint& c, const std::string& text) override {
-    return guardedCall(label_, [&] { return textSaver_ != nullptr ? textSaver_->saveText(c, text) : inner_->save(c); });
+    if (textSaver_ != nullptr) return guardedCall(label_, [&] { return textSaver_->saveText(c, text); });
+    if (!c.state.is_null()) return save(c);
+    std::string error;
+    Json written = parseJson(text, &error);
+    auto state = written.is_object() ? written.find("state") : written.end();
+    if (written.is_discarded() || state == written.end()) {
+      return internalError(label_ + ": the checkpoint of run " + c.runId + " came without its state, and its text holds none (" +
+                           (error.empty() ? "no \"state\" member" : error) + ")");
+    }
+    Checkpoint whole = c;
+    whole.state = std::move(*state);
+    return save(whole);
   }
   Status saveWrite(const PendingWrite& w) override { return guardedCall(label_, [&] { return inner_->saveWrite(w); }); }
   Result<Checkpoint> latest(std::string_view t, std::string_view r) override {

@@ -158,8 +158,9 @@ class Checkpointer {
 // dynamic_cast, as RunRecordStore): saves a checkpoint whose text the host has
 // already written, `text` == checkpointText(checkpoint), so that a run's final
 // state is serialized once for the checkpoint and the session cache, not once
-// for each. Same contract as Checkpointer::save; `checkpoint` is whole (its
-// state too) and only lent for the call.
+// for each. Same contract as Checkpointer::save; `text` is what is kept, and
+// the checkpoint's state may be null (a run's last checkpoint is handed over
+// without its tree: the text has it); both are only lent for the call.
 class CheckpointTextSaver {
  public:
   virtual ~CheckpointTextSaver() = default;
