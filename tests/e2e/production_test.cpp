@@ -169,6 +169,25 @@ TEST_P(Production, TheAgentGraphOnAnthropicWithPostgresRedisTavilyAndApiKeys) {
   EXPECT_EQ(firstCallOfFollowUp["messages"][0]["content"][0]["text"], "Create an email campaign for our spring sale")
       << firstCallOfFollowUp["messages"].dump();
   EXPECT_EQ(firstCallOfFollowUp["messages"].back()["content"][0]["text"], "Make it shorter");
+  // Once the session has expired, the next turn starts from the conversation's last checkpoint in
+  // PostgreSQL, saved from the state's text alone: the model sees both earlier turns.
+  EXPECT_EQ(redis.command({"DEL", sessionKey}), ":1\r\n");
+  callsBefore = apis.requests().size();
+  auto afterExpiry = openSse("POST", server.baseUrl() + "/api/v1/chat/stream",
+                             Json{{"conversationId", conversationId}, {"message", "Add a P.S."}}.dump(), options);
+  ASSERT_EQ(afterExpiry.status, 200) << afterExpiry.body;
+  EXPECT_EQ(afterExpiry.events.back().event, "done");
+  EXPECT_EQ(afterExpiry.events.back().json()["messageCount"], 6);
+  requests = apis.requests();
+  Json firstCallAfterExpiry;
+  for (size_t i = callsBefore; i < requests.size() && firstCallAfterExpiry.is_null(); ++i) {
+    if (requests[i].path == "/v1/messages") firstCallAfterExpiry = Json::parse(requests[i].body);
+  }
+  ASSERT_FALSE(firstCallAfterExpiry.is_null());
+  std::string seen = firstCallAfterExpiry["messages"].dump();
+  EXPECT_NE(seen.find("Create an email campaign for our spring sale"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("Make it shorter"), std::string::npos) << seen;
+  EXPECT_EQ(firstCallAfterExpiry["messages"].back()["content"][0]["text"], "Add a P.S.");
   // Deleting the conversation drops its session.
   EXPECT_EQ(httpRequest("DELETE", server.baseUrl() + "/api/v1/conversations/" + conversationId, "", auth).status, 200);
   EXPECT_EQ(redis.command({"EXISTS", sessionKey}), ":0\r\n");

@@ -71,6 +71,7 @@ RunManager::RunManager(Deployment& deployment, ChatSettings settings, std::share
       settings_(std::move(settings)),
       store_(std::move(store)),
       checkpointsInStore_(deployment_.checkpointStore() != nullptr && deployment_.checkpointStore() == store_),
+      checkpointsFromText_(dynamic_cast<CheckpointTextSaver*>(deployment_.checkpointer().get()) != nullptr),
       logger_(std::move(logger)),
       session_(settings_.sessionCache, settings_.sessionTtl),
       saves_(settings_.runsPerSave, [this](std::vector<PendingSave>& batch) { saveFinished(batch); },
@@ -287,9 +288,17 @@ void RunManager::finish(const std::shared_ptr<ActiveRun>& run, RunOutcome outcom
   run->log->seal();
   if (settings_.metrics != nullptr) {
     settings_.metrics->recordRun({runStatusName(outcome.status), outcome.wallMs, outcome.nodeWaitMs, outcome.runtimeCpuMs,
-                                  run->log->eventCount() + 1, usage});  // with `done`
+                                  run->log->eventCount() + 1, std::move(usage)});  // with `done`; usage's last use
   }
+  // A run waiting for its save (in a burst of runs that end at once, hundreds) keeps its state as
+  // text alone when the text serves its checkpoint and the session cache: the tree is several times
+  // the size of its text.
+  if (onlyStateTextNeeded(outcome)) outcome.state = Json();
   saves_.submit(PendingSave{run, std::move(record), std::move(outcome), std::move(done)});
+}
+
+bool RunManager::onlyStateTextNeeded(const RunOutcome& outcome) const {
+  return !outcome.stateTextView().empty() && (!outcome.finalCheckpoint || checkpointsFromText_);
 }
 
 void RunManager::saveFinished(std::vector<PendingSave>& batch) {

@@ -170,6 +170,9 @@ class RunManager {
   std::optional<std::vector<Status>> saveTogether(std::vector<PendingSave>& batch);
   // After its save: the session cache, `done`, and the run leaves memory when its events are stored.
   void endSaved(PendingSave& pending, const Status& saved);
+  // True when a finished run's state tree is needed no more: its text is written, and what is left to
+  // save it to (the checkpoint, the session cache) takes the text.
+  bool onlyStateTextNeeded(const RunOutcome& outcome) const;
   // The run's records, with its last checkpoint when the runtime handed it over; failures logged.
   Status saveRecords(const std::shared_ptr<ActiveRun>& run, const RunRecord& record, const RunOutcome& outcome);
   void logNotSaved(const std::string& runId, bool withCheckpoint, const Status& saved) const;
@@ -189,6 +192,7 @@ class RunManager {
   ChatSettings settings_;
   std::shared_ptr<Store> store_;
   bool checkpointsInStore_;  // store_ keeps the graph runtime's checkpoints: a run's last is saved with it
+  bool checkpointsFromText_;  // the graph runtime's checkpointer saves a checkpoint from its text alone
   std::shared_ptr<Logger> logger_;
   SessionCache session_;
   mutable std::mutex mutex_;

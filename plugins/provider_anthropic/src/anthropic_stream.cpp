@@ -391,7 +391,7 @@ ContentBlock StreamAccumulator::finishBlock(BlockBuilder&& builder) const {
     Json input = builder.partialJson.empty() ? Json::object() : parseJson(builder.partialJson);
     // Cut by max_tokens mid-call: the arguments never completed. Keep them as
     // text so the caller can see what arrived; the stop reason says why.
-    block.input = input.is_object() ? input : Json{{"_incomplete_json", builder.partialJson}};
+    block.input = input.is_object() ? std::move(input) : Json{{"_incomplete_json", std::move(builder.partialJson)}};
   }
   return block;
 }
