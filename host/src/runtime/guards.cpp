@@ -1,8 +1,8 @@
 #include "runtime/guards.hpp"
 
-#include "mx/json_parse.hpp"
-
 #include <atomic>
+
+#include "mx/json_parse.hpp"
 
 namespace mx::host {
 
