@@ -37,8 +37,9 @@ class CurlHttpClient final : public HttpClient {
     long maxTotalConnections = 0;
     // libcurl's receive buffer per transfer (its default is 16 KiB): model
     // streams arrive in events of a few hundred bytes, and a buffer per live
-    // call is per-stream memory.
-    long receiveBufferBytes = 4096;
+    // call is per-stream memory. libcurl allocates one byte more than this:
+    // 4,096 + 1 bytes take jemalloc's 5 KiB size class, 4,095 + 1 exactly 4 KiB.
+    long receiveBufferBytes = 4095;
     // I/O threads, each with its own share of the connection limits above
     // (rounded up): one core's worth of reading model streams is the ceiling
     // of one thread.
