@@ -8,16 +8,17 @@ MX_PLUGIN("store_sqlite", "0.1.0", "SQLite store: FTS5 full-text search, HNSW ve
   mx::Factory<mx::Store> factory;
   factory.name = "sqlite";
   factory.description = "one SQLite file in the data directory";
+  const mx::sqlite::StoreConfig defaults;  // one place for each default: the store's own
   factory.schema = mx::ConfigSchema()
                        .optional("path", mx::ConfigType::String, "marketerx.db", "database file, relative to data_dir")
-                       .optional("embedding_dimensions", mx::ConfigType::Integer, 256, "vector size (the embedder's)")
-                       .optional("pool_size", mx::ConfigType::Integer, 4, "connections")
-                       .optional("busy_timeout_ms", mx::ConfigType::Integer, 5000, "wait for the write lock")
-                       .optional("hnsw_threshold", mx::ConfigType::Integer, 2000, "per user: exact search below, HNSW from here")
-                       .optional("checkpoint_retention", mx::ConfigType::Integer, 20, "graph checkpoints kept per thread")
-                       .optional("wal_checkpoint_pages", mx::ConfigType::Integer, 4000,
+                       .optional("embedding_dimensions", mx::ConfigType::Integer, defaults.dimensions, "vector size (the embedder's)")
+                       .optional("pool_size", mx::ConfigType::Integer, defaults.poolSize, "connections")
+                       .optional("busy_timeout_ms", mx::ConfigType::Integer, defaults.busyTimeoutMs, "wait for the write lock")
+                       .optional("hnsw_threshold", mx::ConfigType::Integer, defaults.hnswThreshold, "per user: exact search below, HNSW from here")
+                       .optional("checkpoint_retention", mx::ConfigType::Integer, defaults.checkpointRetention, "graph checkpoints kept per thread")
+                       .optional("wal_checkpoint_pages", mx::ConfigType::Integer, defaults.walCheckpointPages,
                                  "WAL pages that start a checkpoint on the store's own thread")
-                       .optional("wal_idle_checkpoint_ms", mx::ConfigType::Integer, 1000,
+                       .optional("wal_idle_checkpoint_ms", mx::ConfigType::Integer, defaults.walIdleCheckpointMs,
                                  "once commits stop this long, the WAL is copied into the database and truncated (0: never)");
   factory.validate = [](const mx::Json& c) -> mx::Status {
     if (c["embedding_dimensions"].get<int64_t>() < 1) return mx::invalidArgumentError("embedding_dimensions must be positive");

@@ -25,8 +25,8 @@ struct StoreConfig {
   int busyTimeoutMs = 5000;
   size_t hnswThreshold = 2000;       // per user: exact search below, HNSW from here
   size_t checkpointRetention = 20;
-  int64_t walCheckpointPages = 4000;  // the WAL checkpointer's threshold (wal_checkpointer.hpp)
-  int64_t walIdleCheckpointMs = 1000;  // commits stopped this long: the WAL copied and truncated (0: never)
+  int64_t walCheckpointPages = WalPolicy{}.checkpointPages;  // the WAL checkpointer's threshold (wal_checkpointer.hpp)
+  int64_t walIdleCheckpointMs = WalPolicy{}.idleCheckpoint.count();  // commits stopped this long: the WAL copied and truncated (0: never)
   Logger* logger = nullptr;           // the component's; may be null
 };
 
