@@ -33,6 +33,19 @@ struct Client {
   std::string received() const { return test::readAvailable(reader); }
 };
 
+// The frames in a chunked body, unwrapped.
+std::string unchunked(const std::string& chunks) {
+  std::string frames;
+  for (size_t at = 0; at < chunks.size();) {
+    size_t lineEnd = chunks.find("\r\n", at);
+    if (lineEnd == std::string::npos) break;
+    size_t size = std::stoul(chunks.substr(at, lineEnd - at), nullptr, 16);
+    frames += chunks.substr(lineEnd + 2, size);
+    at = lineEnd + 2 + size + 2;
+  }
+  return frames;
+}
+
 // A frame: its id, its event, a "data:" line per line of the data, a blank line;
 // appended after what the buffer holds.
 TEST(SseConnection, AFrameHasADataLinePerLineOfItsData) {
@@ -93,15 +106,7 @@ TEST(SseConnection, ALiveArtifactDeltaIsTheFrameOfItsJson) {
     appendArtifactDeltaData(data, "art_1", text);
     SseConnection::appendFrame(expected, ++id, "artifact", data);
   }
-  std::string chunks = live.received();
-  std::string frames;  // each event was sent alone: one chunk each, unwrapped here
-  for (size_t at = 0; at < chunks.size();) {
-    size_t lineEnd = chunks.find("\r\n", at);
-    ASSERT_NE(lineEnd, std::string::npos);
-    size_t size = std::stoul(chunks.substr(at, lineEnd - at), nullptr, 16);
-    frames += chunks.substr(lineEnd + 2, size);
-    at = lineEnd + 2 + size + 2;
-  }
+  std::string frames = unchunked(live.received());  // each event was sent alone: one chunk each
   EXPECT_EQ(frames, expected);
 
   Client replayed;
@@ -109,6 +114,47 @@ TEST(SseConnection, ALiveArtifactDeltaIsTheFrameOfItsJson) {
   ASSERT_TRUE(log.subscribe(replayed.connection, 0));
   std::string replay = replayed.received();
   EXPECT_NE(replay.find(expected), std::string::npos);
+}
+
+// A reconnect replays exactly the events after its Last-Event-ID, wherever
+// that falls: inside a run of one artifact's deltas (kept as one entry), at a
+// run's edge, between artifacts, after a delta that came as JSON.
+TEST(RunLog, AReplayAfterAnyIdSendsExactlyTheEventsAfterIt) {
+  RunLog log;
+  log.emitJson("thinking", {{"content", "a"}});
+  log.emitArtifactDelta("art_a", "one ");
+  log.emitArtifactDelta("art_a", "");
+  log.emitArtifactDelta("art_a", std::string(300, 'x'));  // a length of two varint bytes
+  log.emitJson("tool_call", {{"name", "validate"}});
+  log.emitArtifactDelta("art_a", "two\n");
+  log.emitArtifactDelta("art_b", "\xE2\x82\xAC");
+  log.emitArtifactDelta("art_b", "\"b\"");
+  log.emitArtifactDelta("art_a", "three");
+  log.emitJson("artifact", {{"type", "delta"}, {"artifactId", "art_a"}, {"content", " json "}});
+  log.emitArtifactDelta("art_a", "four");
+  log.emitArtifactDelta("art_a", std::string(20000, 'y'));
+  auto events = log.events();
+  ASSERT_EQ(events.size(), 12u);
+  EXPECT_EQ(log.eventCount(), 12u);
+  for (int64_t afterId = 0; afterId <= 12; ++afterId) {
+    std::string expected;
+    for (const auto& event : events) {
+      if (event.sequence > afterId) SseConnection::appendFrame(expected, event.sequence, event.event, event.data);
+    }
+    Client client;
+    client.connection->begin({});
+    client.received();
+    ASSERT_TRUE(log.subscribe(client.connection, afterId));
+    EXPECT_EQ(unchunked(client.received()), expected) << "after " << afterId;
+  }
+  std::string delta;
+  appendArtifactDeltaData(delta, "art_a", std::string(300, 'x'));
+  EXPECT_EQ(events[3].data, delta);
+  EXPECT_EQ(events[9].data, Json({{"type", "delta"}, {"artifactId", "art_a"}, {"content", " json "}}).dump());
+  auto drafts = log.artifacts();
+  ASSERT_EQ(drafts.size(), 2u);
+  EXPECT_EQ(drafts[0].content, "one " + std::string(300, 'x') + "two\nthree json four" + std::string(20000, 'y'));
+  EXPECT_EQ(drafts[1].content, "\xE2\x82\xAC\"b\"");
 }
 
 // A heartbeat goes to a stream only when no event went out since the last

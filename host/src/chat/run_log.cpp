@@ -10,6 +10,21 @@ namespace mx::host::chat {
 
 namespace {
 constexpr std::string_view kArtifactEvent = "artifact";
+
+// LEB128: a delta's length (almost always under 128 bytes) in one byte.
+void appendVarint(std::string& out, size_t value) {
+  for (; value >= 0x80; value >>= 7) out.push_back(static_cast<char>((value & 0x7F) | 0x80));
+  out.push_back(static_cast<char>(value));
+}
+
+size_t readVarint(std::string_view in, size_t& at) {
+  size_t value = 0;
+  for (int shift = 0;; shift += 7) {
+    auto byte = static_cast<unsigned char>(in[at++]);
+    value |= static_cast<size_t>(byte & 0x7F) << shift;
+    if ((byte & 0x80) == 0) return value;
+  }
+}
 }  // namespace
 
 void RunLog::track(std::string_view event, const std::string& data) {
@@ -49,16 +64,26 @@ size_t RunLog::nameIndex(std::string_view event) {
   return names_.size() - 1;
 }
 
-std::string_view RunLog::nameOf(const Entry& entry) const {
-  return (entry.nameIndex & kDeltaOf) != 0 ? kArtifactEvent : std::string_view(names_[entry.nameIndex]);
-}
-
-std::string_view RunLog::dataOf(const Entry& entry, std::string& scratch) const {
-  if ((entry.nameIndex & kDeltaOf) == 0) return std::string_view(text_).substr(entry.dataAt, entry.dataLength);
-  size_t index = entry.nameIndex & ~kDeltaOf;
-  scratch.clear();
-  appendArtifactDelta(scratch, deltaHeads_[index], std::string_view(drafts_[index].content).substr(entry.dataAt, entry.dataLength));
-  return scratch;
+template <class Plain, class Delta>
+void RunLog::forEachAfter(int64_t afterId, Plain&& plain, Delta&& delta) const {
+  int64_t id = 0;
+  for (const Entry& entry : entries_) {
+    if (id + entry.events <= afterId) {
+      id += entry.events;
+    } else if ((entry.nameIndex & kDeltaOf) == 0) {
+      plain(++id, std::string_view(names_[entry.nameIndex]), std::string_view(text_).substr(entry.dataAt, entry.dataLength));
+    } else {
+      size_t draft = entry.nameIndex & ~kDeltaOf;
+      std::string_view content(drafts_[draft].content);
+      size_t textAt = entry.dataAt;
+      size_t lengthAt = entry.dataLength;
+      for (uint32_t i = 0; i < entry.events; ++i) {
+        size_t length = readVarint(deltaLengths_, lengthAt);
+        if (++id > afterId) delta(id, draft, content.substr(textAt, length));
+        textAt += length;
+      }
+    }
+  }
 }
 
 void RunLog::send(int64_t id, std::string_view event, std::string_view data) {
@@ -67,9 +92,9 @@ void RunLog::send(int64_t id, std::string_view event, std::string_view data) {
 
 void RunLog::append(std::string_view event, std::string_view data) {
   entries_.push_back({static_cast<uint32_t>(text_.size()), static_cast<uint32_t>(data.size()),
-                      static_cast<uint32_t>(nameIndex(event))});
+                      static_cast<uint32_t>(nameIndex(event)), 1});
   text_.append(data);
-  send(static_cast<int64_t>(entries_.size()), event, data);
+  send(static_cast<int64_t>(++eventCount_), event, data);
 }
 
 void RunLog::emit(std::string_view event, std::string data) {
@@ -84,12 +109,19 @@ void RunLog::emitArtifactDelta(std::string_view artifactId, std::string_view tex
   if (closed_ || sealed_) return;
   size_t index = draftIndex(artifactId);
   ArtifactDraft& draft = drafts_[index];
-  entries_.push_back({static_cast<uint32_t>(draft.content.size()), static_cast<uint32_t>(text.size()),
-                      kDeltaOf | static_cast<uint32_t>(index)});
+  uint32_t deltaOfDraft = kDeltaOf | static_cast<uint32_t>(index);
+  // The run goes on while this artifact's deltas follow each other: nothing
+  // else adds to its content without an entry of its own.
+  if (entries_.empty() || entries_.back().nameIndex != deltaOfDraft) {
+    entries_.push_back({static_cast<uint32_t>(draft.content.size()), static_cast<uint32_t>(deltaLengths_.size()), deltaOfDraft, 0});
+  }
+  ++entries_.back().events;
+  appendVarint(deltaLengths_, text.size());
+  size_t addedAt = draft.content.size();
   draft.content.append(text);
-  std::string_view added = std::string_view(draft.content).substr(entries_.back().dataAt);
+  std::string_view added = std::string_view(draft.content).substr(addedAt);
   const std::string& head = deltaHeads_[index];
-  auto id = static_cast<int64_t>(entries_.size());
+  auto id = static_cast<int64_t>(++eventCount_);
   sendEach([&](SseConnection& subscriber) {  // the delta's JSON escaped straight into each stream's buffer
     return subscriber.frameOneLine(id, kArtifactEvent, [&](std::string& out) { appendArtifactDelta(out, head, added); });
   });
@@ -99,9 +131,13 @@ bool RunLog::subscribe(const std::shared_ptr<SseConnection>& connection, int64_t
   OutputBatch replay;  // the missed events leave in one write, after the lock is released
   std::lock_guard<std::mutex> lock(mutex_);
   if (released_) return false;
-  for (size_t i = afterId > 0 ? static_cast<size_t>(afterId) : 0; i < entries_.size(); ++i) {
-    connection->frame(static_cast<int64_t>(i) + 1, nameOf(entries_[i]), dataOf(entries_[i], scratch_));
-  }
+  forEachAfter(
+      afterId, [&](int64_t id, std::string_view event, std::string_view data) { connection->frame(id, event, data); },
+      [&](int64_t id, size_t draft, std::string_view text) {
+        scratch_.clear();
+        appendArtifactDelta(scratch_, deltaHeads_[draft], text);
+        connection->frame(id, kArtifactEvent, scratch_);
+      });
   if (closed_) {
     connection->finish();
   } else {
@@ -116,7 +152,9 @@ void RunLog::releaseEvents() {
   if (!closed_) return;
   released_ = true;
   std::vector<Entry>().swap(entries_);
+  eventCount_ = 0;
   std::string().swap(text_);
+  std::string().swap(deltaLengths_);
   std::vector<ArtifactDraft>().swap(drafts_);
   std::vector<std::string>().swap(deltaHeads_);
   draftIndex_.clear();
@@ -168,20 +206,15 @@ std::vector<RunEvent> RunLog::events() const {
 
 size_t RunLog::writeEvents(RunEventBatchWriter& batch) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  size_t bytes = text_.size() + entries_.size() * 48;  // each event's head (a delta's head names its artifact)
+  size_t bytes = text_.size() + eventCount_ * 48;  // each event's head (a delta's head names its artifact)
   for (const auto& draft : drafts_) bytes += draft.content.size();
   batch.reserve(bytes);
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    const Entry& entry = entries_[i];
-    auto sequence = static_cast<int64_t>(i) + 1;
-    if ((entry.nameIndex & kDeltaOf) == 0) {
-      batch.add(sequence, nameOf(entry), std::string_view(text_).substr(entry.dataAt, entry.dataLength));
-    } else {  // kept as its text: the batch makes it the delta's JSON when it is read
-      const ArtifactDraft& draft = drafts_[entry.nameIndex & ~kDeltaOf];
-      batch.addArtifactDelta(sequence, draft.id, std::string_view(draft.content).substr(entry.dataAt, entry.dataLength));
-    }
-  }
-  return entries_.size();
+  forEachAfter(
+      0, [&](int64_t id, std::string_view event, std::string_view data) { batch.add(id, event, data); },
+      [&](int64_t id, size_t draft, std::string_view text) {  // kept as its text: the batch makes it the delta's JSON when it is read
+        batch.addArtifactDelta(id, drafts_[draft].id, text);
+      });
+  return eventCount_;
 }
 
 std::vector<ArtifactDraft> RunLog::artifacts() const {
@@ -191,7 +224,7 @@ std::vector<ArtifactDraft> RunLog::artifacts() const {
 
 size_t RunLog::eventCount() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return entries_.size();
+  return eventCount_;
 }
 
 size_t RunLog::subscriberCount() const {

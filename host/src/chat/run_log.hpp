@@ -84,22 +84,27 @@ class RunLog final : public EventSink {
   void append(std::string_view event, std::string_view data);
 
   // The events, compact: a turn keeps ~240 of them for its whole life (a
-  // reconnect replays them), so each is a 12-byte entry pointing into one
-  // text buffer, its name an index into the run's few distinct names,
-  // instead of a RunEvent with two strings (and a heap block) each. An
-  // artifact delta (most of a turn's events) keeps no JSON at all: its entry
-  // points into the draft's content, and its data is formatted when sent.
+  // reconnect replays them), so none is a RunEvent with two strings (and a
+  // heap block) each. An event's data is a range of one text buffer and its
+  // name an index into the run's few distinct names. An artifact delta (most
+  // of a turn's events) keeps no JSON: consecutive deltas of one artifact are
+  // one entry, a run of texts lying end to end in the draft's content, with
+  // each text's length one varint byte or two in `deltaLengths_`; its data is
+  // formatted when sent. A turn's ~200 deltas take a few entries and ~200
+  // bytes instead of 200 entries.
   struct Entry {
-    uint32_t dataAt;
-    uint32_t dataLength;
-    uint32_t nameIndex;  // or kDeltaOf | the draft's index
+    uint32_t dataAt;      // in text_; a delta run: in its draft's content
+    uint32_t dataLength;  // a delta run: where its lengths start in deltaLengths_
+    uint32_t nameIndex;   // or kDeltaOf | the draft's index
+    uint32_t events;      // 1; a delta run: its deltas
   };
   static constexpr uint32_t kDeltaOf = 0x80000000u;
+  // Every event after `afterId`, in order: plain(id, name, data) or
+  // delta(id, draftIndex, text). Under the lock.
+  template <class Plain, class Delta>
+  void forEachAfter(int64_t afterId, Plain&& plain, Delta&& delta) const;
   size_t nameIndex(std::string_view event);
   size_t draftIndex(std::string_view artifactId);
-  std::string_view nameOf(const Entry& entry) const;
-  // The entry's data; a delta's is formatted into `scratch`.
-  std::string_view dataOf(const Entry& entry, std::string& scratch) const;
   // Sends event `id` to every stream, dropping closed ones. Under the lock.
   void send(int64_t id, std::string_view event, std::string_view data);
   // `sendTo(SseConnection&)` for each subscriber; one that returns false (its client is gone) is dropped.
@@ -111,8 +116,10 @@ class RunLog final : public EventSink {
   }
 
   mutable std::mutex mutex_;
-  std::vector<Entry> entries_;  // entries_[i] is event i + 1
+  std::vector<Entry> entries_;  // in the events' order
+  size_t eventCount_ = 0;       // the last event's id
   std::string text_;
+  std::string deltaLengths_;
   std::vector<std::string> names_;
   std::vector<std::shared_ptr<SseConnection>> subscribers_;
   bool everSubscribed_ = false;
