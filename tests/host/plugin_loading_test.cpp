@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "process.hpp"
+#include "net/curl_http_client.hpp"
 #include "runtime/deployment.hpp"
 
 namespace mx::host {
@@ -219,6 +220,25 @@ TEST(DeploymentThreads, TheHttpClientHasTheConfiguredIoThreads) {
     auto deployment = Deployment::load(dir.write("deploy.toml", toml), processEnvironment(), errors);
     ASSERT_TRUE(deployment) << (errors.empty() ? "" : errors[0]);
     EXPECT_EQ(deployment->components().httpClient()->ioThreads(), static_cast<size_t>(threads));
+  }
+}
+
+TEST(DeploymentThreads, AnHttpClientBufferOutOfLibcurlsRangeIsRefusedSayingWhere) {
+  for (std::string value : {"0", "1023", "524289"}) {
+    expectServerSettingRefused("http_client_buffer_bytes", value,
+                               "http_client_buffer_bytes must be between 1024 and 524288, got ");
+  }
+}
+
+TEST(DeploymentThreads, TheHttpClientHasTheConfiguredReceiveBuffer) {
+  for (std::string setting : {"", "http_client_buffer_bytes = 1024\n", "http_client_buffer_bytes = 524288\n"}) {
+    mx::test::TempDir dir;
+    std::vector<std::string> errors;
+    std::string toml = "[server]\nport = 0\nlog_level = \"error\"\n" + setting;
+    auto deployment = Deployment::load(dir.write("deploy.toml", toml), processEnvironment(), errors);
+    ASSERT_TRUE(deployment) << (errors.empty() ? "" : errors[0]);
+    long expected = setting.empty() ? CurlHttpClient::Options{}.receiveBufferBytes : std::stol(setting.substr(setting.find('=') + 1));
+    EXPECT_EQ(deployment->components().httpClient()->receiveBufferBytes(), expected) << setting;
   }
 }
 

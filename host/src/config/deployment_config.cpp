@@ -4,6 +4,7 @@
 
 #include "config/schema_validation.hpp"
 #include "config/suggest.hpp"
+#include "net/curl_http_client.hpp"
 
 namespace mx::host {
 
@@ -47,6 +48,9 @@ const ConfigSchema& serverSchema() {
           .optional("http_client_threads", ConfigType::Integer, 1,
                     "I/O threads of the HTTP client that streams model answers and calls HTTP tools, 1 to 64, "
                     "each with its own connections (one reads about a core's worth of model streams)")
+          .optional("http_client_buffer_bytes", ConfigType::Integer, CurlHttpClient::Options{}.receiveBufferBytes,
+                    "libcurl's receive buffer per transfer in flight, 1024 to 524288 bytes: per-stream memory "
+                    "against the reads a fast burst takes (model events are a few hundred bytes each)")
           .optional("cpu_scheduling", ConfigType::String, "normal",
                     "the server's threads under Linux SCHED_BATCH (\"batch\": they do not preempt each other "
                     "when one wakes another) or as started (\"normal\")")

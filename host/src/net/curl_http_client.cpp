@@ -607,7 +607,7 @@ class CurlHttpClient::Loop : public std::enable_shared_from_this<CurlHttpClient:
   std::atomic<bool> sleeping_{false};  // in (or about to enter) epoll_wait
 };
 
-CurlHttpClient::CurlHttpClient(std::shared_ptr<Logger> logger, Options options) {
+CurlHttpClient::CurlHttpClient(std::shared_ptr<Logger> logger, Options options) : receiveBufferBytes_(options.receiveBufferBytes) {
   size_t count = std::max<size_t>(1, options.ioThreads);
   Options each = options;
   each.maxConnections = shareOf(options.maxConnections, count);

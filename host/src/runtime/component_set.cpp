@@ -190,6 +190,7 @@ std::shared_ptr<CurlHttpClient> ComponentSet::httpClient() {
       options.maxConnections = std::min(options.maxConnections, options.maxTotalConnections);
     }
     options.ioThreads = static_cast<size_t>(config_.server.value("http_client_threads", int64_t{1}));  // range checked at load
+    options.receiveBufferBytes = static_cast<long>(config_.server.value("http_client_buffer_bytes", int64_t{options.receiveBufferBytes}));
     httpClient_ = std::make_shared<CurlHttpClient>(std::make_shared<SourceLogger>(log_, "http-client"), options);
   }
   return httpClient_;

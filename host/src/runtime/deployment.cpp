@@ -9,6 +9,7 @@
 
 #include "config/schema_validation.hpp"
 #include "graph/checkpointers.hpp"
+#include "net/curl_http_client.hpp"
 
 namespace mx::host {
 
@@ -16,6 +17,10 @@ namespace {
 
 // More I/O threads than this would each read too few streams to be worth their own connections.
 constexpr int64_t kMostHttpClientThreads = 64;
+// libcurl's own bounds for CURLOPT_BUFFERSIZE (it clamps beyond them without a word).
+constexpr int64_t kFewestHttpClientBufferBytes = 1024;
+constexpr int64_t kMostHttpClientBufferBytes = 512 * 1024;
+constexpr int64_t kDefaultHttpClientBufferBytes = CurlHttpClient::Options{}.receiveBufferBytes;
 
 const ConfigSchema& graphEntrySchema() {
   static const ConfigSchema schema =
@@ -163,6 +168,13 @@ std::unique_ptr<Deployment> Deployment::load(const std::string& configFile, EnvL
   if (httpClientThreads < 1 || httpClientThreads > kMostHttpClientThreads) {
     errors.push_back(configFile + ": [server] http_client_threads must be between 1 and " + std::to_string(kMostHttpClientThreads) +
                      ", got " + std::to_string(httpClientThreads));
+    return nullptr;
+  }
+  int64_t httpClientBuffer = server.value("http_client_buffer_bytes", kDefaultHttpClientBufferBytes);
+  if (httpClientBuffer < kFewestHttpClientBufferBytes || httpClientBuffer > kMostHttpClientBufferBytes) {
+    errors.push_back(configFile + ": [server] http_client_buffer_bytes must be between " +
+                     std::to_string(kFewestHttpClientBufferBytes) + " and " + std::to_string(kMostHttpClientBufferBytes) +
+                     ", got " + std::to_string(httpClientBuffer));
     return nullptr;
   }
   if (server.value("blocking_threads", int64_t{16}) < 0) {
